@@ -1,0 +1,66 @@
+import type { ArtifactFormat, Backend, SessionRole } from './vocabulary.js';
+
+/** Queue name for a pool; one BullMQ queue per pool, one consumer per device. */
+export function queueNameForPool(pool: string, prefix = 'pocketbench'): string {
+  return `${prefix}.pool.${pool}`;
+}
+
+/**
+ * Deterministic BullMQ job id for one session of one cell: a double submit or a retry
+ * maps to the same id, so BullMQ refuses the duplicate and the sessions table's unique key
+ * refuses a second result.
+ */
+export function sessionJobId(runId: string, cellIndex: number, role: SessionRole, sessionIndex: number): string {
+  return `${runId}.${cellIndex}.${role}.${sessionIndex}`;
+}
+
+/** Payload of one queued session: everything a worker needs without reading the run. */
+export interface SessionJobData {
+  runId: string;
+  /** Id of the `jobs` row (one cell of the matrix). */
+  jobId: string;
+  cellIndex: number;
+  role: SessionRole;
+  sessionIndex: number;
+  artifact: { id: string; sha256: string; format: ArtifactFormat; sizeBytes: number };
+  backend: Backend;
+  pool: string;
+  /** Set when the cell targets one device rather than a pool. */
+  deviceId?: string;
+  config: RunConfig;
+}
+
+export interface SessionJobResult {
+  sessionId: string;
+  status: string;
+}
+
+/** How each session of a run is executed. */
+export interface RunConfig {
+  /** @defaultValue 5 */
+  warmup: number;
+  /** @defaultValue 50 */
+  iterations: number;
+  /** Sessions per side (head, and baseline when paired). @defaultValue 1 (6 for A/B runs) */
+  sessions: number;
+  /** @defaultValue 1 */
+  threads: number;
+  /** Harness time budget per session in seconds. @defaultValue 300 */
+  timeoutSec: number;
+  /** Minimum timed duration per session in milliseconds. @defaultValue 0 */
+  minDurationMs: number;
+  /** Adaptive A/B: add sessions while inconclusive, up to this many per side. @defaultValue 20 */
+  maxSessions: number;
+  adaptive: boolean;
+}
+
+export const DEFAULT_RUN_CONFIG: RunConfig = {
+  warmup: 5,
+  iterations: 50,
+  sessions: 1,
+  threads: 1,
+  timeoutSec: 300,
+  minDurationMs: 0,
+  maxSessions: 20,
+  adaptive: false,
+};
