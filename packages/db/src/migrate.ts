@@ -23,7 +23,7 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFil
     files.push({ id: Number(m[1]), name, sql: await readFile(path.join(dir, name), 'utf8') });
   }
   files.forEach((f, i) => {
-    if (f.id !== i + 1) throw new Error(`migration ${f.name} is out of sequence: expected number ${i + 1}`);
+    if (i > 0 && f.id === files[i - 1].id) throw new Error(`migrations ${files[i - 1].name} and ${f.name} share number ${f.id}`);
   });
   return files;
 }

@@ -1,0 +1,64 @@
+/**
+ * The worker's one path to any device (Linux target, Android, iOS): a WebdriverIO session
+ * against an Appium server. The BullMQ processor only sees this interface.
+ * Owned by the devices layer; the processor in services/worker/src/ consumes it.
+ */
+import type { Backend, Platform } from '@pocketbench/contracts';
+
+/** What a worker host knows about one of its devices before any session exists. */
+export interface DeviceConfig {
+  id: string;
+  name: string;
+  platform: Platform;
+  pool: string;
+  /** Emulated targets are labelled as such everywhere they are shown. */
+  emulated: boolean;
+  /** Appium capabilities that select this device (automationName, target kind, udid…). */
+  capabilities: Record<string, unknown>;
+}
+
+/** Facts read from the device: `mobile: deviceInfo`. */
+export interface DeviceInfo {
+  arch: string;
+  cpuModel: string;
+  cores: number;
+  memoryBytes: number;
+  os: string;
+  osVersion: string;
+  deviceModel: string;
+  backends: Backend[];
+  [key: string]: unknown;
+}
+
+/** A snapshot of `mobile: deviceState`: temperatures °C, CPU frequencies kHz, load. */
+export interface DeviceStateSnapshot {
+  takenAt: string;
+  thermalZones: Record<string, number>;
+  cpuFreqKhz: number[];
+  governor?: string;
+  loadAvg: [number, number, number];
+  memAvailableBytes?: number;
+  batteryPct?: number;
+  [key: string]: unknown;
+}
+
+export interface HarnessRunInput {
+  /** BenchSpec document (packages/contracts) minus the device-side artifact path, which the session fills in. */
+  spec: Record<string, unknown>;
+  /** Local path and sha256 of the artifact file on the worker host (already hash-verified). */
+  artifactPath: string;
+  artifactSha256: string;
+}
+
+export interface DeviceSession {
+  readonly device: DeviceConfig;
+  info(): Promise<DeviceInfo>;
+  state(): Promise<DeviceStateSnapshot>;
+  /**
+   * ensure harness installed → ensure model present (by hash) → run → pull report →
+   * validate against the BenchReport schema. Resolves with the validated report (whatever its
+   * status); rejects only on infrastructure faults (session lost, transfer hash mismatch…).
+   */
+  runHarness(input: HarnessRunInput): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
