@@ -64,3 +64,8 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   maxSessions: 20,
   adaptive: false,
 };
+
+/** Queue for sessions pinned to one device (paired A/B cells, `--devices <id>`). */
+export function queueNameForDevice(deviceId: string, prefix = 'pocketbench'): string {
+  return `${prefix}.device.${deviceId}`;
+}
