@@ -75,8 +75,12 @@ CREATE TABLE runs (
   status           text NOT NULL DEFAULT 'queued'
                      CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
   idempotency_key  text,
+  matrix           jsonb NOT NULL DEFAULT '{}',
+  -- Counters kept by increments (never recounted) so concurrent job completions stay exact.
   jobs_total       integer NOT NULL DEFAULT 0,
   jobs_finished    integer NOT NULL DEFAULT 0,
+  jobs_done        integer NOT NULL DEFAULT 0,
+  jobs_failed      integer NOT NULL DEFAULT 0,
   created_at       timestamptz NOT NULL DEFAULT now(),
   started_at       timestamptz,
   finished_at      timestamptz,

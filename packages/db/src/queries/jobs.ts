@@ -1,0 +1,218 @@
+import type { Backend, JobStatus } from '@pocketbench/contracts';
+import type { Queryable } from '../queryable.js';
+
+/** One cell of a run's matrix (table `jobs`). */
+export interface JobRow {
+  id: string;
+  runId: string;
+  cellIndex: number;
+  artifactId: string;
+  baselineArtifactId: string | null;
+  backend: Backend;
+  pool: string;
+  deviceId: string | null;
+  status: JobStatus;
+  reason: string | null;
+  errorClass: string | null;
+  sessionsPlanned: number;
+  sessionsDone: number;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface NewJob {
+  id: string;
+  runId: string;
+  cellIndex: number;
+  artifactId: string;
+  baselineArtifactId?: string | null;
+  backend: string;
+  pool: string;
+  deviceId?: string | null;
+  /** `queued`, or `unsupported` (then `reason` says why no device can serve it). */
+  status: 'queued' | 'unsupported';
+  reason?: string | null;
+  sessionsPlanned: number;
+}
+
+const JOB_COLUMNS = `id, run_id AS "runId", cell_index AS "cellIndex", artifact_id AS "artifactId",
+  baseline_artifact_id AS "baselineArtifactId", backend, pool, device_id AS "deviceId", status, reason,
+  error_class AS "errorClass", sessions_planned AS "sessionsPlanned", sessions_done AS "sessionsDone",
+  created_at AS "createdAt", started_at AS "startedAt", finished_at AS "finishedAt"`;
+
+/** Inserts all cells of a run in one statement (a 1,000-cell run is one round trip). */
+export async function insertJobs(q: Queryable, jobs: NewJob[]): Promise<void> {
+  if (jobs.length === 0) return;
+  await q.query(
+    `INSERT INTO jobs (id, run_id, cell_index, artifact_id, baseline_artifact_id, backend, pool, device_id,
+                       status, reason, sessions_planned, finished_at)
+     SELECT id, run_id, cell_index, artifact_id, baseline_artifact_id, backend, pool, device_id, status, reason,
+            sessions_planned, CASE WHEN status = 'unsupported' THEN now() END
+       FROM unnest($1::text[], $2::uuid[], $3::int[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[],
+                   $9::text[], $10::text[], $11::int[])
+         AS t(id, run_id, cell_index, artifact_id, baseline_artifact_id, backend, pool, device_id, status, reason,
+              sessions_planned)`,
+    [
+      jobs.map((j) => j.id),
+      jobs.map((j) => j.runId),
+      jobs.map((j) => j.cellIndex),
+      jobs.map((j) => j.artifactId),
+      jobs.map((j) => j.baselineArtifactId ?? null),
+      jobs.map((j) => j.backend),
+      jobs.map((j) => j.pool),
+      jobs.map((j) => j.deviceId ?? null),
+      jobs.map((j) => j.status),
+      jobs.map((j) => j.reason ?? null),
+      jobs.map((j) => j.sessionsPlanned),
+    ],
+  );
+}
+
+export async function getJob(q: Queryable, jobId: string): Promise<JobRow | null> {
+  const { rows } = await q.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = $1`, [jobId]);
+  return rows[0] ?? null;
+}
+
+export async function listJobsForRun(q: Queryable, runId: string): Promise<JobRow[]> {
+  const { rows } = await q.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE run_id = $1 ORDER BY cell_index`, [runId]);
+  return rows;
+}
+
+/**
+ * Marks a cell (and its run) running when a worker starts one of its sessions.
+ * Returns false when the cell is no longer runnable (failed, cancelled, done, unsupported or
+ * unknown): the worker should then drop the session instead of running it.
+ */
+export async function markJobRunning(q: Queryable, jobId: string): Promise<boolean> {
+  const { rows } = await q.query<{ ok: boolean }>(
+    `WITH j AS (
+       UPDATE jobs SET status = 'running', started_at = coalesce(started_at, now())
+        WHERE id = $1 AND status IN ('queued', 'running')
+        RETURNING run_id
+     ), r AS (
+       UPDATE runs SET status = 'running', started_at = coalesce(started_at, now())
+         FROM j WHERE runs.id = j.run_id AND runs.status = 'queued'
+     )
+     SELECT EXISTS (SELECT 1 FROM j) AS ok`,
+    [jobId],
+  );
+  return rows[0]?.ok ?? false;
+}
+
+/**
+ * Run bookkeeping when one of its cells finishes with `outcome`: counters by increment (each
+ * statement sees the row's latest version, so concurrent completions stay exact); the run is
+ * `failed` only when no cell finished `done` and at least one failed.
+ */
+function finishRunSql(outcome: 'done' | 'failed'): string {
+  const done = outcome === 'done' ? 1 : 0;
+  const failed = outcome === 'failed' ? 1 : 0;
+  return `UPDATE runs SET
+       jobs_finished = runs.jobs_finished + 1,
+       jobs_done = runs.jobs_done + ${done},
+       jobs_failed = runs.jobs_failed + ${failed},
+       started_at = coalesce(runs.started_at, now()),
+       status = CASE
+         WHEN runs.status = 'cancelled' THEN 'cancelled'
+         WHEN runs.jobs_finished + 1 < runs.jobs_total THEN 'running'
+         WHEN runs.jobs_done + ${done} = 0 AND runs.jobs_failed + ${failed} > 0 THEN 'failed'
+         ELSE 'done' END,
+       finished_at = CASE WHEN runs.jobs_finished + 1 >= runs.jobs_total THEN now() END`;
+}
+
+export interface SessionFinishedOutcome {
+  /** The cell has now stored all its planned sessions. */
+  jobDone: boolean;
+  /** Every cell of the run has finished (done, failed or unsupported). */
+  runDone: boolean;
+}
+
+/**
+ * Counts one more finished session of a cell. Call it once per session newly stored (not
+ * for a duplicate that the sessions table refused). When the count reaches the planned
+ * number the cell is `done`, and when it was the run's last cell the run is `done` too.
+ */
+export async function recordSessionFinished(q: Queryable, jobId: string): Promise<SessionFinishedOutcome> {
+  const { rows } = await q.query<{ job_status: string | null; run_finished: boolean | null }>(
+    `WITH j AS (
+       UPDATE jobs SET
+           sessions_done = sessions_done + 1,
+           started_at = coalesce(started_at, now()),
+           status = CASE WHEN sessions_done + 1 >= sessions_planned THEN 'done' ELSE 'running' END,
+           finished_at = CASE WHEN sessions_done + 1 >= sessions_planned THEN now() END
+        WHERE id = $1 AND status IN ('queued', 'running')
+        RETURNING run_id, status
+     ), r AS (
+       ${finishRunSql('done')}
+         FROM j WHERE runs.id = j.run_id AND j.status = 'done'
+         RETURNING runs.finished_at IS NOT NULL AS run_finished
+     ), started AS (
+       UPDATE runs SET status = 'running', started_at = coalesce(started_at, now())
+         FROM j WHERE runs.id = j.run_id AND j.status = 'running' AND runs.status = 'queued'
+     )
+     SELECT (SELECT status FROM j) AS job_status, (SELECT run_finished FROM r) AS run_finished`,
+    [jobId],
+  );
+  const row = rows[0];
+  return { jobDone: row?.job_status === 'done', runDone: row?.run_finished === true };
+}
+
+/**
+ * Fails a cell at once (model fault, or an infrastructure fault after the last retry), keeping
+ * the error class and the harness's message on the job. Returns whether the run is now finished.
+ * A cell already finished is left as it is.
+ */
+export async function failJob(
+  q: Queryable,
+  jobId: string,
+  errorClass: string,
+  message: string,
+): Promise<{ runDone: boolean }> {
+  const { rows } = await q.query<{ run_finished: boolean | null }>(
+    `WITH j AS (
+       UPDATE jobs SET status = 'failed', error_class = $2, reason = $3,
+                       started_at = coalesce(started_at, now()), finished_at = now()
+        WHERE id = $1 AND status IN ('queued', 'running')
+        RETURNING run_id
+     ), r AS (
+       ${finishRunSql('failed')}
+         FROM j WHERE runs.id = j.run_id
+         RETURNING runs.finished_at IS NOT NULL AS run_finished
+     )
+     SELECT (SELECT run_finished FROM r) AS run_finished`,
+    [jobId, errorClass, message.slice(0, 4000)],
+  );
+  return { runDone: rows[0]?.run_finished === true };
+}
+
+/**
+ * Adaptive A/B: plans `n` more sessions (counted over both roles) for a cell. A cell that had
+ * already finished `done` is reopened, and its run with it, so nobody reads the run as
+ * finished while the extra sessions are pending. Returns the new planned count, or null when
+ * the cell is failed, cancelled, unsupported or unknown.
+ */
+export async function addPlannedSessions(
+  q: Queryable,
+  jobId: string,
+  n: number,
+): Promise<{ sessionsPlanned: number } | null> {
+  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`addPlannedSessions: n must be a positive integer, got ${n}`);
+  const { rows } = await q.query<{ sessions_planned: number }>(
+    `WITH old AS (
+       SELECT id, run_id, status FROM jobs WHERE id = $1 AND status IN ('queued', 'running', 'done') FOR UPDATE
+     ), j AS (
+       UPDATE jobs SET sessions_planned = jobs.sessions_planned + $2, status = 'running', finished_at = NULL
+         FROM old WHERE jobs.id = old.id
+         RETURNING jobs.sessions_planned
+     ), r AS (
+       UPDATE runs SET jobs_finished = runs.jobs_finished - 1, jobs_done = runs.jobs_done - 1,
+                       status = CASE WHEN runs.status = 'cancelled' THEN 'cancelled' ELSE 'running' END,
+                       finished_at = NULL
+         FROM old WHERE runs.id = old.run_id AND old.status = 'done'
+     )
+     SELECT sessions_planned FROM j`,
+    [jobId, n],
+  );
+  return rows[0] ? { sessionsPlanned: rows[0].sessions_planned } : null;
+}
