@@ -1,0 +1,217 @@
+import type { SessionRole, SessionStatus } from '@pocketbench/contracts';
+import { canonicalJson, osMajor, upsertSeries } from './series.js';
+import type { Queryable } from '../queryable.js';
+
+/** Summary columns of one session, computed from its timed iterations (µs). */
+export interface IterationSummary {
+  minUs: number;
+  meanUs: number;
+  p50Us: number;
+  p90Us: number;
+  p99Us: number;
+  stddevUs: number;
+  madUs: number;
+  cv: number;
+}
+
+/** Linear-interpolated quantile of a sorted array (type 7, as numpy's default). */
+function quantileSorted(sorted: number[], p: number): number {
+  const pos = (sorted.length - 1) * p;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+/** min, mean, p50/p90/p99, sample stddev, MAD (unscaled), CV = stddev / mean. */
+export function summarizeIterations(iterationsUs: readonly number[]): IterationSummary | undefined {
+  if (iterationsUs.length === 0) return undefined;
+  const sorted = [...iterationsUs].sort((a, b) => a - b);
+  const n = sorted.length;
+  const mean = sorted.reduce((s, v) => s + v, 0) / n;
+  const variance = n > 1 ? sorted.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1) : 0;
+  const stddev = Math.sqrt(variance);
+  const p50 = quantileSorted(sorted, 0.5);
+  const deviations = sorted.map((v) => Math.abs(v - p50)).sort((a, b) => a - b);
+  return {
+    minUs: sorted[0],
+    meanUs: mean,
+    p50Us: p50,
+    p90Us: quantileSorted(sorted, 0.9),
+    p99Us: quantileSorted(sorted, 0.99),
+    stddevUs: stddev,
+    madUs: quantileSorted(deviations, 0.5),
+    cv: mean > 0 ? stddev / mean : 0,
+  };
+}
+
+/** One harness execution's result, as the worker hands it over. */
+export interface InsertSessionInput {
+  jobId: string;
+  runId: string;
+  role: SessionRole;
+  sessionIndex: number;
+  /** @defaultValue 1 */
+  attempt?: number;
+  artifactId: string;
+  deviceId?: string | null;
+  status: SessionStatus;
+  errorClass?: string | null;
+  errorMessage?: string | null;
+  backendRequested: string;
+  backendUsed?: string | null;
+  runtime?: string | null;
+  runtimeVersion?: string | null;
+  harnessVersion?: string | null;
+  deviceArch?: string | null;
+  /** Every timed iteration, µs (rounded to integers for storage). */
+  iterationsUs?: readonly number[];
+  loadMs?: number | null;
+  firstInferenceMs?: number | null;
+  peakRssBytes?: number | null;
+  peakRssMethod?: string | null;
+  modelSizeBytes?: number | null;
+  deviceStateBefore?: unknown;
+  deviceStateAfter?: unknown;
+  /** The whole BenchReport (or, for a session that never produced one, what is known). */
+  report: unknown;
+  /** @defaultValue 'farm' */
+  source?: 'farm' | 'external';
+  /** Series facts beyond the artifact's project/model/variant; the series row is upserted when present. */
+  series?: { deviceModel: string; osVersion?: string | null; inputSpec: unknown };
+  /** Summary columns; computed from iterationsUs when omitted. */
+  summary?: IterationSummary;
+}
+
+/**
+ * Stores one session. Idempotent on (job_id, role, session_index): a retried or duplicated
+ * queue job finds the first result and gets `inserted: false` with its id.
+ */
+export async function insertSession(q: Queryable, input: InsertSessionInput): Promise<{ id: number; inserted: boolean }> {
+  const iterations = (input.iterationsUs ?? []).map((v) => Math.round(v));
+  const s = input.summary ?? summarizeIterations(iterations);
+  let seriesId: number | null = null;
+  if (input.series && input.runtime && input.harnessVersion) {
+    const { rows } = await q.query(
+      `SELECT m.project_id, m.name AS model, a.variant FROM artifacts a JOIN models m ON m.id = a.model_id WHERE a.id = $1`,
+      [input.artifactId],
+    );
+    if (!rows[0]) throw new Error(`artifact ${input.artifactId} does not exist`);
+    seriesId = await upsertSeries(q, {
+      projectId: rows[0].project_id,
+      model: rows[0].model,
+      variant: rows[0].variant,
+      runtime: input.runtime,
+      backend: input.backendRequested,
+      deviceModel: input.series.deviceModel,
+      osMajor: osMajor(input.series.osVersion),
+      harnessVersion: input.harnessVersion,
+      inputSpec: canonicalJson(input.series.inputSpec),
+    });
+  }
+  const { rows } = await q.query(
+    `INSERT INTO sessions (job_id, run_id, role, session_index, attempt, artifact_id, device_id, series_id, status,
+       error_class, error_message, backend_requested, backend_used, runtime, runtime_version, harness_version, device_arch,
+       iterations_us, min_us, mean_us, p50_us, p90_us, p99_us, stddev_us, mad_us, cv, load_ms, first_inference_ms,
+       peak_rss_bytes, peak_rss_method, model_size_bytes, device_state_before, device_state_after, report, source)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
+       $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35)
+     ON CONFLICT (job_id, role, session_index) DO NOTHING
+     RETURNING id`,
+    [
+      input.jobId, input.runId, input.role, input.sessionIndex, input.attempt ?? 1, input.artifactId, input.deviceId ?? null,
+      seriesId, input.status, input.errorClass ?? null, input.errorMessage ?? null, input.backendRequested,
+      input.backendUsed ?? null, input.runtime ?? null, input.runtimeVersion ?? null, input.harnessVersion ?? null,
+      input.deviceArch ?? null, iterations, s?.minUs ?? null, s?.meanUs ?? null, s?.p50Us ?? null, s?.p90Us ?? null,
+      s?.p99Us ?? null, s?.stddevUs ?? null, s?.madUs ?? null, s?.cv ?? null, input.loadMs ?? null,
+      input.firstInferenceMs ?? null, input.peakRssBytes ?? null, input.peakRssMethod ?? null, input.modelSizeBytes ?? null,
+      jsonOrNull(input.deviceStateBefore), jsonOrNull(input.deviceStateAfter), JSON.stringify(input.report ?? {}),
+      input.source ?? 'farm',
+    ],
+  );
+  if (rows[0]) return { id: Number(rows[0].id), inserted: true };
+  const existing = await q.query(
+    'SELECT id FROM sessions WHERE job_id = $1 AND role = $2 AND session_index = $3',
+    [input.jobId, input.role, input.sessionIndex],
+  );
+  return { id: Number(existing.rows[0].id), inserted: false };
+}
+
+function jsonOrNull(v: unknown): string | null {
+  return v === undefined || v === null ? null : JSON.stringify(v);
+}
+
+export interface SessionRow {
+  id: number;
+  jobId: string;
+  runId: string;
+  role: SessionRole;
+  sessionIndex: number;
+  attempt: number;
+  artifactId: string;
+  deviceId: string | null;
+  seriesId: number | null;
+  status: SessionStatus;
+  errorClass: string | null;
+  errorMessage: string | null;
+  backendRequested: string;
+  backendUsed: string | null;
+  runtime: string | null;
+  runtimeVersion: string | null;
+  harnessVersion: string | null;
+  deviceArch: string | null;
+  iterationsUs: number[];
+  minUs: number | null;
+  meanUs: number | null;
+  p50Us: number | null;
+  p90Us: number | null;
+  p99Us: number | null;
+  stddevUs: number | null;
+  madUs: number | null;
+  cv: number | null;
+  loadMs: number | null;
+  firstInferenceMs: number | null;
+  peakRssBytes: number | null;
+  peakRssMethod: string | null;
+  modelSizeBytes: number | null;
+  deviceStateBefore: unknown;
+  deviceStateAfter: unknown;
+  source: string;
+  createdAt: Date;
+}
+
+const SESSION_COLUMNS = `id, job_id, run_id, role, session_index, attempt, artifact_id, device_id, series_id, status,
+  error_class, error_message, backend_requested, backend_used, runtime, runtime_version, harness_version, device_arch,
+  iterations_us, min_us, mean_us, p50_us, p90_us, p99_us, stddev_us, mad_us, cv, load_ms, first_inference_ms,
+  peak_rss_bytes, peak_rss_method, model_size_bytes, device_state_before, device_state_after, source, created_at`;
+
+export function toSessionRow(r: Record<string, any>): SessionRow {
+  return {
+    id: Number(r.id), jobId: r.job_id, runId: r.run_id, role: r.role, sessionIndex: r.session_index, attempt: r.attempt,
+    artifactId: r.artifact_id, deviceId: r.device_id, seriesId: r.series_id === null ? null : Number(r.series_id),
+    status: r.status, errorClass: r.error_class, errorMessage: r.error_message, backendRequested: r.backend_requested,
+    backendUsed: r.backend_used, runtime: r.runtime, runtimeVersion: r.runtime_version, harnessVersion: r.harness_version,
+    deviceArch: r.device_arch, iterationsUs: (r.iterations_us ?? []).map(Number), minUs: r.min_us, meanUs: r.mean_us,
+    p50Us: r.p50_us, p90Us: r.p90_us, p99Us: r.p99_us, stddevUs: r.stddev_us, madUs: r.mad_us, cv: r.cv,
+    loadMs: r.load_ms, firstInferenceMs: r.first_inference_ms, peakRssBytes: r.peak_rss_bytes,
+    peakRssMethod: r.peak_rss_method, modelSizeBytes: r.model_size_bytes, deviceStateBefore: r.device_state_before,
+    deviceStateAfter: r.device_state_after, source: r.source, createdAt: r.created_at,
+  };
+}
+
+/** Every session of a run, in (job, role, session index) order; iterations included. */
+export async function listSessionsForRun(q: Queryable, runId: string): Promise<SessionRow[]> {
+  const { rows } = await q.query(
+    `SELECT ${SESSION_COLUMNS} FROM sessions WHERE run_id = $1 ORDER BY job_id, role, session_index`,
+    [runId],
+  );
+  return rows.map(toSessionRow);
+}
+
+/** Sessions of one job (cell), in role then session order. */
+export async function listSessionsForJob(q: Queryable, jobId: string): Promise<SessionRow[]> {
+  const { rows } = await q.query(
+    `SELECT ${SESSION_COLUMNS} FROM sessions WHERE job_id = $1 ORDER BY role, session_index`,
+    [jobId],
+  );
+  return rows.map(toSessionRow);
+}
