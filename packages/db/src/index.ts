@@ -5,3 +5,4 @@ export * from './queries/jobs.js';
 export * from './queries/sessions.js';
 export * from './queries/series.js';
 export * from './queries/devices.js';
+export * from './embedded.js';
