@@ -1,0 +1,246 @@
+import type { RunConfig, RunStatus, SessionRole } from '@pocketbench/contracts';
+import type { Queryable } from '../queryable.js';
+
+/** One submission, with its project's name and progress counters. */
+export interface RunRow {
+  id: string;
+  projectId: string;
+  project: string;
+  commit: string | null;
+  branch: string | null;
+  mergeBase: string | null;
+  baselineBranch: string;
+  config: RunConfig;
+  matrix: Record<string, unknown>;
+  status: RunStatus;
+  idempotencyKey: string | null;
+  jobsTotal: number;
+  jobsFinished: number;
+  jobsDone: number;
+  jobsFailed: number;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+const COLUMNS = `r.id, r.project_id AS "projectId", p.name AS project, r.commit_sha AS commit, r.branch,
+  r.merge_base AS "mergeBase", r.baseline_branch AS "baselineBranch", r.config, r.matrix, r.status,
+  r.idempotency_key AS "idempotencyKey", r.jobs_total AS "jobsTotal", r.jobs_finished AS "jobsFinished",
+  r.jobs_done AS "jobsDone", r.jobs_failed AS "jobsFailed", r.created_at AS "createdAt",
+  r.started_at AS "startedAt", r.finished_at AS "finishedAt"`;
+const FROM = `runs r JOIN projects p ON p.id = r.project_id`;
+
+export interface NewRun {
+  projectId: string;
+  commit?: string | null;
+  branch?: string | null;
+  mergeBase?: string | null;
+  baselineBranch?: string | null;
+  config: RunConfig;
+  matrix: Record<string, unknown>;
+  idempotencyKey?: string | null;
+  jobsTotal: number;
+  /** Cells already finished at submission (the `unsupported` ones). */
+  jobsFinished: number;
+}
+
+/**
+ * Inserts a run; returns null when the project already has a run with this idempotency key
+ * (the caller then answers with that run). A run whose every cell is already finished
+ * (all unsupported) is stored `done`.
+ */
+export async function insertRun(q: Queryable, run: NewRun): Promise<{ id: string } | null> {
+  const { rows } = await q.query<{ id: string }>(
+    `INSERT INTO runs (project_id, commit_sha, branch, merge_base, baseline_branch, config, matrix, idempotency_key,
+                       jobs_total, jobs_finished, status, finished_at)
+     VALUES ($1, $2, $3, $4, coalesce($5, 'main'), $6, $7, $8, $9::int, $10::int,
+             CASE WHEN $10::int >= $9::int THEN 'done' ELSE 'queued' END, CASE WHEN $10::int >= $9::int THEN now() END)
+     ON CONFLICT (project_id, idempotency_key) DO NOTHING
+     RETURNING id`,
+    [
+      run.projectId, run.commit ?? null, run.branch ?? null, run.mergeBase ?? null, run.baselineBranch ?? null,
+      JSON.stringify(run.config), JSON.stringify(run.matrix), run.idempotencyKey ?? null, run.jobsTotal, run.jobsFinished,
+    ],
+  );
+  return rows[0] ?? null;
+}
+
+export async function getRun(q: Queryable, id: string): Promise<RunRow | null> {
+  const { rows } = await q.query<RunRow>(`SELECT ${COLUMNS} FROM ${FROM} WHERE r.id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function getRunByIdempotencyKey(q: Queryable, projectId: string, key: string): Promise<RunRow | null> {
+  const { rows } = await q.query<RunRow>(
+    `SELECT ${COLUMNS} FROM ${FROM} WHERE r.project_id = $1 AND r.idempotency_key = $2`,
+    [projectId, key],
+  );
+  return rows[0] ?? null;
+}
+
+/** Removes a run and everything under it (compensation when it could not be enqueued). */
+export async function deleteRun(q: Queryable, id: string): Promise<void> {
+  await q.query(`DELETE FROM runs WHERE id = $1`, [id]);
+}
+
+export interface RunFilter {
+  projectId?: string;
+  branch?: string;
+  status?: RunStatus;
+  /** @defaultValue 50 */
+  limit?: number;
+  /** @defaultValue 0 */
+  offset?: number;
+}
+
+/** Newest first, with the total count matching the filter (for pagination). */
+export async function listRuns(q: Queryable, f: RunFilter = {}): Promise<{ runs: RunRow[]; total: number }> {
+  const where = `($1::uuid IS NULL OR r.project_id = $1) AND ($2::text IS NULL OR r.branch = $2)
+                 AND ($3::text IS NULL OR r.status = $3)`;
+  const params = [f.projectId ?? null, f.branch ?? null, f.status ?? null];
+  const [list, count] = await Promise.all([
+    q.query<RunRow>(`SELECT ${COLUMNS} FROM ${FROM} WHERE ${where} ORDER BY r.created_at DESC, r.id LIMIT $4 OFFSET $5`, [
+      ...params, f.limit ?? 50, f.offset ?? 0,
+    ]),
+    q.query<{ total: number }>(`SELECT count(*)::int AS total FROM runs r WHERE ${where}`, params),
+  ]);
+  return { runs: list.rows, total: count.rows[0].total };
+}
+
+export interface RunProgress {
+  status: RunStatus;
+  jobsTotal: number;
+  jobsFinished: number;
+  sessionsPlanned: number;
+  sessionsDone: number;
+  finishedAt: Date | null;
+}
+
+/** Cheap progress read for polling (SSE). */
+export async function getRunProgress(q: Queryable, id: string): Promise<RunProgress | null> {
+  const { rows } = await q.query<RunProgress>(
+    `SELECT r.status, r.jobs_total AS "jobsTotal", r.jobs_finished AS "jobsFinished", r.finished_at AS "finishedAt",
+            coalesce((SELECT sum(sessions_planned) FROM jobs WHERE run_id = r.id AND status <> 'unsupported'), 0)::int AS "sessionsPlanned",
+            coalesce((SELECT sum(sessions_done) FROM jobs WHERE run_id = r.id), 0)::int AS "sessionsDone"
+       FROM runs r WHERE r.id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+/** Measured figures of one side of a cell, aggregated over its sessions. */
+export interface CellFigures {
+  jobId: string;
+  role: SessionRole;
+  sessions: number;
+  sessionsOk: number;
+  sessionsUnstable: number;
+  sessionsError: number;
+  sessionsUnsupported: number;
+  /** Timed iterations the figures below are computed from. */
+  iterations: number;
+  /** Percentiles over every timed iteration of the `ok` sessions (the `unstable` ones when none is ok). */
+  p50Ms: number | null;
+  p90Ms: number | null;
+  p99Ms: number | null;
+  meanMs: number | null;
+  minMs: number | null;
+  /** Median over sessions. */
+  loadMs: number | null;
+  firstInferenceMs: number | null;
+  /** Highest over sessions. */
+  peakRssBytes: number | null;
+  peakRssMethod: string | null;
+  modelSizeBytes: number | null;
+  backendUsed: string | null;
+  deviceArch: string | null;
+  deviceIds: string[];
+  runtime: string | null;
+  lastError: string | null;
+}
+
+/** Figures per cell and role for a run, computed from the `sessions` table. */
+export async function listCellFigures(q: Queryable, runId: string): Promise<CellFigures[]> {
+  const { rows } = await q.query<CellFigures>(
+    `WITH s AS (
+       SELECT *, bool_or(status = 'ok') OVER (PARTITION BY job_id, role) AS has_ok FROM sessions WHERE run_id = $1
+     ), u AS (
+       SELECT * FROM s WHERE status = 'ok' OR (NOT has_ok AND status = 'unstable')
+     ), it AS (
+       SELECT job_id, role, count(*)::int AS n, avg(v) AS mean, min(v) AS min,
+              percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY v) AS p
+         FROM u, unnest(u.iterations_us) AS v GROUP BY job_id, role
+     ), per AS (
+       SELECT job_id, role,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY load_ms) AS load_ms,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY first_inference_ms) AS first_ms,
+              max(peak_rss_bytes) AS rss, max(peak_rss_method) AS rss_method, max(model_size_bytes) AS size,
+              string_agg(DISTINCT backend_used, ',') AS backend_used, string_agg(DISTINCT device_arch, ',') AS arch,
+              string_agg(DISTINCT runtime, ',') AS runtime
+         FROM u GROUP BY job_id, role
+     ), counts AS (
+       SELECT job_id, role, count(*)::int AS sessions,
+              count(*) FILTER (WHERE status = 'ok')::int AS ok,
+              count(*) FILTER (WHERE status = 'unstable')::int AS unstable,
+              count(*) FILTER (WHERE status = 'error')::int AS error,
+              count(*) FILTER (WHERE status = 'unsupported')::int AS unsupported,
+              array_remove(array_agg(DISTINCT device_id), NULL) AS device_ids,
+              (array_agg(coalesce(error_class || ': ', '') || error_message ORDER BY created_at DESC)
+                 FILTER (WHERE error_message IS NOT NULL))[1] AS last_error,
+              max(model_size_bytes) AS any_size, string_agg(DISTINCT device_arch, ',') AS any_arch
+         FROM s GROUP BY job_id, role
+     )
+     SELECT c.job_id AS "jobId", c.role, c.sessions, c.ok AS "sessionsOk", c.unstable AS "sessionsUnstable",
+            c.error AS "sessionsError", c.unsupported AS "sessionsUnsupported", coalesce(it.n, 0) AS iterations,
+            it.p[1] / 1000 AS "p50Ms", it.p[2] / 1000 AS "p90Ms", it.p[3] / 1000 AS "p99Ms",
+            it.mean / 1000 AS "meanMs", it.min / 1000.0 AS "minMs",
+            per.load_ms AS "loadMs", per.first_ms AS "firstInferenceMs", per.rss AS "peakRssBytes",
+            per.rss_method AS "peakRssMethod", coalesce(per.size, c.any_size) AS "modelSizeBytes",
+            per.backend_used AS "backendUsed", coalesce(per.arch, c.any_arch) AS "deviceArch",
+            c.device_ids AS "deviceIds", per.runtime, c.last_error AS "lastError"
+       FROM counts c
+       LEFT JOIN it ON it.job_id = c.job_id AND it.role = c.role
+       LEFT JOIN per ON per.job_id = c.job_id AND per.role = c.role
+      ORDER BY c.job_id, c.role`,
+    [runId],
+  );
+  return rows;
+}
+
+/** Per-session summaries of a run (raw iterations only when asked: they can be large). */
+export interface SessionSummary {
+  id: number;
+  jobId: string;
+  role: SessionRole;
+  sessionIndex: number;
+  attempt: number;
+  deviceId: string | null;
+  status: string;
+  errorClass: string | null;
+  errorMessage: string | null;
+  backendUsed: string | null;
+  deviceArch: string | null;
+  p50Ms: number | null;
+  p90Ms: number | null;
+  p99Ms: number | null;
+  meanMs: number | null;
+  cv: number | null;
+  loadMs: number | null;
+  peakRssBytes: number | null;
+  source: string;
+  createdAt: Date;
+  iterationsUs?: number[];
+}
+
+export async function listRunSessions(q: Queryable, runId: string, withIterations = false): Promise<SessionSummary[]> {
+  const { rows } = await q.query<SessionSummary>(
+    `SELECT id, job_id AS "jobId", role, session_index AS "sessionIndex", attempt, device_id AS "deviceId", status,
+            error_class AS "errorClass", error_message AS "errorMessage", backend_used AS "backendUsed",
+            device_arch AS "deviceArch", p50_us / 1000 AS "p50Ms", p90_us / 1000 AS "p90Ms", p99_us / 1000 AS "p99Ms",
+            mean_us / 1000 AS "meanMs", cv, load_ms AS "loadMs", peak_rss_bytes AS "peakRssBytes", source,
+            created_at AS "createdAt" ${withIterations ? `, iterations_us AS "iterationsUs"` : ''}
+       FROM sessions WHERE run_id = $1 ORDER BY job_id, session_index, role`,
+    [runId],
+  );
+  return rows;
+}

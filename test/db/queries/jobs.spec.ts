@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import {
+  addPlannedSessions, ensureModel, ensureProject, failJob, getJob, getRun, insertArtifact, insertJobs, insertRun,
+  markJobRunning, recordSessionFinished, type NewJob,
+} from '@pocketbench/db';
+import { DEFAULT_RUN_CONFIG } from '@pocketbench/contracts';
+import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+
+describe('db/queries/jobs', () => {
+  let db: TestDatabase;
+  let projectId: string;
+  let artifactId: string;
+  before(async () => {
+    db = await createTestDatabase();
+    projectId = (await ensureProject(db.pool, 'jobs-test')).id;
+    const model = await ensureModel(db.pool, projectId, 'tiny');
+    artifactId = (await insertArtifact(db.pool, { modelId: model.id, sha256: 'a'.repeat(64), format: 'onnx', variant: 'fp32', sizeBytes: 10 })).artifact.id;
+  });
+  after(async () => db?.drop());
+
+  async function makeRun(cells: { sessions: number; status?: 'queued' | 'unsupported' }[]) {
+    const run = await insertRun(db.pool, {
+      projectId, config: DEFAULT_RUN_CONFIG, matrix: {}, jobsTotal: cells.length,
+      jobsFinished: cells.filter((c) => c.status === 'unsupported').length,
+    });
+    assert.ok(run);
+    const jobs: NewJob[] = cells.map((c, i) => ({
+      id: `${run.id}.${i}`, runId: run.id, cellIndex: i, artifactId, backend: 'cpu', pool: 'host-x86_64',
+      status: c.status ?? 'queued', sessionsPlanned: c.sessions, reason: c.status === 'unsupported' ? 'no device' : null,
+    }));
+    await insertJobs(db.pool, jobs);
+    return run.id;
+  }
+
+  it('walks a run from queued through running to done', async () => {
+    const runId = await makeRun([{ sessions: 2 }, { sessions: 1 }, { sessions: 1, status: 'unsupported' }]);
+    assert.equal((await getRun(db.pool, runId))!.status, 'queued');
+    assert.equal(await markJobRunning(db.pool, `${runId}.0`), true);
+    assert.equal((await getRun(db.pool, runId))!.status, 'running');
+    assert.deepEqual(await recordSessionFinished(db.pool, `${runId}.0`), { jobDone: false, runDone: false });
+    assert.deepEqual(await recordSessionFinished(db.pool, `${runId}.0`), { jobDone: true, runDone: false });
+    // A late duplicate call on a finished cell changes nothing.
+    assert.deepEqual(await recordSessionFinished(db.pool, `${runId}.0`), { jobDone: false, runDone: false });
+    assert.equal(await markJobRunning(db.pool, `${runId}.2`), false, 'unsupported cells are not runnable');
+    assert.deepEqual(await recordSessionFinished(db.pool, `${runId}.1`), { jobDone: true, runDone: true });
+    const run = (await getRun(db.pool, runId))!;
+    assert.equal(run.status, 'done');
+    assert.equal(run.jobsFinished, 3);
+    assert.ok(run.finishedAt);
+    assert.equal((await getJob(db.pool, `${runId}.0`))!.sessionsDone, 2);
+  });
+
+  it('fails a run only when no cell succeeded, and keeps the error on the job', async () => {
+    const runId = await makeRun([{ sessions: 1 }, { sessions: 1 }]);
+    assert.deepEqual(await failJob(db.pool, `${runId}.0`, 'ModelError', 'corrupt model: bad protobuf'), { runDone: false });
+    assert.equal(await markJobRunning(db.pool, `${runId}.0`), false);
+    assert.deepEqual(await failJob(db.pool, `${runId}.1`, 'InfraError', 'appium gone'), { runDone: true });
+    assert.equal((await getRun(db.pool, runId))!.status, 'failed');
+    const job = (await getJob(db.pool, `${runId}.0`))!;
+    assert.equal(job.status, 'failed');
+    assert.equal(job.errorClass, 'ModelError');
+    assert.equal(job.reason, 'corrupt model: bad protobuf');
+
+    const mixed = await makeRun([{ sessions: 1 }, { sessions: 1 }]);
+    await failJob(db.pool, `${mixed}.0`, 'ModelError', 'x');
+    await recordSessionFinished(db.pool, `${mixed}.1`);
+    assert.equal((await getRun(db.pool, mixed))!.status, 'done');
+  });
+
+  it('counts concurrent completions exactly', async () => {
+    const runId = await makeRun(Array.from({ length: 20 }, () => ({ sessions: 3 })));
+    const calls = [];
+    for (let i = 0; i < 20; i++) for (let s = 0; s < 3; s++) calls.push(recordSessionFinished(db.pool, `${runId}.${i}`));
+    const results = await Promise.all(calls);
+    assert.equal(results.filter((r) => r.jobDone).length, 20);
+    assert.equal(results.filter((r) => r.runDone).length, 1);
+    const run = (await getRun(db.pool, runId))!;
+    assert.equal(run.status, 'done');
+    assert.equal(run.jobsFinished, 20);
+  });
+
+  it('reopens a finished cell and its run when adaptive sessions are added', async () => {
+    const runId = await makeRun([{ sessions: 2 }]);
+    await recordSessionFinished(db.pool, `${runId}.0`);
+    assert.deepEqual(await recordSessionFinished(db.pool, `${runId}.0`), { jobDone: true, runDone: true });
+    assert.deepEqual(await addPlannedSessions(db.pool, `${runId}.0`, 2), { sessionsPlanned: 4 });
+    let run = (await getRun(db.pool, runId))!;
+    assert.equal(run.status, 'running');
+    assert.equal(run.jobsFinished, 0);
+    assert.equal(run.finishedAt, null);
+    await recordSessionFinished(db.pool, `${runId}.0`);
+    assert.deepEqual(await recordSessionFinished(db.pool, `${runId}.0`), { jobDone: true, runDone: true });
+    run = (await getRun(db.pool, runId))!;
+    assert.equal(run.status, 'done');
+    assert.equal(run.jobsDone, 1);
+    await failJob(db.pool, `${runId}.0`, 'X', 'ignored: already done');
+    assert.equal((await getJob(db.pool, `${runId}.0`))!.status, 'done');
+    assert.equal(await addPlannedSessions(db.pool, 'nope.0', 1), null);
+  });
+
+  it('stores a run whose every cell is unsupported as done', async () => {
+    const runId = await makeRun([{ sessions: 1, status: 'unsupported' }]);
+    assert.equal((await getRun(db.pool, runId))!.status, 'done');
+  });
+});
