@@ -1,0 +1,97 @@
+import type { Verdict } from '@pocketbench/contracts';
+import { drawReplicate, prepareSide, resampleState } from './bootstrap.js';
+import { seedNumber } from './rng.js';
+import { quantileSorted } from './summary.js';
+import { threeWayVerdict } from './verdict.js';
+
+export interface BootstrapOptions {
+  /** Seed of the resampler: the same data and seed always give the same interval. @defaultValue 0x5eed */
+  seed?: number | string;
+  /** Bootstrap replicates. @defaultValue 1000 */
+  resamples?: number;
+  /** Two-sided confidence level of the interval. @defaultValue 0.95 */
+  confidence?: number;
+}
+
+export interface CompareOptions extends BootstrapOptions {
+  /** Allowed slowdown δ as a fraction (0.05 = 5 %): fail only when the ratio is surely above 1 + δ. @defaultValue 0.05 */
+  tolerance?: number;
+  /** Per-session statistic compared. @defaultValue 0.5 (the session median) */
+  quantile?: number;
+}
+
+export interface Comparison {
+  /** median(head session medians) / median(baseline session medians); > 1 means head is slower. */
+  ratio: number;
+  ciLow: number;
+  ciHigh: number;
+  verdict: Verdict;
+  /** One-sided bootstrap p-value of "ratio <= 1 + δ" (small = evidence of a regression); feed it to Benjamini–Hochberg. */
+  pValue: number;
+  /** Sessions to add per side that would likely decide an inconclusive cell; 0 when decided, null when no feasible number would. */
+  sessionsNeededEstimate: number | null;
+  head: number;
+  baseline: number;
+  headSessions: number;
+  baselineSessions: number;
+  tolerance: number;
+}
+
+export const DEFAULT_TOLERANCE = 0.05;
+export const DEFAULT_RESAMPLES = 1000;
+export const DEFAULT_SEED = 0x5eed;
+
+/**
+ * Head against baseline: ratio of medians of session medians with a seeded hierarchical
+ * bootstrap interval (sessions, then iterations within each) and the three-way verdict.
+ * `head` and `baseline` are lists of sessions, each a list of iteration times.
+ */
+export function compareSessions(head: ArrayLike<number>[], baseline: ArrayLike<number>[], options: CompareOptions = {}): Comparison {
+  const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
+  const resamples = options.resamples ?? DEFAULT_RESAMPLES;
+  const confidence = options.confidence ?? 0.95;
+  const q = options.quantile ?? 0.5;
+  if (!(tolerance >= 0)) throw new RangeError('tolerance must be >= 0');
+  if (!(resamples >= 10)) throw new RangeError('resamples must be >= 10');
+  const h = prepareSide(head, q);
+  const b = prepareSide(baseline, q);
+  const rng = resampleState(seedNumber(options.seed));
+  const limit = 1 + tolerance;
+  const ratios = new Float64Array(resamples);
+  let atOrBelow = 0;
+  for (let i = 0; i < resamples; i++) {
+    const r = drawReplicate(h, rng) / drawReplicate(b, rng);
+    ratios[i] = r;
+    if (r <= limit) atOrBelow++;
+  }
+  ratios.sort();
+  const alpha = 1 - confidence;
+  const ciLow = quantileSorted(ratios, alpha / 2);
+  const ciHigh = quantileSorted(ratios, 1 - alpha / 2);
+  const ratio = h.estimate / b.estimate;
+  const verdict = threeWayVerdict(ciLow, ciHigh, limit);
+  const n = Math.min(h.sessions, b.sessions);
+  return {
+    ratio,
+    ciLow,
+    ciHigh,
+    verdict,
+    pValue: (atOrBelow + 1) / (resamples + 1),
+    sessionsNeededEstimate: verdict === 'inconclusive' ? sessionsNeeded(n, ratio, ciLow, ciHigh, limit) : 0,
+    head: h.estimate,
+    baseline: b.estimate,
+    headSessions: h.sessions,
+    baselineSessions: b.sessions,
+    tolerance,
+  };
+}
+
+/** Interval width shrinks like 1/sqrt(n): sessions per side to add so the interval clears the limit. */
+export function sessionsNeeded(n: number, estimate: number, ciLow: number, ciHigh: number, limit: number): number | null {
+  const halfWidth = (ciHigh - ciLow) / 2;
+  const distance = Math.abs(estimate - limit);
+  if (distance < 1e-9 * Math.max(1, Math.abs(limit))) return null;
+  const total = Math.ceil(n * (halfWidth / distance) ** 2);
+  if (!Number.isFinite(total) || total > 10_000) return null;
+  return Math.max(1, total - n);
+}

@@ -1,0 +1,11 @@
+export * from './rng.js';
+export * from './summary.js';
+export * from './hygiene.js';
+export * from './compare.js';
+export * from './budget-check.js';
+export * from './multiple-testing.js';
+export * from './adaptive.js';
+export * from './change-points.js';
+export * from './verdict.js';
+export { incompleteBeta, studentTTwoSidedP, welchTTest } from './special.js';
+export * from './report/index.js';

@@ -1,0 +1,66 @@
+import type { Verdict } from '@pocketbench/contracts';
+
+/** What a gate check measures; absolute ones are named like the budgets file's fields. */
+export type GateMetric = 'regression' | 'p50_ms' | 'p90_ms' | 'load_ms' | 'peak_rss_mb' | 'model_size_mb';
+
+/** One check of one cell (one budget field, or the regression against the baseline). */
+export interface GateCheck {
+  metric: GateMetric;
+  verdict: Verdict;
+  /** Head's value: ms or MB for absolute metrics, the head's median latency in ms for `regression`. */
+  head: number | null;
+  /** Baseline's median latency in ms (`regression` only). */
+  baseline: number | null;
+  /** head / baseline (`regression` only). */
+  ratio: number | null;
+  /** 95 % interval of the ratio (`regression`) or of the head's value (absolute metrics). */
+  ciLow: number | null;
+  ciHigh: number | null;
+  /** Upper limit: ms / MB for absolute metrics, max_regression_pct for `regression`. */
+  budget: number | null;
+  /** `paired`, `merge-base:<sha>`, `branch:<name>` (regression only). */
+  baselineSource: string | null;
+  headSessions: number;
+  baselineSessions: number;
+  pValue: number | null;
+  adjustedPValue: number | null;
+  /** More sessions per side that would likely decide an inconclusive check. */
+  sessionsNeededEstimate: number | null;
+  /** Why a check is inconclusive or how it was decided, in one sentence. */
+  note?: string;
+}
+
+export interface GateCell {
+  jobId: string;
+  cellIndex: number;
+  model: string;
+  variant: string;
+  format: string;
+  backend: string;
+  pool: string;
+  deviceId: string | null;
+  /** Worst of the cell's checks. */
+  verdict: Verdict;
+  checks: GateCheck[];
+}
+
+export interface GateResult {
+  runId: string;
+  /** Worst of all cells. */
+  verdict: Verdict;
+  baselineBranch: string;
+  commit: string | null;
+  mergeBase: string | null;
+  counts: Record<Verdict, number>;
+  cells: GateCell[];
+  evaluatedAt: string;
+}
+
+/** Exit code of `pocketbench gate` for a verdict. */
+export function gateExitCode(verdict: Verdict): 0 | 1 | 3 {
+  return verdict === 'pass' ? 0 : verdict === 'fail' ? 1 : 3;
+}
+
+export function cellLabel(cell: Pick<GateCell, 'model' | 'variant' | 'format' | 'backend' | 'pool'>): string {
+  return `${cell.model} ${cell.variant} ${cell.format} · ${cell.backend} · ${cell.pool}`;
+}
