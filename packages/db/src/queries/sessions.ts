@@ -215,3 +215,44 @@ export async function listSessionsForJob(q: Queryable, jobId: string): Promise<S
   );
   return rows.map(toSessionRow);
 }
+
+/** The stored session for (job, role, session index), if any: a duplicate delivery finds it here. */
+export async function getSessionByKey(
+  q: Queryable,
+  jobId: string,
+  role: SessionRole,
+  sessionIndex: number,
+): Promise<{ id: number; status: SessionStatus } | undefined> {
+  const { rows } = await q.query(
+    'SELECT id, status FROM sessions WHERE job_id = $1 AND role = $2 AND session_index = $3',
+    [jobId, role, sessionIndex],
+  );
+  return rows[0] ? { id: Number(rows[0].id), status: rows[0].status } : undefined;
+}
+
+export interface CellArtifact {
+  id: string;
+  sha256: string;
+  format: string;
+  sizeBytes: number;
+}
+
+/** The head and (for A/B cells) baseline artifacts of a job, for scheduling more sessions. */
+export async function getJobArtifacts(
+  q: Queryable,
+  jobId: string,
+): Promise<{ head: CellArtifact; baseline: CellArtifact | null } | undefined> {
+  const { rows } = await q.query(
+    `SELECT h.id AS h_id, h.sha256 AS h_sha, h.format AS h_format, h.size_bytes AS h_size,
+            b.id AS b_id, b.sha256 AS b_sha, b.format AS b_format, b.size_bytes AS b_size
+       FROM jobs j JOIN artifacts h ON h.id = j.artifact_id LEFT JOIN artifacts b ON b.id = j.baseline_artifact_id
+      WHERE j.id = $1`,
+    [jobId],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    head: { id: r.h_id, sha256: r.h_sha, format: r.h_format, sizeBytes: Number(r.h_size) },
+    baseline: r.b_id ? { id: r.b_id, sha256: r.b_sha, format: r.b_format, sizeBytes: Number(r.b_size) } : null,
+  };
+}
