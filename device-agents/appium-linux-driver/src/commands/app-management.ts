@@ -1,0 +1,75 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { errors } from '@appium/base-driver';
+import { invalidArgument } from '../errors.js';
+import type { PocketbenchLinuxDriver } from '../driver.js';
+import { harnessDir } from './paths.js';
+
+/** The harness bundle's manifest.json (device-agents/harness). */
+export interface HarnessManifest {
+  name: string;
+  version: string;
+  entry: string;
+  [k: string]: unknown;
+}
+
+const INSTALLED_MARK = '.pocketbench-installed';
+
+async function readManifest(dir: string): Promise<HarnessManifest> {
+  let raw: string;
+  try {
+    raw = await readFile(path.join(dir, 'manifest.json'), 'utf8');
+  } catch {
+    throw invalidArgument('appPath', `is not a harness bundle: no manifest.json in ${dir}`);
+  }
+  let m: Partial<HarnessManifest>;
+  try {
+    m = JSON.parse(raw) as Partial<HarnessManifest>;
+  } catch (e) {
+    throw invalidArgument('appPath', `has an unreadable manifest.json: ${(e as Error).message}`);
+  }
+  for (const k of ['name', 'version', 'entry'] as const) {
+    if (typeof m[k] !== 'string' || !m[k]) throw invalidArgument('appPath', `manifest.json lacks a string '${k}'`);
+  }
+  if (!/^[A-Za-z0-9._+-]+$/.test(m.version!)) throw invalidArgument('appPath', `manifest.json 'version' is not a safe directory name: ${m.version}`);
+  return m as HarnessManifest;
+}
+
+/**
+ * installApp: the "app" is a harness bundle directory on the Appium host. It is copied to
+ * `<workDir>/harness/<version>/` once; a later install of the same version is a no-op.
+ */
+export async function installApp(this: PocketbenchLinuxDriver, appPath: string): Promise<void> {
+  if (typeof appPath !== 'string' || !path.isAbsolute(appPath)) throw invalidArgument('appPath', 'must be an absolute path of a harness bundle directory on the Appium host');
+  const manifest = await readManifest(appPath);
+  const dest = harnessDir(this, manifest.version);
+  if (await this.target.exists(path.join(dest, INSTALLED_MARK))) {
+    this.log.info(`harness ${manifest.version} already installed at ${dest}`);
+    return;
+  }
+  const started = Date.now();
+  await this.target.copyDirIn(appPath, dest);
+  await this.target.writeFile(path.join(dest, INSTALLED_MARK), Buffer.from(`${new Date().toISOString()}\n`));
+  this.log.info(`installed harness ${manifest.version} at ${dest} in ${Date.now() - started} ms`);
+}
+
+/** isAppInstalled(bundleId): bundleId is a harness version. */
+export async function isAppInstalled(this: PocketbenchLinuxDriver, bundleId: string): Promise<boolean> {
+  if (typeof bundleId !== 'string' || !bundleId) throw invalidArgument('bundleId', 'must be a harness version');
+  return await this.target.exists(path.join(harnessDir(this, bundleId), INSTALLED_MARK));
+}
+
+export async function removeApp(this: PocketbenchLinuxDriver, bundleId: string): Promise<boolean> {
+  if (!(await this.isAppInstalled(bundleId))) return false;
+  await this.target.remove(harnessDir(this, bundleId));
+  return true;
+}
+
+/** Reads an installed harness's manifest from the target. */
+export async function installedManifest(driver: PocketbenchLinuxDriver, version: string): Promise<HarnessManifest> {
+  const dir = harnessDir(driver, version);
+  if (!(await driver.target.exists(path.join(dir, INSTALLED_MARK)))) {
+    throw new errors.InvalidArgumentError(`[HarnessNotInstalled] harness version ${version} is not installed on this target; call installApp with the bundle first`);
+  }
+  return JSON.parse((await driver.target.readFile(path.join(dir, 'manifest.json'))).toString('utf8')) as HarnessManifest;
+}

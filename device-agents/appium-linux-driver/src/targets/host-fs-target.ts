@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { access, cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { runProcess } from './run-process.js';
+import type { ExecOptions, ExecResult, Target, TargetKind } from './target.js';
+
+/** A target whose filesystem is this host's (this machine; qemu-user, which shares the host's files). */
+export abstract class HostFsTarget implements Target {
+  abstract readonly kind: TargetKind;
+  abstract readonly emulated: boolean;
+  abstract readonly peakRssMethod: string;
+  constructor(readonly workDir: string) {}
+
+  abstract nodeArgv(): string[];
+  stateNodeArgv(): string[] {
+    return [process.execPath];
+  }
+
+  exec(argv: string[], opts?: ExecOptions): Promise<ExecResult> {
+    return runProcess(argv, opts);
+  }
+
+  async writeFile(p: string, data: Buffer): Promise<void> {
+    await mkdir(path.dirname(p), { recursive: true });
+    // Write beside, then rename: a reader never sees half a file.
+    const tmp = `${p}.partial-${process.pid}-${Date.now()}`;
+    await writeFile(tmp, data);
+    await rename(tmp, p);
+  }
+
+  readFile(p: string): Promise<Buffer> {
+    return readFile(p);
+  }
+
+  async sha256(p: string): Promise<string | null> {
+    if (!(await this.exists(p))) return null;
+    const h = createHash('sha256');
+    for await (const chunk of createReadStream(p)) h.update(chunk as Buffer);
+    return h.digest('hex');
+  }
+
+  async exists(p: string): Promise<boolean> {
+    return access(p).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async copyDirIn(localDir: string, remoteDir: string): Promise<void> {
+    const tmp = `${remoteDir}.partial-${process.pid}-${Date.now()}`;
+    await mkdir(path.dirname(remoteDir), { recursive: true });
+    try {
+      await cp(localDir, tmp, { recursive: true, dereference: true });
+      await rm(remoteDir, { recursive: true, force: true });
+      await rename(tmp, remoteDir);
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  remove(p: string): Promise<void> {
+    return rm(p, { recursive: true, force: true });
+  }
+
+  async close(): Promise<void> {}
+}

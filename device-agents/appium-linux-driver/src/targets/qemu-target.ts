@@ -1,0 +1,42 @@
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import { TargetUnreachableError } from '../errors.js';
+import { HostFsTarget } from './host-fs-target.js';
+
+/** The CPU qemu emulates; device-agents/qemu writes a matching /proc/cpuinfo into the root. */
+export const QEMU_CPU = 'cortex-a72';
+
+/**
+ * An emulated aarch64 Linux device: Debian arm64 node run by qemu-user from a root directory
+ * (device-agents/qemu/build-rootfs.sh). Files are shared with the host. Its live state
+ * (temperatures, frequencies, load) is the host's, which is what the emulation runs on, so it
+ * is read with the host's node; its facts (arch, CPU) come from inside the emulation.
+ */
+export class QemuArm64Target extends HostFsTarget {
+  readonly kind = 'qemu-arm64' as const;
+  readonly emulated = true;
+  /** Peak RSS of the emulator process, measured by the host: guest memory plus qemu's own. */
+  readonly peakRssMethod = 'qemu-host-VmHWM';
+  constructor(
+    workDir: string,
+    readonly rootfs: string,
+    readonly qemuBinary = 'qemu-aarch64-static',
+  ) {
+    super(workDir);
+  }
+
+  static async open(workDir: string, rootfs: string): Promise<QemuArm64Target> {
+    try {
+      await access(path.join(rootfs, 'usr/bin/node'));
+    } catch {
+      throw new TargetUnreachableError(
+        `no arm64 root filesystem at ${rootfs} (usr/bin/node missing); build it with device-agents/qemu/build-rootfs.sh`,
+      );
+    }
+    return new QemuArm64Target(workDir, rootfs);
+  }
+
+  nodeArgv(): string[] {
+    return [this.qemuBinary, '-cpu', QEMU_CPU, '-L', this.rootfs, path.join(this.rootfs, 'usr/bin/node')];
+  }
+}

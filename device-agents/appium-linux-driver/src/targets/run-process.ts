@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ExecOptions, ExecResult } from './target.js';
+
+const OUTPUT_CAP = 8 * 1024 * 1024;
+/** GNU time reports the waited-for child's ru_maxrss (its VmHWM) in KiB. */
+export const GNU_TIME = '/usr/bin/time';
+
+/**
+ * Spawns argv on this host in its own process group, so that an overrun kills everything it
+ * started (qemu, the harness, the runner), not just the first process.
+ */
+export async function runProcess(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  let rssDir: string | undefined;
+  let full = argv;
+  if (opts.measurePeakRss) {
+    rssDir = await mkdtemp(path.join(tmpdir(), 'pb-rss-'));
+    full = [GNU_TIME, '-f', '%M', '-o', path.join(rssDir, 'maxrss'), ...argv];
+  }
+  const started = process.hrtime.bigint();
+  try {
+    return await new Promise<ExecResult>((resolve, reject) => {
+      const child = spawn(full[0], full.slice(1), {
+        cwd: opts.cwd,
+        env: opts.env ? { ...process.env, ...opts.env } : process.env,
+        detached: true,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let outLen = 0;
+      let errLen = 0;
+      child.stdout.on('data', (b: Buffer) => {
+        if (outLen < OUTPUT_CAP) out.push(b);
+        outLen += b.length;
+      });
+      child.stderr.on('data', (b: Buffer) => {
+        if (errLen < OUTPUT_CAP) err.push(b);
+        errLen += b.length;
+      });
+      let timedOut = false;
+      const timer =
+        opts.timeoutMs && opts.timeoutMs > 0
+          ? setTimeout(() => {
+              timedOut = true;
+              try {
+                process.kill(-child.pid!, 'SIGKILL');
+              } catch {
+                /* already gone */
+              }
+            }, opts.timeoutMs)
+          : undefined;
+      child.on('error', (e) => {
+        if (timer) clearTimeout(timer);
+        reject(e);
+      });
+      child.on('close', (code, signal) => {
+        if (timer) clearTimeout(timer);
+        resolve({
+          exitCode: code,
+          signal,
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+          timedOut,
+          durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+        });
+      });
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.stdin ?? '');
+    }).then(async (r) => {
+      if (rssDir && !r.timedOut) {
+        const kib = Number((await readFile(path.join(rssDir, 'maxrss'), 'utf8').catch(() => '')).trim().split('\n').pop());
+        if (Number.isFinite(kib) && kib > 0) r.peakRssBytes = kib * 1024;
+        // GNU time prefixes "Command exited with non-zero status N" to its output file only; stderr is the child's.
+      }
+      return r;
+    });
+  } finally {
+    if (rssDir) await rm(rssDir, { recursive: true, force: true });
+  }
+}
