@@ -1,0 +1,251 @@
+// Alerts (change points over a series' session medians) and baseline segments (table `alerts`,
+// `baseline_segments`, view `series_baseline_start`).
+import type { AlertStatus } from '@pocketbench/contracts';
+import type { Queryable } from '../queryable.js';
+
+export type AlertDirection = 'regression' | 'improvement';
+
+export interface AlertRow {
+  id: number;
+  seriesId: number;
+  sessionId: number;
+  runId: string | null;
+  commitSha: string | null;
+  previousCommitSha: string | null;
+  status: AlertStatus;
+  direction: AlertDirection;
+  metric: string;
+  beforeValue: number;
+  afterValue: number;
+  /** (after − before) / before × 100. Positive = slower for latency. */
+  changePct: number;
+  pValue: number | null;
+  sessionsBefore: number;
+  sessionsAfter: number;
+  changedAt: Date;
+  detectedAt: Date;
+  statusChangedAt: Date | null;
+  statusNote: string | null;
+}
+
+/** An alert with the series it belongs to, as lists show it. */
+export interface AlertListItem extends AlertRow {
+  series: { project: string; model: string; variant: string; runtime: string; backend: string; deviceModel: string };
+}
+
+export interface NewAlert {
+  seriesId: number;
+  sessionId: number;
+  runId: string | null;
+  commitSha: string | null;
+  previousCommitSha: string | null;
+  direction: AlertDirection;
+  metric?: string;
+  beforeValue: number;
+  afterValue: number;
+  changePct: number;
+  pValue: number | null;
+  sessionsBefore: number;
+  sessionsAfter: number;
+  changedAt: Date;
+}
+
+const ALERT_COLUMNS = `a.id, a.series_id, a.session_id, a.run_id, a.commit_sha, a.previous_commit_sha, a.status, a.direction,
+  a.metric, a.before_value, a.after_value, a.change_pct, a.p_value, a.sessions_before, a.sessions_after, a.changed_at,
+  a.detected_at, a.status_changed_at, a.status_note`;
+
+function toAlert(r: Record<string, any>): AlertRow {
+  return {
+    id: Number(r.id), seriesId: Number(r.series_id), sessionId: Number(r.session_id), runId: r.run_id, commitSha: r.commit_sha,
+    previousCommitSha: r.previous_commit_sha, status: r.status, direction: r.direction, metric: r.metric,
+    beforeValue: Number(r.before_value), afterValue: Number(r.after_value), changePct: Number(r.change_pct),
+    pValue: r.p_value === null ? null : Number(r.p_value), sessionsBefore: r.sessions_before, sessionsAfter: r.sessions_after,
+    changedAt: r.changed_at, detectedAt: r.detected_at, statusChangedAt: r.status_changed_at, statusNote: r.status_note,
+  };
+}
+
+/** Inserts new alerts; one already open for the same (series, session) is kept as it is. Returns those inserted. */
+export async function insertAlerts(q: Queryable, alerts: NewAlert[]): Promise<AlertRow[]> {
+  if (alerts.length === 0) return [];
+  const { rows } = await q.query(
+    `INSERT INTO alerts AS a (series_id, session_id, run_id, commit_sha, previous_commit_sha, direction, metric, before_value,
+                              after_value, change_pct, p_value, sessions_before, sessions_after, changed_at)
+     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
+                          $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::int[], $13::int[], $14::timestamptz[])
+     ON CONFLICT (series_id, session_id) DO NOTHING
+     RETURNING ${ALERT_COLUMNS}`,
+    [
+      alerts.map((a) => a.seriesId), alerts.map((a) => a.sessionId), alerts.map((a) => a.runId), alerts.map((a) => a.commitSha),
+      alerts.map((a) => a.previousCommitSha), alerts.map((a) => a.direction), alerts.map((a) => a.metric ?? 'p50_us'),
+      alerts.map((a) => a.beforeValue), alerts.map((a) => a.afterValue), alerts.map((a) => a.changePct),
+      alerts.map((a) => a.pValue), alerts.map((a) => a.sessionsBefore), alerts.map((a) => a.sessionsAfter),
+      alerts.map((a) => a.changedAt),
+    ],
+  );
+  return rows.map(toAlert);
+}
+
+export async function getAlert(q: Queryable, id: number): Promise<AlertRow | undefined> {
+  const { rows } = await q.query(`SELECT ${ALERT_COLUMNS} FROM alerts a WHERE a.id = $1`, [id]);
+  return rows[0] ? toAlert(rows[0]) : undefined;
+}
+
+/** Every alert of a series (any status), oldest change first. */
+export async function listAlertsForSeries(q: Queryable, seriesId: number): Promise<AlertRow[]> {
+  const { rows } = await q.query(`SELECT ${ALERT_COLUMNS} FROM alerts a WHERE a.series_id = $1 ORDER BY a.changed_at, a.id`, [seriesId]);
+  return rows.map(toAlert);
+}
+
+export interface AlertFilter {
+  status?: AlertStatus;
+  project?: string;
+  seriesId?: number;
+  /** @defaultValue 50 */
+  limit?: number;
+  /** @defaultValue 0 */
+  offset?: number;
+}
+
+/** Newest detections first; `counts` has the number of alerts per status under the other filters. */
+export async function listAlerts(
+  q: Queryable, f: AlertFilter,
+): Promise<{ alerts: AlertListItem[]; total: number; counts: Record<AlertStatus, number> }> {
+  const limit = Math.min(Math.max(f.limit ?? 50, 1), 200);
+  const offset = Math.max(f.offset ?? 0, 0);
+  const scope = `($1::text IS NULL OR p.name = $1) AND ($2::bigint IS NULL OR a.series_id = $2)`;
+  const [list, counts] = await Promise.all([
+    q.query(
+      `SELECT ${ALERT_COLUMNS}, p.name AS project, s.model, s.variant, s.runtime, s.backend, s.device_model
+         FROM alerts a JOIN series s ON s.id = a.series_id JOIN projects p ON p.id = s.project_id
+        WHERE ${scope} AND ($3::text IS NULL OR a.status = $3)
+        ORDER BY a.detected_at DESC, a.changed_at DESC, a.id DESC
+        LIMIT $4 OFFSET $5`,
+      [f.project ?? null, f.seriesId ?? null, f.status ?? null, limit, offset],
+    ),
+    q.query(
+      `SELECT a.status, count(*)::int AS n
+         FROM alerts a JOIN series s ON s.id = a.series_id JOIN projects p ON p.id = s.project_id
+        WHERE ${scope} GROUP BY a.status`,
+      [f.project ?? null, f.seriesId ?? null],
+    ),
+  ]);
+  const byStatus: Record<AlertStatus, number> = { active: 0, acknowledged: 0, dismissed: 0 };
+  for (const r of counts.rows) byStatus[r.status as AlertStatus] = r.n;
+  return {
+    alerts: list.rows.map((r) => ({
+      ...toAlert(r),
+      series: { project: r.project, model: r.model, variant: r.variant, runtime: r.runtime, backend: r.backend, deviceModel: r.device_model },
+    })),
+    total: f.status ? byStatus[f.status] : byStatus.active + byStatus.acknowledged + byStatus.dismissed,
+    counts: byStatus,
+  };
+}
+
+/**
+ * Moves an alert from `active` to `to`, only if it is still active (the caller reports a
+ * conflict otherwise). Returns the updated row, or undefined when no active alert had that id.
+ */
+export async function transitionAlert(q: Queryable, id: number, to: Exclude<AlertStatus, 'active'>, note: string | null): Promise<AlertRow | undefined> {
+  const { rows } = await q.query(
+    `UPDATE alerts a SET status = $2, status_changed_at = now(), status_note = $3
+      WHERE a.id = $1 AND a.status = 'active' RETURNING ${ALERT_COLUMNS}`,
+    [id, to, note],
+  );
+  return rows[0] ? toAlert(rows[0]) : undefined;
+}
+
+export interface BaselineSegment {
+  id: number;
+  seriesId: number;
+  startsAt: Date;
+  startSessionId: number | null;
+  alertId: number | null;
+  createdAt: Date;
+}
+
+function toSegment(r: Record<string, any>): BaselineSegment {
+  return {
+    id: Number(r.id), seriesId: Number(r.series_id), startsAt: r.starts_at,
+    startSessionId: r.start_session_id === null ? null : Number(r.start_session_id),
+    alertId: r.alert_id === null ? null : Number(r.alert_id), createdAt: r.created_at,
+  };
+}
+
+export async function insertBaselineSegment(
+  q: Queryable, s: { seriesId: number; startsAt: Date; startSessionId: number | null; alertId: number | null },
+): Promise<BaselineSegment> {
+  const { rows } = await q.query(
+    `INSERT INTO baseline_segments (series_id, starts_at, start_session_id, alert_id) VALUES ($1, $2, $3, $4)
+     RETURNING id, series_id, starts_at, start_session_id, alert_id, created_at`,
+    [s.seriesId, s.startsAt, s.startSessionId, s.alertId],
+  );
+  return toSegment(rows[0]);
+}
+
+export async function listBaselineSegments(q: Queryable, seriesId: number): Promise<BaselineSegment[]> {
+  const { rows } = await q.query(
+    `SELECT id, series_id, starts_at, start_session_id, alert_id, created_at FROM baseline_segments
+      WHERE series_id = $1 ORDER BY starts_at, id`,
+    [seriesId],
+  );
+  return rows.map(toSegment);
+}
+
+/**
+ * Where the series' current baseline segment starts: historical baselines use only sessions
+ * with `created_at >= startsAt`. Null when no change point was acknowledged (whole history).
+ */
+export async function baselineSegmentStart(q: Queryable, seriesId: number): Promise<Date | null> {
+  const { rows } = await q.query('SELECT starts_at FROM series_baseline_start WHERE series_id = $1', [seriesId]);
+  return rows[0]?.starts_at ?? null;
+}
+
+/** One session median of a series, as change-point detection reads it. */
+export interface DetectionPoint {
+  sessionId: number;
+  runId: string;
+  commitSha: string | null;
+  createdAt: Date;
+  p50Us: number;
+}
+
+/**
+ * The newest `limit` ok head sessions of a series on runs of their baseline branch (what was
+ * merged), created at or after `since`, oldest first.
+ */
+export async function seriesMediansForDetection(
+  q: Queryable, seriesId: number, opts: { since: Date | null; limit: number },
+): Promise<DetectionPoint[]> {
+  const { rows } = await q.query(
+    `SELECT s.id, s.run_id, r.commit_sha, s.created_at, s.p50_us
+       FROM sessions s JOIN runs r ON r.id = s.run_id
+      WHERE s.series_id = $1 AND s.role = 'head' AND s.status = 'ok' AND s.p50_us IS NOT NULL
+        AND r.branch = r.baseline_branch AND ($2::timestamptz IS NULL OR s.created_at >= $2)
+      ORDER BY s.created_at DESC, s.id DESC
+      LIMIT $3`,
+    [seriesId, opts.since, opts.limit],
+  );
+  return rows.reverse().map((r) => ({
+    sessionId: Number(r.id), runId: r.run_id, commitSha: r.commit_sha, createdAt: r.created_at, p50Us: Number(r.p50_us),
+  }));
+}
+
+/** Series with head sessions from a run (what a finished run may have moved). */
+export async function seriesOfRun(q: Queryable, runId: string): Promise<number[]> {
+  const { rows } = await q.query(
+    `SELECT DISTINCT series_id FROM sessions WHERE run_id = $1 AND series_id IS NOT NULL AND role = 'head' ORDER BY series_id`,
+    [runId],
+  );
+  return rows.map((r) => Number(r.series_id));
+}
+
+/** Series with an ok head session created after `since` (a periodic sweep's work list). */
+export async function seriesWithSessionsSince(q: Queryable, since: Date): Promise<number[]> {
+  const { rows } = await q.query(
+    `SELECT s.id FROM series s
+      WHERE EXISTS (SELECT 1 FROM sessions x WHERE x.series_id = s.id AND x.created_at > $1 AND x.role = 'head' AND x.status = 'ok')
+      ORDER BY s.id`,
+    [since],
+  );
+  return rows.map((r) => Number(r.id));
+}
