@@ -12,3 +12,5 @@ export * from './queries/sessions.js';
 export * from './queries/series.js';
 export * from './queries/devices.js';
 export * from './embedded.js';
+export * from './queries/alerts.js';
+export * from './queries/dashboard.js';
