@@ -1,2 +1,3 @@
 export * from './vocabulary.js';
 export * from './jobs.js';
+export * from './budgets.js';
