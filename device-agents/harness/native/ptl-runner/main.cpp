@@ -1,0 +1,227 @@
+// pocketbench ptl-runner: loads a .ptl with the lite interpreter, runs warmup + timed
+// iterations on inputs read from raw files, writes one JSON result line to stdout.
+// The supervisor (device-agents/harness/src) owns the spec, the time budget and the report;
+// this program only measures, so it stays small enough to port to Android's NDK unchanged.
+//
+// Usage: ptl-runner --model PATH --threads N --warmup N --iterations N --min-duration-ms N
+//                   --input FILE:DTYPE:D0xD1x... [--input ...] --output-index I --output-file PATH
+#include <sys/resource.h>
+
+#include <ATen/Parallel.h>
+#include <ATen/Context.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/csrc/jit/mobile/import.h>
+#include <torch/csrc/jit/mobile/module.h>
+#include <torch/script.h>
+#include <torch/version.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string json_escape(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out;
+}
+
+// A c10::Error's what() goes on with "Exception raised from ..." and a C++ backtrace; a report
+// needs only the message before it.
+std::string message_of(const std::exception& e) {
+  std::string s = e.what();
+  auto cut = s.find("\nException raised from");
+  if (cut != std::string::npos) s.resize(cut);
+  if (s.size() > 2000) s.resize(2000);
+  return s;
+}
+
+[[noreturn]] void fail(const std::string& cls, const std::string& message, int code = 2) {
+  std::cout << "{\"status\":\"error\",\"errorClass\":\"" << json_escape(cls) << "\",\"message\":\""
+            << json_escape(message) << "\"}" << std::endl;
+  std::exit(code);
+}
+
+long peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) * 1024;  // kB
+  }
+  return -1;
+}
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+struct InputArg {
+  std::string file;
+  c10::ScalarType dtype;
+  std::vector<int64_t> shape;
+};
+
+c10::ScalarType parse_dtype(const std::string& s) {
+  if (s == "float32") return c10::kFloat;
+  if (s == "int64") return c10::kLong;
+  if (s == "int32") return c10::kInt;
+  if (s == "uint8") return c10::kByte;
+  fail("bad_spec", "unsupported input dtype '" + s + "' (float32, int64, int32, uint8)");
+}
+
+InputArg parse_input(const std::string& arg) {
+  auto a = arg.rfind(':');
+  auto b = a == std::string::npos ? a : arg.rfind(':', a - 1);
+  if (a == std::string::npos || b == std::string::npos) fail("bad_spec", "--input must be FILE:DTYPE:SHAPE, got '" + arg + "'");
+  InputArg in{arg.substr(0, b), parse_dtype(arg.substr(b + 1, a - b - 1)), {}};
+  std::stringstream dims(arg.substr(a + 1));
+  std::string d;
+  while (std::getline(dims, d, 'x')) in.shape.push_back(std::stoll(d));
+  return in;
+}
+
+at::Tensor load_input(const InputArg& in) {
+  auto t = torch::empty(in.shape, torch::TensorOptions().dtype(in.dtype));
+  std::ifstream f(in.file, std::ios::binary);
+  if (!f) fail("bad_spec", "cannot open input file " + in.file);
+  f.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
+  if (static_cast<size_t>(f.gcount()) != t.nbytes()) fail("bad_spec", "input file " + in.file + " is shorter than its shape");
+  return t;
+}
+
+at::Tensor pick_output(const c10::IValue& out, int index) {
+  if (out.isTensor()) return out.toTensor();
+  if (out.isTuple()) {
+    auto elems = out.toTupleRef().elements();
+    if (index < 0 || index >= static_cast<int>(elems.size()) || !elems[index].isTensor())
+      fail("bad_spec", "output index " + std::to_string(index) + " is not a tensor output");
+    return elems[index].toTensor();
+  }
+  if (out.isList()) {
+    auto list = out.toList();
+    if (index < 0 || index >= static_cast<int>(list.size())) fail("bad_spec", "output index out of range");
+    return list.get(index).toTensor();
+  }
+  fail("inference", "model output is neither a tensor, a tuple nor a list");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A crashing model must not leave a core file on the device.
+  struct rlimit no_core {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+
+  std::string model, output_file;
+  int threads = 1, warmup = 0, iterations = 1, output_index = 0;
+  double min_duration_ms = 0;
+  std::vector<InputArg> inputs;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    if (i + 1 >= argc) fail("bad_spec", "missing value for " + k);
+    std::string v = argv[++i];
+    try {
+      if (k == "--model") model = v;
+      else if (k == "--threads") threads = std::stoi(v);
+      else if (k == "--warmup") warmup = std::stoi(v);
+      else if (k == "--iterations") iterations = std::stoi(v);
+      else if (k == "--min-duration-ms") min_duration_ms = std::stod(v);
+      else if (k == "--input") inputs.push_back(parse_input(v));
+      else if (k == "--output-index") output_index = std::stoi(v);
+      else if (k == "--output-file") output_file = v;
+      else fail("bad_spec", "unknown argument " + k);
+    } catch (const std::logic_error&) {
+      fail("bad_spec", "bad value '" + v + "' for " + k);
+    }
+  }
+  if (model.empty()) fail("bad_spec", "--model is required");
+  if (threads < 1 || iterations < 1 || warmup < 0) fail("bad_spec", "threads and iterations must be >= 1, warmup >= 0");
+
+  at::set_num_threads(threads);
+  at::globalContext().setQEngine(at::QEngine::QNNPACK);
+  c10::InferenceMode guard;
+
+  std::vector<c10::IValue> args;
+  try {
+    for (const auto& in : inputs) args.emplace_back(load_input(in));
+  } catch (const std::exception& e) {
+    fail("bad_spec", message_of(e));
+  }
+
+  auto t0 = Clock::now();
+  torch::jit::mobile::Module module;
+  try {
+    module = torch::jit::_load_for_mobile(model);
+  } catch (const std::exception& e) {
+    fail("model_load", message_of(e));
+  }
+  double load_ms = ms_since(t0);
+
+  c10::IValue out;
+  double first_ms = 0;
+  std::vector<double> iterations_us;
+  try {
+    auto t1 = Clock::now();
+    out = module.forward(args);
+    first_ms = ms_since(t1);
+    // The first inference counts as a warmup iteration.
+    for (int i = 1; i < warmup; ++i) module.forward(args);
+    iterations_us.reserve(iterations);
+    double timed_ms = 0;
+    while (static_cast<int>(iterations_us.size()) < iterations || timed_ms < min_duration_ms) {
+      auto s = Clock::now();
+      out = module.forward(args);
+      double us = std::chrono::duration<double, std::micro>(Clock::now() - s).count();
+      iterations_us.push_back(us);
+      timed_ms += us / 1000.0;
+    }
+  } catch (const std::exception& e) {
+    fail("inference", message_of(e));
+  }
+
+  at::Tensor result = pick_output(out, output_index);
+  std::string out_dtype = c10::toString(result.scalar_type());
+  std::vector<int64_t> out_shape(result.sizes().begin(), result.sizes().end());
+  if (!output_file.empty()) {
+    at::Tensor f32 = result.to(c10::kFloat).contiguous();
+    std::ofstream f(output_file, std::ios::binary);
+    f.write(static_cast<const char*>(f32.data_ptr()), static_cast<std::streamsize>(f32.nbytes()));
+    if (!f) fail("io", "cannot write output file " + output_file);
+  }
+
+  std::ostringstream js;
+  js.precision(12);
+  js << "{\"status\":\"ok\",\"runtimeVersion\":\"" << TORCH_VERSION << "\",\"qengine\":\"qnnpack\""
+     << ",\"threads\":" << at::get_num_threads() << ",\"modelLoadMs\":" << load_ms
+     << ",\"firstInferenceMs\":" << first_ms << ",\"outputDtype\":\"" << json_escape(out_dtype) << "\",\"outputShape\":[";
+  for (size_t i = 0; i < out_shape.size(); ++i) js << (i ? "," : "") << out_shape[i];
+  js << "],\"peakRssBytes\":" << peak_rss_bytes() << ",\"iterationsUs\":[";
+  for (size_t i = 0; i < iterations_us.size(); ++i) js << (i ? "," : "") << iterations_us[i];
+  js << "]}";
+  std::cout << js.str() << std::endl;
+  return 0;
+}

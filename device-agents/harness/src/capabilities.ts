@@ -1,0 +1,36 @@
+import { access, constants } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import type { Backend, Runtime } from '@pocketbench/contracts';
+import { UNSUPPORTED_REASONS } from './backend-support.js';
+import type { HarnessConfig } from './config.js';
+import { HARNESS_NAME, HARNESS_VERSION } from './version.js';
+import { probeVulkan, type VulkanAdapter } from './vulkan-probe.js';
+
+export interface HarnessCapabilities {
+  harness: { name: string; version: string };
+  runtimes: Partial<Record<Runtime, { version: string | null; backends: Backend[] }>>;
+  vulkan: { adapters: VulkanAdapter[] } | { unavailable: string };
+}
+
+function ptlRunnerVersion(runnerPath: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    // The runner answers a bad invocation with a JSON error and exits; its presence is what we test.
+    execFile(runnerPath, ['--model'], { timeout: 10_000 }, (err, stdout) => resolve(/"status"/.test(String(stdout)) ? '1.13' : null));
+  });
+}
+
+/** What this device can run, for the device layer's `mobile: deviceInfo` (backends per runtime). */
+export async function probeCapabilities(config: HarnessConfig): Promise<HarnessCapabilities> {
+  const vulkan = await probeVulkan(config.vulkaninfoPath, { ...config.childEnv, XDG_RUNTIME_DIR: config.xdgRuntimeDir ?? '/tmp' });
+  const runtimes: HarnessCapabilities['runtimes'] = {};
+  const usable = (rt: Runtime, all: Backend[]) => all.filter((b) => !UNSUPPORTED_REASONS[rt][b] && (b !== 'vulkan' || vulkan.ok));
+  const ort = await import('onnxruntime-node').then((m) => m.default.env.versions.node ?? null).catch(() => null);
+  if (ort) runtimes.onnxruntime = { version: ort, backends: usable('onnxruntime', ['cpu', 'vulkan']) };
+  const ptlOk = await access(config.ptlRunnerPath, constants.X_OK).then(() => true, () => false);
+  if (ptlOk) runtimes['pytorch-lite'] = { version: await ptlRunnerVersion(config.ptlRunnerPath), backends: usable('pytorch-lite', ['cpu']) };
+  return {
+    harness: { name: HARNESS_NAME, version: HARNESS_VERSION },
+    runtimes,
+    vulkan: vulkan.ok ? { adapters: vulkan.adapters } : { unavailable: vulkan.reason },
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * pocketbench-harness: the reference harness's one entry point on a Linux device.
+ *   run --spec spec.json [--out report.json]   run one session; exit 0 ok, 2 error, 3 unsupported
+ *   probe                                       print the runtimes and backends this device can run
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import type { BenchReport } from '@pocketbench/contracts';
+import { probeCapabilities } from './capabilities.js';
+import { loadConfig } from './config.js';
+import { runSession } from './run-session.js';
+
+const EXIT_CODES: Record<BenchReport['status'], number> = { ok: 0, error: 2, unsupported: 3 };
+const USAGE = 'usage: pocketbench-harness run --spec <spec.json|-> [--out <report.json>] | probe';
+
+async function readSpec(file: string): Promise<unknown> {
+  const text = file === '-' ? await new Response(process.stdin as unknown as ReadableStream).text() : await readFile(file, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    // Still a report, not a stack trace: the farm reads reports.
+    return { __unparseable: `spec ${file} is not JSON: ${(err as Error).message}` };
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const config = loadConfig(process.env);
+  if (command === 'probe') {
+    process.stdout.write(`${JSON.stringify(await probeCapabilities(config), null, 2)}\n`);
+    return 0;
+  }
+  if (command !== 'run') {
+    process.stderr.write(`${USAGE}\n`);
+    return 64;
+  }
+  const { values } = parseArgs({ args: rest, options: { spec: { type: 'string' }, out: { type: 'string' } } });
+  if (!values.spec) {
+    process.stderr.write(`--spec is required\n${USAGE}\n`);
+    return 64;
+  }
+  let spec: unknown;
+  try {
+    spec = await readSpec(values.spec);
+  } catch (err) {
+    spec = { __unreadable: `cannot read spec ${values.spec}: ${(err as Error).message}` };
+  }
+  const report = await runSession(spec, { config });
+  const json = `${JSON.stringify(report)}\n`;
+  if (values.out) {
+    // Write then rename: a reader never sees half a report.
+    await writeFile(`${values.out}.tmp`, json);
+    await rename(`${values.out}.tmp`, values.out);
+  } else {
+    process.stdout.write(json);
+  }
+  if (report.status !== 'ok') process.stderr.write(`${report.status}: ${report.error?.message ?? report.backend.reason ?? ''}\n`);
+  return EXIT_CODES[report.status];
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : err}\n`);
+    process.exit(70);
+  },
+);

@@ -1,0 +1,111 @@
+/**
+ * The ONNX Runtime runner process: `node onnx-child.ts '<RunnerRequest JSON>'`.
+ * Loads the model, runs warmup + timed iterations, prints one RunnerResult line.
+ * Kept free of anything but onnxruntime-node so its memory and timing are the runtime's own.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import ort from 'onnxruntime-node';
+import { peakRssOfSelf, type RunnerRequest, type RunnerResult } from '../runner-protocol.js';
+
+const TYPED: Record<string, (b: Buffer) => ort.Tensor['data']> = {
+  float32: (b) => new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4),
+  int32: (b) => new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4),
+  int64: (b) => new BigInt64Array(b.buffer, b.byteOffset, b.byteLength / 8),
+  uint8: (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
+};
+
+function emit(result: RunnerResult): never {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exit(result.status === 'ok' ? 0 : 2);
+}
+
+function messageOf(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).slice(0, 2000);
+}
+
+async function main(): Promise<void> {
+  const req = JSON.parse(process.argv[2] ?? '{}') as RunnerRequest;
+  const vulkan = req.backend === 'vulkan';
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const input of req.inputs) {
+    // Copy into a fresh, aligned buffer: Buffer pools may start at odd offsets.
+    const bytes = Buffer.from(readFileSync(input.file));
+    feeds[input.name] = new ort.Tensor(input.dtype as 'float32', TYPED[input.dtype](bytes) as Float32Array, input.shape);
+  }
+
+  const t0 = performance.now();
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(req.modelPath, {
+      // WebGPU on Linux is Dawn on Vulkan; no CPU fallback, so "vulkan" means every node ran there.
+      executionProviders: [vulkan ? 'webgpu' : 'cpu'],
+      intraOpNumThreads: req.threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+      extra: { session: { disable_cpu_ep_fallback: vulkan ? '1' : '0' } },
+    });
+  } catch (err) {
+    const message = messageOf(err);
+    if (vulkan && /adapter|vulkan|webgpu context/i.test(message)) emit({ status: 'unsupported', reason: `no usable Vulkan device for WebGPU: ${message}` });
+    if (vulkan && /fallback|not supported by|no kernel/i.test(message)) emit({ status: 'unsupported', reason: `model has nodes the WebGPU EP cannot run, and CPU fallback is refused: ${message}` });
+    emit({ status: 'error', errorClass: 'model_load', message });
+  }
+  const modelLoadMs = performance.now() - t0;
+
+  const missing = session.inputNames.filter((n) => !(n in feeds));
+  const unknown = Object.keys(feeds).filter((n) => !session.inputNames.includes(n));
+  if (missing.length || unknown.length) {
+    emit({
+      status: 'error',
+      errorClass: 'input_mismatch',
+      message: `spec inputs [${Object.keys(feeds).join(', ')}] do not match the model's inputs [${session.inputNames.join(', ')}]`,
+    });
+  }
+  const outputName = session.outputNames[req.outputIndex];
+  if (outputName === undefined) {
+    emit({ status: 'error', errorClass: 'bad_spec', message: `output index ${req.outputIndex} out of range: the model has ${session.outputNames.length} output(s)` });
+  }
+
+  let out: ort.InferenceSession.OnnxValueMapType;
+  let firstInferenceMs: number;
+  const iterationsUs: number[] = [];
+  try {
+    const t1 = performance.now();
+    out = await session.run(feeds);
+    firstInferenceMs = performance.now() - t1;
+    for (let i = 1; i < req.warmup; i++) await session.run(feeds);
+    let timedMs = 0;
+    while (iterationsUs.length < req.iterations || timedMs < req.minDurationMs) {
+      const s = performance.now();
+      out = await session.run(feeds);
+      const ms = performance.now() - s;
+      iterationsUs.push(ms * 1000);
+      timedMs += ms;
+    }
+  } catch (err) {
+    const message = messageOf(err);
+    emit({ status: 'error', errorClass: /invalid dimensions|invalid rank|shape|data type/i.test(message) ? 'input_mismatch' : 'inference', message });
+  }
+
+  const tensor = out[outputName] as ort.Tensor;
+  const data = tensor.data;
+  const f32 = data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>, Number);
+  writeFileSync(req.outputFile, Buffer.from(f32.buffer, f32.byteOffset, f32.byteLength));
+  const peakRssBytes = peakRssOfSelf(() => readFileSync('/proc/self/status', 'utf8'));
+  await session.release();
+  emit({
+    status: 'ok',
+    runtimeVersion: ort.env.versions.node ?? ort.env.versions.common,
+    modelLoadMs,
+    firstInferenceMs,
+    iterationsUs,
+    peakRssBytes,
+    outputDtype: tensor.type,
+    outputShape: [...tensor.dims],
+    detail: { executionProviders: [vulkan ? 'webgpu' : 'cpu'], cpuFallback: vulkan ? 'disabled' : 'n/a', intraOpNumThreads: req.threads },
+  });
+}
+
+main().catch((err) => emit({ status: 'error', errorClass: 'internal', message: messageOf(err) }));

@@ -1,0 +1,239 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile, access, constants } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  validateBenchReport,
+  validateBenchSpec,
+  type BenchErrorClass,
+  type BenchReport,
+  type BenchSpec,
+  type DeviceSnapshot,
+  type HostFacts,
+} from '@pocketbench/contracts';
+import { FORMAT_FOR_RUNTIME, UNSUPPORTED_REASONS } from './backend-support.js';
+import type { HarnessConfig } from './config.js';
+import { readDeviceSnapshot, readHostFacts } from './device-snapshot.js';
+import { onnxRunnerCommand } from './onnx/onnx-runner.js';
+import { describeOutput } from './output-digest.js';
+import { ptlRunnerCommand } from './ptl/ptl-runner.js';
+import type { RunnerRequest } from './runner-protocol.js';
+import { runRunnerProcess } from './runner-process.js';
+import { generateInput, sha256Tag } from './seeded-input.js';
+import { summarize } from './summary.js';
+import { HARNESS_NAME, HARNESS_VERSION } from './version.js';
+import { preferredAdapter, probeVulkan, type VulkanAdapter } from './vulkan-probe.js';
+
+export interface RunSessionOptions {
+  config: HarnessConfig;
+  /** Parent of the session's scratch directory (inputs, output). @defaultValue os.tmpdir() */
+  scratchDir?: string;
+}
+
+class SessionFailure extends Error {
+  constructor(
+    readonly errorClass: BenchErrorClass,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+class Unsupported extends Error {}
+
+async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** Vulkan loaders refuse to start without XDG_RUNTIME_DIR; give the runner a private one. */
+async function runnerEnv(config: HarnessConfig): Promise<Record<string, string>> {
+  const env = { ...config.childEnv };
+  if (!config.xdgRuntimeDir) {
+    const dir = path.join(os.tmpdir(), `pocketbench-xdg-${os.userInfo().uid}`);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    env.XDG_RUNTIME_DIR = dir;
+  }
+  return env;
+}
+
+const RUNTIME_VERSION_UNKNOWN = null;
+
+/**
+ * One harness session: validate the spec, verify the artifact, run the runner under the time
+ * budget, and assemble a BenchReport that always validates against the schema, whatever happened.
+ */
+export async function runSession(specDoc: unknown, opts: RunSessionOptions): Promise<BenchReport> {
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const before = readDeviceSnapshot();
+  const host = readHostFacts();
+  const raw = (specDoc && typeof specDoc === 'object' ? specDoc : {}) as Record<string, unknown>;
+  const base = {
+    reportVersion: 1 as const,
+    harness: { name: HARNESS_NAME, version: HARNESS_VERSION },
+    spec: raw,
+    startedAt,
+    host,
+    ...(raw.labels && typeof raw.labels === 'object' ? { labels: raw.labels as Record<string, string> } : {}),
+  };
+  const runtimeName = typeof raw.runtime === 'string' ? raw.runtime : 'unknown';
+  let report: BenchReport;
+  let scratch: string | undefined;
+  try {
+    const checked = validateBenchSpec(specDoc);
+    if (!checked.ok) throw new SessionFailure('bad_spec', `invalid BenchSpec: ${checked.errors.join('; ')}`);
+    const spec = checked.value;
+    scratch = await mkdtemp(path.join(opts.scratchDir ?? os.tmpdir(), 'pocketbench-session-'));
+    report = await measure(spec, opts.config, scratch, { base, before, host, started });
+  } catch (err) {
+    const after = readDeviceSnapshot();
+    const backend = { requested: typeof raw.backend === 'string' ? raw.backend : 'unknown', used: null };
+    if (err instanceof Unsupported) {
+      report = { ...base, status: 'unsupported', runtime: { name: runtimeName, version: RUNTIME_VERSION_UNKNOWN }, backend: { ...backend, reason: err.message }, device: { before, after }, finishedAt: new Date().toISOString() };
+    } else {
+      const failure = err instanceof SessionFailure ? err : new SessionFailure('internal', err instanceof Error ? err.stack ?? err.message : String(err));
+      report = { ...base, status: 'error', error: { class: failure.errorClass, message: failure.message }, runtime: { name: runtimeName, version: RUNTIME_VERSION_UNKNOWN }, backend, device: { before, after }, finishedAt: new Date().toISOString() };
+    }
+  } finally {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
+  report.durationMs = Date.now() - started;
+  const self = validateBenchReport(report);
+  if (!self.ok) {
+    // A harness bug must still yield a valid report, saying what was wrong with it.
+    return {
+      ...base,
+      status: 'error',
+      error: { class: 'internal', message: `harness produced an invalid report: ${self.errors.join('; ')}` },
+      runtime: { name: runtimeName, version: null },
+      backend: { requested: String(raw.backend ?? 'unknown'), used: null },
+      device: report.device,
+      finishedAt: report.finishedAt,
+      durationMs: report.durationMs,
+    };
+  }
+  return report;
+}
+
+async function measure(
+  spec: BenchSpec,
+  config: HarnessConfig,
+  scratch: string,
+  ctx: { base: Omit<BenchReport, 'status' | 'runtime' | 'backend' | 'device' | 'finishedAt'>; before: DeviceSnapshot; host: HostFacts; started: number },
+): Promise<BenchReport> {
+  const deadline = ctx.started + spec.timeBudgetSec * 1000;
+  if (FORMAT_FOR_RUNTIME[spec.runtime] !== spec.artifact.format) {
+    throw new SessionFailure('bad_spec', `/artifact/format: '${spec.artifact.format}' cannot run on runtime '${spec.runtime}' (expects '${FORMAT_FOR_RUNTIME[spec.runtime]}')`);
+  }
+  const reason = UNSUPPORTED_REASONS[spec.runtime][spec.backend];
+  if (reason) throw new Unsupported(`${spec.runtime} cannot use backend '${spec.backend}' here: ${reason}`);
+
+  let size: number;
+  try {
+    const st = await stat(spec.artifact.path);
+    if (!st.isFile()) throw new SessionFailure('model_missing', `model path ${spec.artifact.path} is not a file`);
+    size = st.size;
+  } catch (err) {
+    if (err instanceof SessionFailure) throw err;
+    throw new SessionFailure('model_missing', `model file not found: ${spec.artifact.path} (${(err as NodeJS.ErrnoException).code ?? err})`);
+  }
+  const sha256 = await sha256File(spec.artifact.path);
+  if (sha256 !== spec.artifact.sha256) {
+    throw new SessionFailure('model_hash_mismatch', `model ${spec.artifact.path} has sha256 ${sha256}, the spec expects ${spec.artifact.sha256}`);
+  }
+
+  const env = await runnerEnv(config);
+  let adapter: VulkanAdapter | undefined;
+  if (spec.backend === 'vulkan') {
+    const probe = await probeVulkan(config.vulkaninfoPath, env);
+    if (!probe.ok) throw new Unsupported(probe.reason);
+    adapter = preferredAdapter(probe.adapters);
+  }
+
+  const seed = spec.seed ?? 0;
+  const inputs: RunnerRequest['inputs'] = [];
+  const inputBytes: Buffer[] = [];
+  for (const [i, input] of spec.inputs.entries()) {
+    const bytes = generateInput(input, (seed + i) >>> 0);
+    const file = path.join(scratch, `input-${i}.bin`);
+    await writeFile(file, bytes);
+    inputs.push({ name: input.name, dtype: input.dtype, shape: input.shape, file });
+    inputBytes.push(bytes);
+  }
+  const req: RunnerRequest = {
+    modelPath: spec.artifact.path,
+    backend: spec.backend,
+    threads: spec.threads,
+    warmup: spec.warmup,
+    iterations: spec.iterations,
+    minDurationMs: spec.minDurationMs ?? 0,
+    inputs,
+    outputIndex: spec.output?.index ?? 0,
+    outputFile: path.join(scratch, 'output.f32'),
+  };
+  let cmd: { command: string; args: string[] };
+  if (spec.runtime === 'pytorch-lite') {
+    try {
+      await access(config.ptlRunnerPath, constants.X_OK);
+    } catch {
+      throw new SessionFailure('internal', `native ptl-runner not found at ${config.ptlRunnerPath}; build it with device-agents/harness/native/build.sh (or set POCKETBENCH_PTL_RUNNER)`);
+    }
+    cmd = ptlRunnerCommand(config.ptlRunnerPath, req);
+  } else {
+    cmd = onnxRunnerCommand(req);
+  }
+
+  const outcome = await runRunnerProcess(cmd.command, cmd.args, { env, timeoutMs: deadline - Date.now() });
+  if (outcome.kind === 'timeout') {
+    throw new SessionFailure('timeout', `time budget of ${spec.timeBudgetSec}s exceeded; the runner was killed`);
+  }
+  if (outcome.kind === 'crash') {
+    const how = outcome.signal ? `killed by ${outcome.signal}` : `exited with code ${outcome.code} without a result`;
+    throw new SessionFailure('crash', `${spec.runtime} runner ${how}: ${outcome.stderr.trim().slice(-1500)}`);
+  }
+  const result = outcome.result;
+  if (result.status === 'unsupported') throw new Unsupported(result.reason);
+  if (result.status === 'error') {
+    // The lite interpreter only says a forward failed; shape complaints are the spec's inputs not fitting.
+    const cls = result.errorClass === 'inference' && /size|shape|dimension|expected .*input|channels/i.test(result.message) ? 'input_mismatch' : result.errorClass;
+    throw new SessionFailure(cls, result.message);
+  }
+  if (result.iterationsUs.length < spec.iterations) {
+    throw new SessionFailure('internal', `runner returned ${result.iterationsUs.length} iterations, the spec asked for ${spec.iterations}`);
+  }
+
+  const outBytes = await readFile(req.outputFile);
+  const topK = spec.output?.topK ?? 5;
+  const described = describeOutput(outBytes, topK);
+  const after = readDeviceSnapshot();
+  return {
+    ...ctx.base,
+    status: 'ok',
+    spec,
+    runtime: { name: spec.runtime, version: result.runtimeVersion, ...(result.detail ? { detail: result.detail } : {}) },
+    backend: { requested: spec.backend, used: spec.backend, ...(adapter ? { adapter } : {}) },
+    model: { path: spec.artifact.path, sha256, sizeBytes: size, format: spec.artifact.format },
+    timing: {
+      modelLoadMs: result.modelLoadMs,
+      firstInferenceMs: result.firstInferenceMs,
+      warmup: spec.warmup,
+      iterationsUs: result.iterationsUs,
+      timedDurationMs: result.iterationsUs.reduce((s, v) => s + v, 0) / 1000,
+    },
+    summary: summarize(result.iterationsUs),
+    memory: { peakRssBytes: result.peakRssBytes, method: 'VmHWM' },
+    output: {
+      index: req.outputIndex,
+      dtype: result.outputDtype,
+      shape: result.outputShape,
+      ...(spec.output?.digest === false ? {} : { digest: described.digest }),
+      topK: described.topK,
+      inputDigest: sha256Tag(...inputBytes),
+    },
+    device: { before: ctx.before, after },
+    finishedAt: new Date().toISOString(),
+  };
+}

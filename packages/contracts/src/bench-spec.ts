@@ -1,0 +1,49 @@
+import type { ArtifactFormat, Backend, Runtime } from './vocabulary.js';
+
+/** Version of the BenchSpec document; a harness refuses versions it does not know. */
+export const BENCH_SPEC_VERSION = 1 as const;
+
+export const INPUT_DTYPES = ['float32', 'int64', 'int32', 'uint8'] as const;
+export type InputDtype = (typeof INPUT_DTYPES)[number];
+
+export interface BenchInputSpec {
+  /** ONNX input name; for `.ptl` a label (inputs are positional). */
+  name: string;
+  shape: number[];
+  dtype: InputDtype;
+  /** Values are uniform in [low, high). @defaultValue [0, 1) for float32, [0, 256) for integers */
+  distribution?: { low?: number; high?: number };
+}
+
+/**
+ * What one harness session runs (schema: packages/contracts/schemas/bench-spec.v1.schema.json;
+ * documented for harness authors in device-agents/harness/README.md).
+ */
+export interface BenchSpec {
+  specVersion: typeof BENCH_SPEC_VERSION;
+  artifact: { path: string; sha256: string; format: ArtifactFormat };
+  runtime: Runtime;
+  backend: Backend;
+  threads: number;
+  /** Untimed inferences; the first is reported as `firstInferenceMs`. */
+  warmup: number;
+  /** Timed inferences (at least this many). */
+  iterations: number;
+  /** Keep timing past `iterations` until the timed iterations add up to this. @defaultValue 0 */
+  minDurationMs?: number;
+  /** Seed of the generated input; input i uses seed + i. @defaultValue 0 */
+  seed?: number;
+  inputs: BenchInputSpec[];
+  output?: {
+    /** @defaultValue 0 */
+    index?: number;
+    /** @defaultValue 5 */
+    topK?: number;
+    /** @defaultValue true */
+    digest?: boolean;
+  };
+  /** Wall-clock budget for the whole session in seconds. */
+  timeBudgetSec: number;
+  /** Opaque ids echoed into the report (run, job, session). */
+  labels?: Record<string, string>;
+}
