@@ -10,7 +10,20 @@ export interface HarnessManifest {
   name: string;
   version: string;
   entry: string;
+  /**
+   * Argument templates after the entry; `{spec}` and `{out}` are substituted.
+   * @defaultValue run: ['run', '--spec', '{spec}', '--out', '{out}'], probe: ['probe']
+   */
+  commands?: { run?: string[]; probe?: string[] };
   [k: string]: unknown;
+}
+
+const DEFAULT_COMMANDS = { run: ['run', '--spec', '{spec}', '--out', '{out}'], probe: ['probe'] };
+
+/** argv (after node) that runs an installed harness: the entry, then the manifest's template. */
+export function harnessArgs(dir: string, m: HarnessManifest, which: 'run' | 'probe', vars: Record<string, string> = {}): string[] {
+  const template = m.commands?.[which] ?? DEFAULT_COMMANDS[which];
+  return [path.join(dir, m.entry), ...template.map((a) => a.replace(/\{(\w+)\}/g, (_, k: string) => vars[k] ?? `{${k}}`))];
 }
 
 const INSTALLED_MARK = '.pocketbench-installed';

@@ -1,9 +1,8 @@
-import path from 'node:path';
 import { TargetUnreachableError } from '../errors.js';
 import { FACTS_PROBE, STATE_PROBE } from '../probes.js';
 import { QEMU_CPU } from '../targets/qemu-target.js';
 import type { PocketbenchLinuxDriver } from '../driver.js';
-import { installedManifest } from './app-management.js';
+import { harnessArgs, installedManifest } from './app-management.js';
 import { harnessDir } from './paths.js';
 
 async function runProbe(driver: PocketbenchLinuxDriver, argv: string[], script: string, what: string) {
@@ -35,8 +34,8 @@ export async function mobileDeviceInfo(this: PocketbenchLinuxDriver, harnessVers
   }
   if (harnessVersion) {
     const dir = harnessDir(this, harnessVersion);
-    const { entry } = await installedManifest(this, harnessVersion);
-    const r = await this.target.exec([...this.target.nodeArgv(), path.join(dir, entry), '--probe'], { timeoutMs: 120_000 });
+    const manifest = await installedManifest(this, harnessVersion);
+    const r = await this.target.exec([...this.target.nodeArgv(), ...harnessArgs(dir, manifest, 'probe')], { timeoutMs: 120_000 });
     if (r.exitCode !== 0) throw new TargetUnreachableError(`harness --probe failed (exit ${r.exitCode ?? r.signal}): ${r.stderr.trim().slice(-500)}`);
     const probe = JSON.parse(r.stdout) as Record<string, unknown>;
     info.harnessProbe = probe;

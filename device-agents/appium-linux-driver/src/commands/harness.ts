@@ -1,7 +1,6 @@
-import path from 'node:path';
 import { HarnessTimeoutError, invalidArgument } from '../errors.js';
 import type { PocketbenchLinuxDriver } from '../driver.js';
-import { installedManifest } from './app-management.js';
+import { harnessArgs, installedManifest } from './app-management.js';
 import { harnessDir, targetPath } from './paths.js';
 
 const tail = (s: string, n = 2000) => (s.length > n ? s.slice(-n) : s);
@@ -26,7 +25,7 @@ export async function mobileRunHarness(
   if (!(await this.target.exists(spec))) throw invalidArgument('specPath', `no such file on the target: ${spec}`);
   const manifest = await installedManifest(this, version);
   await this.target.remove(out);
-  const argv = [...this.target.nodeArgv(), path.join(harnessDir(this, version), manifest.entry), '--spec', spec, '--out', out];
+  const argv = [...this.target.nodeArgv(), ...harnessArgs(harnessDir(this, version), manifest, 'run', { spec, out })];
   this.log.info(`running harness ${version}: ${argv.join(' ')}`);
   const r = await this.target.exec(argv, {
     timeoutMs: timeoutSec * 1000,
@@ -37,21 +36,32 @@ export async function mobileRunHarness(
     throw new HarnessTimeoutError(timeoutSec, tail(r.stderr, 500));
   }
   const reportWritten = await this.target.exists(out);
-  if (reportWritten && this.target.emulated && r.peakRssBytes) {
-    const report = JSON.parse((await this.target.readFile(out)).toString('utf8')) as Record<string, unknown>;
-    report.peakRssBytes = r.peakRssBytes;
-    report.peakRssMethod = this.target.peakRssMethod;
-    await this.target.writeFile(out, Buffer.from(`${JSON.stringify(report, null, 2)}\n`));
-  }
+  if (reportWritten && this.target.emulated) await labelEmulated(this, out);
   return {
     exitCode: r.exitCode,
     signal: r.signal,
     durationMs: r.durationMs,
     reportPath: out,
     reportWritten,
-    peakRssBytes: r.peakRssBytes ?? null,
-    peakRssMethod: r.peakRssBytes ? this.target.peakRssMethod : null,
+    /** ru_maxrss of the largest process of the harness's tree, as the host sees it (emulated targets). */
+    processTreePeakRssBytes: r.peakRssBytes ?? null,
     stdoutTail: tail(r.stdout),
     stderrTail: tail(r.stderr),
   };
+}
+
+/**
+ * An emulated device's report says so: host.emulated, and the peak RSS method names the
+ * emulator process (what VmHWM read under qemu-user actually measured).
+ */
+async function labelEmulated(driver: PocketbenchLinuxDriver, reportFile: string): Promise<void> {
+  let report: Record<string, unknown>;
+  try {
+    report = JSON.parse((await driver.target.readFile(reportFile)).toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return; // an unreadable report is the worker's to reject, unchanged
+  }
+  if (report.host && typeof report.host === 'object') (report.host as Record<string, unknown>).emulated = true;
+  if (report.memory && typeof report.memory === 'object') (report.memory as Record<string, unknown>).method = driver.target.peakRssMethod;
+  await driver.target.writeFile(reportFile, Buffer.from(`${JSON.stringify(report)}\n`));
 }

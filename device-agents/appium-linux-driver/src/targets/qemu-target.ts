@@ -2,9 +2,12 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { TargetUnreachableError } from '../errors.js';
 import { HostFsTarget } from './host-fs-target.js';
+import type { ExecOptions, ExecResult } from './target.js';
 
 /** The CPU qemu emulates; device-agents/qemu writes a matching /proc/cpuinfo into the root. */
 export const QEMU_CPU = 'cortex-a72';
+/** The BenchReport's memory.method on this target. */
+export const QEMU_PEAK_RSS_METHOD = 'qemu-host-VmHWM';
 
 /**
  * An emulated aarch64 Linux device: Debian arm64 node run by qemu-user from a root directory
@@ -15,8 +18,11 @@ export const QEMU_CPU = 'cortex-a72';
 export class QemuArm64Target extends HostFsTarget {
   readonly kind = 'qemu-arm64' as const;
   readonly emulated = true;
-  /** Peak RSS of the emulator process, measured by the host: guest memory plus qemu's own. */
-  readonly peakRssMethod = 'qemu-host-VmHWM';
+  /**
+   * qemu-user passes /proc/self/status through, so the harness's VmHWM of its runner is the
+   * host-side high-water RSS of the emulator process running it (guest memory plus qemu's own).
+   */
+  readonly peakRssMethod = QEMU_PEAK_RSS_METHOD;
   constructor(
     workDir: string,
     readonly rootfs: string,
@@ -38,5 +44,14 @@ export class QemuArm64Target extends HostFsTarget {
 
   nodeArgv(): string[] {
     return [this.qemuBinary, '-cpu', QEMU_CPU, '-L', this.rootfs, path.join(this.rootfs, 'usr/bin/node')];
+  }
+
+  /**
+   * Processes that the emulated node starts (the harness's runner) are aarch64 too: the kernel
+   * hands them to qemu through binfmt_misc (scripts/setup.d/40-qemu.sh registers Debian's
+   * qemu-aarch64 entry), and these variables give that qemu the same root and CPU.
+   */
+  override exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return super.exec(argv, { ...opts, env: { ...opts.env, QEMU_LD_PREFIX: this.rootfs, QEMU_CPU } });
   }
 }
