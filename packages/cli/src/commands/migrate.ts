@@ -1,0 +1,22 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { createPool, migrate, startEmbeddedPostgres } from '@pocketbench/db';
+import { config } from '../context.js';
+
+export function registerMigrateCommand(program: Command): void {
+  program
+    .command('migrate')
+    .description('apply pending database migrations (DATABASE_URL, or the embedded database in POCKETBENCH_DATA_DIR)')
+    .action(async () => {
+      const c = config();
+      const embedded = c.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: path.join(c.dataDir, 'pglite') });
+      const pool = createPool(c.databaseUrl ?? embedded!.url, 1);
+      try {
+        const applied = await migrate(pool);
+        process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+      } finally {
+        await pool.end().catch(() => undefined);
+        await embedded?.stop();
+      }
+    });
+}

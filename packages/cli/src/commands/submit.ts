@@ -1,0 +1,176 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { client, CliError, EXIT, parseNonNegativeInt, parsePositiveInt, resolveTarget, splitList } from '../context.js';
+import { ProgressBar } from '../render/progress.js';
+import { normalizeResults, renderTable, type RunResults } from '../render/results.js';
+import type { ApiClient } from '../api-client.js';
+
+interface SubmitOptions {
+  project?: string;
+  model?: string;
+  variant?: string;
+  devices: string[];
+  backends: string[];
+  iterations?: number;
+  warmup?: number;
+  sessions?: number;
+  threads?: number;
+  timeout?: number;
+  baseline?: string;
+  adaptive?: boolean;
+  commit?: string;
+  branch?: string;
+  mergeBase?: string;
+  wait?: boolean;
+  json?: boolean;
+}
+
+interface UploadedArtifact {
+  id: string;
+  sha256: string;
+  format: string;
+  sizeBytes: number;
+}
+
+/** The api answers an upload with the artifact (bare or under `artifact`). */
+function artifactOf(doc: any): UploadedArtifact {
+  const a = doc?.artifact ?? doc;
+  if (!a?.id) throw new CliError('the api answered the upload without an artifact id');
+  return a as UploadedArtifact;
+}
+
+/** Model name from a file name: "mobilenet_v2-int8.onnx" → "mobilenet_v2-int8". */
+function modelNameFor(file: string): string {
+  return path.basename(file).replace(/\.[^.]+$/, '').toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'model';
+}
+
+async function upload(api: ApiClient, file: string, opts: SubmitOptions, log: (s: string) => void): Promise<UploadedArtifact> {
+  const a = artifactOf(
+    await api.upload('/api/v1/artifacts', file, {
+      project: opts.project,
+      model: opts.model ?? modelNameFor(file),
+      variant: opts.variant,
+    }),
+  );
+  log(`uploaded ${path.basename(file)}: ${a.format}, ${(a.sizeBytes / 1e6).toFixed(2)} MB, sha256 ${a.sha256.slice(0, 12)}…`);
+  return a;
+}
+
+/** Follows the run's SSE stream (polling as a fallback) until it finishes, drawing progress. */
+async function waitForRun(api: ApiClient, runId: string, showProgress: boolean): Promise<void> {
+  const bar = showProgress ? new ProgressBar() : undefined;
+  const finished = (s: string) => ['done', 'failed', 'cancelled'].includes(s);
+  const controller = new AbortController();
+  try {
+    for await (const ev of api.events(`/api/v1/runs/${runId}/events`, controller.signal)) {
+      const p = (ev.data ?? {}) as any;
+      const progress = p.progress ?? p;
+      const status = String(progress.status ?? p.run?.status ?? '');
+      const done = Number(progress.sessionsDone ?? 0);
+      const total = Number(progress.sessionsPlanned ?? 0);
+      bar?.update(done, total, status);
+      if (finished(status) || ev.event === 'end' || ev.event === 'done') {
+        controller.abort();
+        break;
+      }
+    }
+  } catch (err) {
+    if (!controller.signal.aborted) throw err;
+  }
+  // The stream may end early (proxy, restart): make sure the run really finished.
+  for (;;) {
+    const run: any = await api.get(`/api/v1/runs/${runId}`);
+    const r = run.run ?? run;
+    const progress = r.progress ?? r;
+    bar?.update(Number(progress.sessionsDone ?? 0), Number(progress.sessionsPlanned ?? 0), String(r.status));
+    if (finished(String(r.status))) break;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  bar?.finish();
+}
+
+export async function fetchResults(api: ApiClient, runId: string): Promise<RunResults> {
+  return normalizeResults(await api.get(`/api/v1/runs/${runId}/results`));
+}
+
+export function exitCodeFor(results: RunResults): number {
+  const bad = results.status !== 'done' || results.cells.some((c) => ['failed', 'cancelled'].includes(c.status));
+  return bad ? EXIT.failed : EXIT.ok;
+}
+
+export function registerSubmitCommand(program: Command): void {
+  program
+    .command('submit')
+    .description('upload model files and benchmark them on devices (one run: files × backends × devices)')
+    .argument('<files...>', 'model files (.onnx, .ptl)')
+    .option('--project <name>', 'project the models belong to (default: the token\'s project)')
+    .option('--model <name>', 'model name (default: from the file name)')
+    .option('--variant <variant>', 'fp32, fp16, int8-dynamic or int8-static (default fp32)')
+    .option('--devices <list>', 'comma-separated device ids or pools; "host" is this machine\'s pool', splitList, ['host'])
+    .option('--backends <list>', 'comma-separated backends: cpu, xnnpack, vulkan, nnapi, coreml', splitList, ['cpu'])
+    .option('--iterations <n>', 'timed iterations per session (default 50)', parsePositiveInt('--iterations'))
+    .option('--warmup <n>', 'untimed warmup iterations (default 5)', parseNonNegativeInt('--warmup'))
+    .option('--sessions <n>', 'sessions per cell and side (default 1; 6 for A/B)', parsePositiveInt('--sessions'))
+    .option('--threads <n>', 'runtime threads (default 1)', parsePositiveInt('--threads'))
+    .option('--timeout <sec>', 'time budget per session in seconds (default 300)', parsePositiveInt('--timeout'))
+    .option('--baseline <file|artifact-id>', 'paired A/B: baseline model file or artifact id, interleaved on the same device')
+    .option('--adaptive', 'A/B: add sessions while the verdict is inconclusive')
+    .option('--commit <sha>', 'commit the models come from')
+    .option('--branch <name>', 'branch of that commit')
+    .option('--merge-base <sha>', 'merge base of the branch')
+    .option('--wait', 'follow the run with a progress bar, then print a table per cell')
+    .option('--json', 'print one JSON document (with --wait: the results) instead of text')
+    .addHelpText('after', `
+Examples:
+  pocketbench submit mobilenet_v2.onnx --devices host --backends cpu --iterations 50 --wait
+  pocketbench submit head.ptl --baseline base.ptl --devices host --sessions 6 --wait --json
+
+Exit codes: 0 submitted (with --wait: every cell done), 1 a cell failed, 2 bad input, 3 api unreachable.`)
+    .action(async (files: string[], opts: SubmitOptions) => {
+      const api = client();
+      const log = (s: string) => {
+        if (!opts.json) process.stderr.write(`${s}\n`);
+      };
+      for (const f of files) if (!existsSync(f)) throw new CliError(`${f}: no such file`, EXIT.usage);
+      const artifacts: UploadedArtifact[] = [];
+      for (const f of files) artifacts.push(await upload(api, f, opts, log));
+      let baselineId: string | undefined;
+      if (opts.baseline) {
+        baselineId = existsSync(opts.baseline) ? (await upload(api, opts.baseline, { ...opts, model: opts.model ?? modelNameFor(files[0]) }, log)).id : opts.baseline;
+      }
+      const config: Record<string, unknown> = {};
+      if (opts.iterations !== undefined) config.iterations = opts.iterations;
+      if (opts.warmup !== undefined) config.warmup = opts.warmup;
+      if (opts.sessions !== undefined) config.sessions = opts.sessions;
+      if (opts.threads !== undefined) config.threads = opts.threads;
+      if (opts.timeout !== undefined) config.timeoutSec = opts.timeout;
+      if (opts.adaptive) config.adaptive = true;
+      const body = {
+        project: opts.project,
+        commit: opts.commit,
+        branch: opts.branch,
+        mergeBase: opts.mergeBase,
+        matrix: {
+          artifacts: artifacts.map((a) => a.id),
+          backends: opts.backends,
+          devices: opts.devices.map(resolveTarget),
+          ...(baselineId ? { baselineArtifact: baselineId } : {}),
+        },
+        config,
+      };
+      const created: any = await api.post('/api/v1/runs', body);
+      const run = created.run ?? created;
+      const runId = String(run.id);
+      if (!opts.wait) {
+        if (opts.json) process.stdout.write(`${JSON.stringify({ runId, status: run.status, cells: run.cells ?? run.jobs ?? [] }, null, 2)}\n`);
+        else process.stdout.write(`run ${runId} queued (${run.jobsTotal ?? run.cells?.length ?? '?'} cells); follow it with: pocketbench status ${runId}\n`);
+        return;
+      }
+      log(`run ${runId} submitted; waiting for results`);
+      await waitForRun(api, runId, !opts.json);
+      const results = await fetchResults(api, runId);
+      process.stdout.write(opts.json ? `${JSON.stringify(results, null, 2)}\n` : `${renderTable(results)}\n`);
+      process.exitCode = exitCodeFor(results);
+    });
+}

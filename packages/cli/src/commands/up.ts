@@ -1,0 +1,144 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { createPool, migrate, startEmbeddedPostgres, type EmbeddedPostgres } from '@pocketbench/db';
+import { config, CliError, EXIT } from '../context.js';
+import { startService, stopChild, type Child } from '../processes.js';
+import { ensureLocalRedis, type LocalRedis } from '../redis-local.js';
+
+const say = (s: string) => process.stderr.write(`[up] ${s}\n`);
+
+/** Pino lines at warn (40) or above reach the terminal; the rest stays in the log files. */
+function important(line: string): boolean {
+  try {
+    return Number(JSON.parse(line).level) >= 40;
+  } catch {
+    return true;
+  }
+}
+
+async function waitForHttp(url: string, child: Child, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void child.exited.then(() => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) throw new CliError(`the ${child.name} exited during start-up; see its log above`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new CliError(`the ${child.name} did not answer ${url} within ${timeoutMs / 1000} s`);
+}
+
+export function registerUpCommand(program: Command): void {
+  program
+    .command('up')
+    .description('run the whole service on this machine: api + dashboard, and a worker serving this machine with its own Appium server')
+    .option('--no-worker', 'start only the api and dashboard')
+    .option('--devices <list>', 'worker devices: ids or pools (default: every device discovered on this host)')
+    .addHelpText('after', `
+Uses DATABASE_URL, or an embedded Postgres (PGlite) in POCKETBENCH_DATA_DIR; REDIS_URL, or a local redis-server
+(started, and installed when possible, if none answers on 127.0.0.1:6379). PORT (8080) is the api's port.
+Logs: <data dir>/logs/{api,worker}.log; warnings and errors are shown here. Ctrl-C stops everything.`)
+    .action(async (opts: { worker: boolean; devices?: string }) => {
+      const c = config();
+      mkdirSync(path.join(c.dataDir, 'logs'), { recursive: true });
+      const children: Child[] = [];
+      let embedded: EmbeddedPostgres | undefined;
+      let redis: LocalRedis | undefined;
+      let stopping: Promise<void> | undefined;
+      const stopAll = () =>
+        (stopping ??= (async () => {
+          for (const child of [...children].reverse()) await stopChild(child).catch(() => undefined);
+          await redis?.stop().catch(() => undefined);
+          await embedded?.stop().catch(() => undefined);
+        })());
+      process.on('SIGINT', () => {
+        say('stopping (the worker finishes or hands back the job in hand)…');
+        void stopAll().then(() => process.exit(0));
+      });
+      process.on('SIGTERM', () => void stopAll().then(() => process.exit(0)));
+      try {
+        let databaseUrl = c.databaseUrl;
+        if (!databaseUrl) {
+          embedded = await startEmbeddedPostgres({ dataDir: path.join(c.dataDir, 'pglite') });
+          databaseUrl = embedded.url;
+          say(`embedded Postgres (PGlite) in ${path.join(c.dataDir, 'pglite')} at ${databaseUrl}`);
+        }
+        const pool = createPool(databaseUrl, 1);
+        try {
+          const applied = await migrate(pool);
+          if (applied.length) say(`migrations applied: ${applied.join(', ')}`);
+        } finally {
+          await pool.end();
+        }
+        let redisUrl = c.redisUrl;
+        if (!redisUrl) {
+          redis = await ensureLocalRedis(c.dataDir, say);
+          redisUrl = redis.url;
+        }
+        const apiUrl = `http://127.0.0.1:${c.port}`;
+        const env: NodeJS.ProcessEnv = {
+          ...c.env,
+          DATABASE_URL: databaseUrl,
+          REDIS_URL: redisUrl,
+          POCKETBENCH_DATA_DIR: c.dataDir,
+          PORT: String(c.port),
+          POCKETBENCH_URL: apiUrl,
+        };
+        const api = startService('api', env, { logFile: path.join(c.dataDir, 'logs', 'api.log'), echo: important });
+        children.push(api);
+        await waitForHttp(`${apiUrl}/healthz`, api, 60_000);
+        let workerSummary = 'not started (--no-worker)';
+        if (opts.worker) {
+          let ready: (devices: string) => void;
+          const readyLine = new Promise<string>((r) => (ready = r));
+          const wenv = { ...env, ...(opts.devices ? { POCKETBENCH_WORKER_DEVICES: opts.devices } : {}) };
+          const worker = startService('worker', wenv, {
+            logFile: path.join(c.dataDir, 'logs', 'worker.log'),
+            echo: important,
+            onLine: (line) => {
+              try {
+                const j = JSON.parse(line);
+                if (j.msg === 'worker ready') ready(`${(j.devices ?? []).join(', ')} (Appium at ${j.appiumUrl})`);
+              } catch {
+                /* not a log line */
+              }
+            },
+          });
+          children.push(worker);
+          const outcome = await Promise.race([readyLine, worker.exited.then((code) => ({ code }))]);
+          if (typeof outcome !== 'string') throw new CliError(`the worker exited during start-up (code ${outcome.code}); see ${path.join(c.dataDir, 'logs', 'worker.log')}`);
+          workerSummary = outcome;
+        }
+        process.stdout.write(
+          [
+            '',
+            'pocketbench is up',
+            `  api + dashboard  ${apiUrl}/`,
+            `  database         ${embedded ? `embedded PGlite, ${databaseUrl}` : 'DATABASE_URL'}`,
+            `  redis            ${redis?.proc ? `redis-server started on ${redisUrl}` : redisUrl}`,
+            `  worker           ${workerSummary}`,
+            `  logs             ${path.join(c.dataDir, 'logs')}`,
+            '',
+            'Try:  npx pocketbench submit model.onnx --devices host --backends cpu --iterations 50 --wait',
+            'Ctrl-C stops everything.',
+            '',
+          ].join('\n'),
+        );
+        const first = await Promise.race(children.map((ch) => ch.exited.then((code) => ({ ch, code }))));
+        if (!stopping) {
+          say(`the ${first.ch.name} exited (code ${first.code}); stopping the rest`);
+          await stopAll();
+          process.exitCode = EXIT.failed;
+        }
+      } catch (err) {
+        await stopAll();
+        throw err;
+      }
+    });
+}

@@ -1,0 +1,113 @@
+/** One cell of a run as the CLI shows it (a row of `submit --wait` / `results`). */
+export interface CellResult {
+  cellIndex: number;
+  jobId: string;
+  model: string | null;
+  variant: string | null;
+  format: string | null;
+  backend: string;
+  /** Pool or device the cell targets; emulated pools are labelled as such. */
+  target: string;
+  status: string;
+  reason: string | null;
+  role: string;
+  sessions: number;
+  iterations: number;
+  p50Ms: number | null;
+  p90Ms: number | null;
+  p99Ms: number | null;
+  loadMs: number | null;
+  peakRssMb: number | null;
+  sizeMb: number | null;
+  backendUsed: string | null;
+  deviceArch: string | null;
+}
+
+export interface RunResults {
+  runId: string;
+  status: string;
+  cells: CellResult[];
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined || v === '' || Number.isNaN(Number(v)) ? null : Number(v));
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+/**
+ * Normalises the api's `GET /api/v1/runs/:id/results` document into rows: one per cell and
+ * role that has sessions, or one per cell (with its status and reason) when none ran.
+ */
+export function normalizeResults(doc: any): RunResults {
+  const run = doc.run ?? doc;
+  const cells: CellResult[] = [];
+  for (const c of doc.cells ?? doc.jobs ?? []) {
+    const artifact = c.artifact ?? {};
+    const base = {
+      cellIndex: Number(c.cellIndex ?? c.cell_index ?? 0),
+      jobId: String(c.id ?? c.jobId),
+      model: str(c.model ?? artifact.model ?? artifact.modelName),
+      variant: str(c.variant ?? artifact.variant),
+      format: str(c.format ?? artifact.format),
+      backend: String(c.backend),
+      target: String(c.deviceId ?? c.pool ?? ''),
+      status: String(c.status),
+      reason: str(c.reason ?? c.lastError),
+    };
+    const sides: any[] = c.figures ? (Array.isArray(c.figures) ? c.figures : Object.values(c.figures)) : c.sides ?? [];
+    if (!sides.length && (c.p50Ms !== undefined || c.iterations !== undefined)) sides.push(c);
+    if (!sides.length) {
+      cells.push({ ...base, role: 'head', sessions: 0, iterations: 0, p50Ms: null, p90Ms: null, p99Ms: null, loadMs: null,
+        peakRssMb: null, sizeMb: num(artifact.sizeBytes) === null ? null : Number(artifact.sizeBytes) / 1e6, backendUsed: null, deviceArch: null });
+      continue;
+    }
+    for (const f of sides) {
+      const rss = num(f.peakRssBytes);
+      const size = num(f.modelSizeBytes ?? artifact.sizeBytes);
+      cells.push({
+        ...base,
+        role: String(f.role ?? 'head'),
+        reason: base.reason ?? str(f.lastError),
+        sessions: Number(f.sessions ?? 0),
+        iterations: Number(f.iterations ?? 0),
+        p50Ms: num(f.p50Ms),
+        p90Ms: num(f.p90Ms),
+        p99Ms: num(f.p99Ms),
+        loadMs: num(f.loadMs),
+        peakRssMb: rss === null ? null : rss / (1024 * 1024),
+        sizeMb: size === null ? null : size / (1024 * 1024),
+        backendUsed: str(f.backendUsed),
+        deviceArch: str(f.deviceArch),
+      });
+    }
+  }
+  cells.sort((a, b) => a.cellIndex - b.cellIndex || a.role.localeCompare(b.role) * -1);
+  return { runId: String(run.id ?? run.runId), status: String(run.status), cells };
+}
+
+const fmt = (v: number | null, digits = 2) => (v === null ? '-' : v.toFixed(digits));
+
+/** A plain-text table, columns padded, one row per cell (and role for A/B cells). */
+export function renderTable(results: RunResults): string {
+  const header = ['cell', 'model', 'backend', 'target', 'status', 'p50 ms', 'p90 ms', 'p99 ms', 'load ms', 'peak RSS MB', 'size MB', 'backend used', 'arch', 'n'];
+  const rows = results.cells.map((c) => [
+    c.role === 'head' ? String(c.cellIndex) : `${c.cellIndex} (${c.role})`,
+    [c.model, c.variant].filter(Boolean).join(' ') || '-',
+    c.backend,
+    c.target,
+    c.status,
+    fmt(c.p50Ms, 3),
+    fmt(c.p90Ms, 3),
+    fmt(c.p99Ms, 3),
+    fmt(c.loadMs, 1),
+    fmt(c.peakRssMb, 1),
+    fmt(c.sizeMb, 2),
+    c.backendUsed ?? '-',
+    c.deviceArch ?? '-',
+    String(c.iterations),
+  ]);
+  const numeric = new Set([5, 6, 7, 8, 9, 10, 13]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((v, i) => (numeric.has(i) ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ').trimEnd();
+  const out = [`run ${results.runId}: ${results.status}`, line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+  for (const c of results.cells) if (c.reason && c.status !== 'done') out.push(`cell ${c.cellIndex} ${c.status}: ${c.reason}`);
+  return out.join('\n');
+}

@@ -1,0 +1,89 @@
+import os from 'node:os';
+import path from 'node:path';
+
+/** Everything the worker reads from its environment, parsed once at start. */
+export interface WorkerConfig {
+  /** Where artifacts are downloaded from (`POCKETBENCH_URL`). @defaultValue 'http://127.0.0.1:8080' */
+  apiUrl: string;
+  /** Bearer token for the api (`POCKETBENCH_TOKEN`). */
+  apiToken?: string;
+  /** `DATABASE_URL` (required: results are written to Postgres). */
+  databaseUrl: string;
+  /** @defaultValue 'redis://127.0.0.1:6379' */
+  redisUrl: string;
+  /** Queue name prefix shared with the api (`POCKETBENCH_QUEUE_PREFIX`). @defaultValue 'pocketbench' */
+  queuePrefix: string;
+  /** @defaultValue '<cwd>/.pocketbench' */
+  dataDir: string;
+  /** Use this Appium server instead of starting one (`APPIUM_URL`). */
+  appiumUrl?: string;
+  /** Only these device ids or pools (`POCKETBENCH_WORKER_DEVICES`, comma-separated); all discovered when unset. */
+  deviceFilter?: string[];
+  /** This worker host's name, stored on each device. @defaultValue os.hostname() */
+  hostName: string;
+  /** @defaultValue 5000 */
+  heartbeatMs: number;
+  /** Silence after which the reaper marks a device offline. @defaultValue 1.5 × heartbeatMs */
+  heartbeatTtlMs: number;
+  /** How often the reaper looks. @defaultValue heartbeatMs / 4 */
+  reaperMs: number;
+  /** Consecutive failed sessions that quarantine a device. @defaultValue 3 */
+  quarantineAfter: number;
+  /** Session CV cap for hygiene. @defaultValue 0.10 */
+  cvCap: number;
+  /** How long shutdown waits for the job in hand before handing it back. @defaultValue 60000 */
+  shutdownGraceMs: number;
+  /** @defaultValue 'info' */
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+}
+
+function url(env: NodeJS.ProcessEnv, name: string, fallback?: string): string | undefined {
+  const raw = env[name] || fallback;
+  if (raw === undefined) return undefined;
+  try {
+    new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL: "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const databaseUrl = url(env, 'DATABASE_URL');
+  if (!databaseUrl) throw new ConfigError('DATABASE_URL is not set; the worker stores results in Postgres');
+  const heartbeatMs = int(env, 'POCKETBENCH_HEARTBEAT_MS', 5000, 50);
+  const cvRaw = env.POCKETBENCH_CV_CAP;
+  const cvCap = cvRaw ? Number(cvRaw) : 0.1;
+  if (!(cvCap > 0)) throw new ConfigError(`POCKETBENCH_CV_CAP must be a positive number, got "${cvRaw}"`);
+  const filter = env.POCKETBENCH_WORKER_DEVICES?.split(',').map((s) => s.trim()).filter(Boolean);
+  return {
+    apiUrl: url(env, 'POCKETBENCH_URL', 'http://127.0.0.1:8080')!,
+    apiToken: env.POCKETBENCH_TOKEN || undefined,
+    databaseUrl,
+    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379')!,
+    queuePrefix: env.POCKETBENCH_QUEUE_PREFIX || 'pocketbench',
+    dataDir: path.resolve(env.POCKETBENCH_DATA_DIR || '.pocketbench'),
+    appiumUrl: url(env, 'APPIUM_URL'),
+    deviceFilter: filter?.length ? filter : undefined,
+    hostName: env.POCKETBENCH_HOST_NAME || os.hostname(),
+    heartbeatMs,
+    heartbeatTtlMs: int(env, 'POCKETBENCH_HEARTBEAT_TTL_MS', Math.round(heartbeatMs * 1.5), 50),
+    reaperMs: int(env, 'POCKETBENCH_REAPER_MS', Math.max(25, Math.round(heartbeatMs / 4)), 10),
+    quarantineAfter: int(env, 'POCKETBENCH_QUARANTINE_AFTER', 3),
+    cvCap,
+    shutdownGraceMs: int(env, 'POCKETBENCH_SHUTDOWN_GRACE_MS', 60_000, 0),
+    logLevel: env.LOG_LEVEL || 'info',
+  };
+}

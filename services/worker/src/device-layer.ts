@@ -1,0 +1,41 @@
+import type { Logger } from 'pino';
+import type { DeviceConfig, DeviceSession } from './devices/device-session.js';
+
+/** The Appium server the worker host talks to (its own, supervised, or `APPIUM_URL`'s). */
+export interface AppiumServerHandle {
+  url: string;
+  stop(): Promise<void>;
+  restart?(): Promise<void>;
+}
+
+export interface HarnessBundle {
+  dir: string;
+  version: string;
+}
+
+/**
+ * What the worker needs from the device layer (services/worker/src/devices) and the harness
+ * (ensureHarnessBundle). Injected so tests and the scheduling bench use the real ones the same way.
+ */
+export interface DeviceLayer {
+  startAppiumServer(opts: { appiumHome: string; logger: Logger }): Promise<AppiumServerHandle>;
+  openDeviceSession(
+    device: DeviceConfig,
+    opts: { appiumUrl: string; harnessBundle: HarnessBundle; cacheDir: string; logger: Logger },
+  ): Promise<DeviceSession>;
+  discoverLocalDevices(opts: { dataDir: string }): Promise<DeviceConfig[]>;
+  ensureHarnessBundle(opts: { dataDir: string }): Promise<HarnessBundle>;
+}
+
+/** The real device layer and harness bundle, loaded when a worker host starts. */
+export async function loadDeviceLayer(): Promise<DeviceLayer> {
+  const devices = (await import('./devices/index.js')) as unknown as Omit<DeviceLayer, 'ensureHarnessBundle'>;
+  const bundleModule = '@pocketbench/harness/bundle';
+  const bundle = (await import(bundleModule)) as Pick<DeviceLayer, 'ensureHarnessBundle'>;
+  return {
+    startAppiumServer: devices.startAppiumServer,
+    openDeviceSession: devices.openDeviceSession,
+    discoverLocalDevices: devices.discoverLocalDevices,
+    ensureHarnessBundle: bundle.ensureHarnessBundle,
+  };
+}

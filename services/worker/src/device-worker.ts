@@ -1,0 +1,235 @@
+import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { queueNameForDevice, queueNameForPool, type SessionJobData, type SessionJobResult } from '@pocketbench/contracts';
+import { heartbeat, markDeviceOffline, upsertDevice, type Pool } from '@pocketbench/db';
+import type { ArtifactCache } from './artifact-cache.js';
+import type { DeviceConfig, DeviceInfo, DeviceSession } from './devices/device-session.js';
+import { createSessionProcessor } from './session-processor.js';
+
+export interface DeviceWorkerOptions {
+  device: DeviceConfig;
+  pool: Pool;
+  cache: ArtifactCache;
+  connection: ConnectionOptions;
+  /** Queue name prefix shared with the api. */
+  queuePrefix: string;
+  /** BullMQ key prefix in Redis. @defaultValue 'bull' */
+  bullPrefix?: string;
+  hostName: string;
+  openSession(): Promise<DeviceSession>;
+  logger: Logger;
+  heartbeatMs: number;
+  heartbeatTtlMs: number;
+  quarantineAfter: number;
+  cvCap: number;
+  shutdownGraceMs: number;
+  onHarnessStart?(job: Job<SessionJobData, SessionJobResult>): void;
+}
+
+/**
+ * One device: one BullMQ consumer on its pool queue and one on its own queue, never more than
+ * one session at a time between them; heartbeats; its reusable Appium session.
+ */
+export class DeviceWorker {
+  readonly id: string;
+  private session?: DeviceSession;
+  private opening?: Promise<DeviceSession>;
+  private info?: DeviceInfo;
+  private workers: Worker<SessionJobData, SessionJobResult>[] = [];
+  private deviceQueue?: Queue<SessionJobData, SessionJobResult>;
+  private timer?: NodeJS.Timeout;
+  private currentJobId: string | null = null;
+  /** Serialises the two consumers: the device runs one session at a time. */
+  private lock: Promise<void> = Promise.resolve();
+  private quarantined = false;
+  private closing?: Promise<void>;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: DeviceWorkerOptions) {
+    this.id = opts.device.id;
+    this.log = opts.logger.child({ deviceId: this.id, pool: opts.device.pool });
+  }
+
+  get queueNames(): string[] {
+    return [queueNameForPool(this.opts.device.pool, this.opts.queuePrefix), queueNameForDevice(this.id, this.opts.queuePrefix)];
+  }
+
+  get isPaused(): boolean {
+    return this.quarantined;
+  }
+
+  private async getSession(): Promise<DeviceSession> {
+    if (this.session) return this.session;
+    this.opening ??= this.opts.openSession().then(
+      (s) => {
+        this.session = s;
+        this.opening = undefined;
+        return s;
+      },
+      (err) => {
+        this.opening = undefined;
+        throw err;
+      },
+    );
+    return this.opening;
+  }
+
+  private async dropSession(): Promise<void> {
+    const s = this.session;
+    this.session = undefined;
+    await s?.close();
+  }
+
+  private async deviceInfo(): Promise<DeviceInfo> {
+    this.info ??= await (await this.getSession()).info();
+    return this.info;
+  }
+
+  /** Reads the device's facts through Appium, registers it, then starts consuming and heart-beating. */
+  async start(): Promise<void> {
+    const info = await this.deviceInfo();
+    const d = this.opts.device;
+    const row = await upsertDevice(this.opts.pool, {
+      id: d.id, name: d.name, platform: d.platform, arch: info.arch, os: info.os, osVersion: info.osVersion,
+      deviceModel: info.deviceModel, pool: d.pool, host: this.opts.hostName, emulated: d.emulated, backends: info.backends,
+      heartbeatTtlMs: this.opts.heartbeatTtlMs, info: { ...info },
+      soc: typeof info.soc === 'string' ? info.soc : null, abi: typeof info.abi === 'string' ? info.abi : null,
+    });
+    this.quarantined = row.state === 'quarantined';
+    const prefix = this.opts.bullPrefix;
+    this.deviceQueue = new Queue(queueNameForDevice(this.id, this.opts.queuePrefix), { connection: this.opts.connection, prefix });
+    const processor = createSessionProcessor({
+      pool: this.opts.pool,
+      cache: this.opts.cache,
+      deviceId: this.id,
+      getSession: () => this.getSession(),
+      dropSession: () => this.dropSession(),
+      deviceInfo: () => this.deviceInfo(),
+      deviceQueue: this.deviceQueue,
+      logger: this.log,
+      cvCap: this.opts.cvCap,
+      quarantineAfter: this.opts.quarantineAfter,
+      onQuarantined: (reason) => this.pauseForQuarantine(reason),
+      onHarnessStart: this.opts.onHarnessStart,
+    });
+    const run = (job: Job<SessionJobData, SessionJobResult>) => this.exclusive(job, () => processor(job));
+    for (const name of this.queueNames) {
+      const w = new Worker<SessionJobData, SessionJobResult>(name, run, {
+        connection: this.opts.connection,
+        prefix,
+        concurrency: 1,
+        autorun: !this.quarantined,
+        // A worker that dies mid-job: its job becomes stalled and goes back to the queue.
+        lockDuration: 30_000,
+        stalledInterval: 15_000,
+        maxStalledCount: 2,
+      });
+      w.on('error', (err) => this.log.error({ err: err.message, queue: name }, 'queue consumer error'));
+      w.on('failed', (job, err) => this.log.warn({ queueJobId: job?.id, err: err.message, attemptsMade: job?.attemptsMade }, 'session job failed'));
+      this.workers.push(w);
+    }
+    if (this.quarantined) this.log.warn({ reason: row.stateReason }, 'device is quarantined; not consuming until released');
+    this.timer = setInterval(() => void this.beat(), this.opts.heartbeatMs);
+    this.timer.unref();
+    this.log.info({ queues: this.queueNames, arch: info.arch, backends: info.backends }, 'device consuming');
+  }
+
+  private async exclusive<T>(job: Job<SessionJobData, SessionJobResult>, fn: () => Promise<T>): Promise<T> {
+    const prev = this.lock;
+    let release!: () => void;
+    this.lock = new Promise((r) => (release = r));
+    await prev;
+    this.currentJobId = job.id ?? null;
+    void this.beat();
+    try {
+      return await fn();
+    } finally {
+      this.currentJobId = null;
+      release();
+      void this.beat();
+    }
+  }
+
+  private pauseForQuarantine(reason: string): void {
+    if (this.quarantined) return;
+    this.quarantined = true;
+    this.log.warn({ reason }, 'device quarantined; consumers paused');
+    for (const w of this.workers) void w.pause(true).catch(() => undefined);
+  }
+
+  /** One heartbeat; learns of quarantine (pause) or release (resume) from the stored state. */
+  async beat(): Promise<void> {
+    if (this.closing) return;
+    try {
+      const state = await heartbeat(this.opts.pool, this.id, {
+        state: this.currentJobId ? 'busy' : 'online',
+        currentJobId: this.currentJobId,
+      });
+      if (!state) {
+        this.log.warn('device row missing; registering again');
+        this.info = undefined;
+        const info = await this.deviceInfo();
+        const d = this.opts.device;
+        await upsertDevice(this.opts.pool, {
+          id: d.id, name: d.name, platform: d.platform, arch: info.arch, os: info.os, osVersion: info.osVersion,
+          deviceModel: info.deviceModel, pool: d.pool, host: this.opts.hostName, emulated: d.emulated,
+          backends: info.backends, heartbeatTtlMs: this.opts.heartbeatTtlMs, info: { ...info },
+        });
+        return;
+      }
+      if (state.state === 'quarantined') this.pauseForQuarantine(state.stateReason ?? 'quarantined');
+      else if (this.quarantined) {
+        this.quarantined = false;
+        this.log.info('device released; consuming again');
+        for (const w of this.workers) if (!w.isRunning()) void w.run().catch((e) => this.log.error({ err: e.message }, 'consumer stopped'));
+        for (const w of this.workers) w.resume();
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'heartbeat failed');
+    }
+  }
+
+  /** Stops heart-beating without closing anything: what a hung or crashed host looks like. */
+  stopHeartbeats(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /**
+   * Graceful stop, idempotent: finishes the job in hand (up to the grace period, then hands it
+   * back to the queue), closes the Appium session, marks the device offline. Every step runs
+   * even when one throws; the first error is rethrown at the end.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const errors: unknown[] = [];
+      const step = async (fn: () => Promise<unknown> | unknown) => {
+        try {
+          await fn();
+        } catch (err) {
+          errors.push(err);
+        }
+      };
+      this.stopHeartbeats();
+      await step(() => Promise.all(this.workers.map((w) => this.closeWorker(w))));
+      await step(() => this.deviceQueue?.close());
+      await step(() => this.opening?.catch(() => undefined));
+      await step(() => this.dropSession());
+      await step(() => markDeviceOffline(this.opts.pool, this.id, 'worker stopped'));
+      this.log.info('device stopped');
+      if (errors.length) throw errors[0];
+    })();
+    return this.closing;
+  }
+
+  private async closeWorker(w: Worker<SessionJobData, SessionJobResult>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = w.close().then(() => true);
+    const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.opts.shutdownGraceMs)));
+    const finished = await Promise.race([graceful, timeout]);
+    clearTimeout(timer);
+    if (finished) return;
+    this.log.warn('job still running after the grace period; handing it back to the queue');
+    await w.close(true);
+  }
+}

@@ -1,0 +1,11 @@
+/** An infrastructure fault (network, transfer, Appium): the queue retries the job with backoff. */
+export class InfrastructureError extends Error {
+  override name = 'InfrastructureError';
+  readonly errorClass: string = 'infrastructure';
+}
+
+/** Downloading or verifying an artifact failed. */
+export class TransferError extends InfrastructureError {
+  override name = 'TransferError';
+  override readonly errorClass = 'transfer';
+}

@@ -1,0 +1,247 @@
+import type { Job, Queue } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
+import type { Logger } from 'pino';
+import {
+  runtimeForFormat, sessionJobId, type BenchInputSpec, type BenchReport, type SessionJobData, type SessionJobResult,
+} from '@pocketbench/contracts';
+import * as contracts from '@pocketbench/contracts';
+import {
+  addPlannedSessions, failJob, getJobArtifacts, getSessionByKey, insertSession, listSessionsForJob, markJobRunning,
+  recordDeviceOutcome, recordSessionFinished, withTransaction, type Pool,
+} from '@pocketbench/db';
+import { adaptiveNextStep, checkSessionHygiene, hygieneAction } from '@pocketbench/stats';
+import type { ArtifactCache } from './artifact-cache.js';
+import type { DeviceInfo, DeviceSession } from './devices/device-session.js';
+import { InfrastructureError } from './errors.js';
+import { inputsForArtifact } from './input-spec.js';
+import { sessionJobOptions } from './job-options.js';
+
+/**
+ * Harness error classes that are the model's fault (or the spec's): retrying cannot help, so
+ * the session is stored as `error` with the harness's message and the job fails at once.
+ * The rest (`model_missing`, `model_hash_mismatch`, `internal`) are transfer or harness
+ * faults and are retried like any infrastructure fault.
+ */
+export const MODEL_FAULT_CLASSES = new Set(['bad_spec', 'model_load', 'input_mismatch', 'inference', 'timeout', 'crash']);
+
+export interface SessionProcessorDeps {
+  pool: Pool;
+  cache: ArtifactCache;
+  deviceId: string;
+  /** The device's reusable Appium session (opened on demand). */
+  getSession(): Promise<DeviceSession>;
+  /** Closes and forgets the session after an infrastructure fault, so the retry opens a fresh one. */
+  dropSession(): Promise<void>;
+  /** Device facts for the series key (device model, OS version). */
+  deviceInfo(): Promise<DeviceInfo>;
+  /** Queue of this device, for the extra sessions of an adaptive A/B cell. */
+  deviceQueue: Queue<SessionJobData, SessionJobResult>;
+  logger: Logger;
+  cvCap: number;
+  quarantineAfter: number;
+  /** Called when the device's state changes because of an outcome (quarantine). */
+  onQuarantined?(reason: string): void;
+  /** Called just before the harness starts (scheduling overhead measurements). */
+  onHarnessStart?(job: Job<SessionJobData, SessionJobResult>): void;
+}
+
+/** Validates a report with the contracts' schema (accepting either validator shape). */
+function checkReport(report: unknown): { ok: true; value: BenchReport } | { ok: false; message: string } {
+  const validate = (contracts as Record<string, unknown>).validateBenchReport as ((x: unknown) => unknown) | undefined;
+  if (!validate) return { ok: true, value: report as BenchReport };
+  try {
+    const r = validate(report) as { ok?: boolean; value?: BenchReport; errors?: unknown[] } | BenchReport;
+    if (r && typeof r === 'object' && 'ok' in r && typeof r.ok === 'boolean') {
+      return r.ok ? { ok: true, value: r.value ?? (report as BenchReport) } : { ok: false, message: JSON.stringify(r.errors).slice(0, 1000) };
+    }
+    return { ok: true, value: (r as BenchReport) ?? (report as BenchReport) };
+  } catch (err) {
+    return { ok: false, message: (err as Error).message };
+  }
+}
+
+function isLastAttempt(job: Job): boolean {
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
+/** The BullMQ processor of one device: one session job → one stored session. */
+export function createSessionProcessor(deps: SessionProcessorDeps) {
+  const inputsBySha = new Map<string, BenchInputSpec[]>();
+
+  return async function processSession(job: Job<SessionJobData, SessionJobResult>): Promise<SessionJobResult> {
+    const data = job.data;
+    const log = deps.logger.child({ runId: data.runId, jobId: data.jobId, queueJobId: job.id, deviceId: deps.deviceId });
+
+    const existing = await getSessionByKey(deps.pool, data.jobId, data.role, data.sessionIndex);
+    if (existing) {
+      log.info({ sessionId: existing.id }, 'session already stored; duplicate delivery ignored');
+      return { sessionId: String(existing.id), status: 'duplicate' };
+    }
+    if (!(await markJobRunning(deps.pool, data.jobId))) {
+      log.info('cell is no longer runnable (failed, cancelled or finished); session dropped');
+      return { sessionId: '', status: 'skipped' };
+    }
+
+    let report: BenchReport;
+    let hygieneReasons: string[] = [];
+    let unstable = false;
+    try {
+      const artifact = await deps.cache.ensure(data.artifact.sha256);
+      let inputs = inputsBySha.get(data.artifact.sha256);
+      if (!inputs) {
+        const given = (data.config as unknown as { inputs?: BenchInputSpec[] }).inputs;
+        try {
+          inputs = await inputsForArtifact(artifact.path, data.artifact.format, given);
+        } catch (err) {
+          // An unreadable graph is the model's fault: let the harness report it precisely.
+          log.warn({ err: (err as Error).message }, 'could not read the model inputs; using the default');
+          inputs = await inputsForArtifact(artifact.path, 'ptl', given);
+        }
+        inputsBySha.set(data.artifact.sha256, inputs);
+      }
+      const runtime = runtimeForFormat(data.artifact.format);
+      const spec = {
+        specVersion: 1,
+        artifact: { path: artifact.path, sha256: data.artifact.sha256, format: data.artifact.format },
+        runtime,
+        backend: data.backend,
+        threads: data.config.threads,
+        warmup: data.config.warmup,
+        iterations: data.config.iterations,
+        minDurationMs: data.config.minDurationMs,
+        seed: 0,
+        inputs,
+        output: { topK: 5, digest: true },
+        timeBudgetSec: data.config.timeoutSec,
+        labels: { runId: data.runId, jobId: data.jobId, role: data.role, sessionIndex: String(data.sessionIndex) },
+      };
+      for (let attempt = 1; ; attempt++) {
+        const session = await deps.getSession();
+        deps.onHarnessStart?.(job);
+        log.info({ attempt, backend: data.backend, iterations: data.config.iterations }, 'harness start');
+        const raw = await session.runHarness({ spec, artifactPath: artifact.path, artifactSha256: data.artifact.sha256 });
+        const checked = checkReport(raw);
+        if (!checked.ok) throw new InfrastructureError(`the device returned an invalid report: ${checked.message}`);
+        report = checked.value;
+        if (report.status !== 'ok') break;
+        const hygiene = checkSessionHygiene(report.timing?.iterationsUs ?? [], { cvCap: deps.cvCap });
+        const action = hygieneAction(hygiene, attempt);
+        if (action === 'keep') break;
+        hygieneReasons = hygiene.reasons;
+        if (action === 'unstable') {
+          unstable = true;
+          break;
+        }
+        log.warn({ reasons: hygiene.reasons }, 'session failed hygiene; running it once more');
+      }
+    } catch (err) {
+      const message = (err as Error).message ?? String(err);
+      const errorClass = (err as InfrastructureError).errorClass ?? 'infrastructure';
+      log.warn({ err: message, attempt: job.attemptsMade + 1, of: job.opts.attempts ?? 1 }, 'infrastructure fault');
+      await deps.dropSession().catch(() => undefined);
+      const outcome = await recordDeviceOutcome(deps.pool, deps.deviceId, false, deps.quarantineAfter, message).catch(() => undefined);
+      if (outcome?.state === 'quarantined') deps.onQuarantined?.(message);
+      if (isLastAttempt(job)) await failJob(deps.pool, data.jobId, errorClass, message);
+      throw err;
+    }
+
+    await recordDeviceOutcome(deps.pool, deps.deviceId, true).catch(() => undefined);
+    const r = report!;
+    const modelFault = r.status === 'error' && r.error && MODEL_FAULT_CLASSES.has(r.error.class);
+    if (r.status === 'error' && !modelFault) {
+      const message = r.error?.message ?? 'the harness reported an error';
+      await deps.dropSession().catch(() => undefined);
+      if (isLastAttempt(job)) await failJob(deps.pool, data.jobId, r.error?.class ?? 'internal', message);
+      throw new InfrastructureError(`harness ${r.error?.class ?? 'error'}: ${message}`);
+    }
+
+    const info = await deps.deviceInfo().catch(() => undefined);
+    const status = r.status === 'ok' ? (unstable ? 'unstable' : 'ok') : r.status;
+    const stored = await withTransaction(deps.pool, async (tx) => {
+      const s = await insertSession(tx, {
+        jobId: data.jobId,
+        runId: data.runId,
+        role: data.role,
+        sessionIndex: data.sessionIndex,
+        attempt: job.attemptsMade + 1,
+        artifactId: data.artifact.id,
+        deviceId: deps.deviceId,
+        status,
+        errorClass: r.error?.class ?? (unstable ? 'unstable' : null),
+        errorMessage: r.error?.message ?? (unstable ? hygieneReasons.join('; ') : r.backend.reason ?? null),
+        backendRequested: r.backend.requested ?? data.backend,
+        backendUsed: r.backend.used,
+        runtime: r.runtime.name,
+        runtimeVersion: r.runtime.version,
+        harnessVersion: r.harness.version,
+        deviceArch: r.host?.arch,
+        iterationsUs: r.timing?.iterationsUs ?? [],
+        loadMs: r.timing?.modelLoadMs,
+        firstInferenceMs: r.timing?.firstInferenceMs,
+        peakRssBytes: r.memory?.peakRssBytes,
+        peakRssMethod: r.memory?.method,
+        modelSizeBytes: r.model?.sizeBytes ?? data.artifact.sizeBytes,
+        deviceStateBefore: r.device?.before,
+        deviceStateAfter: r.device?.after,
+        report: r,
+        series: r.status === 'ok' && info ? {
+          deviceModel: info.deviceModel,
+          osVersion: info.osVersion,
+          inputSpec: { inputs: (r.spec as { inputs?: unknown }).inputs ?? null, seed: (r.spec as { seed?: unknown }).seed ?? 0 },
+        } : undefined,
+      });
+      if (!s.inserted) return { ...s, jobDone: false, runDone: false };
+      if (modelFault) {
+        const f = await failJob(tx, data.jobId, r.error!.class, r.error!.message);
+        return { ...s, jobDone: true, runDone: f.runDone };
+      }
+      return { ...s, ...(await recordSessionFinished(tx, data.jobId)) };
+    });
+    log.info({ sessionId: stored.id, status, inserted: stored.inserted, jobDone: stored.jobDone, runDone: stored.runDone }, 'session stored');
+
+    if (modelFault) {
+      // Kept on the BullMQ job too: the harness's own message, no retries.
+      throw new UnrecoverableError(`${r.error!.class}: ${r.error!.message}`);
+    }
+    if (stored.inserted && stored.jobDone && data.config.adaptive) await scheduleAdaptive(deps, data, log);
+    return { sessionId: String(stored.id), status };
+  };
+}
+
+/** Adaptive A/B: while the paired cell is inconclusive, add interleaved sessions on this device. */
+async function scheduleAdaptive(deps: SessionProcessorDeps, data: SessionJobData, log: Logger): Promise<void> {
+  const artifacts = await getJobArtifacts(deps.pool, data.jobId);
+  if (!artifacts?.baseline) return;
+  const sessions = await listSessionsForJob(deps.pool, data.jobId);
+  const ok = sessions.filter((s) => s.status === 'ok');
+  const head = ok.filter((s) => s.role === 'head').map((s) => s.iterationsUs);
+  const baseline = ok.filter((s) => s.role === 'baseline').map((s) => s.iterationsUs);
+  const step = adaptiveNextStep(head, baseline, { cap: data.config.maxSessions });
+  if (step.decided || step.addPerSide <= 0) return;
+  const planned = await addPlannedSessions(deps.pool, data.jobId, step.addPerSide * 2);
+  if (!planned) return;
+  const nextIndex = (role: 'head' | 'baseline') =>
+    Math.max(-1, ...sessions.filter((s) => s.role === role).map((s) => s.sessionIndex)) + 1;
+  const startHead = nextIndex('head');
+  const startBase = nextIndex('baseline');
+  const jobs = [];
+  for (let i = 0; i < step.addPerSide; i++) {
+    for (const role of ['head', 'baseline'] as const) {
+      const a = role === 'head' ? artifacts.head : artifacts.baseline;
+      const sessionIndex = (role === 'head' ? startHead : startBase) + i;
+      jobs.push({
+        name: 'session',
+        data: {
+          ...data,
+          role,
+          sessionIndex,
+          deviceId: deps.deviceId,
+          artifact: { id: a.id, sha256: a.sha256, format: a.format as SessionJobData['artifact']['format'], sizeBytes: a.sizeBytes },
+        },
+        opts: sessionJobOptions(sessionJobId(data.runId, data.cellIndex, role, sessionIndex)),
+      });
+    }
+  }
+  await deps.deviceQueue.addBulk(jobs);
+  log.info({ addPerSide: step.addPerSide, sessionsPlanned: planned.sessionsPlanned }, 'adaptive A/B: more sessions scheduled');
+}

@@ -1,0 +1,150 @@
+import path from 'node:path';
+import type { ConnectionOptions, Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { SessionJobData, SessionJobResult } from '@pocketbench/contracts';
+import { createPool, markSilentDevicesOffline, type Pool } from '@pocketbench/db';
+import { ArtifactCache } from './artifact-cache.js';
+import type { WorkerConfig } from './config.js';
+import { loadDeviceLayer, type AppiumServerHandle, type DeviceLayer, type HarnessBundle } from './device-layer.js';
+import type { DeviceConfig } from './devices/device-session.js';
+import { DeviceWorker } from './device-worker.js';
+
+export interface WorkerHostOptions {
+  config: WorkerConfig;
+  logger: Logger;
+  /** @defaultValue the real device layer (services/worker/src/devices) and harness bundle */
+  deviceLayer?: DeviceLayer;
+  /** Devices to serve; discovered on this host when omitted. */
+  devices?: DeviceConfig[];
+  /** An existing pg pool (tests, `pocketbench up`); created from DATABASE_URL otherwise. */
+  pool?: Pool;
+  /** BullMQ key prefix. @defaultValue config.queuePrefix (the api uses the same for both) */
+  bullPrefix?: string;
+  onHarnessStart?(job: Job<SessionJobData, SessionJobResult>): void;
+}
+
+function redisConnection(url: string): ConnectionOptions {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    username: u.username || undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
+    tls: u.protocol === 'rediss:' ? {} : undefined,
+    // BullMQ workers block on Redis; a retry limit would turn a Redis hiccup into a crash.
+    maxRetriesPerRequest: null,
+  };
+}
+
+/**
+ * A worker host: its Appium server, the harness bundle, one DeviceWorker per device, and the
+ * reaper that marks silent devices offline. `close()` is idempotent and runs every step.
+ */
+export class WorkerHost {
+  readonly devices: DeviceWorker[] = [];
+  private appium?: AppiumServerHandle;
+  private pool?: Pool;
+  private ownPool = false;
+  private reaper?: NodeJS.Timeout;
+  private closing?: Promise<void>;
+
+  constructor(private readonly opts: WorkerHostOptions) {}
+
+  get appiumUrl(): string | undefined {
+    return this.appium?.url;
+  }
+
+  get appiumServer(): AppiumServerHandle | undefined {
+    return this.appium;
+  }
+
+  get dbPool(): Pool {
+    if (!this.pool) throw new Error('worker host not started');
+    return this.pool;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this.opts;
+    const layer = this.opts.deviceLayer ?? (await loadDeviceLayer());
+    this.pool = this.opts.pool;
+    if (!this.pool) {
+      this.pool = createPool(config.databaseUrl, 4);
+      this.ownPool = true;
+    }
+    try {
+      await this.pool.query('SELECT 1');
+    } catch (err) {
+      throw new Error(`cannot reach Postgres at DATABASE_URL: ${(err as Error).message}`);
+    }
+    const harnessBundle: HarnessBundle = await layer.ensureHarnessBundle({ dataDir: config.dataDir });
+    logger.info({ harnessVersion: harnessBundle.version }, 'harness bundle ready');
+    this.appium = config.appiumUrl
+      ? { url: config.appiumUrl, stop: async () => undefined }
+      : await layer.startAppiumServer({ appiumHome: path.join(config.dataDir, 'appium'), logger });
+    logger.info({ appiumUrl: this.appium.url, own: !config.appiumUrl }, 'appium server ready');
+
+    let devices = this.opts.devices ?? (await layer.discoverLocalDevices({ dataDir: config.dataDir }));
+    if (config.deviceFilter) {
+      const wanted = new Set(config.deviceFilter);
+      devices = devices.filter((d) => wanted.has(d.id) || wanted.has(d.pool));
+    }
+    if (devices.length === 0) throw new Error('no devices to serve on this host (check POCKETBENCH_WORKER_DEVICES)');
+    const cache = new ArtifactCache({ dir: path.join(config.dataDir, 'artifacts'), apiUrl: config.apiUrl, apiToken: config.apiToken });
+    const connection = redisConnection(config.redisUrl);
+    for (const device of devices) {
+      const dw = new DeviceWorker({
+        device,
+        pool: this.pool,
+        cache,
+        connection,
+        queuePrefix: config.queuePrefix,
+        bullPrefix: this.opts.bullPrefix ?? config.queuePrefix,
+        hostName: config.hostName,
+        openSession: () =>
+          layer.openDeviceSession(device, {
+            appiumUrl: this.appium!.url,
+            harnessBundle,
+            cacheDir: path.join(config.dataDir, 'device-cache'),
+            logger: logger.child({ deviceId: device.id }),
+          }),
+        logger,
+        heartbeatMs: config.heartbeatMs,
+        heartbeatTtlMs: config.heartbeatTtlMs,
+        quarantineAfter: config.quarantineAfter,
+        cvCap: config.cvCap,
+        shutdownGraceMs: config.shutdownGraceMs,
+        onHarnessStart: this.opts.onHarnessStart,
+      });
+      this.devices.push(dw);
+      await dw.start();
+    }
+    this.reaper = setInterval(() => void this.reap(), config.reaperMs);
+    this.reaper.unref();
+  }
+
+  private async reap(): Promise<void> {
+    try {
+      const ids = await markSilentDevicesOffline(this.pool!);
+      if (ids.length) this.opts.logger.warn({ deviceIds: ids }, 'devices silent past their heartbeat TTL marked offline');
+    } catch (err) {
+      this.opts.logger.warn({ err: (err as Error).message }, 'reaper pass failed');
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const errors: unknown[] = [];
+      if (this.reaper) clearInterval(this.reaper);
+      for (const r of await Promise.allSettled(this.devices.map((d) => d.close()))) if (r.status === 'rejected') errors.push(r.reason);
+      try {
+        await this.appium?.stop();
+      } catch (err) {
+        errors.push(err);
+      }
+      if (this.ownPool) await this.pool?.end().catch((err) => errors.push(err));
+      if (errors.length) throw errors[0];
+    })();
+    return this.closing;
+  }
+}
