@@ -119,7 +119,7 @@ export function drawReplicate(side: PreparedSide, state: ResampleState): number 
 }
 
 /** Median of the first k entries, reordering them (Hoare's selection; k is a handful of sessions). */
-function medianInPlace(a: Float64Array, k: number): number {
+export function medianInPlace(a: Float64Array, k: number): number {
   const m = (k - 1) >> 1;
   let lo = 0;
   let hi = k - 1;

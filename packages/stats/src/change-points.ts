@@ -8,42 +8,37 @@ export interface ChangePointOptions {
   pValue?: number;
   /** Smallest segment length considered. @defaultValue 3 */
   minSize?: number;
-  /**
-   * How a split is tested. `ttest` (Welch's t-test between the adjacent segments) is what
-   * Apache Otava/Hunter uses; `permutation` is the original E-Divisive permutation test, seeded.
-   * @defaultValue 'ttest'
-   */
-  significance?: 'ttest' | 'permutation';
-  /** Permutations for `significance: 'permutation'`. @defaultValue 999 */
+  /** Permutations of the candidate test (E-Divisive's, which accounts for choosing the best split). @defaultValue 199 */
   permutations?: number;
-  /** @defaultValue 0x5eed */
+  /** Seed of the permutations: the same series always gives the same change points. @defaultValue 0x5eed */
   seed?: number | string;
 }
 
 /**
  * E-Divisive means change points over a series (e.g. a series' session medians), as Apache
  * Otava/Hunter does: candidates by recursive energy-statistic splitting inside half-overlapping
- * windows at a looser threshold, then the weakest change point is removed until every one left
- * separates segments that differ with p <= pValue. Returns the indices where a new segment starts.
+ * windows (each split kept when a seeded permutation test gives p <= 10 × pValue), then the
+ * weakest candidate is removed until every one left separates adjacent segments whose means
+ * differ by Welch's t-test with p <= pValue. Returns the indices where a new segment starts.
  */
 export function eDivisive(values: readonly number[], options: ChangePointOptions = {}): number[] {
   const window = Math.max(4, options.window ?? 50);
   const pValue = options.pValue ?? 0.001;
   const minSize = Math.max(2, options.minSize ?? 3);
+  const permutations = Math.max(19, options.permutations ?? 199);
   const n = values.length;
   values.forEach((v, i) => {
     if (!Number.isFinite(v)) throw new RangeError(`value ${i} is not a finite number`);
   });
   if (n < 2 * minSize) return [];
   const rng = createRng(options.seed ?? 0x5eed);
-  const test = (a: readonly number[], b: readonly number[]) =>
-    options.significance === 'permutation' ? permutationTest(a, b, options.permutations ?? 999, rng) : welchTTest(a, b);
+  const candidateP = Math.min(1, pValue * 10);
 
   const candidates = new Set<number>();
   const step = Math.max(1, Math.floor(window / 2));
   for (let start = 0; start < n; start += step) {
     const end = Math.min(n, start + window);
-    splitRecursive(values, start, end, minSize, Math.min(1, pValue * 10), test, candidates);
+    splitRecursive(values, start, end, { minSize, threshold: candidateP, permutations, rng }, candidates);
     if (end === n) break;
   }
   const points = [...candidates].sort((a, b) => a - b);
@@ -55,7 +50,7 @@ export function eDivisive(values: readonly number[], options: ChangePointOptions
     for (let i = 0; i < points.length; i++) {
       const from = i === 0 ? 0 : points[i - 1];
       const to = i === points.length - 1 ? n : points[i + 1];
-      const p = test(values.slice(from, points[i]), values.slice(points[i], to));
+      const p = welchTTest(values.slice(from, points[i]), values.slice(points[i], to));
       if (p > worstP) {
         worstP = p;
         worst = i;
@@ -66,27 +61,38 @@ export function eDivisive(values: readonly number[], options: ChangePointOptions
   }
 }
 
-function splitRecursive(
-  values: readonly number[],
-  from: number,
-  to: number,
-  minSize: number,
-  threshold: number,
-  test: (a: readonly number[], b: readonly number[]) => number,
-  out: Set<number>,
-): void {
-  if (to - from < 2 * minSize) return;
+interface SplitOptions {
+  minSize: number;
+  threshold: number;
+  permutations: number;
+  rng: Rng;
+}
+
+function splitRecursive(values: readonly number[], from: number, to: number, o: SplitOptions, out: Set<number>): void {
+  if (to - from < 2 * o.minSize) return;
   const segment = values.slice(from, to);
-  const tau = bestSplit(segment, minSize);
+  const { tau, q } = bestSplit(segment, o.minSize);
   if (tau < 0) return;
-  if (test(segment.slice(0, tau), segment.slice(tau)) > threshold) return;
+  // Permutation test of the best split's statistic: how often does shuffled data split as well?
+  const shuffled = [...segment];
+  let asGood = 0;
+  for (let p = 0; p < o.permutations; p++) {
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = (o.rng() * (i + 1)) | 0;
+      const t = shuffled[i];
+      shuffled[i] = shuffled[j];
+      shuffled[j] = t;
+    }
+    if (bestSplit(shuffled, o.minSize).q >= q) asGood++;
+  }
+  if ((asGood + 1) / (o.permutations + 1) > o.threshold) return;
   out.add(from + tau);
-  splitRecursive(values, from, from + tau, minSize, threshold, test, out);
-  splitRecursive(values, from + tau, to, minSize, threshold, test, out);
+  splitRecursive(values, from, from + tau, o, out);
+  splitRecursive(values, from + tau, to, o, out);
 }
 
 /** Split maximising the energy statistic Q(τ) = τ(n-τ)/n · Ê(τ), α = 1, in O(n²). */
-export function bestSplit(x: readonly number[], minSize: number): number {
+export function bestSplit(x: readonly number[], minSize: number): { tau: number; q: number } {
   const n = x.length;
   let total = 0;
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) total += Math.abs(x[i] - x[j]);
@@ -109,28 +115,5 @@ export function bestSplit(x: readonly number[], minSize: number): number {
       best = tau;
     }
   }
-  return best;
-}
-
-function permutationTest(a: readonly number[], b: readonly number[], permutations: number, rng: Rng): number {
-  if (a.length < 2 || b.length < 2) return 1;
-  const all = [...a, ...b];
-  const observed = Math.abs(meanOf(all, 0, a.length) - meanOf(all, a.length, all.length));
-  let asExtreme = 0;
-  for (let p = 0; p < permutations; p++) {
-    for (let i = all.length - 1; i > 0; i--) {
-      const j = (rng() * (i + 1)) | 0;
-      const t = all[i];
-      all[i] = all[j];
-      all[j] = t;
-    }
-    if (Math.abs(meanOf(all, 0, a.length) - meanOf(all, a.length, all.length)) >= observed - 1e-12) asExtreme++;
-  }
-  return (asExtreme + 1) / (permutations + 1);
-}
-
-function meanOf(x: readonly number[], from: number, to: number): number {
-  let s = 0;
-  for (let i = from; i < to; i++) s += x[i];
-  return s / (to - from);
+  return { tau: best, q: bestQ };
 }

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { simulateCell, simulateRates, simulateRunAnyFail, type Rates } from './simulate.js';
+
+// The targets of shared/REGRESSION.md, measured by simulation. Rates are printed so a reader
+// sees the margin, not only that the assertion held.
+const TRIALS = 1500;
+const RUN_TRIALS = 200;
+
+function show(name: string, r: Rates): void {
+  console.log(
+    `      ${name}: pass ${(r.pass * 100).toFixed(1)} %, fail ${(r.fail * 100).toFixed(1)} %, ` +
+      `inconclusive ${(r.inconclusive * 100).toFixed(1)} % over ${r.trials} trials; ` +
+      `mean sessions per side ${r.meanSessionsPerSide.toFixed(2)}`,
+  );
+}
+
+describe('stats/simulation (REGRESSION.md targets)', () => {
+  it('A/A: fails in <= 1 % of trials and passes in >= 90 %', () => {
+    const r = simulateRates(TRIALS, 1, { slowdown: 1 });
+    show('A/A', r);
+    assert.ok(r.fail <= 0.01, `A/A fail rate ${r.fail}`);
+    assert.ok(r.pass >= 0.9, `A/A pass rate ${r.pass}`);
+  });
+
+  it('A/B with a true 10 % slowdown: fails in >= 95 % of trials', () => {
+    const r = simulateRates(TRIALS, 2, { slowdown: 1.1 });
+    show('A/B +10 %', r);
+    assert.ok(r.fail >= 0.95, `fail rate ${r.fail}`);
+  });
+
+  it('A/B with a true 2 % slowdown (inside the 5 % tolerance): fails in <= 5 % of trials', () => {
+    const r = simulateRates(TRIALS, 3, { slowdown: 1.02 });
+    show('A/B +2 %', r);
+    assert.ok(r.fail <= 0.05, `fail rate ${r.fail}`);
+  });
+
+  it('20-cell run, all A/A: any cell fails in <= 5 % of trials (Benjamini–Hochberg across cells)', () => {
+    let anyFail = 0;
+    let sessions = 0;
+    for (let t = 0; t < RUN_TRIALS; t++) {
+      const r = simulateRunAnyFail(10_000 + t, 20, { slowdown: 1 });
+      if (r.anyFail) anyFail++;
+      sessions += r.sessions;
+    }
+    console.log(
+      `      20-cell A/A run: any cell fails in ${((anyFail / RUN_TRIALS) * 100).toFixed(1)} % of ${RUN_TRIALS} trials; ` +
+        `mean sessions per side ${(sessions / RUN_TRIALS).toFixed(2)}`,
+    );
+    assert.ok(anyFail / RUN_TRIALS <= 0.05);
+  });
+
+  it('same data twice: identical verdicts and intervals', () => {
+    for (const slowdown of [1, 1.05, 1.1]) {
+      const a = simulateCell(42, { slowdown });
+      const b = simulateCell(42, { slowdown });
+      assert.deepEqual(a, b);
+    }
+  });
+
+  it('is sensitive: a 20 % slowdown never passes, and a 10 % speed-up never fails', () => {
+    const slow = simulateRates(200, 4, { slowdown: 1.2 });
+    const fast = simulateRates(200, 5, { slowdown: 0.9 });
+    show('A/B +20 %', slow);
+    show('A/B -10 %', fast);
+    assert.equal(slow.pass, 0);
+    assert.equal(fast.fail, 0);
+    assert.ok(slow.fail >= 0.99);
+  });
+});

@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import {
+  adaptiveNextStep,
+  adjustRunVerdicts,
+  benjaminiHochberg,
+  checkBudget,
+  checkSessionHygiene,
+  checkTemperatureCeiling,
+  compareSessions,
+  createRng,
+  eDivisive,
+  hygieneAction,
+  summarize,
+  worstVerdict,
+} from '@pocketbench/stats';
+import { medianInPlace } from '../../packages/stats/src/bootstrap.js';
+import { orderStatisticTable } from '../../packages/stats/src/order-statistic.js';
+
+let rng = createRng(99);
+const gauss = () => Math.sqrt(-2 * Math.log(rng() || 1e-12)) * Math.cos(2 * Math.PI * rng());
+const lognormalSession = (median: number, sigma: number, n = 100) => Array.from({ length: n }, () => median * Math.exp(sigma * gauss()));
+const sessions = (k: number, median: number) => Array.from({ length: k }, () => lognormalSession(median * Math.exp(0.03 * gauss()), 0.05));
+
+describe('stats', () => {
+  // Every test starts from the same generator state, so no test depends on which ran before it.
+  beforeEach(() => {
+    rng = createRng(99);
+  });
+
+  describe('stats/summary', () => {
+    it('gives min, mean, p50, p90, p99, stddev, MAD and CV', () => {
+      const s = summarize([5, 1, 4, 2, 3, 6, 7, 8, 9, 10]);
+      assert.equal(s.n, 10);
+      assert.equal(s.min, 1);
+      assert.equal(s.mean, 5.5);
+      assert.equal(s.p50, 5.5);
+      assert.ok(Math.abs(s.p90 - 9.1) < 1e-12);
+      assert.ok(Math.abs(s.p99 - 9.91) < 1e-12);
+      assert.ok(Math.abs(s.stddev - 3.0276503540974917) < 1e-12);
+      assert.equal(s.mad, 2.5);
+      assert.ok(Math.abs(s.cv - 3.0276503540974917 / 5.5) < 1e-12);
+    });
+
+    it('refuses an empty session and non-finite values', () => {
+      assert.throws(() => summarize([]), /at least one iteration/);
+      assert.throws(() => summarize([1, NaN]), /not a finite number/);
+    });
+  });
+
+  describe('stats/hygiene', () => {
+    it('keeps a steady session and flags a noisy or drifting one with reasons', () => {
+      assert.deepEqual(checkSessionHygiene(lognormalSession(1000, 0.03)).reasons, []);
+      const noisy = checkSessionHygiene(lognormalSession(1000, 0.3));
+      assert.equal(noisy.stable, false);
+      assert.match(noisy.reasons[0], /CV .* exceeds the cap of 10\.0 %/);
+      const drifting = Array.from({ length: 90 }, (_, i) => 1000 * (1 + i / 200));
+      const d = checkSessionHygiene(drifting, { cvCap: 1 });
+      assert.equal(d.stable, false);
+      assert.match(d.reasons[0], /first and last thirds drift apart by 28\.0 %/);
+      assert.equal(checkSessionHygiene(drifting, { cvCap: 1, driftCap: 0.5 }).stable, true);
+    });
+
+    it('retries an unstable session once, then marks it unstable', () => {
+      assert.equal(hygieneAction({ stable: true }, 1), 'keep');
+      assert.equal(hygieneAction({ stable: false }, 1), 'retry');
+      assert.equal(hygieneAction({ stable: false }, 2), 'unstable');
+    });
+
+    it('reads a temperature ceiling from a reading, a list or a sensor map', () => {
+      assert.deepEqual(checkTemperatureCeiling({ cpu: 51.5, battery: 30, gpu: null }, 45), { overCeiling: true, maxC: 51.5, ceilingC: 45 });
+      assert.equal(checkTemperatureCeiling([40, 44], 45).overCeiling, false);
+      assert.equal(checkTemperatureCeiling(undefined).maxC, null);
+    });
+  });
+
+  describe('stats/bootstrap internals', () => {
+    it('selects the median like a full sort', () => {
+      for (let trial = 0; trial < 500; trial++) {
+        const k = 1 + (trial % 23);
+        const a = Float64Array.from({ length: k }, () => Math.round(rng() * 10));
+        const sorted = [...a].sort((x, y) => x - y);
+        const expected = k % 2 ? sorted[(k - 1) / 2] : (sorted[k / 2 - 1] + sorted[k / 2]) / 2;
+        assert.equal(medianInPlace(a, k), expected);
+      }
+    });
+
+    it("draws a resample's median index with the same distribution as brute-force resampling", () => {
+      const n = 11;
+      const table = orderStatisticTable(n, 0.5);
+      const counts = new Array(n).fill(0);
+      const trials = 40_000;
+      const r = createRng(5);
+      for (let t = 0; t < trials; t++) {
+        const idx = Array.from({ length: n }, () => (r() * n) | 0).sort((a, b) => a - b);
+        counts[idx[5]]++;
+      }
+      for (let j = 0; j < n; j++) {
+        const i = j - table.start;
+        const p = i < 0 || i >= table.cdf.length ? 0 : table.cdf[i] - (i > 0 ? table.cdf[i - 1] : 0);
+        assert.ok(Math.abs(counts[j] / trials - p) < 0.01, `index ${j}: brute ${counts[j] / trials} vs table ${p}`);
+      }
+    });
+  });
+
+  describe('stats/compareSessions', () => {
+    const head = sessions(8, 11_000);
+    const base = sessions(8, 10_000);
+
+    it('estimates the ratio of medians with an interval around it and a p-value', () => {
+      const c = compareSessions(head, base);
+      assert.ok(c.ciLow < c.ratio && c.ratio < c.ciHigh, JSON.stringify(c));
+      assert.ok(Math.abs(c.ratio - 1.1) < 0.05);
+      assert.equal(c.headSessions, 8);
+      assert.ok(c.pValue > 0 && c.pValue <= 1);
+    });
+
+    it('is deterministic for a seed, and the seed matters', () => {
+      assert.deepEqual(compareSessions(head, base, { seed: 7 }), compareSessions(head, base, { seed: 7 }));
+      assert.notEqual(compareSessions(head, base, { seed: 7 }).ciLow, compareSessions(head, base, { seed: 8 }).ciLow);
+    });
+
+    it('fails a clear slowdown, passes an identical artifact, and estimates sessions for a borderline one', () => {
+      assert.equal(compareSessions(sessions(10, 13_000), sessions(10, 10_000)).verdict, 'fail');
+      assert.equal(compareSessions(sessions(20, 10_000), sessions(20, 10_000)).verdict, 'pass');
+      const borderline = compareSessions(sessions(3, 10_600), sessions(3, 10_000));
+      if (borderline.verdict === 'inconclusive') assert.ok((borderline.sessionsNeededEstimate ?? 1) > 0);
+    });
+
+    it('refuses empty input', () => {
+      assert.throws(() => compareSessions([], base), /at least one session/);
+      assert.throws(() => compareSessions([[]], base), /session 0 has no values/);
+    });
+  });
+
+  describe('stats/checkBudget', () => {
+    it('checks an exact value (model size) without an interval', () => {
+      assert.equal(checkBudget({ kind: 'exact', value: 14.2 }, 15).verdict, 'pass');
+      const c = checkBudget({ kind: 'exact', value: 15.1 }, 15);
+      assert.deepEqual([c.verdict, c.ciLow, c.ciHigh], ['fail', 15.1, 15.1]);
+    });
+
+    it("checks the sessions' p90 against a latency budget with the three-way rule", () => {
+      const s = sessions(6, 10_000); // p90 ≈ 10 000 · e^(1.2816·0.05) ≈ 10 660 µs
+      assert.equal(checkBudget({ kind: 'iterations', sessions: s, quantile: 0.9 }, 12_000).verdict, 'pass');
+      assert.equal(checkBudget({ kind: 'iterations', sessions: s, quantile: 0.9 }, 9_500).verdict, 'fail');
+      const edge = checkBudget({ kind: 'iterations', sessions: s, quantile: 0.9 }, 10_660);
+      assert.ok(edge.ciLow < 10_660 && edge.ciHigh > 10_660);
+      assert.equal(edge.verdict, 'inconclusive');
+    });
+
+    it('checks one value per session (load time, peak RSS)', () => {
+      const c = checkBudget({ kind: 'sessions', values: [101, 99, 100, 102, 98, 100] }, 150);
+      assert.equal(c.value, 100);
+      assert.equal(c.verdict, 'pass');
+    });
+  });
+
+  describe('stats/multiple testing and verdicts', () => {
+    it('Benjamini–Hochberg matches the textbook example', () => {
+      const p = [0.01, 0.04, 0.03, 0.005, 0.5];
+      const { rejected, adjusted } = benjaminiHochberg(p, 0.05);
+      assert.deepEqual(rejected, [true, true, true, true, false]);
+      assert.ok(Math.abs(adjusted[3] - 0.025) < 1e-12);
+      assert.ok(Math.abs(adjusted[1] - 0.05) < 1e-12);
+    });
+
+    it('turns a lone marginal failure among many cells into inconclusive', () => {
+      const cells = [{ verdict: 'fail' as const, pValue: 0.02 }, ...Array.from({ length: 19 }, () => ({ verdict: 'pass' as const, pValue: 1 }))];
+      assert.equal(adjustRunVerdicts(cells)[0].verdict, 'inconclusive');
+      assert.equal(adjustRunVerdicts([{ verdict: 'fail' as const, pValue: 0.001 }, ...cells.slice(1)])[0].verdict, 'fail');
+    });
+
+    it('the run verdict is the worst', () => {
+      assert.equal(worstVerdict(['pass', 'inconclusive', 'pass']), 'inconclusive');
+      assert.equal(worstVerdict(['pass', 'fail', 'inconclusive']), 'fail');
+      assert.equal(worstVerdict([]), 'inconclusive');
+    });
+  });
+
+  describe('stats/adaptiveNextStep', () => {
+    it('tops up to 6 per side, decides when it can, and stops at the cap', () => {
+      assert.deepEqual(adaptiveNextStep(sessions(2, 1), sessions(2, 1)), { decided: false, addPerSide: 4 });
+      const clear = adaptiveNextStep(sessions(6, 13_000), sessions(6, 10_000));
+      assert.equal(clear.decided, true);
+      assert.equal(clear.comparison?.verdict, 'fail');
+      const atCap = adaptiveNextStep(sessions(4, 10_500), sessions(4, 10_000), { minPerSide: 2, cap: 4 });
+      assert.equal(atCap.decided, true);
+      assert.equal(atCap.addPerSide, 0);
+      const r = createRng(3);
+      // A borderline cell below the cap asks for at least 2 more per side, never beyond the cap.
+      const h = Array.from({ length: 6 }, () => lognormalSession(10_500 * Math.exp(0.05 * (r() - 0.5)), 0.05));
+      const step = adaptiveNextStep(h, sessions(6, 10_000), { cap: 8 });
+      if (!step.decided) assert.ok(step.addPerSide >= 1 && step.addPerSide <= 2);
+    });
+  });
+
+  describe('stats/eDivisive', () => {
+    const noise = (n: number, level: number) => Array.from({ length: n }, () => level * (1 + 0.01 * gauss()));
+
+    it('finds a step change where it happened', () => {
+      assert.deepEqual(eDivisive([...noise(30, 100), ...noise(30, 110)]), [30]);
+    });
+
+    it('finds several changes in a long series across windows', () => {
+      const series = [...noise(80, 100), ...noise(70, 115), ...noise(90, 100)];
+      assert.deepEqual(eDivisive(series), [80, 150]);
+    });
+
+    it('stays quiet on noise alone', () => {
+      assert.deepEqual(eDivisive(noise(200, 100)), []);
+    });
+
+    it('is deterministic for a seed', () => {
+      const series = [...noise(25, 100), ...noise(25, 103), ...noise(40, 100)];
+      assert.deepEqual(eDivisive(series, { seed: 3 }), eDivisive(series, { seed: 3 }));
+    });
+
+    it('rarely alerts on noise alone (false alerts are what killed other farms)', () => {
+      let alerts = 0;
+      for (let s = 0; s < 50; s++) alerts += eDivisive(noise(100, 100), { seed: s }).length;
+      console.log(`      ${alerts} change points in 50 noise-only series of 100 points`);
+      assert.ok(alerts <= 3, `${alerts} change points in pure noise`);
+    });
+
+    it('refuses non-finite values', () => {
+      assert.throws(() => eDivisive([1, 2, NaN]), /value 2 is not a finite number/);
+    });
+  });
+});
