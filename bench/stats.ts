@@ -1,0 +1,62 @@
+// Speed of the regression statistics (issue 5): a run of 1,000 cells × 20 sessions per side
+// × 200 iterations decided (hierarchical bootstrap per cell + Benjamini–Hochberg) in < 2 s.
+// Run: node --import tsx bench/stats.ts [cells] [sessionsPerSide] [iterations]
+import { adjustRunVerdicts, compareSessions, createRng, eDivisive, summarize } from '@pocketbench/stats';
+
+const cells = Number(process.argv[2] ?? 1000);
+const perSide = Number(process.argv[3] ?? 20);
+const iterations = Number(process.argv[4] ?? 200);
+
+const rng = createRng(1);
+const gauss = () => Math.sqrt(-2 * Math.log(rng() || 1e-12)) * Math.cos(2 * Math.PI * rng());
+const side = (median: number) =>
+  Array.from({ length: perSide }, () => {
+    const m = median * Math.exp(0.03 * gauss());
+    return Array.from({ length: iterations }, () => Math.round(m * Math.exp(0.05 * gauss())));
+  });
+const data = Array.from({ length: cells }, (_, c) => ({ head: side(c % 10 === 0 ? 11_000 : 10_000), baseline: side(10_000) }));
+
+/** Wall time, and CPU time of this process (the machine is shared: wall time includes waiting for a core). */
+function time<T>(fn: () => T): { ms: number; cpuMs: number; value: T } {
+  const t = performance.now();
+  const c = process.cpuUsage();
+  const value = fn();
+  const used = process.cpuUsage(c);
+  return { ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000, value };
+}
+
+// One untimed warm-up pass on a few cells so the figure is steady-state JIT, as in a long-lived api.
+for (let c = 0; c < Math.min(20, cells); c++) compareSessions(data[c].head, data[c].baseline, { seed: c });
+
+const decide = time(() =>
+  adjustRunVerdicts(data.map((d, c) => compareSessions(d.head, d.baseline, { seed: `cell-${c}` }))),
+);
+const summaries = time(() => {
+  let n = 0;
+  for (const d of data) for (const s of [...d.head, ...d.baseline]) n += summarize(s).n;
+  return n;
+});
+const series = Array.from({ length: 1000 }, (_, i) => (i < 600 ? 100 : 104) * (1 + 0.01 * gauss()));
+const changePoints = time(() => eDivisive(series));
+
+const counts = { pass: 0, fail: 0, inconclusive: 0 };
+for (const c of decide.value) counts[c.verdict]++;
+console.log(
+  JSON.stringify(
+    {
+      cells,
+      sessionsPerSide: perSide,
+      iterations,
+      resamples: 1000,
+      decideMs: Math.round(decide.ms),
+      decideCpuMs: Math.round(decide.cpuMs),
+      verdicts: counts,
+      summarizeAllSessionsMs: Math.round(summaries.ms),
+      eDivisive1000PointsMs: Math.round(changePoints.ms),
+      changePoints: changePoints.value,
+      node: process.version,
+    },
+    null,
+    2,
+  ),
+);
