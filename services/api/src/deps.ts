@@ -1,0 +1,16 @@
+import type { Logger } from 'pino';
+import type { Pool } from '@pocketbench/db';
+import type { ApiConfig } from './config.js';
+import type { ArtifactStore } from './domain/artifacts/artifact-store.js';
+import type { Metrics } from './infra/metrics.js';
+import type { SessionQueues } from './infra/session-queues.js';
+
+/** Everything the routes need; built by `startWebServer`, or by a test. */
+export interface AppDeps {
+  config: ApiConfig;
+  db: Pool;
+  queues: SessionQueues;
+  store: ArtifactStore;
+  logger: Logger;
+  metrics: Metrics;
+}

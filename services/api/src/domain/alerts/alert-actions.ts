@@ -1,0 +1,45 @@
+import type { AlertStatus } from '@pocketbench/contracts';
+import {
+  getAlert, insertBaselineSegment, transitionAlert, withTransaction, type AlertRow, type BaselineSegment, type Pool,
+} from '@pocketbench/db';
+import { ApiError, notFound } from '../../errors.js';
+
+export interface AlertActionResult {
+  alert: AlertRow;
+  /** The baseline segment an acknowledgement started (absent for dismissals and repeats). */
+  segment?: BaselineSegment;
+}
+
+const conflict = (message: string) => new ApiError(409, 'conflict', message);
+
+async function transition(db: Pool, id: number, to: Exclude<AlertStatus, 'active'>, note: string | null): Promise<AlertActionResult> {
+  return withTransaction(db, async (tx) => {
+    // Row lock so two people clicking at once give one transition and one repeat.
+    const { rows } = await tx.query('SELECT status FROM alerts WHERE id = $1 FOR UPDATE', [id]);
+    if (!rows[0]) throw notFound(`alert ${id} does not exist`);
+    const status = rows[0].status as AlertStatus;
+    if (status === to) return { alert: (await getAlert(tx, id))! };
+    if (status !== 'active') throw conflict(`alert ${id} is already ${status}; only an active alert can be ${to}`);
+    const alert = (await transitionAlert(tx, id, to, note))!;
+    if (to === 'dismissed') return { alert };
+    // The change is real and accepted: baselines of this series start at the change.
+    const segment = await insertBaselineSegment(tx, {
+      seriesId: alert.seriesId, startsAt: alert.changedAt, startSessionId: alert.sessionId, alertId: alert.id,
+    });
+    return { alert, segment };
+  });
+}
+
+/**
+ * Accepts the change: the alert becomes `acknowledged` and the series gets a new baseline
+ * segment starting at the change, so historical baselines ignore the sessions before it.
+ * Repeating it is a no-op; a dismissed alert cannot be acknowledged (409).
+ */
+export function acknowledgeAlert(db: Pool, id: number, note: string | null = null): Promise<AlertActionResult> {
+  return transition(db, id, 'acknowledged', note);
+}
+
+/** Marks the change point as noise; baselines are unchanged. Repeating it is a no-op. */
+export function dismissAlert(db: Pool, id: number, note: string | null = null): Promise<AlertActionResult> {
+  return transition(db, id, 'dismissed', note);
+}

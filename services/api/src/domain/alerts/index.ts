@@ -1,0 +1,3 @@
+export * from './detect-alerts.js';
+export * from './alert-actions.js';
+export * from './alert-sweeper.js';

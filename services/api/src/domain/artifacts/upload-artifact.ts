@@ -1,0 +1,90 @@
+import path from 'node:path';
+import {
+  artifactShaExists, ensureModel, getArtifact, insertArtifact, withTransaction, type ArtifactRow, type Pool,
+} from '@pocketbench/db';
+import { ApiError, notFound, validationFailed } from '../../errors.js';
+import { canAccessProject, projectForWrite, type Principal } from '../auth/tokens.js';
+import type { ArtifactStore, TempArtifact } from './artifact-store.js';
+import { ArtifactFormatError, detectArtifactFormat } from './detect-format.js';
+
+export interface UploadFields {
+  model?: string;
+  variant?: string;
+  project?: string;
+}
+
+export interface UploadResult {
+  artifact: ArtifactRow;
+  /** false when this model already had this file (same sha256 and variant). */
+  created: boolean;
+  details: Record<string, unknown>;
+}
+
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * Turns an uploaded temp file into an artifact: detects the format from the bytes, stores
+ * the file once under its sha256, records project → model → artifact. On any refusal or
+ * failure the temp file is gone and nothing new stays in the store or the database.
+ */
+export async function registerUpload(
+  deps: { db: Pool; store: ArtifactStore },
+  principal: Principal,
+  temp: TempArtifact,
+  originalName: string | undefined,
+  fields: UploadFields,
+): Promise<UploadResult> {
+  const { db, store } = deps;
+  let committed: { created: boolean } | undefined;
+  try {
+    let detected;
+    try {
+      detected = await detectArtifactFormat(temp.path);
+    } catch (err) {
+      if (err instanceof ArtifactFormatError) throw new ApiError(err.status, err.code, err.message, { field: 'file' });
+      throw err;
+    }
+    const model = fields.model ?? (originalName ? path.basename(originalName).replace(/\.[^.]*$/, '') : undefined);
+    if (!model) throw validationFailed('model is required (a name such as mobilenet_v2)', { field: 'model' });
+    if (!MODEL_NAME.test(model)) {
+      throw validationFailed(`model "${model}" is not a valid model name (letters, digits, ".", "_", "-"; at most 128)`, { field: 'model' });
+    }
+    const project = await projectForWrite(db, principal, fields.project);
+    committed = await store.commit(temp);
+    return await withTransaction(db, async (tx) => {
+      const m = await ensureModel(tx, project.id, model);
+      const { artifact, created } = await insertArtifact(tx, {
+        modelId: m.id,
+        sha256: temp.sha256,
+        format: detected.format,
+        variant: fields.variant ?? 'fp32',
+        sizeBytes: temp.sizeBytes,
+        filename: originalName ? path.basename(originalName) : null,
+      });
+      return { artifact, created, details: detected.details };
+    });
+  } catch (err) {
+    await store.discard(temp);
+    // Only remove stored bytes this upload put there and no artifact row references.
+    if (committed?.created && !(await artifactShaExists(db, temp.sha256).catch(() => true))) await store.remove(temp.sha256);
+    throw err;
+  }
+}
+
+export async function getArtifactFor(db: Pool, principal: Principal, id: string): Promise<ArtifactRow> {
+  const a = /^[0-9a-f-]{36}$/i.test(id) ? await getArtifact(db, id) : null;
+  if (!a || !canAccessProject(principal, a.projectId)) throw notFound(`artifact "${id}" does not exist`);
+  return a;
+}
+
+/** The stored file of a content hash the caller may read (workers use an admin token). */
+export async function artifactContentPath(
+  deps: { db: Pool; store: ArtifactStore },
+  principal: Principal,
+  sha256: string,
+): Promise<string> {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw validationFailed(`"${sha256}" is not a sha256 (64 lowercase hex digits)`, { field: 'sha256' });
+  const visible = await artifactShaExists(deps.db, sha256, principal.kind === 'project' ? principal.projectId : undefined);
+  if (!visible || !(await deps.store.has(sha256))) throw notFound(`no artifact with sha256 ${sha256}`);
+  return deps.store.pathFor(sha256);
+}

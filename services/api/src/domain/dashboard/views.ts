@@ -1,0 +1,134 @@
+// Page-shaped views: each composes the dashboard queries into one route's JSON.
+import {
+  compareArtifacts, compareRunCells, getArtifactLabels, getRunLabels, getSeriesBudgets, getSeriesMeta, getSeriesPoints,
+  getSessionDetail, listAlertsForSeries, listBaselineSegments, listFleet, type CompareFigures, type Pool,
+} from '@pocketbench/db';
+import { notFound } from '../../errors.js';
+import { viewDeviceState } from './device-state.js';
+import { histogram } from './histogram.js';
+
+export async function seriesView(db: Pool, id: number, opts: { branch: string | null; limit: number; before: Date | null }) {
+  const meta = await getSeriesMeta(db, id);
+  if (!meta) throw notFound(`series ${id} does not exist`);
+  const [points, alerts, segments] = await Promise.all([
+    getSeriesPoints(db, id, opts),
+    listAlertsForSeries(db, id),
+    listBaselineSegments(db, id),
+  ]);
+  const newestJobs = [...new Set(points.slice(-50).map((p) => p.jobId))];
+  const budgets = await getSeriesBudgets(db, newestJobs);
+  return {
+    series: meta,
+    branch: opts.branch,
+    points,
+    alerts,
+    segments,
+    budgets,
+    /** Pass as `before` for the previous (older) page; null at the start of history. */
+    nextBefore: points.length === opts.limit ? points[0].createdAt : null,
+  };
+}
+
+export async function sessionView(db: Pool, id: number) {
+  const s = await getSessionDetail(db, id);
+  if (!s) throw notFound(`session ${id} does not exist`);
+  return {
+    ...s,
+    histogram: histogram(s.iterationsUs),
+    deviceBefore: viewDeviceState(s.deviceStateBefore),
+    deviceAfter: viewDeviceState(s.deviceStateAfter),
+  };
+}
+
+export async function fleetView(db: Pool) {
+  const devices = (await listFleet(db)).map(({ lastDeviceState, ...d }) => ({ ...d, lastState: viewDeviceState(lastDeviceState) }));
+  const counts: Record<string, number> = { online: 0, busy: 0, offline: 0, quarantined: 0 };
+  for (const d of devices) counts[d.state] = (counts[d.state] ?? 0) + 1;
+  const pools = [...new Set(devices.map((d) => d.pool))].map((pool) => {
+    const ds = devices.filter((d) => d.pool === pool);
+    return { pool, devices: ds.length, available: ds.filter((d) => d.state === 'online' && !d.heartbeatStale).length };
+  });
+  return { counts, pools, devices };
+}
+
+export interface CompareCell {
+  sizeBytes: number;
+  p50Us: number | null;
+  p90Us: number | null;
+  peakRssBytes: number | null;
+  sessions: number;
+  /** Reference p50 / this p50: above 1 means faster than the first column. */
+  speedup: number | null;
+}
+
+export interface CompareRow {
+  key: string;
+  model: string | null;
+  variant: string | null;
+  format: string | null;
+  pool: string;
+  backend: string;
+  deviceModel: string | null;
+  cells: (CompareCell | null)[];
+}
+
+export interface CompareSubject {
+  id: string;
+  label: string;
+  detail: string;
+}
+
+function pivot(subjects: CompareSubject[], figures: CompareFigures[][], keyOf: (f: CompareFigures) => string, byArtifact: boolean) {
+  const rows = new Map<string, CompareRow>();
+  figures.forEach((list, col) => {
+    for (const f of list) {
+      const key = keyOf(f);
+      let row = rows.get(key);
+      if (!row) {
+        row = {
+          key, model: byArtifact ? null : f.model, variant: byArtifact ? null : f.variant, format: byArtifact ? null : f.format,
+          pool: f.pool, backend: f.backend, deviceModel: f.deviceModel, cells: subjects.map(() => null),
+        };
+        rows.set(key, row);
+      }
+      row.deviceModel ??= f.deviceModel;
+      row.cells[col] = { sizeBytes: f.sizeBytes, p50Us: f.p50Us, p90Us: f.p90Us, peakRssBytes: f.peakRssBytes, sessions: f.sessions, speedup: null };
+    }
+  });
+  for (const row of rows.values()) {
+    const ref = row.cells[0]?.p50Us;
+    for (const c of row.cells) if (c && ref && c.p50Us) c.speedup = ref / c.p50Us;
+  }
+  return [...rows.values()].sort((a, b) => a.key.localeCompare(b.key));
+}
+
+const short = (sha: string | null) => (sha ? sha.slice(0, 8) : 'no commit');
+
+/** Two or more runs side by side, cell by cell (same model, variant, format, pool, backend). */
+export async function compareRunsView(db: Pool, runIds: string[]) {
+  const labels = await getRunLabels(db, runIds);
+  const missing = runIds.filter((id) => !labels.some((l) => l.id === id));
+  if (missing.length) throw notFound(`run ${missing[0]} does not exist`);
+  const subjects = runIds.map((id) => {
+    const r = labels.find((l) => l.id === id)!;
+    return { id, label: `${r.branch ?? '?'} @ ${short(r.commitSha)}`, detail: `${r.project} · ${new Date(r.createdAt).toISOString()}` };
+  });
+  const cells = await compareRunCells(db, runIds);
+  const rows = pivot(subjects, runIds.map((id) => cells.get(id) ?? []),
+    (f) => `${f.model}\u0000${f.format}\u0000${f.variant}\u0000${f.pool}\u0000${f.backend}`, false);
+  return { kind: 'runs' as const, subjects, rows };
+}
+
+/** Two or more artifacts (e.g. fp32 / int8-dynamic / int8-static) per pool × backend; the first is the reference. */
+export async function compareArtifactsView(db: Pool, artifactIds: string[], runId: string | null) {
+  const labels = await getArtifactLabels(db, artifactIds);
+  const missing = artifactIds.filter((id) => !labels.some((l) => l.id === id));
+  if (missing.length) throw notFound(`artifact ${missing[0]} does not exist`);
+  const subjects = artifactIds.map((id) => {
+    const a = labels.find((l) => l.id === id)!;
+    return { id, label: `${a.model} ${a.variant} (${a.format})`, detail: `${a.project} · ${a.filename ?? id}` };
+  });
+  const figures = await compareArtifacts(db, artifactIds, { runId });
+  const rows = pivot(subjects, artifactIds.map((id) => figures.get(id) ?? []), (f) => `${f.pool}\u0000${f.backend}`, true);
+  return { kind: 'artifacts' as const, subjects, rows };
+}

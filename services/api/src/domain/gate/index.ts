@@ -1,0 +1,2 @@
+export * from './evaluate-run-gate.js';
+export * from './gate-error.js';

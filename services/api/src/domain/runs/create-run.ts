@@ -1,0 +1,256 @@
+import {
+  DEFAULT_RUN_CONFIG, queueNameForDevice, queueNameForPool, runtimeForFormat, sessionJobId,
+  type Backend, type RunConfig, type SessionJobData, type SessionRole,
+} from '@pocketbench/contracts';
+import {
+  deleteRun, getArtifactsByIds, getRunByIdempotencyKey, insertJobs, insertRun, listDevices, withTransaction,
+  type ArtifactRow, type DeviceRow, type NewJob, type Pool,
+} from '@pocketbench/db';
+import { ApiError, validationFailed } from '../../errors.js';
+import type { SessionQueues, QueuedSession } from '../../infra/session-queues.js';
+import { MAX_CELLS } from '../../schemas.js';
+import { PROJECT_NAME, canAccessProject, invalidProjectName, projectForWrite, type Principal } from '../auth/tokens.js';
+
+export interface RunRequest {
+  project?: string;
+  commit?: string;
+  branch?: string;
+  mergeBase?: string;
+  baselineBranch?: string;
+  idempotencyKey?: string;
+  matrix: { artifacts: string[]; baselineArtifact?: string; backends: Backend[]; devices: string[] };
+  config?: Partial<RunConfig>;
+}
+
+/** One cell as planned at submission. */
+export interface PlannedCell {
+  cellIndex: number;
+  jobId: string;
+  artifactId: string;
+  baselineArtifactId: string | null;
+  backend: Backend;
+  /** The pool or device name as given in the matrix. */
+  target: string;
+  pool: string;
+  deviceId: string | null;
+  queue: string | null;
+  status: 'queued' | 'unsupported';
+  reason: string | null;
+  sessionsPlanned: number;
+}
+
+export interface CreatedRun {
+  runId: string;
+  /** false when the idempotency key matched an earlier run, which is returned instead. */
+  created: boolean;
+  cells?: PlannedCell[];
+}
+
+type Target =
+  | { kind: 'device'; name: string; pool: string; devices: DeviceRow[] }
+  | { kind: 'pool'; name: string; pool: string; devices: DeviceRow[] };
+
+const AVAILABILITY: Record<string, number> = { online: 0, busy: 0, offline: 1, quarantined: 2 };
+
+/** Resolves each matrix target to a device id or a pool; an unknown name is a 422 naming it. */
+function resolveTargets(names: string[], devices: DeviceRow[]): Target[] {
+  const byId = new Map(devices.map((d) => [d.id, d]));
+  const byPool = new Map<string, DeviceRow[]>();
+  for (const d of devices) byPool.set(d.pool, [...(byPool.get(d.pool) ?? []), d]);
+  return names.map((name, i) => {
+    const device = byId.get(name);
+    if (device) return { kind: 'device', name, pool: device.pool, devices: [device] };
+    const pool = byPool.get(name);
+    if (pool) return { kind: 'pool', name, pool: name, devices: pool };
+    const known = devices.length
+      ? ` (registered pools: ${[...byPool.keys()].join(', ')}; devices: ${devices.map((d) => d.id).join(', ')})`
+      : ' (no device is registered yet: start a worker with `pocketbench worker`)';
+    throw validationFailed(`matrix.devices[${i}]: unknown device or pool "${name}"${known}`, {
+      field: `matrix.devices[${i}]`,
+      value: name,
+    });
+  });
+}
+
+function resolveConfig(input: Partial<RunConfig> | undefined, paired: boolean): RunConfig {
+  const config: RunConfig = { ...DEFAULT_RUN_CONFIG, sessions: paired ? 6 : DEFAULT_RUN_CONFIG.sessions, ...input };
+  if (input?.maxSessions === undefined) config.maxSessions = Math.max(config.maxSessions, config.sessions);
+  if (config.maxSessions < config.sessions) {
+    throw validationFailed(`config.maxSessions (${config.maxSessions}) must be at least config.sessions (${config.sessions})`, {
+      field: 'config.maxSessions',
+    });
+  }
+  return config;
+}
+
+/**
+ * `POST /api/v1/runs`: validates the matrix against the registered devices, stores the run and
+ * its cells in one transaction (bulk insert), then enqueues one BullMQ job per session with a
+ * deterministic id. A cell no device can serve is stored `unsupported` with the reason.
+ * A failure to enqueue removes the run again, so nothing is left half-made.
+ */
+export async function createRun(
+  deps: { db: Pool; queues: SessionQueues },
+  principal: Principal,
+  req: RunRequest,
+): Promise<CreatedRun> {
+  const { db, queues } = deps;
+  const paired = req.matrix.baselineArtifact !== undefined;
+  const config = resolveConfig(req.config, paired);
+
+  const ids = [...new Set([...req.matrix.artifacts, ...(paired ? [req.matrix.baselineArtifact!] : [])])];
+  const [artifactRows, devices] = await Promise.all([getArtifactsByIds(db, ids), listDevices(db)]);
+  const artifacts = new Map(artifactRows.map((a) => [a.id, a]));
+  const field = (id: string) =>
+    id === req.matrix.baselineArtifact ? 'matrix.baselineArtifact' : `matrix.artifacts[${req.matrix.artifacts.indexOf(id)}]`;
+  for (const id of ids) {
+    const a = artifacts.get(id);
+    if (!a || !canAccessProject(principal, a.projectId)) {
+      throw validationFailed(`${field(id)}: unknown artifact "${id}" (upload it first: POST /api/v1/artifacts)`, { field: field(id) });
+    }
+  }
+  if (req.project !== undefined && !PROJECT_NAME.test(req.project)) throw invalidProjectName('project', req.project);
+  const first = artifacts.get(req.matrix.artifacts[0])!;
+  const project = await projectForWrite(db, principal, req.project, first.project);
+  for (const id of ids) {
+    const a = artifacts.get(id)!;
+    if (a.projectId !== project.id) {
+      throw validationFailed(`${field(id)}: artifact "${id}" belongs to project "${a.project}", not "${project.name}"`, {
+        field: field(id),
+      });
+    }
+  }
+
+  if (req.idempotencyKey) {
+    const existing = await getRunByIdempotencyKey(db, project.id, req.idempotencyKey);
+    if (existing) return { runId: existing.id, created: false };
+  }
+
+  const targets = resolveTargets(req.matrix.devices, devices);
+  const cellCount = req.matrix.artifacts.length * req.matrix.backends.length * targets.length;
+  if (cellCount > MAX_CELLS) {
+    throw validationFailed(`the matrix has ${cellCount} cells; at most ${MAX_CELLS} per run`, { field: 'matrix' });
+  }
+  const baseline = paired ? artifacts.get(req.matrix.baselineArtifact!)! : undefined;
+
+  // Plan cells: artifact-major, then backend, then target.
+  const cells: PlannedCell[] = [];
+  const spread = new Map<string, number>();
+  for (const artifactId of req.matrix.artifacts) {
+    const artifact = artifacts.get(artifactId)!;
+    for (const backend of req.matrix.backends) {
+      for (const target of targets) {
+        const cellIndex = cells.length;
+        const reason = unsupportedReason(artifact, baseline, backend, target);
+        let deviceId: string | null = target.kind === 'device' ? target.devices[0].id : null;
+        if (!reason && paired && target.kind === 'pool') {
+          // A/B sessions interleave on one device: pick an available capable one, spreading cells.
+          const capable = target.devices
+            .filter((d) => d.backends.includes(backend))
+            .sort((a, b) => AVAILABILITY[a.state] - AVAILABILITY[b.state] || a.id.localeCompare(b.id));
+          const best = capable.filter((d) => AVAILABILITY[d.state] === AVAILABILITY[capable[0].state]);
+          const n = spread.get(target.pool) ?? 0;
+          spread.set(target.pool, n + 1);
+          deviceId = best[n % best.length].id;
+        }
+        cells.push({
+          cellIndex,
+          jobId: '',
+          artifactId,
+          baselineArtifactId: baseline?.id ?? null,
+          backend,
+          target: target.name,
+          pool: target.pool,
+          deviceId,
+          queue: reason ? null : deviceId ? queueNameForDevice(deviceId, queues.prefix) : queueNameForPool(target.pool, queues.prefix),
+          status: reason ? 'unsupported' : 'queued',
+          reason,
+          sessionsPlanned: config.sessions * (paired ? 2 : 1),
+        });
+      }
+    }
+  }
+
+  const matrix = { ...req.matrix };
+  const unsupported = cells.filter((c) => c.status === 'unsupported').length;
+  const inserted = await withTransaction(db, async (tx) => {
+    const run = await insertRun(tx, {
+      projectId: project.id,
+      commit: req.commit,
+      branch: req.branch,
+      mergeBase: req.mergeBase,
+      baselineBranch: req.baselineBranch,
+      config,
+      matrix,
+      idempotencyKey: req.idempotencyKey,
+      jobsTotal: cells.length,
+      jobsFinished: unsupported,
+    });
+    if (!run) return null;
+    for (const c of cells) c.jobId = `${run.id}.${c.cellIndex}`;
+    await insertJobs(
+      tx,
+      cells.map<NewJob>((c) => ({
+        id: c.jobId, runId: run.id, cellIndex: c.cellIndex, artifactId: c.artifactId, baselineArtifactId: c.baselineArtifactId,
+        backend: c.backend, pool: c.pool, deviceId: c.deviceId, status: c.status, reason: c.reason, sessionsPlanned: c.sessionsPlanned,
+      })),
+    );
+    return run;
+  });
+  if (!inserted) {
+    // A concurrent submit with the same idempotency key won.
+    const existing = await getRunByIdempotencyKey(db, project.id, req.idempotencyKey!);
+    return { runId: existing!.id, created: false };
+  }
+
+  const byQueue = planSessions(inserted.id, cells, artifacts, baseline, config);
+  try {
+    await queues.addBulk(byQueue);
+  } catch (err) {
+    await queues.remove(byQueue).catch(() => undefined);
+    await deleteRun(db, inserted.id).catch(() => undefined);
+    throw new ApiError(503, 'queue_unavailable', `could not enqueue the run's sessions: ${(err as Error).message}`);
+  }
+  return { runId: inserted.id, created: true, cells };
+}
+
+function unsupportedReason(artifact: ArtifactRow, baseline: ArtifactRow | undefined, backend: Backend, target: Target): string | null {
+  for (const a of baseline ? [artifact, baseline] : [artifact]) {
+    if (!runtimeForFormat(a.format)) return `no pocketbench harness runs ${a.format} artifacts yet (artifact ${a.id})`;
+  }
+  if (target.devices.some((d) => d.backends.includes(backend))) return null;
+  const offers = [...new Set(target.devices.flatMap((d) => d.backends))].join(', ') || 'none';
+  return target.kind === 'device'
+    ? `device ${target.name} does not support backend ${backend} (it offers: ${offers})`
+    : `no device in pool ${target.name} supports backend ${backend} (they offer: ${offers})`;
+}
+
+/** One queued job per session; paired cells alternate head and baseline (A B A B…). */
+function planSessions(
+  runId: string,
+  cells: PlannedCell[],
+  artifacts: Map<string, ArtifactRow>,
+  baseline: ArtifactRow | undefined,
+  config: RunConfig,
+): Map<string, QueuedSession[]> {
+  const byQueue = new Map<string, QueuedSession[]>();
+  const ref = (a: ArtifactRow) => ({ id: a.id, sha256: a.sha256, format: a.format, sizeBytes: a.sizeBytes });
+  for (const c of cells) {
+    if (!c.queue) continue;
+    const list = byQueue.get(c.queue) ?? [];
+    byQueue.set(c.queue, list);
+    const head = ref(artifacts.get(c.artifactId)!);
+    const base = baseline ? ref(baseline) : undefined;
+    for (let s = 0; s < config.sessions; s++) {
+      const sides: [SessionRole, ReturnType<typeof ref>][] = base ? [['head', head], ['baseline', base]] : [['head', head]];
+      for (const [role, artifact] of sides) {
+        const data: SessionJobData = {
+          runId, jobId: c.jobId, cellIndex: c.cellIndex, role, sessionIndex: s, artifact, backend: c.backend, pool: c.pool,
+          ...(c.deviceId ? { deviceId: c.deviceId } : {}), config,
+        };
+        list.push({ jobId: sessionJobId(runId, c.cellIndex, role, s), data });
+      }
+    }
+  }
+  return byQueue;
+}

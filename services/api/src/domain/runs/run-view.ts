@@ -1,0 +1,169 @@
+import {
+  getArtifactsByIds, getRun, getRunProgress, listCellFigures, listJobsForRun, listRunSessions, listRuns,
+  type ArtifactRow, type CellFigures, type JobRow, type Pool, type RunFilter, type RunRow, type SessionSummary,
+} from '@pocketbench/db';
+import { getProjectByName } from '@pocketbench/db';
+import { forbidden, notFound } from '../../errors.js';
+import { canAccessProject, type Principal } from '../auth/tokens.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface ArtifactRef {
+  id: string;
+  model: string;
+  variant: string;
+  format: string;
+  sha256: string;
+  sizeBytes: number;
+}
+
+export type Figures = Omit<CellFigures, 'jobId' | 'role'> & { peakRssMb: number | null; modelSizeMb: number | null };
+
+export interface CellView {
+  cellIndex: number;
+  jobId: string;
+  artifact: ArtifactRef;
+  baselineArtifact: ArtifactRef | null;
+  backend: string;
+  pool: string;
+  deviceId: string | null;
+  status: string;
+  reason: string | null;
+  errorClass: string | null;
+  sessionsPlanned: number;
+  sessionsDone: number;
+  /** Figures of the head side; null until a session is stored. */
+  figures: Figures | null;
+  /** Figures of the baseline side of a paired A/B cell. */
+  baseline: Figures | null;
+  sessions?: SessionSummary[];
+}
+
+export interface RunSummary {
+  id: string;
+  project: string;
+  commit: string | null;
+  branch: string | null;
+  mergeBase: string | null;
+  baselineBranch: string;
+  status: string;
+  config: RunRow['config'];
+  progress: { jobsTotal: number; jobsFinished: number; jobsDone: number; jobsFailed: number; fraction: number };
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface RunView extends RunSummary {
+  matrix: RunRow['matrix'];
+  progress: RunSummary['progress'] & { sessionsPlanned: number; sessionsDone: number };
+  cells: CellView[];
+}
+
+export function summarize(run: RunRow): RunSummary {
+  return {
+    id: run.id,
+    project: run.project,
+    commit: run.commit,
+    branch: run.branch,
+    mergeBase: run.mergeBase,
+    baselineBranch: run.baselineBranch,
+    status: run.status,
+    config: run.config,
+    progress: {
+      jobsTotal: run.jobsTotal,
+      jobsFinished: run.jobsFinished,
+      jobsDone: run.jobsDone,
+      jobsFailed: run.jobsFailed,
+      fraction: run.jobsTotal ? run.jobsFinished / run.jobsTotal : 1,
+    },
+    createdAt: run.createdAt,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+  };
+}
+
+/** The run if it exists and the caller may see it; another project's run is a plain 404. */
+export async function loadRun(db: Pool, principal: Principal, runId: string): Promise<RunRow> {
+  const run = UUID.test(runId) ? await getRun(db, runId) : null;
+  if (!run || !canAccessProject(principal, run.projectId)) throw notFound(`run "${runId}" does not exist`);
+  return run;
+}
+
+function artifactRef(a: ArtifactRow): ArtifactRef {
+  return { id: a.id, model: a.model, variant: a.variant, format: a.format, sha256: a.sha256, sizeBytes: a.sizeBytes };
+}
+
+function figures(f: CellFigures | undefined): Figures | null {
+  if (!f) return null;
+  const { jobId: _j, role: _r, ...rest } = f;
+  const mb = (b: number | null) => (b === null ? null : b / (1024 * 1024));
+  return { ...rest, peakRssMb: mb(rest.peakRssBytes), modelSizeMb: mb(rest.modelSizeBytes) };
+}
+
+/** A run with every cell and its figures (aggregated from stored sessions). */
+export async function getRunView(
+  db: Pool,
+  principal: Principal,
+  runId: string,
+  opts: { sessions?: boolean; iterations?: boolean } = {},
+): Promise<RunView> {
+  const run = await loadRun(db, principal, runId);
+  const [jobs, figs, progress, sessions] = await Promise.all([
+    listJobsForRun(db, run.id),
+    listCellFigures(db, run.id),
+    getRunProgress(db, run.id),
+    opts.sessions ? listRunSessions(db, run.id, opts.iterations) : Promise.resolve([]),
+  ]);
+  const artifactIds = [...new Set(jobs.flatMap((j) => [j.artifactId, ...(j.baselineArtifactId ? [j.baselineArtifactId] : [])]))];
+  const artifacts = new Map((await getArtifactsByIds(db, artifactIds)).map((a) => [a.id, a]));
+  const figByKey = new Map(figs.map((f) => [`${f.jobId}|${f.role}`, f]));
+  const sessionsByJob = new Map<string, SessionSummary[]>();
+  for (const s of sessions) sessionsByJob.set(s.jobId, [...(sessionsByJob.get(s.jobId) ?? []), s]);
+  const summary = summarize(run);
+  return {
+    ...summary,
+    matrix: run.matrix,
+    progress: { ...summary.progress, sessionsPlanned: progress?.sessionsPlanned ?? 0, sessionsDone: progress?.sessionsDone ?? 0 },
+    cells: jobs.map((j: JobRow) => ({
+      cellIndex: j.cellIndex,
+      jobId: j.id,
+      artifact: artifactRef(artifacts.get(j.artifactId)!),
+      baselineArtifact: j.baselineArtifactId ? artifactRef(artifacts.get(j.baselineArtifactId)!) : null,
+      backend: j.backend,
+      pool: j.pool,
+      deviceId: j.deviceId,
+      status: j.status,
+      reason: j.reason,
+      errorClass: j.errorClass,
+      sessionsPlanned: j.sessionsPlanned,
+      sessionsDone: j.sessionsDone,
+      figures: figures(figByKey.get(`${j.id}|head`)),
+      baseline: figures(figByKey.get(`${j.id}|baseline`)),
+      ...(opts.sessions ? { sessions: sessionsByJob.get(j.id) ?? [] } : {}),
+    })),
+  };
+}
+
+/** Runs visible to the caller, newest first; a project token sees only its project. */
+export async function listRunsView(
+  db: Pool,
+  principal: Principal,
+  q: { project?: string; branch?: string; status?: RunFilter['status']; limit?: number; offset?: number },
+): Promise<{ runs: RunSummary[]; total: number; limit: number; offset: number; nextOffset: number | null }> {
+  let projectId: string | undefined;
+  if (principal.kind === 'project') {
+    if (q.project !== undefined && q.project !== principal.project) {
+      throw forbidden(`this token belongs to project "${principal.project}" and cannot list runs of "${q.project}"`);
+    }
+    projectId = principal.projectId;
+  } else if (q.project !== undefined) {
+    const p = await getProjectByName(db, q.project);
+    if (!p) return { runs: [], total: 0, limit: q.limit ?? 50, offset: q.offset ?? 0, nextOffset: null };
+    projectId = p.id;
+  }
+  const limit = q.limit ?? 50;
+  const offset = q.offset ?? 0;
+  const { runs, total } = await listRuns(db, { projectId, branch: q.branch, status: q.status, limit, offset });
+  return { runs: runs.map(summarize), total, limit, offset, nextOffset: offset + runs.length < total ? offset + runs.length : null };
+}

@@ -1,0 +1,10 @@
+export { createApp } from './app.js';
+export { startWebServer, stopWebServer, type StartOptions, type WebServer } from './main.js';
+export { loadConfig, ConfigError, type ApiConfig } from './config.js';
+export type { AppDeps } from './deps.js';
+export { createToken, hashToken, resolvePrincipal, type CreatedToken, type Principal } from './domain/auth/tokens.js';
+export { principalOf } from './http/auth.js';
+export { ApiError } from './errors.js';
+export { detectArtifactFormat, ArtifactFormatError } from './domain/artifacts/detect-format.js';
+export { ArtifactStore } from './domain/artifacts/artifact-store.js';
+export { SESSION_JOB_OPTIONS } from './infra/session-queues.js';

@@ -1,0 +1,86 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { SessionJobData, SessionJobResult } from '@pocketbench/contracts';
+
+/**
+ * BullMQ options for every session job: infrastructure faults are retried with exponential
+ * backoff; finished jobs leave Redis (results live in Postgres), failed ones stay a week for
+ * inspection.
+ */
+export const SESSION_JOB_OPTIONS: JobsOptions = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 2000 },
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+export interface QueuedSession {
+  jobId: string;
+  data: SessionJobData;
+}
+
+/**
+ * The producer side of the session queues. Queue names come from `queueNameForPool` /
+ * `queueNameForDevice` with the same prefix, which is also BullMQ's key prefix, so a worker
+ * built with the same `POCKETBENCH_QUEUE_PREFIX` consumes exactly these queues.
+ */
+export class SessionQueues {
+  private readonly queues = new Map<string, Queue<SessionJobData, SessionJobResult>>();
+  private closed = false;
+
+  constructor(
+    readonly connection: Redis,
+    readonly prefix: string,
+  ) {}
+
+  get(name: string): Queue<SessionJobData, SessionJobResult> {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue<SessionJobData, SessionJobResult>(name, { connection: this.connection, prefix: this.prefix });
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  /** Enqueues sessions grouped by queue; within a queue they keep the given order (A B A B…). */
+  async addBulk(byQueue: Map<string, QueuedSession[]>): Promise<void> {
+    await Promise.all(
+      [...byQueue].map(([name, sessions]) =>
+        this.get(name).addBulk(
+          sessions.map((s) => ({ name: 'session', data: s.data, opts: { ...SESSION_JOB_OPTIONS, jobId: s.jobId } })),
+        ),
+      ),
+    );
+  }
+
+  /** Best-effort removal (compensation when a run could not be stored after enqueueing). */
+  async remove(byQueue: Map<string, QueuedSession[]>): Promise<void> {
+    await Promise.all(
+      [...byQueue].flatMap(([name, sessions]) => sessions.map((s) => this.get(name).remove(s.jobId).catch(() => 0))),
+    );
+  }
+
+  /** Jobs not yet finished (waiting, delayed, prioritized, active) per queue name. */
+  async depths(names: Iterable<string>): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const name of new Set([...names, ...this.queues.keys()])) {
+      const c = await this.get(name).getJobCounts('waiting', 'delayed', 'prioritized', 'active', 'paused');
+      out.set(name, Object.values(c).reduce((a, b) => a + b, 0));
+    }
+    return out;
+  }
+
+  async ping(): Promise<void> {
+    await this.connection.ping();
+  }
+
+  /** Closes every queue even when one fails; idempotent. The connection belongs to the caller. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const results = await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+}

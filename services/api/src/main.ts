@@ -1,0 +1,120 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Server } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
+import { pino, type Logger } from 'pino';
+import { createPool, migrate, type Pool } from '@pocketbench/db';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig, type ApiConfig } from './config.js';
+import type { AppDeps } from './deps.js';
+import { ArtifactStore } from './domain/artifacts/artifact-store.js';
+import { Metrics } from './infra/metrics.js';
+import { SessionQueues } from './infra/session-queues.js';
+
+export interface StartOptions {
+  config: ApiConfig;
+  /** An existing pool (tests, `pocketbench up`); else one is made from `config.databaseUrl`. */
+  db?: Pool;
+  /** An existing ioredis connection; else one is made from `config.redisUrl`. */
+  redis?: Redis;
+  logger?: Logger;
+  /** Apply pending migrations before listening. @defaultValue true */
+  migrate?: boolean;
+}
+
+export interface WebServer {
+  url: string;
+  port: number;
+  server: Server;
+  deps: AppDeps;
+  /** Stops listening and releases what this server created; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Builds the dependencies, the app, and listens on `config.port` (0 = any free port). */
+export async function startWebServer(opts: StartOptions): Promise<WebServer> {
+  const { config } = opts;
+  const logger = opts.logger ?? pino({ name: 'pocketbench-api', level: config.logLevel });
+  if (!opts.db && !config.databaseUrl) throw new ConfigError('DATABASE_URL', 'is not set (pocketbench up provides an embedded Postgres)');
+  if (!opts.redis && !config.redisUrl) throw new ConfigError('REDIS_URL', 'is not set (pocketbench up provides a local redis-server)');
+  const ownDb = !opts.db;
+  const db = opts.db ?? createPool(config.databaseUrl!);
+  const ownRedis = !opts.redis;
+  const redis = opts.redis ?? new Redis(config.redisUrl!, { maxRetriesPerRequest: null });
+  const queues = new SessionQueues(redis, config.queuePrefix);
+  const cleanups: (() => Promise<unknown>)[] = [
+    () => queues.close(),
+    ...(ownRedis ? [() => redis.quit()] : []),
+    ...(ownDb ? [() => db.end()] : []),
+  ];
+  const runCleanups = async () => {
+    // Every step runs even when one fails.
+    const results = await Promise.allSettled(cleanups.map((c) => c()));
+    for (const r of results) if (r.status === 'rejected') logger.warn({ err: r.reason }, 'cleanup step failed');
+  };
+  try {
+    if (opts.migrate !== false) await migrate(db);
+    const deps: AppDeps = {
+      config,
+      db,
+      queues,
+      store: new ArtifactStore(path.join(config.dataDir, 'artifacts')),
+      logger,
+      metrics: new Metrics(),
+    };
+    const app = createApp(deps);
+    const server = app.listen(config.port, config.host);
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    const url = `http://${host}:${port}`;
+    logger.info({ url, dataDir: config.dataDir, openMode: !config.adminToken }, 'api listening');
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      server,
+      deps,
+      close() {
+        closing ??= (async () => {
+          // SSE streams and keep-alive sockets would hold close() open.
+          server.closeAllConnections();
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+          await runCleanups();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await runCleanups();
+    throw err;
+  }
+}
+
+export async function stopWebServer(server: WebServer | undefined): Promise<void> {
+  await server?.close();
+}
+
+// `node --import tsx services/api/src/main.ts`: the api alone, configured from the environment.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  let config: ApiConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    console.error(`pocketbench api: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  startWebServer({ config }).then(
+    (server) => {
+      const stop = () => void server.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    },
+    (err) => {
+      console.error(`pocketbench api: ${(err as Error).message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,85 @@
+import { Router, type Request, type Response } from 'express';
+import { listArtifacts } from '@pocketbench/db';
+import type { AppDeps } from '../deps.js';
+import { artifactContentPath, getArtifactFor, registerUpload, type UploadFields } from '../domain/artifacts/upload-artifact.js';
+import { forbidden, badRequest, unsupportedMediaType } from '../errors.js';
+import { principalOf } from '../http/auth.js';
+import { artifactUpload, type UploadedFile } from '../http/upload.js';
+import { queryToObject, validate } from '../http/validate.js';
+import { artifactListQuerySchema, artifactUploadFieldsSchema } from '../schemas.js';
+import { getProjectByName } from '@pocketbench/db';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+
+export function artifactRoutes(deps: AppDeps): Router {
+  const router = Router();
+  const upload = artifactUpload(deps.store, deps.config.maxUploadBytes);
+
+  router.post(
+    '/api/v1/artifacts',
+    (req, _res, next) => {
+      if (!req.is('multipart/form-data')) {
+        return next(unsupportedMediaType('send the model as multipart/form-data with the file in the field "file" (and fields model, variant, project)'));
+      }
+      next();
+    },
+    upload,
+    async (req: Request, res: Response) => {
+      const file = req.file as UploadedFile | undefined;
+      if (!file) throw badRequest('no file: send the model in the multipart field "file"', { field: 'file' });
+      let fields: UploadFields;
+      try {
+        fields = validate<UploadFields>(artifactUploadFieldsSchema, { ...req.body });
+      } catch (err) {
+        await deps.store.discard({ path: file.path });
+        throw err;
+      }
+      const result = await registerUpload(
+        deps,
+        principalOf(res),
+        { path: file.path, sha256: file.sha256, sizeBytes: file.size },
+        file.originalname,
+        fields,
+      );
+      deps.logger.info({ artifactId: result.artifact.id, sha256: result.artifact.sha256, created: result.created }, 'artifact uploaded');
+      res.status(result.created ? 201 : 200).json({ ...result.artifact, created: result.created, details: result.details });
+    },
+  );
+
+  router.get('/api/v1/artifacts', async (req, res) => {
+    const q = validate<{ project?: string; model?: string; limit?: number; offset?: number }>(
+      artifactListQuerySchema,
+      queryToObject(req.query as Record<string, unknown>, ['limit', 'offset']),
+    );
+    const p = principalOf(res);
+    let projectId: string | undefined;
+    if (p.kind === 'project') {
+      if (q.project !== undefined && q.project !== p.project) throw forbidden(`this token belongs to project "${p.project}"`);
+      projectId = p.projectId;
+    } else if (q.project !== undefined) {
+      const project = await getProjectByName(deps.db, q.project);
+      if (!project) return void res.json({ artifacts: [] });
+      projectId = project.id;
+    }
+    res.json({ artifacts: await listArtifacts(deps.db, { projectId, model: q.model, limit: q.limit, offset: q.offset }) });
+  });
+
+  router.get('/api/v1/artifacts/:id', async (req, res) => {
+    res.json(await getArtifactFor(deps.db, principalOf(res), req.params.id));
+  });
+
+  router.get('/api/v1/artifacts/:sha256/content', async (req, res) => {
+    const file = await artifactContentPath(deps, principalOf(res), req.params.sha256);
+    const { size } = await stat(file);
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('Content-Length', String(size));
+    res.setHeader('ETag', `"${req.params.sha256}"`);
+    res.setHeader('X-Content-SHA256', req.params.sha256);
+    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+    const stream = createReadStream(file);
+    stream.on('error', (err) => res.destroy(err));
+    stream.pipe(res);
+  });
+
+  return router;
+}

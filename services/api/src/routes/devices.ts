@@ -1,0 +1,41 @@
+import { Router } from 'express';
+import { listDevices, releaseDevice } from '@pocketbench/db';
+import type { AppDeps } from '../deps.js';
+import { requireAdmin } from '../domain/auth/tokens.js';
+import { notFound } from '../errors.js';
+import { principalOf } from '../http/auth.js';
+import { validate } from '../http/validate.js';
+
+const deviceQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { pool: { type: 'string', minLength: 1 } },
+} as const;
+
+export function deviceRoutes(deps: AppDeps): Router {
+  const router = Router();
+
+  router.get('/api/v1/devices', async (req, res) => {
+    const q = validate<{ pool?: string }>(deviceQuerySchema, { ...(req.query as Record<string, unknown>) });
+    const devices = await listDevices(deps.db, { pool: q.pool });
+    res.json({
+      devices: devices.map((d) => ({
+        ...d,
+        // Emulated pools are labelled as such wherever they are shown.
+        poolLabel: d.emulated ? `${d.pool} (emulated)` : d.pool,
+      })),
+    });
+  });
+
+  router.post('/api/v1/devices/:id/release', async (req, res) => {
+    requireAdmin(principalOf(res), 'releasing a device');
+    const device = await releaseDevice(deps.db, req.params.id);
+    if (!device) throw notFound(`device "${req.params.id}" is not registered`);
+    deps.logger.info({ deviceId: device.id }, 'device released');
+    res.json(device);
+  });
+
+  return router;
+}
+
+export { deviceQuerySchema };

@@ -1,0 +1,55 @@
+import { Router } from 'express';
+import { listDevices } from '@pocketbench/db';
+import { queueNameForDevice, queueNameForPool } from '@pocketbench/contracts';
+import type { AppDeps } from '../deps.js';
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref())]);
+}
+
+export function healthRoutes(deps: AppDeps, openapi: () => unknown): Router {
+  const router = Router();
+
+  // Known queues for the depth gauge: every pool and device the fleet has registered.
+  deps.metrics.onCollect(async () => {
+    const devices = await listDevices(deps.db);
+    const names = [
+      ...new Set(devices.map((d) => d.pool)).values(),
+    ].map((p) => queueNameForPool(p, deps.config.queuePrefix));
+    names.push(...devices.map((d) => queueNameForDevice(d.id, deps.config.queuePrefix)));
+    const depths = await withTimeout(deps.queues.depths(names), 2000, 'redis');
+    deps.metrics.reset('pocketbench_queue_depth', 'Session jobs waiting, delayed or active per queue');
+    for (const [queue, n] of depths) deps.metrics.set('pocketbench_queue_depth', 'Session jobs waiting, delayed or active per queue', { queue }, n);
+  });
+
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  router.get('/readyz', async (_req, res) => {
+    const checks: Record<string, string> = {};
+    await Promise.all([
+      withTimeout(deps.db.query('SELECT 1'), 2000, 'postgres').then(
+        () => (checks.db = 'ok'),
+        (err: Error) => (checks.db = err.message),
+      ),
+      withTimeout(deps.queues.ping(), 2000, 'redis').then(
+        () => (checks.redis = 'ok'),
+        (err: Error) => (checks.redis = err.message),
+      ),
+    ]);
+    const ok = Object.values(checks).every((v) => v === 'ok');
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
+  });
+
+  router.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
+    res.send(await deps.metrics.render());
+  });
+
+  router.get('/api/v1/openapi.json', (_req, res) => {
+    res.json(openapi());
+  });
+
+  return router;
+}

@@ -1,0 +1,121 @@
+import { Router, type Response } from 'express';
+import type { RunStatus } from '@pocketbench/contracts';
+import { getRunProgress } from '@pocketbench/db';
+import type { AppDeps } from '../deps.js';
+import { createRun, type RunRequest } from '../domain/runs/create-run.js';
+import { addExternalSession, type ExternalSessionRequest } from '../domain/runs/external-sessions.js';
+import { getRunView, listRunsView, loadRun } from '../domain/runs/run-view.js';
+import { principalOf } from '../http/auth.js';
+import { queryToObject, validate } from '../http/validate.js';
+import { externalSessionSchema, runListQuerySchema, runRequestSchema } from '../schemas.js';
+
+const FINAL: ReadonlySet<string> = new Set(['done', 'failed', 'cancelled']);
+
+export function runRoutes(deps: AppDeps): Router {
+  const router = Router();
+
+  router.post('/api/v1/runs', async (req, res) => {
+    const body = validate<RunRequest>(runRequestSchema, req.body ?? {});
+    const principal = principalOf(res);
+    const result = await createRun(deps, principal, body);
+    if (result.created) {
+      deps.metrics.inc('pocketbench_runs_created_total', 'Runs accepted by the api');
+      deps.logger.info({ runId: result.runId, cells: result.cells?.length }, 'run created');
+    }
+    const view = await getRunView(deps.db, principal, result.runId);
+    res.status(result.created ? 201 : 200).json({ ...view, created: result.created });
+  });
+
+  router.get('/api/v1/runs', async (req, res) => {
+    const q = validate<{ project?: string; branch?: string; status?: RunStatus; limit?: number; offset?: number }>(
+      runListQuerySchema,
+      queryToObject(req.query as Record<string, unknown>, ['limit', 'offset']),
+    );
+    res.json(await listRunsView(deps.db, principalOf(res), q));
+  });
+
+  router.get('/api/v1/runs/:id', async (req, res) => {
+    res.json(await getRunView(deps.db, principalOf(res), req.params.id));
+  });
+
+  router.get('/api/v1/runs/:id/results', async (req, res) => {
+    const iterations = req.query.iterations === 'true' || req.query.iterations === '1';
+    res.json(await getRunView(deps.db, principalOf(res), req.params.id, { sessions: true, iterations }));
+  });
+
+  router.post('/api/v1/runs/:id/sessions', async (req, res) => {
+    const body = validate<ExternalSessionRequest>(externalSessionSchema, req.body ?? {});
+    const result = await addExternalSession(deps.db, principalOf(res), req.params.id, body);
+    res.status(result.inserted ? 201 : 200).json(result);
+  });
+
+  router.get('/api/v1/runs/:id/events', async (req, res) => {
+    const run = await loadRun(deps.db, principalOf(res), req.params.id);
+    streamProgress(deps, run.id, res);
+  });
+
+  return router;
+}
+
+/**
+ * Server-sent events: a `progress` event now and whenever the run's counters move (read from
+ * Postgres every `eventsPollMs`), then one `done` event when it is finished, then the stream ends.
+ */
+function streamProgress(deps: AppDeps, runId: string, res: Response): void {
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-transform',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
+  res.flushHeaders();
+  let last = '';
+  let seq = 0;
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  let keepAlive = 0;
+  const stop = () => {
+    closed = true;
+    if (timer) clearTimeout(timer);
+  };
+  res.on('close', stop);
+  const send = (event: string, data: unknown) => res.write(`id: ${++seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const tick = async () => {
+    if (closed) return;
+    try {
+      const p = await getRunProgress(deps.db, runId);
+      if (closed) return;
+      if (!p) {
+        send('error', { message: `run ${runId} no longer exists` });
+        stop();
+        return void res.end();
+      }
+      const data = {
+        runId,
+        status: p.status,
+        jobsTotal: p.jobsTotal,
+        jobsFinished: p.jobsFinished,
+        sessionsPlanned: p.sessionsPlanned,
+        sessionsDone: p.sessionsDone,
+        fraction: p.jobsTotal ? p.jobsFinished / p.jobsTotal : 1,
+      };
+      const key = JSON.stringify(data);
+      if (key !== last) {
+        last = key;
+        send('progress', data);
+      } else if (++keepAlive * deps.config.eventsPollMs >= 15_000) {
+        keepAlive = 0;
+        res.write(': keep-alive\n\n');
+      }
+      if (FINAL.has(p.status)) {
+        send('done', data);
+        stop();
+        return void res.end();
+      }
+    } catch (err) {
+      deps.logger.warn({ err, runId }, 'progress stream read failed');
+    }
+    if (!closed) timer = setTimeout(tick, deps.config.eventsPollMs);
+  };
+  void tick();
+}

@@ -1,0 +1,134 @@
+// JSON Schemas of every request body and query, used both to validate at the boundary and in
+// the OpenAPI document, so the two cannot drift apart.
+import { BACKENDS, RUN_STATUSES, SESSION_ROLES, VARIANTS } from '@pocketbench/contracts';
+
+const UUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+const PROJECT = '^[a-z0-9][a-z0-9._-]{0,63}$';
+
+/** Bounds of a run's config: wide enough for any real use, narrow enough to refuse typos. */
+export const RUN_CONFIG_LIMITS = {
+  warmup: [0, 10_000],
+  iterations: [1, 100_000],
+  sessions: [1, 100],
+  threads: [1, 64],
+  timeoutSec: [1, 7_200],
+  minDurationMs: [0, 3_600_000],
+  maxSessions: [1, 200],
+} as const;
+
+export const runConfigSchema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'How each session runs; every field optional (defaults: warmup 5, iterations 50, sessions 1 — 6 for A/B —, threads 1, timeoutSec 300).',
+  properties: {
+    ...Object.fromEntries(
+      Object.entries(RUN_CONFIG_LIMITS).map(([k, [min, max]]) => [k, { type: 'integer', minimum: min, maximum: max }]),
+    ),
+    adaptive: { type: 'boolean', description: 'A/B only: add sessions while a cell is inconclusive, up to maxSessions per side.' },
+  },
+} as const;
+
+/** Longest matrix accepted in one run. */
+export const MAX_CELLS = 10_000;
+
+export const runRequestSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['matrix'],
+  properties: {
+    project: { type: 'string', pattern: PROJECT, description: 'Defaults to the token\'s project, else the first artifact\'s.' },
+    commit: { type: 'string', minLength: 1, maxLength: 200 },
+    branch: { type: 'string', minLength: 1, maxLength: 200 },
+    mergeBase: { type: 'string', minLength: 1, maxLength: 200 },
+    baselineBranch: { type: 'string', minLength: 1, maxLength: 200 },
+    idempotencyKey: { type: 'string', minLength: 1, maxLength: 200, description: 'A second submit with the same key returns the first run.' },
+    matrix: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['artifacts', 'backends', 'devices'],
+      properties: {
+        artifacts: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string', pattern: UUID } },
+        baselineArtifact: { type: 'string', pattern: UUID, description: 'Paired A/B: sessions of this artifact interleave with the head\'s on one device.' },
+        backends: { type: 'array', minItems: 1, maxItems: 16, uniqueItems: true, items: { type: 'string', enum: [...BACKENDS] } },
+        devices: {
+          type: 'array',
+          minItems: 1,
+          maxItems: 1000,
+          uniqueItems: true,
+          items: { type: 'string', minLength: 1, maxLength: 200 },
+          description: 'Pool names or device ids.',
+        },
+      },
+    },
+    config: runConfigSchema,
+  },
+} as const;
+
+export const runListQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    project: { type: 'string', pattern: PROJECT },
+    branch: { type: 'string', minLength: 1 },
+    status: { type: 'string', enum: [...RUN_STATUSES] },
+    limit: { type: 'integer', minimum: 1, maximum: 500 },
+    offset: { type: 'integer', minimum: 0 },
+  },
+} as const;
+
+export const artifactListQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    project: { type: 'string', pattern: PROJECT },
+    model: { type: 'string', minLength: 1 },
+    limit: { type: 'integer', minimum: 1, maximum: 500 },
+    offset: { type: 'integer', minimum: 0 },
+  },
+} as const;
+
+export const artifactUploadFieldsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    model: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$', description: 'Defaults to the file name without extension.' },
+    variant: { type: 'string', enum: [...VARIANTS], description: 'Defaults to fp32.' },
+    project: { type: 'string', pattern: PROJECT },
+  },
+} as const;
+
+export const tokenRequestSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    project: { type: 'string', pattern: PROJECT },
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    admin: { type: 'boolean' },
+  },
+} as const;
+
+export const externalSessionSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['cellIndex', 'report'],
+  properties: {
+    cellIndex: { type: 'integer', minimum: 0 },
+    role: { type: 'string', enum: [...SESSION_ROLES] },
+    sessionIndex: { type: 'integer', minimum: 0, maximum: 1_000_000, description: 'Defaults to the next free index; give it to make retries idempotent.' },
+    deviceId: { type: 'string', minLength: 1, description: 'A registered device, when the report came from one.' },
+    deviceModel: { type: 'string', minLength: 1, description: 'Device model for the series (defaults to the report host\'s CPU model).' },
+    report: { type: 'object', description: 'A BenchReport (packages/contracts/schemas/bench-report.v1.schema.json).' },
+  },
+} as const;
+
+export const errorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
+    },
+  },
+} as const;
