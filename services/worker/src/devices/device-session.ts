@@ -15,6 +15,10 @@ export interface DeviceConfig {
   emulated: boolean;
   /** Appium capabilities that select this device (automationName, target kind, udid…). */
   capabilities: Record<string, unknown>;
+  /** As the device reports it (`x86_64`, `aarch64`, `arm64-v8a`), when known before a session. */
+  arch?: string;
+  /** Where the label shown to users differs from `pool` (`qemu-arm64 (emulated)`). */
+  poolLabel?: string;
 }
 
 /** Facts read from the device: `mobile: deviceInfo`. */

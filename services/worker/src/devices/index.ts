@@ -1,0 +1,11 @@
+export * from './device-session.js';
+export type { Browser, DeviceAdapter, HarnessBundle, PlatformHarnesses } from './device-adapter.js';
+export * from './errors.js';
+export { startAppiumServer, appiumEntry, type AppiumServer, type AppiumServerOptions } from './appium-server.js';
+export { openDeviceSession, adapterFor, type OpenDeviceSessionOptions } from './open-device-session.js';
+export { WebDriverDeviceSession, type WebDriverSessionOptions } from './webdriver-device-session.js';
+export { discoverLocalDevices, qemuRootfsDir, slug, type DiscoverLocalDevicesOptions } from './discover-local-devices.js';
+export { discoverAndroidDevices, parseAdbDevices, androidDeviceConfigs, type AdbDevice } from './discover-android-devices.js';
+export { LinuxAdapter } from './linux-adapter.js';
+export { AndroidAdapter, ANDROID_ROOT, parseAndroidState } from './android-adapter.js';
+export { IosAdapter } from './ios-adapter.js';

@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { remote } from 'webdriverio';
+import { validateBenchReport } from '@pocketbench/contracts';
+import type { Browser, DeviceAdapter } from './device-adapter.js';
+import type { DeviceConfig, DeviceInfo, DeviceSession, DeviceStateSnapshot, HarnessRunInput } from './device-session.js';
+import { classifyDeviceError, DeviceUnavailableError, isSessionLost, ReportInvalidError } from './errors.js';
+
+export interface WebDriverSessionOptions {
+  appiumUrl: string;
+  /** Pulled reports are kept under `<cacheDir>/reports/<deviceId>/`. */
+  cacheDir: string;
+  logger: Logger;
+  /** Extra seconds past the spec's time budget before the driver kills the harness. @defaultValue 60 */
+  killGraceSec?: number;
+}
+
+const FORMAT_BY_EXT: Record<string, string> = { '.onnx': 'onnx', '.ptl': 'ptl', '.tflite': 'tflite', '.pte': 'pte' };
+
+/**
+ * DeviceSession over one WebDriver session with Appium, kept across jobs: created on first
+ * use, re-created when Appium or the session is lost, closed on close().
+ */
+export class WebDriverDeviceSession implements DeviceSession {
+  private browser?: Browser;
+  private closed = false;
+  private readonly log: Logger;
+  /** The state recorded before the last harness run. */
+  lastStateBefore?: DeviceStateSnapshot;
+
+  constructor(
+    readonly device: DeviceConfig,
+    private readonly adapter: DeviceAdapter,
+    private readonly opts: WebDriverSessionOptions,
+  ) {
+    this.log = opts.logger.child({ deviceId: device.id });
+  }
+
+  /** Opens the WebDriver session now (a device that cannot start one fails here, not in a job). */
+  async connect(): Promise<void> {
+    await this.live();
+  }
+
+  private async create(): Promise<Browser> {
+    if (this.closed) throw new DeviceUnavailableError(`device session ${this.device.id} is closed`);
+    const u = new URL(this.opts.appiumUrl);
+    try {
+      const b = await remote({
+        protocol: u.protocol.replace(':', '') as 'http' | 'https',
+        hostname: u.hostname,
+        port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)),
+        path: u.pathname || '/',
+        logLevel: 'silent',
+        // One attempt per command: a retried runHarness would run the harness twice.
+        connectionRetryCount: 0,
+        // Commands such as runHarness last as long as a benchmark session.
+        connectionRetryTimeout: 6 * 3600_000,
+        capabilities: this.adapter.capabilities() as WebdriverIO.Capabilities,
+      });
+      this.log.info({ sessionId: b.sessionId }, 'device session created');
+      return b;
+    } catch (err) {
+      throw classifyDeviceError(err, `starting a session on ${this.device.id} at ${this.opts.appiumUrl}`);
+    }
+  }
+
+  /** The current session, re-created when it was lost (checked with a cheap deviceState). */
+  private async live(): Promise<Browser> {
+    if (this.browser) {
+      try {
+        await this.adapter.state(this.browser);
+        return this.browser;
+      } catch (err) {
+        if (!isSessionLost(err)) throw classifyDeviceError(err, 'reading the device state');
+        this.log.warn({ err: (err as Error).message }, 'device session lost; re-creating it');
+        await this.drop();
+      }
+    }
+    this.browser = await this.create();
+    return this.browser;
+  }
+
+  /** Runs one step; a failure drops the session when it was the session's fault. */
+  private async step<T>(what: string, fn: (b: Browser) => Promise<T>, b: Browser): Promise<T> {
+    try {
+      return await fn(b);
+    } catch (err) {
+      if (isSessionLost(err)) await this.drop();
+      throw classifyDeviceError(err, `${what} on ${this.device.id}`);
+    }
+  }
+
+  private async drop(): Promise<void> {
+    const b = this.browser;
+    this.browser = undefined;
+    if (b) await b.deleteSession().catch(() => undefined);
+  }
+
+  async info(): Promise<DeviceInfo> {
+    const b = await this.live();
+    return await this.step('mobile: deviceInfo', (x) => this.adapter.info(x), b);
+  }
+
+  async state(): Promise<DeviceStateSnapshot> {
+    const b = await this.live();
+    return await this.step('mobile: deviceState', (x) => this.adapter.state(x), b);
+  }
+
+  async runHarness(input: HarnessRunInput): Promise<Record<string, unknown>> {
+    const b = await this.live();
+    const spec = { ...input.spec } as Record<string, unknown> & { artifact?: Record<string, unknown>; timeBudgetSec?: number };
+    const format = String(spec.artifact?.format ?? FORMAT_BY_EXT[path.extname(input.artifactPath)] ?? '');
+    if (!format) throw new ReportInvalidError(`cannot tell the artifact format of ${input.artifactPath}; give spec.artifact.format`);
+    const budgetSec = Number(spec.timeBudgetSec ?? 300);
+
+    await this.step('installing the harness', (x) => this.adapter.ensureHarness(x), b);
+    const devicePath = await this.step('pushing the model', (x) => this.adapter.ensureModel(x, input.artifactPath, input.artifactSha256, format), b);
+    this.lastStateBefore = await this.step('recording the device state', (x) => this.adapter.state(x), b);
+    spec.artifact = { ...spec.artifact, path: devicePath, sha256: input.artifactSha256, format };
+
+    const label = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
+    const started = Date.now();
+    const text = await this.step(
+      'running the harness',
+      (x) => this.adapter.runHarness(x, JSON.stringify(spec), label, budgetSec + (this.opts.killGraceSec ?? 60)),
+      b,
+    );
+    await this.keepReport(label, text);
+
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch (err) {
+      throw new ReportInvalidError(`the report from ${this.device.id} is not JSON: ${(err as Error).message}`);
+    }
+    const checked = validateBenchReport(doc);
+    if (!checked.ok) throw new ReportInvalidError(`the report from ${this.device.id} is not a BenchReport: ${checked.errors.join('; ')}`);
+    this.log.info({ status: checked.value.status, ms: Date.now() - started }, 'harness report pulled and valid');
+    return checked.value as unknown as Record<string, unknown>;
+  }
+
+  private async keepReport(label: string, text: string): Promise<void> {
+    const dir = path.join(this.opts.cacheDir, 'reports', this.device.id);
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, `${label}.json`), text).catch((err) => this.log.warn({ err: (err as Error).message }, 'could not keep the report'));
+  }
+
+  /** Closes the WebDriver session; idempotent, never rejects. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.drop();
+  }
+}
