@@ -63,6 +63,8 @@ export class PocketbenchLinuxDriver extends BaseDriver<Constraints> {
       // A target that cannot run node cannot run a harness: fail the session now, not the first job.
       const r = await this._target.exec([...this._target.nodeArgv(), '--version'], { timeoutMs: 60_000 });
       if (r.exitCode !== 0) throw new TargetUnreachableError(`node does not start on the ${this._target.kind} target: ${r.stderr.trim().slice(-300)}`);
+      const reaped = await this._target.reapOrphans();
+      if (reaped) this.log.warn(`killed ${reaped} harness process group(s) left running by an earlier Appium server`);
       this.log.info(`session ${sessionId} on ${this._target.kind} target (node ${r.stdout.trim()}), work dir ${this._target.workDir}`);
     } catch (e) {
       await super.deleteSession(sessionId).catch(() => undefined);

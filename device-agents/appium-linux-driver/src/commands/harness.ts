@@ -27,10 +27,17 @@ export async function mobileRunHarness(
   await this.target.remove(out);
   const argv = [...this.target.nodeArgv(), ...harnessArgs(harnessDir(this, version), manifest, 'run', { spec, out })];
   this.log.info(`running harness ${version}: ${argv.join(' ')}`);
-  const r = await this.target.exec(argv, {
-    timeoutMs: timeoutSec * 1000,
-    measurePeakRss: this.target.emulated,
-  });
+  let pid: number | undefined;
+  const r = await this.target
+    .exec(argv, {
+      timeoutMs: timeoutSec * 1000,
+      measurePeakRss: this.target.emulated,
+      onSpawn: (p) => {
+        pid = p;
+        void this.target.trackHarness(p);
+      },
+    })
+    .finally(() => (pid ? this.target.untrackHarness(pid) : undefined));
   if (r.timedOut) {
     await this.target.remove(out);
     throw new HarnessTimeoutError(timeoutSec, tail(r.stderr, 500));

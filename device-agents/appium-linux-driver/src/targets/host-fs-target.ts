@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runProcess } from './run-process.js';
 import type { ExecOptions, ExecResult, Target, TargetKind } from './target.js';
@@ -62,6 +62,39 @@ export abstract class HostFsTarget implements Target {
 
   remove(p: string): Promise<void> {
     return rm(p, { recursive: true, force: true });
+  }
+
+  private get runningDir(): string {
+    return path.join(this.workDir, '.running');
+  }
+
+  async trackHarness(pid: number): Promise<void> {
+    await mkdir(this.runningDir, { recursive: true });
+    await writeFile(path.join(this.runningDir, String(pid)), '');
+  }
+
+  async untrackHarness(pid: number): Promise<void> {
+    await rm(path.join(this.runningDir, String(pid)), { force: true });
+  }
+
+  async reapOrphans(): Promise<number> {
+    let killed = 0;
+    const pids = await readdir(this.runningDir).catch(() => [] as string[]);
+    for (const name of pids) {
+      const pid = Number(name);
+      // Only a group whose leader still runs something from this work directory (pids get reused).
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+      if (Number.isInteger(pid) && pid > 1 && cmdline.includes(this.workDir)) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+          killed++;
+        } catch {
+          /* gone */
+        }
+      }
+      await this.untrackHarness(pid);
+    }
+    return killed;
   }
 
   async close(): Promise<void> {}

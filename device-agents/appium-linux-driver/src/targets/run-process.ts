@@ -28,6 +28,7 @@ export async function runProcess(argv: string[], opts: ExecOptions = {}): Promis
         detached: true,
         stdio: ['pipe', 'pipe', 'pipe'],
       });
+      if (child.pid) opts.onSpawn?.(child.pid);
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let outLen = 0;

@@ -107,5 +107,12 @@ export class SshTarget implements Target {
     await this.sh(`rm -rf ${shQuote(p)}`);
   }
 
+  /** The remote side's `timeout` bounds every harness run; nothing to reap from here. */
+  async reapOrphans(): Promise<number> {
+    return 0;
+  }
+  async trackHarness(): Promise<void> {}
+  async untrackHarness(): Promise<void> {}
+
   async close(): Promise<void> {}
 }

@@ -11,6 +11,8 @@ export interface ExecOptions {
   env?: Record<string, string>;
   /** Measure the process's peak RSS from the host side (GNU time's %M, i.e. the kernel's ru_maxrss). */
   measurePeakRss?: boolean;
+  /** Called with the process (group) id once it runs. */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface ExecResult {
@@ -44,6 +46,14 @@ export interface Target {
   /** Copies a directory of the Appium host to the target, atomically (temp dir, then rename). */
   copyDirIn(localDir: string, remoteDir: string): Promise<void>;
   remove(path: string): Promise<void>;
+  /**
+   * Kills harness processes left by an earlier Appium server that died while they ran
+   * (their group ids are recorded in the work directory). Returns how many groups it killed.
+   */
+  reapOrphans(): Promise<number>;
+  /** Records a running harness's process group id, and forgets it once it ended. */
+  trackHarness(pid: number): Promise<void>;
+  untrackHarness(pid: number): Promise<void>;
   /** How the peak RSS that exec measures is obtained, for the report's peakRssMethod. */
   readonly peakRssMethod: string;
   close(): Promise<void>;
