@@ -14,3 +14,4 @@ export * from './queries/devices.js';
 export * from './embedded.js';
 export * from './queries/alerts.js';
 export * from './queries/dashboard.js';
+export * from './queries/baselines.js';

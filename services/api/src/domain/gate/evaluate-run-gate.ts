@@ -41,6 +41,8 @@ export interface GateOptions {
   store?: boolean;
   /** Clock for the lookback window (tests). */
   now?: Date;
+  /** When set (a project token's caller), a run of another project is reported as not existing. */
+  projectId?: string;
 }
 
 /**
@@ -52,7 +54,7 @@ export interface GateOptions {
  */
 export async function evaluateRunGate(db: Pool, runId: string, budgets: Budgets, options: GateOptions = {}): Promise<GateResult> {
   const run = UUID.test(runId) ? await getGateRun(db, runId) : null;
-  if (!run) throw new GateError(404, 'run_not_found', `run "${runId}" does not exist`);
+  if (!run || (options.projectId !== undefined && run.projectId !== options.projectId)) throw new GateError(404, 'run_not_found', `run "${runId}" does not exist`);
   if (run.status === 'queued' || run.status === 'running') {
     throw new GateError(409, 'run_in_progress', `run ${run.id} is still ${run.status} (${run.jobsFinished} of ${run.jobsTotal} cells finished); gate it when it is done`, {
       status: run.status,
