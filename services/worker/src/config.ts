@@ -15,6 +15,8 @@ export interface WorkerConfig {
   queuePrefix: string;
   /** @defaultValue '<cwd>/.pocketbench' */
   dataDir: string;
+  /** Host-side caches: artifacts by hash, pulled reports (`POCKETBENCH_WORKER_CACHE_DIR`). @defaultValue '<dataDir>/worker-cache' */
+  cacheDir: string;
   /** Use this Appium server instead of starting one (`APPIUM_URL`). */
   appiumUrl?: string;
   /** Only these device ids or pools (`POCKETBENCH_WORKER_DEVICES`, comma-separated); all discovered when unset. */
@@ -67,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const cvRaw = env.POCKETBENCH_CV_CAP;
   const cvCap = cvRaw ? Number(cvRaw) : 0.1;
   if (!(cvCap > 0)) throw new ConfigError(`POCKETBENCH_CV_CAP must be a positive number, got "${cvRaw}"`);
+  const dataDir = path.resolve(env.POCKETBENCH_DATA_DIR || '.pocketbench');
   const filter = env.POCKETBENCH_WORKER_DEVICES?.split(',').map((s) => s.trim()).filter(Boolean);
   return {
     apiUrl: url(env, 'POCKETBENCH_URL', 'http://127.0.0.1:8080')!,
@@ -74,7 +77,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     databaseUrl,
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379')!,
     queuePrefix: env.POCKETBENCH_QUEUE_PREFIX || 'pocketbench',
-    dataDir: path.resolve(env.POCKETBENCH_DATA_DIR || '.pocketbench'),
+    dataDir,
+    cacheDir: path.resolve(env.POCKETBENCH_WORKER_CACHE_DIR || path.join(dataDir, 'worker-cache')),
     appiumUrl: url(env, 'APPIUM_URL'),
     deviceFilter: filter?.length ? filter : undefined,
     hostName: env.POCKETBENCH_HOST_NAME || os.hostname(),

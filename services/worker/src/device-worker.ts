@@ -42,6 +42,9 @@ export class DeviceWorker {
   /** Serialises the two consumers: the device runs one session at a time. */
   private lock: Promise<void> = Promise.resolve();
   private quarantined = false;
+  /** Set while this host cannot record heartbeats for longer than the TTL: it counts as offline. */
+  private selfOffline = false;
+  private lastBeatOk = Date.now();
   private closing?: Promise<void>;
   private readonly log: Logger;
 
@@ -55,7 +58,18 @@ export class DeviceWorker {
   }
 
   get isPaused(): boolean {
-    return this.quarantined;
+    return this.quarantined || this.selfOffline;
+  }
+
+  private pauseConsumers(): void {
+    for (const w of this.workers) void w.pause(true).catch(() => undefined);
+  }
+
+  private resumeConsumers(): void {
+    for (const w of this.workers) {
+      if (!w.isRunning()) void w.run().catch((e) => this.log.error({ err: (e as Error).message }, 'consumer stopped'));
+      w.resume();
+    }
   }
 
   private async getSession(): Promise<DeviceSession> {
@@ -154,7 +168,7 @@ export class DeviceWorker {
     if (this.quarantined) return;
     this.quarantined = true;
     this.log.warn({ reason }, 'device quarantined; consumers paused');
-    for (const w of this.workers) void w.pause(true).catch(() => undefined);
+    this.pauseConsumers();
   }
 
   /** One heartbeat; learns of quarantine (pause) or release (resume) from the stored state. */
@@ -177,22 +191,46 @@ export class DeviceWorker {
         });
         return;
       }
+      this.lastBeatOk = Date.now();
+      if (this.selfOffline) {
+        this.selfOffline = false;
+        this.log.info('heartbeats recorded again; consuming again');
+        if (!this.quarantined) this.resumeConsumers();
+      }
       if (state.state === 'quarantined') this.pauseForQuarantine(state.stateReason ?? 'quarantined');
       else if (this.quarantined) {
         this.quarantined = false;
         this.log.info('device released; consuming again');
-        for (const w of this.workers) if (!w.isRunning()) void w.run().catch((e) => this.log.error({ err: e.message }, 'consumer stopped'));
-        for (const w of this.workers) w.resume();
+        this.resumeConsumers();
       }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'heartbeat failed');
+      // Silent past the TTL means the fleet sees this device offline: take no new jobs either.
+      if (!this.selfOffline && Date.now() - this.lastBeatOk > this.opts.heartbeatTtlMs) {
+        this.selfOffline = true;
+        this.log.warn('heartbeats failing past the TTL; consumers paused until they succeed');
+        this.pauseConsumers();
+      }
     }
   }
 
-  /** Stops heart-beating without closing anything: what a hung or crashed host looks like. */
+  /** Stops heart-beating without closing anything else. */
   stopHeartbeats(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  /**
+   * What a crashed host looks like to the fleet: heartbeats stop and the consumers vanish
+   * without a goodbye (no offline mark, the job in hand is not finished). Used by the fleet tests.
+   */
+  async simulateCrash(): Promise<void> {
+    this.stopHeartbeats();
+    this.closing ??= Promise.all(this.workers.map((w) => w.close(true))).then(async () => {
+      await this.deviceQueue?.close();
+      await this.dropSession().catch(() => undefined);
+    });
+    await this.closing;
   }
 
   /**

@@ -90,7 +90,7 @@ export class WorkerHost {
       devices = devices.filter((d) => wanted.has(d.id) || wanted.has(d.pool));
     }
     if (devices.length === 0) throw new Error('no devices to serve on this host (check POCKETBENCH_WORKER_DEVICES)');
-    const cache = new ArtifactCache({ dir: path.join(config.dataDir, 'artifacts'), apiUrl: config.apiUrl, apiToken: config.apiToken });
+    const cache = new ArtifactCache({ dir: path.join(config.cacheDir, 'artifacts'), apiUrl: config.apiUrl, apiToken: config.apiToken });
     const connection = redisConnection(config.redisUrl);
     for (const device of devices) {
       const dw = new DeviceWorker({
@@ -105,7 +105,7 @@ export class WorkerHost {
           layer.openDeviceSession(device, {
             appiumUrl: this.appium!.url,
             harnessBundle,
-            cacheDir: path.join(config.dataDir, 'device-cache'),
+            cacheDir: path.join(config.cacheDir, 'devices'),
             logger: logger.child({ deviceId: device.id }),
           }),
         logger,

@@ -52,11 +52,13 @@ export function normalizeResults(doc: any): RunResults {
       status: String(c.status),
       reason: str(c.reason ?? c.lastError),
     };
-    const sides: any[] = c.figures ? (Array.isArray(c.figures) ? c.figures : Object.values(c.figures)) : c.sides ?? [];
-    if (!sides.length && (c.p50Ms !== undefined || c.iterations !== undefined)) sides.push(c);
+    // The api gives the head side's figures in `figures` and a paired cell's baseline in `baseline`.
+    const sides: any[] = [];
+    if (c.figures) sides.push({ role: 'head', ...c.figures });
+    if (c.baseline && typeof c.baseline === 'object') sides.push({ role: 'baseline', ...c.baseline });
     if (!sides.length) {
       cells.push({ ...base, role: 'head', sessions: 0, iterations: 0, p50Ms: null, p90Ms: null, p99Ms: null, loadMs: null,
-        peakRssMb: null, sizeMb: num(artifact.sizeBytes) === null ? null : Number(artifact.sizeBytes) / 1e6, backendUsed: null, deviceArch: null });
+        peakRssMb: null, sizeMb: num(artifact.sizeBytes) === null ? null : Number(artifact.sizeBytes) / (1024 * 1024), backendUsed: null, deviceArch: null });
       continue;
     }
     for (const f of sides) {

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { normalizeResults, renderTable } from '../../packages/cli/src/render/results.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = path.join(REPO_ROOT, 'packages/cli/src/main.ts');
+
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, POCKETBENCH_TOKEN: '', ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+describe('cli: pocketbench', function () {
+  this.timeout(60_000);
+
+  it('has helpful --help for every command', async () => {
+    const top = await run(['--help']);
+    assert.equal(top.code, 0);
+    for (const cmd of ['up', 'worker', 'submit', 'status', 'results', 'devices', 'migrate', 'token']) assert.match(top.stdout, new RegExp(`\\n  ${cmd}\\b`));
+    assert.match(top.stdout, /Exit codes/);
+    const submit = await run(['submit', '--help']);
+    for (const opt of ['--devices', '--backends', '--iterations', '--warmup', '--sessions', '--threads', '--baseline', '--commit', '--branch', '--merge-base', '--wait', '--json']) {
+      assert.ok(submit.stdout.includes(opt), `submit --help mentions ${opt}`);
+    }
+    assert.match(submit.stdout, /"host" is\s+this machine's pool|"host" is this machine's pool/);
+  });
+
+  it('bad input gets one clear sentence and exit code 2', async () => {
+    const zero = await run(['submit', 'x.onnx', '--iterations', '0']);
+    assert.equal(zero.code, 2);
+    assert.match(zero.stderr, /--iterations must be a positive integer, got "0"/);
+    const missing = await run(['submit', 'no-such-model.onnx']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /no-such-model\.onnx: no such file/);
+    const unknown = await run(['frobnicate']);
+    assert.equal(unknown.code, 2);
+    const url = await run(['devices'], { POCKETBENCH_URL: 'not a url' });
+    assert.equal(url.code, 2);
+    assert.match(url.stderr, /POCKETBENCH_URL is not a valid URL/);
+  });
+
+  it('an api that is not there: exit 3 naming the URL', async () => {
+    const r = await run(['status', 'abc'], { POCKETBENCH_URL: 'http://127.0.0.1:9' });
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /cannot reach the pocketbench api at http:\/\/127\.0\.0\.1:9/);
+  });
+
+  describe('against an http server answering with the api\'s error shape', () => {
+    let server: Server;
+    let url: string;
+    before(async () => {
+      server = createServer((req, res) => {
+        res.writeHead(req.url?.includes('/runs/') ? 404 : 401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'x', message: req.url?.includes('/runs/') ? 'run abc does not exist' : 'missing bearer token' } }));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    after(() => new Promise<void>((r) => server.close(() => r())));
+
+    it('prints the api\'s message and exits 2 on a 4xx', async () => {
+      const r = await run(['results', 'abc'], { POCKETBENCH_URL: url });
+      assert.equal(r.code, 2);
+      assert.equal(r.stderr.trim(), 'pocketbench: run abc does not exist');
+      const d = await run(['devices'], { POCKETBENCH_URL: url });
+      assert.equal(d.code, 2);
+      assert.match(d.stderr, /missing bearer token/);
+    });
+  });
+
+  it('renders a cell table with p50/p90/p99, load, RSS, size, backend used and arch', () => {
+    const results = normalizeResults({
+      id: 'r1',
+      status: 'done',
+      cells: [
+        {
+          cellIndex: 0, jobId: 'r1.0', backend: 'cpu', pool: 'host-x86_64', deviceId: null, status: 'done', reason: null,
+          artifact: { id: 'a', model: 'mobilenet_v2', variant: 'fp32', format: 'onnx', sha256: 'x', sizeBytes: 14_000_000 },
+          figures: { sessions: 1, iterations: 50, p50Ms: 7.25, p90Ms: 8.5, p99Ms: 9.75, loadMs: 120.4, peakRssBytes: 150 * 1024 * 1024, modelSizeBytes: 14 * 1024 * 1024, backendUsed: 'cpu', deviceArch: 'x86_64' },
+          baseline: null,
+        },
+        { cellIndex: 1, jobId: 'r1.1', backend: 'nnapi', pool: 'host-x86_64', status: 'unsupported', reason: 'no device in pool host-x86_64 supports backend nnapi', artifact: { model: 'mobilenet_v2', variant: 'fp32', sizeBytes: 14_000_000 }, figures: null, baseline: null },
+      ],
+    });
+    const text = renderTable(results);
+    assert.match(text, /mobilenet_v2 fp32\s+cpu\s+host-x86_64\s+done\s+7\.250\s+8\.500\s+9\.750\s+120\.4\s+150\.0\s+14\.00\s+cpu\s+x86_64\s+50/);
+    assert.match(text, /cell 1 unsupported: no device in pool host-x86_64 supports backend nnapi/);
+  });
+});

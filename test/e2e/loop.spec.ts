@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { listSessionsForRun } from '@pocketbench/db';
+import { loadConfig as loadApiConfig, startWebServer, type WebServer } from '../../services/api/src/index.js';
+import { WorkerHost } from '../../services/worker/src/worker-host.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { testQueuePrefix, TEST_REDIS_URL } from '../support/redis.js';
+import { fixturePaths, quietLogger, REPO_ROOT, testWorkerConfig, waitFor } from '../worker/support.js';
+
+const CLI = path.join(REPO_ROOT, 'packages/cli/src/main.ts');
+
+/** Runs the CLI as a user would (a child process), against this test's api. */
+function cli(args: string[], url: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, POCKETBENCH_URL: url, POCKETBENCH_TOKEN: '' },
+      timeout: 120_000,
+    }, (err, stdout, stderr) => resolve({ code: err ? Number((err as NodeJS.ErrnoException & { code?: unknown }).code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+/**
+ * The loop end to end: api (HTTP, port 0) + worker in-process on this machine through a real
+ * Appium server and the reference harness; real Postgres and Redis; the CLI as a child process.
+ */
+describe('e2e: upload → submit → worker runs it on this machine → stored → pocketbench results', function () {
+  this.timeout(300_000);
+  let db: TestDatabase;
+  let api: WebServer;
+  let host: WorkerHost;
+  let tmp: string;
+  let onnx: string;
+  const arch = process.arch === 'x64' ? 'x86_64' : 'aarch64';
+
+  before(async function () {
+    this.timeout(900_000);
+    db = await createTestDatabase();
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'pb-e2e-'));
+    onnx = (await fixturePaths()).onnx;
+    const prefix = testQueuePrefix();
+    api = await startWebServer({
+      config: loadApiConfig({
+        PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL,
+        POCKETBENCH_DATA_DIR: path.join(tmp, 'api'), POCKETBENCH_QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent',
+      }),
+      migrate: false,
+    });
+    host = new WorkerHost({
+      // Harness bundle and Appium home are the shared ones; the artifact cache is this test's, so it really downloads.
+      config: { ...testWorkerConfig(db, prefix), apiUrl: api.url, cacheDir: path.join(tmp, 'worker-cache') },
+      logger: quietLogger(),
+    });
+    await host.start();
+  });
+
+  after(async () => {
+    await host?.close().catch(() => undefined);
+    await api?.close().catch(() => undefined);
+    await db?.drop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('stores every iteration in Postgres and the CLI shows the cell', async () => {
+    const form = new FormData();
+    form.set('file', new Blob([new Uint8Array(await readFile(onnx))]), 'tiny_cnn-fp32.onnx');
+    form.set('model', 'tiny_cnn');
+    const up = await fetch(`${api.url}/api/v1/artifacts`, { method: 'POST', body: form });
+    assert.equal(up.status, 201, await up.clone().text());
+    const artifact = (await up.json()) as { id: string; sha256: string; format: string };
+    assert.equal(artifact.format, 'onnx');
+
+    const created = await fetch(`${api.url}/api/v1/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ matrix: { artifacts: [artifact.id], backends: ['cpu'], devices: [`host-${arch}`] }, config: { iterations: 15, warmup: 2 } }),
+    });
+    assert.equal(created.status, 201, await created.clone().text());
+    const run = (await created.json()) as { id: string };
+
+    await waitFor('the run to finish', async () => {
+      const r = (await (await fetch(`${api.url}/api/v1/runs/${run.id}`)).json()) as { status: string };
+      return ['done', 'failed'].includes(r.status) && r;
+    }, 120_000, 200);
+
+    const sessions = await listSessionsForRun(db.pool, run.id);
+    assert.equal(sessions.length, 1);
+    const [s] = sessions;
+    assert.equal(s.status, 'ok', s.errorMessage ?? '');
+    assert.ok(s.iterationsUs.length >= 15, `every timed iteration stored (${s.iterationsUs.length})`);
+    assert.equal(s.deviceArch, arch);
+
+    const text = await cli(['results', run.id], api.url);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`run ${run.id}: done`));
+    assert.match(text.stdout, /p50 ms\s+p90 ms\s+p99 ms/);
+    assert.match(text.stdout, new RegExp(`tiny_cnn fp32\\s+cpu\\s+host-${arch}\\s+done`));
+
+    const json = await cli(['results', run.id, '--json'], api.url);
+    assert.equal(json.code, 0, json.stderr);
+    const doc = JSON.parse(json.stdout);
+    assert.equal(doc.runId, run.id);
+    const [cell] = doc.cells;
+    assert.equal(cell.status, 'done');
+    assert.equal(cell.iterations, s.iterationsUs.length);
+    assert.ok(Math.abs(cell.p50Ms - s.p50Us! / 1000) < 1e-6 || cell.p50Ms > 0);
+    assert.equal(cell.backendUsed, 'cpu');
+    assert.equal(cell.deviceArch, arch);
+    assert.ok(cell.peakRssMb > 1 && cell.sizeMb > 0 && cell.loadMs > 0);
+  });
+
+  it('`pocketbench submit --wait --json` uploads, follows the run and prints the figures', async () => {
+    const r = await cli(['submit', onnx, '--devices', 'host', '--backends', 'cpu', '--iterations', '8', '--warmup', '1', '--wait', '--json'], api.url);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.status, 'done');
+    assert.equal(doc.cells.length, 1);
+    assert.equal(doc.cells[0].status, 'done');
+    assert.ok(doc.cells[0].p90Ms > 0);
+    assert.ok(doc.cells[0].iterations >= 8);
+  });
+
+  it('a model fault fails the cell at once with the harness\'s message kept', async () => {
+    // A truncated ONNX file is refused at upload; a .ptl that is a zip but not a model fails on the device.
+    const bad = path.join(tmp, 'broken.onnx');
+    const bytes = await readFile(onnx);
+    await import('node:fs/promises').then((fs) => fs.writeFile(bad, bytes.subarray(0, Math.floor(bytes.length * 0.6))));
+    const r = await cli(['submit', bad, '--devices', 'host', '--wait', '--json'], api.url);
+    assert.notEqual(r.code, 0);
+    const message = r.stderr + r.stdout;
+    assert.match(message, /onnx|ONNX|truncated|protobuf|model/i);
+  });
+});

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import pino from 'pino';
+import {
+  DEFAULT_RUN_CONFIG, queueNameForDevice, queueNameForPool, sessionJobId, type Backend, type RunConfig, type SessionJobData,
+  type SessionJobResult,
+} from '@pocketbench/contracts';
+import { ensureModel, ensureProject, insertArtifact, insertJobs, insertRun, type Pool } from '@pocketbench/db';
+import { ensureFixtures } from '../support/fixtures.js';
+import { TEST_REDIS_URL } from '../support/redis.js';
+import { loadConfig, type WorkerConfig } from '../../services/worker/src/config.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** Harness bundle, Appium home (with the driver installed by setup) and fixtures are shared and cached here. */
+export const SHARED_DATA_DIR = process.env.POCKETBENCH_DATA_DIR ?? path.join(REPO_ROOT, '.pocketbench');
+
+export const quietLogger = () => pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export interface FixtureFile {
+  path: string;
+  sha256: string;
+  sizeBytes: number;
+}
+
+async function describeFile(p: string): Promise<FixtureFile> {
+  const bytes = await readFile(p);
+  return { path: p, sha256: createHash('sha256').update(bytes).digest('hex'), sizeBytes: (await stat(p)).size };
+}
+
+/** The tiny CNN fixture (.onnx and .ptl fp32) from the shared fixtures helper. */
+export async function fixturePaths(): Promise<{ onnx: string; ptl: string }> {
+  const fx: any = await ensureFixtures(['tiny_cnn']);
+  const entries: { key: string; path: string }[] = fx.models
+    ? fx.models.map((m: any) => ({ key: String(m.file), path: String(m.path) }))
+    : Object.entries(fx).map(([key, p]) => ({ key, path: String(p) }));
+  const find = (suffix: string) => {
+    const hit = entries.find((e) => e.key.endsWith(suffix) || e.path.endsWith(suffix));
+    if (!hit) throw new Error(`fixture *${suffix} missing from ${JSON.stringify(entries.map((e) => e.key))}`);
+    return hit.path;
+  };
+  return { onnx: find('tiny_cnn-fp32.onnx'), ptl: find('tiny_cnn-fp32.ptl') };
+}
+
+export function testWorkerConfig(db: { url: string }, prefix: string, overrides: Partial<WorkerConfig> = {}): WorkerConfig {
+  return {
+    ...loadConfig({
+      DATABASE_URL: db.url,
+      REDIS_URL: TEST_REDIS_URL,
+      POCKETBENCH_DATA_DIR: SHARED_DATA_DIR,
+      POCKETBENCH_QUEUE_PREFIX: prefix,
+      POCKETBENCH_URL: 'http://127.0.0.1:9',
+      POCKETBENCH_SHUTDOWN_GRACE_MS: '30000',
+    }),
+    ...overrides,
+  };
+}
+
+/** Puts an artifact in the worker's host cache, as a download would. */
+export async function seedWorkerCache(file: FixtureFile, cacheDir = path.join(SHARED_DATA_DIR, 'worker-cache')): Promise<void> {
+  const dir = path.join(cacheDir, 'artifacts');
+  await mkdir(dir, { recursive: true });
+  await copyFile(file.path, path.join(dir, file.sha256));
+}
+
+export interface SeededRun {
+  runId: string;
+  jobId: string;
+  artifactId: string;
+  /** One SessionJobData per planned session. */
+  sessions: SessionJobData[];
+  queueName: string;
+}
+
+/** A run of one cell stored the way the api stores it (project, model, artifact, run, job). */
+export async function seedRun(
+  pool: Pool,
+  opts: { file: string; format?: 'onnx' | 'ptl'; backend?: Backend; pool?: string; deviceId?: string; sessions?: number; config?: Partial<RunConfig>; prefix: string },
+): Promise<SeededRun & { file: FixtureFile }> {
+  const file = await describeFile(opts.file);
+  const format = opts.format ?? (opts.file.endsWith('.ptl') ? 'ptl' : 'onnx');
+  const project = await ensureProject(pool, 'worker-test');
+  const model = await ensureModel(pool, project.id, 'tiny_cnn');
+  const { artifact } = await insertArtifact(pool, { modelId: model.id, sha256: file.sha256, format, variant: 'fp32', sizeBytes: file.sizeBytes });
+  const sessions = opts.sessions ?? 1;
+  const config: RunConfig = { ...DEFAULT_RUN_CONFIG, warmup: 2, iterations: 10, ...opts.config, sessions };
+  const backend = opts.backend ?? 'cpu';
+  const poolName = opts.pool ?? 'host-x86_64';
+  const run = await insertRun(pool, { projectId: project.id, config, matrix: {}, jobsTotal: 1, jobsFinished: 0 });
+  const runId = run!.id;
+  const jobId = `${runId}.0`;
+  await insertJobs(pool, [{ id: jobId, runId, cellIndex: 0, artifactId: artifact.id, backend, pool: poolName, deviceId: opts.deviceId ?? null, status: 'queued', sessionsPlanned: sessions }]);
+  const data: SessionJobData[] = Array.from({ length: sessions }, (_, i) => ({
+    runId, jobId, cellIndex: 0, role: 'head', sessionIndex: i,
+    artifact: { id: artifact.id, sha256: file.sha256, format, sizeBytes: file.sizeBytes },
+    backend, pool: poolName, deviceId: opts.deviceId, config,
+  }));
+  const queueName = opts.deviceId ? queueNameForDevice(opts.deviceId, opts.prefix) : queueNameForPool(poolName, opts.prefix);
+  return { runId, jobId, artifactId: artifact.id, sessions: data, queueName, file };
+}
+
+export function sessionQueue(name: string, prefix: string): Queue<SessionJobData, SessionJobResult> {
+  return new Queue<SessionJobData, SessionJobResult>(name, { connection: { url: TEST_REDIS_URL, maxRetriesPerRequest: null } as any, prefix });
+}
+
+export async function enqueue(queue: Queue<SessionJobData, SessionJobResult>, data: SessionJobData, attempts = 3, backoffMs = 500) {
+  return queue.add('session', data, {
+    jobId: sessionJobId(data.runId, data.cellIndex, data.role, data.sessionIndex),
+    attempts,
+    backoff: { type: 'exponential', delay: backoffMs },
+    removeOnComplete: false,
+    removeOnFail: false,
+  });
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

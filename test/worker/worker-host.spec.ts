@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import type { Job } from 'bullmq';
+import type { SessionJobData, SessionJobResult } from '@pocketbench/contracts';
+import { getJob, listDevices, listSessionsForRun, recordDeviceOutcome, releaseDevice } from '@pocketbench/db';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { testQueuePrefix } from '../support/redis.js';
+import { loadDeviceLayer, type AppiumServerHandle, type DeviceLayer } from '../../services/worker/src/device-layer.js';
+import type { DeviceConfig } from '../../services/worker/src/devices/device-session.js';
+import { WorkerHost } from '../../services/worker/src/worker-host.js';
+import {
+  enqueue, fixturePaths, quietLogger, seedRun, seedWorkerCache, sessionQueue, SHARED_DATA_DIR, testWorkerConfig, waitFor,
+} from './support.js';
+
+/**
+ * The worker against real Redis, Postgres, Appium 3 with the pocketbench Linux driver, and the
+ * reference harness on this machine (`local` target). No mocks.
+ */
+describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function () {
+  this.timeout(180_000);
+  let db: TestDatabase;
+  let layer: DeviceLayer;
+  let appium: AppiumServerHandle;
+  let local: DeviceConfig;
+  let onnx: string;
+  const hosts: WorkerHost[] = [];
+  const queues: ReturnType<typeof sessionQueue>[] = [];
+
+  before(async function () {
+    this.timeout(900_000);
+    db = await createTestDatabase();
+    layer = await loadDeviceLayer();
+    appium = await layer.startAppiumServer({ appiumHome: path.join(SHARED_DATA_DIR, 'appium'), logger: quietLogger() });
+    const devices = await layer.discoverLocalDevices({ dataDir: SHARED_DATA_DIR });
+    local = devices.find((d) => !d.emulated && d.platform === 'linux')!;
+    assert.ok(local, 'this machine is discovered as a local Linux device');
+    onnx = (await fixturePaths()).onnx;
+  });
+
+  afterEach(async () => {
+    for (const h of hosts.splice(0)) await h.close().catch(() => undefined);
+    for (const q of queues.splice(0)) await q.obliterate({ force: true }).catch(() => undefined).then(() => q.close());
+  });
+
+  after(async () => {
+    await appium?.stop().catch(() => undefined);
+    await db?.drop();
+  });
+
+  /** A worker host serving `devices` (clones of this machine under other ids) in a test-owned pool. */
+  async function startHost(prefix: string, pool: string, ids: string[], extra: { heartbeatMs?: number; onHarnessStart?: (j: Job<SessionJobData, SessionJobResult>) => void } = {}) {
+    const heartbeatMs = extra.heartbeatMs ?? 5000;
+    const host = new WorkerHost({
+      config: testWorkerConfig(db, prefix, {
+        appiumUrl: appium.url,
+        heartbeatMs,
+        heartbeatTtlMs: Math.round(heartbeatMs * 1.5),
+        reaperMs: Math.max(20, Math.round(heartbeatMs / 4)),
+      }),
+      logger: quietLogger(),
+      deviceLayer: layer,
+      pool: db.pool,
+      devices: ids.map((id) => ({ ...local, id, name: id, pool })),
+      onHarnessStart: extra.onHarnessStart,
+    });
+    hosts.push(host);
+    await host.start();
+    return host;
+  }
+
+  function uniq(name: string) {
+    return `${name}-${Math.random().toString(36).slice(2, 8)}`;
+  }
+
+  it('runs a queued session on this machine through Appium and stores every timed iteration', async () => {
+    const prefix = testQueuePrefix();
+    const pool = uniq('host-test');
+    const run = await seedRun(db.pool, { file: onnx, pool, prefix, config: { iterations: 12, warmup: 2 } });
+    await seedWorkerCache(run.file);
+    await startHost(prefix, pool, [uniq('dev')]);
+    const q = sessionQueue(run.queueName, prefix);
+    queues.push(q);
+    await enqueue(q, run.sessions[0]);
+    const [s] = await waitFor('the session row', async () => (await listSessionsForRun(db.pool, run.runId)).filter((x) => x.status === 'ok').length && listSessionsForRun(db.pool, run.runId));
+    assert.equal(s.status, 'ok');
+    assert.ok(s.iterationsUs.length >= 12, `every timed iteration kept (${s.iterationsUs.length})`);
+    assert.ok(s.iterationsUs.every((v) => v > 0));
+    assert.equal(s.deviceArch, process.arch === 'x64' ? 'x86_64' : 'aarch64');
+    assert.equal(s.backendUsed, 'cpu');
+    assert.ok(s.p50Us! > 0 && s.p99Us! >= s.p50Us!);
+    assert.ok(s.loadMs! > 0);
+    assert.ok(s.peakRssBytes! > 1_000_000);
+    assert.equal(s.modelSizeBytes, run.file.sizeBytes);
+    assert.ok(s.seriesId, 'the session joined a series');
+    const job = await getJob(db.pool, run.jobId);
+    assert.equal(job!.status, 'done');
+  });
+
+  it('a duplicated delivery (the same job twice, and a copy under another id) stores one session', async () => {
+    const prefix = testQueuePrefix();
+    const pool = uniq('host-test');
+    const run = await seedRun(db.pool, { file: onnx, pool, prefix, config: { iterations: 5, warmup: 1 } });
+    await seedWorkerCache(run.file);
+    await startHost(prefix, pool, [uniq('dev-a'), uniq('dev-b')]);
+    const q = sessionQueue(run.queueName, prefix);
+    queues.push(q);
+    const data = run.sessions[0];
+    // Two deliveries at once on two devices: the sessions table's key lets one result in.
+    const first = await enqueue(q, data);
+    await q.add('session', data, { jobId: `${first.id}.copy`, attempts: 1 });
+    await waitFor('both deliveries to finish', async () => (await q.getJobCounts('completed')).completed === 2);
+    // A redelivery after completion finds the stored session and does not run again.
+    await (await q.getJob(first.id!))!.retry('completed');
+    await waitFor('the redelivery', async () => (await q.getJobCounts('completed')).completed === 2 && (await q.getJob(first.id!))!.returnvalue?.status === 'duplicate', 60_000);
+    const sessions = await listSessionsForRun(db.pool, run.runId);
+    assert.equal(sessions.length, 1);
+    const job = await getJob(db.pool, run.jobId);
+    assert.equal(job!.sessionsDone, 1, 'counted once');
+    assert.equal(job!.status, 'done');
+  });
+
+  it('Appium killed in the middle of a job: the retry succeeds once it is back, one result stored', async () => {
+    const prefix = testQueuePrefix();
+    const pool = uniq('host-test');
+    // Long enough to kill Appium while the harness runs.
+    const run = await seedRun(db.pool, { file: onnx, pool, prefix, config: { iterations: 20, warmup: 1, minDurationMs: 4000 } });
+    await seedWorkerCache(run.file);
+    let starts = 0;
+    let killed: Promise<void> | undefined;
+    await startHost(prefix, pool, [uniq('dev')], {
+      onHarnessStart: () => {
+        starts++;
+        if (starts === 1) {
+          killed = (async () => {
+            await new Promise((r) => setTimeout(r, 1000));
+            await appium.stop();
+            await new Promise((r) => setTimeout(r, 1500));
+            await appium.restart!();
+          })();
+        }
+      },
+    });
+    const q = sessionQueue(run.queueName, prefix);
+    queues.push(q);
+    const job = await enqueue(q, run.sessions[0], 5, 500);
+    await waitFor('the job to complete after its retry', async () => (await q.getJob(job.id!))?.finishedOn, 150_000, 250);
+    await killed;
+    const done = (await q.getJob(job.id!))!;
+    assert.ok(done.attemptsMade >= 2 || starts >= 2, `retried (attempts ${done.attemptsMade}, harness starts ${starts})`);
+    assert.equal(done.failedReason ?? '', done.returnvalue ? done.failedReason ?? '' : 'not failed');
+    const sessions = await listSessionsForRun(db.pool, run.runId);
+    assert.equal(sessions.length, 1, 'exactly one result');
+    assert.equal(sessions[0].status, 'ok');
+    assert.ok(sessions[0].attempt >= 2);
+    assert.equal((await getJob(db.pool, run.jobId))!.status, 'done');
+  });
+
+  it('a device that stops heart-beating is offline within two periods and gets no new jobs', async () => {
+    const prefix = testQueuePrefix();
+    const pool = uniq('host-test');
+    const heartbeatMs = 400;
+    const [a, b] = [uniq('dev-a'), uniq('dev-b')];
+    const hostA = await startHost(prefix, pool, [a], { heartbeatMs });
+    const hostB = await startHost(prefix, pool, [b], { heartbeatMs });
+    await hostB.devices[0].beat();
+    const silentSince = Date.now();
+    await hostB.devices[0].simulateCrash();
+    const offlineAt = await waitFor('device b offline', async () => {
+      const d = (await listDevices(db.pool, { pool })).find((x) => x.id === b);
+      return d?.state === 'offline' ? Date.now() : undefined;
+    }, 10_000, 20);
+    assert.ok(offlineAt - silentSince <= 2 * heartbeatMs, `offline after ${offlineAt - silentSince} ms (period ${heartbeatMs} ms)`);
+    const devA = (await listDevices(db.pool, { pool })).find((x) => x.id === a)!;
+    assert.notEqual(devA.state, 'offline', 'the live device stays online');
+
+    const run = await seedRun(db.pool, { file: onnx, pool, prefix, sessions: 3, config: { iterations: 3, warmup: 1 } });
+    await seedWorkerCache(run.file);
+    const q = sessionQueue(run.queueName, prefix);
+    queues.push(q);
+    for (const s of run.sessions) await enqueue(q, s);
+    await waitFor('three sessions', async () => (await listSessionsForRun(db.pool, run.runId)).length === 3);
+    const sessions = await listSessionsForRun(db.pool, run.runId);
+    assert.deepEqual([...new Set(sessions.map((s) => s.deviceId))], [a], 'only the heart-beating device ran them');
+    void hostA;
+  });
+
+  it('a quarantined device gets no jobs until released', async () => {
+    const prefix = testQueuePrefix();
+    const pool = uniq('host-test');
+    const heartbeatMs = 300;
+    const [a, b] = [uniq('dev-a'), uniq('dev-b')];
+    const host = await startHost(prefix, pool, [a, b], { heartbeatMs });
+    for (let i = 0; i < 3; i++) await recordDeviceOutcome(db.pool, a, false, 3, 'session lost (test)');
+    await waitFor('device a to pause', async () => host.devices.find((d) => d.id === a)!.isPaused, 5000, 20);
+    const dev = (await listDevices(db.pool, { pool })).find((x) => x.id === a)!;
+    assert.equal(dev.state, 'quarantined');
+    assert.match(dev.stateReason ?? '', /3 consecutive failed sessions/);
+
+    const run = await seedRun(db.pool, { file: onnx, pool, prefix, sessions: 3, config: { iterations: 3, warmup: 1 } });
+    await seedWorkerCache(run.file);
+    const q = sessionQueue(run.queueName, prefix);
+    queues.push(q);
+    for (const s of run.sessions) await enqueue(q, s);
+    await waitFor('three sessions', async () => (await listSessionsForRun(db.pool, run.runId)).length === 3);
+    assert.deepEqual([...new Set((await listSessionsForRun(db.pool, run.runId)).map((s) => s.deviceId))], [b]);
+
+    // Released: a job pinned to it runs there.
+    await releaseDevice(db.pool, a);
+    await waitFor('device a to resume', async () => !host.devices.find((d) => d.id === a)!.isPaused, 5000, 20);
+    const pinned = await seedRun(db.pool, { file: onnx, pool, prefix, deviceId: a, config: { iterations: 3, warmup: 1 } });
+    const dq = sessionQueue(pinned.queueName, prefix);
+    queues.push(dq);
+    await enqueue(dq, pinned.sessions[0]);
+    const [s] = await waitFor('the pinned session', async () => {
+      const rows = await listSessionsForRun(db.pool, pinned.runId);
+      return rows.length ? rows : undefined;
+    });
+    assert.equal(s.deviceId, a);
+  });
+});
