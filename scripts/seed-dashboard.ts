@@ -168,11 +168,14 @@ export async function seedDashboard(pool: Pool, opts: SeedOptions = {}): Promise
     // Where the main-branch history steps: some series regress by 12 % at 70 % of their history,
     // some improve by 10 % at 40 %. The newest run is a "feature" that regresses everything by 8 %.
     const maxK = Math.max(1, Math.floor((runs - 1) / 4));
+    // Steps sit in recent history (inside change-point detection's default lookback of 500 sessions).
+    const regressAt = maxK >= 100 ? maxK - 30 : Math.floor(maxK * 0.6);
+    const improveAt = maxK >= 100 ? maxK - 45 : Math.floor(maxK * 0.3);
     await c.query(`CREATE TEMP TABLE seed_levels ON COMMIT DROP AS
       SELECT r.run_id, r.i, r.created_at, r.branch, r.running, sc.cell, sc.kind, sc.devices, sc.temp_c, s.series_id,
              a.artifact_id, a.size_bytes, s.level_us
-               * CASE WHEN s.series_id % 3 = 0 AND r.k >= ${Math.floor(maxK * 0.7)} THEN 1.12 ELSE 1 END
-               * CASE WHEN s.series_id % 4 = 1 AND r.k >= ${Math.floor(maxK * 0.4)} THEN 0.90 ELSE 1 END
+               * CASE WHEN s.series_id % 3 = 0 AND r.k >= ${regressAt} THEN 1.12 ELSE 1 END
+               * CASE WHEN s.series_id % 4 = 1 AND r.k >= ${improveAt} THEN 0.90 ELSE 1 END
                * CASE WHEN r.running THEN 1.08 ELSE 1 END AS true_us,
              s.level_us AS base_us
         FROM seed_runs r CROSS JOIN seed_cells sc

@@ -216,18 +216,33 @@ export interface DetectionPoint {
 export async function seriesMediansForDetection(
   q: Queryable, seriesId: number, opts: { since: Date | null; limit: number },
 ): Promise<DetectionPoint[]> {
-  const { rows } = await q.query(
-    `SELECT s.id, s.run_id, r.commit_sha, s.created_at, s.p50_us
-       FROM sessions s JOIN runs r ON r.id = s.run_id
-      WHERE s.series_id = $1 AND s.role = 'head' AND s.status = 'ok' AND s.p50_us IS NOT NULL
-        AND r.branch = r.baseline_branch AND ($2::timestamptz IS NULL OR s.created_at >= $2)
-      ORDER BY s.created_at DESC, s.id DESC
-      LIMIT $3`,
-    [seriesId, opts.since, opts.limit],
-  );
-  return rows.reverse().map((r) => ({
-    sessionId: Number(r.id), runId: r.run_id, commitSha: r.commit_sha, createdAt: r.created_at, p50Us: Number(r.p50_us),
-  }));
+  // Walks the (series_id, created_at) index newest first in batches and filters by branch on the
+  // joined run; one statement misjudges "branch = baseline_branch" and scans every run instead.
+  const out: DetectionPoint[] = [];
+  let cursor: { at: Date; id: number } | null = null;
+  const batch = Math.min(Math.max(opts.limit * 2, 200), 5000);
+  while (out.length < opts.limit) {
+    const { rows } = await q.query(
+      `SELECT s.id, s.run_id, s.created_at, s.p50_us, r.commit_sha, r.branch = r.baseline_branch AS merged
+         FROM (SELECT id, run_id, created_at, p50_us FROM sessions
+                WHERE series_id = $1 AND role = 'head' AND status = 'ok' AND p50_us IS NOT NULL
+                  AND ($2::timestamptz IS NULL OR created_at >= $2)
+                  AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+                ORDER BY created_at DESC, id DESC LIMIT $5) s
+         JOIN runs r ON r.id = s.run_id
+        ORDER BY s.created_at DESC, s.id DESC`,
+      [seriesId, opts.since, cursor?.at ?? null, cursor?.id ?? 0, batch],
+    );
+    for (const r of rows) {
+      if (r.merged && out.length < opts.limit) {
+        out.push({ sessionId: Number(r.id), runId: r.run_id, commitSha: r.commit_sha, createdAt: r.created_at, p50Us: Number(r.p50_us) });
+      }
+    }
+    if (rows.length < batch) break;
+    const last = rows[rows.length - 1];
+    cursor = { at: last.created_at, id: Number(last.id) };
+  }
+  return out.reverse();
 }
 
 /** Series with head sessions from a run (what a finished run may have moved). */

@@ -53,19 +53,23 @@ export async function listRunsOverview(q: Queryable, f: RunsOverviewFilter): Pro
   const params = [f.project ?? null, f.branch ?? null, f.status ?? null];
   const [list, count] = await Promise.all([
     q.query(
-      `SELECT r.id, p.name AS project, r.commit_sha, r.branch, r.merge_base, r.status, r.jobs_total, r.jobs_finished,
-              r.created_at, r.finished_at, rv.verdict, cv.pass, cv.fail, cv.inconclusive
-         FROM runs r JOIN projects p ON p.id = r.project_id
-         LEFT JOIN LATERAL (SELECT verdict FROM verdicts WHERE run_id = r.id AND job_id IS NULL
+      `WITH page AS (
+         SELECT r.id, p.name AS project, r.commit_sha, r.branch, r.merge_base, r.status, r.jobs_total, r.jobs_finished,
+                r.created_at, r.finished_at
+           FROM runs r JOIN projects p ON p.id = r.project_id
+          WHERE ${where}
+          ORDER BY r.created_at DESC, r.id DESC
+          LIMIT $4 OFFSET $5)
+       SELECT page.*, rv.verdict, cv.pass, cv.fail, cv.inconclusive
+         FROM page
+         LEFT JOIN LATERAL (SELECT verdict FROM verdicts WHERE run_id = page.id AND job_id IS NULL
                              ORDER BY created_at DESC, id DESC LIMIT 1) rv ON true
          LEFT JOIN LATERAL (
            SELECT count(*) FILTER (WHERE w = 0)::int AS pass, count(*) FILTER (WHERE w = 2)::int AS fail,
                   count(*) FILTER (WHERE w = 1)::int AS inconclusive
              FROM (SELECT max(CASE verdict WHEN 'fail' THEN 2 WHEN 'inconclusive' THEN 1 ELSE 0 END) AS w
-                     FROM verdicts WHERE run_id = r.id AND job_id IS NOT NULL GROUP BY job_id) per_cell) cv ON true
-        WHERE ${where}
-        ORDER BY r.created_at DESC, r.id DESC
-        LIMIT $4 OFFSET $5`,
+                     FROM verdicts WHERE run_id = page.id AND job_id IS NOT NULL GROUP BY job_id) per_cell) cv ON true
+        ORDER BY page.created_at DESC, page.id DESC`,
       [...params, limit, offset],
     ),
     q.query(`SELECT count(*)::int AS n FROM runs r JOIN projects p ON p.id = r.project_id WHERE ${where}`, params),

@@ -1,0 +1,68 @@
+import { api, qs } from '../api.js';
+import { h, render } from '../dom.js';
+import { ago, bytes, ms, sha, speedup } from '../format.js';
+import { go, type PageContext } from '../page.js';
+import type { CompareView, RunOverview } from '../types.js';
+
+/** Compare: how do these variants (or runs) differ in speed, size and memory on each device? */
+export async function comparePage({ main, params }: PageContext): Promise<void> {
+  const runs = params.get('runs');
+  const artifacts = params.get('artifacts');
+  const run = params.get('run');
+  if (!runs && !artifacts) return picker(main);
+  const v = await api.get<CompareView>(`/api/v1/compare${qs({ runs, artifacts, run })}`);
+  render(main,
+    h('p', { class: 'crumbs' }, h('a', { href: '#/compare' }, '← Choose other runs'), run ? [' · ', h('a', { href: `#/runs/${run}` }, 'back to the run')] : null),
+    h('h1', {}, v.kind === 'artifacts' ? 'Compare variants' : 'Compare runs'),
+    h('p', { class: 'answer' }, headline(v)),
+    h('div', { class: 'scroll' }, table(v)),
+    h('p', { class: 'legend' }, `Figures are medians over the ok sessions${run ? ' of this run' : ''}: p50 and p90 latency, peak RSS (max), model size. `,
+      `Speed-up is the first column's p50 divided by this column's p50: above 1× is faster than `, h('strong', {}, v.subjects[0].label), '.'));
+}
+
+function headline(v: CompareView): (string | HTMLElement)[] | string {
+  // The biggest speed-up of any subject against the reference, and the size change with it.
+  let best: { row: CompareView['rows'][number]; col: number; s: number } | null = null;
+  for (const row of v.rows) row.cells.forEach((c, col) => {
+    if (col > 0 && c?.speedup && (!best || Math.abs(Math.log(c.speedup)) > Math.abs(Math.log(best.s)))) best = { row, col, s: c.speedup };
+  });
+  if (!best) return 'No common cells with figures to compare.';
+  const b = best as { row: CompareView['rows'][number]; col: number; s: number };
+  const ref = b.row.cells[0]!;
+  const cell = b.row.cells[b.col]!;
+  const sizeChange = ((cell.sizeBytes - ref.sizeBytes) / ref.sizeBytes) * 100;
+  const where = `${b.row.model ? `${b.row.model} ${b.row.variant} · ` : ''}${b.row.deviceModel ?? b.row.pool} ${b.row.backend}`;
+  return [h('strong', {}, v.subjects[b.col].label), ` is `, h('strong', {}, `${speedup(b.s)} ${b.s >= 1 ? 'faster' : 'slower'}`),
+    ` than ${v.subjects[0].label} on ${where}`,
+    Math.abs(sizeChange) >= 1 ? `, and ${Math.abs(sizeChange).toFixed(0)} % ${sizeChange < 0 ? 'smaller' : 'larger'}` : '', '.'];
+}
+
+function table(v: CompareView): HTMLElement {
+  const metrics = ['p50', 'p90', 'size', 'peak RSS', 'speed-up'];
+  return h('table', { class: 'data compare', 'aria-label': 'Side-by-side comparison' },
+    h('thead', {},
+      h('tr', {}, h('th', { scope: 'col', rowspan: 2 }, v.kind === 'runs' ? 'Cell' : 'Device · backend'),
+        v.subjects.map((s, i) => h('th', { scope: 'colgroup', colspan: metrics.length, class: 'group' }, s.label, i === 0 ? ' (reference)' : '', h('br', {}), h('span', { class: 'muted small' }, s.detail)))),
+      h('tr', {}, v.subjects.map(() => metrics.map((m) => h('th', { scope: 'col', class: 'num' }, m))))),
+    h('tbody', {}, v.rows.map((r) => h('tr', {},
+      h('th', { scope: 'row' }, r.model ? [`${r.model} ${r.variant} (${r.format})`, h('br', {})] : null,
+        h('span', { class: r.model ? 'muted' : '' }, `${r.deviceModel ?? r.pool} · ${r.backend}`)),
+      r.cells.map((c, i) => c ? [
+        h('td', { class: 'num group-start' }, ms(c.p50Us)), h('td', { class: 'num' }, ms(c.p90Us)),
+        h('td', { class: 'num' }, bytes(c.sizeBytes)), h('td', { class: 'num' }, bytes(c.peakRssBytes)),
+        h('td', { class: `num ${i > 0 && c.speedup ? (c.speedup > 1.02 ? 'c-pass' : c.speedup < 0.98 ? 'c-fail' : '') : ''}` }, i === 0 ? '1.00×' : speedup(c.speedup)),
+      ] : h('td', { colspan: metrics.length, class: 'muted group-start' }, 'not measured'))))));
+}
+
+async function picker(main: HTMLElement): Promise<void> {
+  const { runs } = await api.get<{ runs: RunOverview[] }>('/api/v1/dashboard/runs?limit=40&status=done');
+  const option = (r: RunOverview) => h('option', { value: r.id }, `${sha(r.commitSha)} · ${r.project} · ${r.branch ?? '—'} · ${ago(r.createdAt)}`);
+  const a = h('select', { id: 'cmp-a' }, runs.map(option));
+  const b = h('select', { id: 'cmp-b' }, runs.map(option));
+  if (runs.length > 1) b.selectedIndex = 0, a.selectedIndex = 1;
+  render(main,
+    h('h1', {}, 'Compare'),
+    h('p', { class: 'answer' }, 'Put two runs side by side (the older one first), or open a run and choose “Compare variants” for the fp32 / int8-dynamic / int8-static table.'),
+    h('form', { class: 'filters', onsubmit: (e: Event) => { e.preventDefault(); go('/compare', { runs: `${a.value},${b.value}` }); } },
+      h('label', {}, 'Reference run ', a), h('label', {}, 'Compared run ', b), h('button', { type: 'submit' }, 'Compare')));
+}

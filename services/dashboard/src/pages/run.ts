@@ -1,0 +1,140 @@
+import { api } from '../api.js';
+import { statusBadge, verdictBadge } from '../components/badges.js';
+import { h, render } from '../dom.js';
+import { ago, bytes, dateTime, ms, ratio, sha } from '../format.js';
+import { href, type PageContext } from '../page.js';
+import type { MatrixCell, MatrixVerdict, RunMatrix } from '../types.js';
+
+const FINAL = new Set(['done', 'failed', 'cancelled']);
+
+/** Run: may this change merge? Which cell is the problem, by how much? */
+export async function runPage(ctx: PageContext, runId: string): Promise<void> {
+  const { main } = ctx;
+  let m = await api.get<RunMatrix>(`/api/v1/runs/${runId}/matrix`);
+  render(main, view(m));
+  if (FINAL.has(m.run.status)) return;
+
+  // Live progress: D's SSE stream says when counters move; the matrix is re-read then (debounced).
+  let timer: number | undefined;
+  let closed = false;
+  const reload = () => {
+    clearTimeout(timer);
+    timer = window.setTimeout(async () => {
+      if (closed) return;
+      try {
+        m = await api.get<RunMatrix>(`/api/v1/runs/${runId}/matrix`);
+        if (!closed) render(main, view(m, true));
+      } catch { /* the next event retries */ }
+    }, 250);
+  };
+  const events = new EventSource(`/api/v1/runs/${runId}/events`);
+  const progress = (e: MessageEvent) => {
+    const data = JSON.parse(e.data) as { jobsFinished: number; jobsTotal: number; status: string };
+    const bar = main.querySelector<HTMLProgressElement>('#run-progress');
+    if (bar) {
+      bar.max = data.jobsTotal || 1;
+      bar.value = data.jobsFinished;
+    }
+    const label = main.querySelector('#run-progress-label');
+    if (label) label.textContent = `${data.jobsFinished} of ${data.jobsTotal} cells finished · live`;
+    if (data.jobsFinished !== m.run.jobsFinished || data.status !== m.run.status) reload();
+  };
+  events.addEventListener('progress', progress as EventListener);
+  events.addEventListener('done', (e) => {
+    progress(e as MessageEvent);
+    events.close();
+    reload();
+  });
+  events.onerror = () => events.close();
+  ctx.onLeave(() => {
+    closed = true;
+    clearTimeout(timer);
+    events.close();
+  });
+}
+
+function view(m: RunMatrix, live = false): (HTMLElement | null)[] {
+  const { run } = m;
+  const going = !FINAL.has(run.status);
+  const failing = m.cells.filter((c) => c.verdict === 'fail');
+  const label = (c: MatrixCell) => {
+    const a = m.artifacts.find((x) => x.id === c.artifactId);
+    return `${a ? `${a.model} ${a.variant} (${a.format})` : c.artifactId} on ${c.pool} / ${c.backend}`;
+  };
+  const worstFail = failing.map((c) => ({ c, v: c.verdicts.find((v) => v.verdict === 'fail')! }))
+    .sort((a, b) => (b.v.ratio ?? 0) - (a.v.ratio ?? 0))[0];
+  const headline = run.verdict === 'fail' && worstFail
+    ? [`${failing.length} of ${m.cells.length} cells failed. Worst: `, h('strong', {}, label(worstFail.c)), ` — ${describe(worstFail.v)}.`]
+    : run.verdict === 'pass' ? `All ${m.cells.length} cells are within their budgets and tolerance: this change may merge.`
+      : run.verdict === 'inconclusive' ? `Not enough evidence yet for ${run.cells.inconclusive} cell${run.cells.inconclusive === 1 ? '' : 's'}; more sessions would decide.`
+        : going ? `Running: ${run.jobsFinished} of ${run.jobsTotal} cells finished. Verdicts appear when the gate runs.` : 'No verdict was recorded for this run.';
+
+  const models = [...new Set(m.artifacts.map((a) => `${a.model}\u0000${a.format}`))];
+  const variantLinks = models.map((key) => {
+    const [model, format] = key.split('\u0000');
+    const arts = m.artifacts.filter((a) => a.model === model && a.format === format);
+    return arts.length > 1
+      ? h('a', { class: 'button', href: href('/compare', { artifacts: arts.map((a) => a.id).join(','), run: run.id }) }, `Compare ${model} ${format} variants`)
+      : null;
+  });
+
+  return [
+    h('p', { class: 'crumbs' }, h('a', { href: '#/runs' }, '← Runs')),
+    h('h1', {}, 'Run ', h('span', { class: 'mono' }, sha(run.commitSha)), ` on ${run.branch ?? 'no branch'}`),
+    h('p', { class: 'meta' }, `${run.project} · merge base `, h('span', { class: 'mono' }, sha(run.mergeBase)),
+      ` · started ${dateTime(run.createdAt)} (${ago(run.createdAt)}) · `, statusBadge(run.status)),
+    h('section', { class: `answer-box v-${run.verdict ?? 'none'}`, 'aria-label': 'Verdict' },
+      h('div', { class: 'big' }, verdictBadge(run.verdict)), h('p', {}, headline)),
+    going ? h('div', { class: 'progress' },
+      h('progress', { id: 'run-progress', max: run.jobsTotal || 1, value: run.jobsFinished, 'aria-labelledby': 'run-progress-label' }),
+      h('span', { id: 'run-progress-label', 'aria-live': 'polite' }, `${run.jobsFinished} of ${run.jobsTotal} cells finished${live ? ' · live' : ''}`)) : null,
+    h('p', { class: 'actions' },
+      m.previousRunId ? h('a', { class: 'button', href: href('/compare', { runs: `${m.previousRunId},${run.id}` }) }, 'Compare with the previous run') : null,
+      variantLinks),
+    matrix(m),
+    h('p', { class: 'legend' }, 'Each cell: verdict, p50 and p90 latency (median over the cell\u2019s sessions), the ratio of medians against the baseline with its 95 % interval, peak RSS. ',
+      'Open a cell\u2019s series to see its history and sessions.'),
+  ];
+}
+
+function describe(v: MatrixVerdict): string {
+  if (v.ratio !== null) {
+    const pct = (v.ratio - 1) * 100;
+    return `${pct >= 0 ? `${pct.toFixed(1)} % slower` : `${(-pct).toFixed(1)} % faster`} than the ${v.baselineSource ?? 'baseline'} (${ratio(v.ratio)}, 95 % CI ${v.ciLow?.toFixed(3)}–${v.ciHigh?.toFixed(3)})`;
+  }
+  if (v.budget !== null) return `${v.metric} ${v.headValue?.toFixed(1)} over the budget ${v.budget}`;
+  return `${v.metric} failed`;
+}
+
+function matrix(m: RunMatrix): HTMLElement {
+  const cellAt = (artifactId: string, pool: string, backend: string) =>
+    m.cells.find((c) => c.artifactId === artifactId && c.pool === pool && c.backend === backend);
+  return h('div', { class: 'scroll' }, h('table', { class: 'matrix', 'aria-label': 'Run matrix: artifacts by pool and backend' },
+    h('thead', {}, h('tr', {},
+      h('th', { scope: 'col' }, 'Artifact'), h('th', { scope: 'col' }, 'Size'),
+      m.columns.map((c) => h('th', { scope: 'col' }, c.pool, h('br', {}), h('span', { class: 'muted' }, c.backend))))),
+    h('tbody', {}, m.artifacts.map((a) => h('tr', {},
+      h('th', { scope: 'row' }, a.model, ' ', h('strong', {}, a.variant), h('br', {}), h('span', { class: 'muted' }, a.format)),
+      h('td', { class: 'num' }, bytes(a.sizeBytes)),
+      m.columns.map((col) => {
+        const c = cellAt(a.id, col.pool, col.backend);
+        return c ? matrixCell(c) : h('td', { class: 'empty', 'aria-label': 'not in the matrix' }, h('span', { class: 'muted', 'aria-hidden': 'true' }, '—'));
+      }))))));
+}
+
+function matrixCell(c: MatrixCell): HTMLElement {
+  const regression = c.verdicts.find((v) => v.ratio !== null);
+  const budgets = c.verdicts.filter((v) => v.ratio === null && v.budget !== null);
+  const done = c.status === 'done';
+  return h('td', { class: `cell v-${c.verdict ?? 'none'}`, 'data-job': c.jobId },
+    h('div', { class: 'cell-head' }, c.verdict ? verdictBadge(c.verdict) : statusBadge(c.status)),
+    done || c.p50Us !== null ? h('dl', { class: 'figures' },
+      h('dt', {}, 'p50'), h('dd', {}, ms(c.p50Us)),
+      h('dt', {}, 'p90'), h('dd', {}, ms(c.p90Us)),
+      regression ? [h('dt', {}, 'ratio'), h('dd', { title: `95 % CI ${regression.ciLow} – ${regression.ciHigh}` },
+        ratio(regression.ratio), h('span', { class: 'ci' }, ` [${regression.ciLow?.toFixed(3)}, ${regression.ciHigh?.toFixed(3)}]`))] : null,
+      budgets.map((b) => [h('dt', {}, b.metric.replace('_', ' ')), h('dd', {}, `${b.headValue?.toFixed(1) ?? '—'} / ${b.budget}`)]),
+      h('dt', {}, 'RSS'), h('dd', {}, bytes(c.peakRssBytes))) : h('p', { class: 'muted' }, c.reason ?? `${c.sessionsDone}/${c.sessionsPlanned} sessions`),
+    c.sessionsUnstable ? h('p', { class: 'muted small' }, `${c.sessionsUnstable} unstable session${c.sessionsUnstable > 1 ? 's' : ''} excluded`) : null,
+    c.seriesId !== null ? h('a', { class: 'small', href: href(`/series/${c.seriesId}`, { session: c.sessionId }), 'data-series-link': '' }, 'Series & sessions →') : null);
+}
