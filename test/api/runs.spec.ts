@@ -314,3 +314,38 @@ describe('api/runs', () => {
     assert.equal((await api.call('POST', '/api/v1/devices/nope/release')).status, 404);
   });
 });
+
+describe('api/runs cancel', () => {
+  let api: TestApi;
+  before(async () => {
+    api = await startTestApi();
+    await registerDevices(api, [device({ id: 'host-a' })]);
+  });
+  after(async () => api?.close());
+
+  it('cancels a queued run: cells cancelled, waiting sessions removed; a second cancel is 409', async () => {
+    const art = (await upload(api, tinyOnnx(), { model: 'm' })).body.id;
+    const created = await api.call('POST', '/api/v1/runs', {
+      body: { matrix: { artifacts: [art], backends: ['cpu'], devices: ['host-x86_64', 'host-a'] }, config: { sessions: 3 } },
+    });
+    const q = new Queue(queueNameForPool('host-x86_64', api.prefix), { connection: api.redis, prefix: api.prefix });
+    const qd = new Queue(queueNameForDevice('host-a', api.prefix), { connection: api.redis, prefix: api.prefix });
+    try {
+      assert.equal(await q.count(), 3);
+      assert.equal(await qd.count(), 3);
+      const res = await api.call('POST', `/api/v1/runs/${created.body.id}/cancel`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.status, 'cancelled');
+      assert.equal(res.body.cancelledCells, 2);
+      assert.deepEqual(res.body.cells.map((c: any) => c.status), ['cancelled', 'cancelled']);
+      assert.equal(await q.count(), 0);
+      assert.equal(await qd.count(), 0);
+      assert.equal(await markJobRunning(api.db.pool, created.body.cells[0].jobId), false, 'a worker drops sessions of a cancelled cell');
+      const again = await api.call('POST', `/api/v1/runs/${created.body.id}/cancel`);
+      assert.equal(again.status, 409);
+    } finally {
+      await q.close();
+      await qd.close();
+    }
+  });
+});

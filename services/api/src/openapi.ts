@@ -151,6 +151,14 @@ export const apiPaths: Record<string, Record<string, unknown>> = {
       responses: { '201': json(anyObject, 'stored'), '200': json(anyObject, 'already stored'), '404': err('unknown run'), '422': err('invalid report'), ...common },
     },
   },
+  '/api/v1/runs/{id}/cancel': {
+    post: {
+      summary: 'Cancel a queued or running run: unfinished cells become cancelled, their waiting sessions leave the queue',
+      tags: ['runs'],
+      parameters: [idParam('id', 'run id')],
+      responses: { '200': json({ $ref: '#/components/schemas/Run' }), '404': err('unknown run'), '409': err('the run is already finished'), ...common },
+    },
+  },
   '/api/v1/devices': {
     get: {
       summary: 'Registered devices: state, last heartbeat, current job',

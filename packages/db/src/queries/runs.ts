@@ -244,3 +244,34 @@ export async function listRunSessions(q: Queryable, runId: string, withIteration
   );
   return rows;
 }
+
+/**
+ * Cancels a run that is still queued or running: its unfinished cells become `cancelled` and
+ * count as finished. Returns those cells (so their queued sessions can be removed), or null
+ * when the run was already finished. A worker mid-session finds its cell cancelled and stops.
+ */
+export async function cancelRun(
+  q: Queryable,
+  runId: string,
+): Promise<{ jobId: string; cellIndex: number; pool: string; deviceId: string | null; sessionsPlanned: number; hasBaseline: boolean }[] | null> {
+  const { rows } = await q.query<{
+    jobId: string | null; cellIndex: number; pool: string; deviceId: string | null; sessionsPlanned: number; hasBaseline: boolean;
+  }>(
+    `WITH r AS (
+       SELECT id FROM runs WHERE id = $1 AND status IN ('queued', 'running') FOR UPDATE
+     ), j AS (
+       UPDATE jobs SET status = 'cancelled', finished_at = now(), reason = 'run cancelled'
+         FROM r WHERE jobs.run_id = r.id AND jobs.status IN ('queued', 'running')
+         RETURNING jobs.id, jobs.cell_index, jobs.pool, jobs.device_id, jobs.sessions_planned, jobs.baseline_artifact_id
+     ), u AS (
+       UPDATE runs SET status = 'cancelled', finished_at = now(), jobs_finished = runs.jobs_total
+         FROM r WHERE runs.id = r.id RETURNING runs.id
+     )
+     SELECT j.id AS "jobId", j.cell_index AS "cellIndex", j.pool, j.device_id AS "deviceId",
+            j.sessions_planned AS "sessionsPlanned", j.baseline_artifact_id IS NOT NULL AS "hasBaseline"
+       FROM u LEFT JOIN j ON true`,
+    [runId],
+  );
+  if (rows.length === 0) return null;
+  return rows.filter((r) => r.jobId !== null) as { jobId: string; cellIndex: number; pool: string; deviceId: string | null; sessionsPlanned: number; hasBaseline: boolean }[];
+}

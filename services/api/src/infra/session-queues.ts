@@ -54,7 +54,7 @@ export class SessionQueues {
   }
 
   /** Best-effort removal (compensation when a run could not be stored after enqueueing). */
-  async remove(byQueue: Map<string, QueuedSession[]>): Promise<void> {
+  async remove(byQueue: Map<string, { jobId: string }[]>): Promise<void> {
     await Promise.all(
       [...byQueue].flatMap(([name, sessions]) => sessions.map((s) => this.get(name).remove(s.jobId).catch(() => 0))),
     );

@@ -2,6 +2,7 @@ import { Router, type Response } from 'express';
 import type { RunStatus } from '@pocketbench/contracts';
 import { getRunProgress } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
+import { cancelRun } from '../domain/runs/cancel-run.js';
 import { createRun, type RunRequest } from '../domain/runs/create-run.js';
 import { addExternalSession, type ExternalSessionRequest } from '../domain/runs/external-sessions.js';
 import { getRunView, listRunsView, loadRun } from '../domain/runs/run-view.js';
@@ -47,6 +48,13 @@ export function runRoutes(deps: AppDeps): Router {
     const body = validate<ExternalSessionRequest>(externalSessionSchema, req.body ?? {});
     const result = await addExternalSession(deps.db, principalOf(res), req.params.id, body);
     res.status(result.inserted ? 201 : 200).json(result);
+  });
+
+  router.post('/api/v1/runs/:id/cancel', async (req, res) => {
+    const principal = principalOf(res);
+    const { cancelledCells } = await cancelRun(deps, principal, req.params.id);
+    deps.logger.info({ runId: req.params.id, cancelledCells }, 'run cancelled');
+    res.json({ ...(await getRunView(deps.db, principal, req.params.id)), cancelledCells });
   });
 
   router.get('/api/v1/runs/:id/events', async (req, res) => {
