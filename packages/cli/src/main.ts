@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerDevicesCommand } from './commands/devices.js';
+import { registerGateCommand } from './commands/gate.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerResultsCommand } from './commands/results.js';
 import { registerStatusCommand } from './commands/status.js';
@@ -10,7 +10,7 @@ import { registerUpCommand } from './commands/up.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { EXIT, toCliError } from './context.js';
 
-export async function buildProgram(): Promise<Command> {
+export function buildProgram(): Command {
   const program = new Command('pocketbench')
     .description('benchmark on-device ML models on a device farm: latency, load time, memory and size per device and backend')
     .showHelpAfterError('(run with --help for usage)')
@@ -27,19 +27,18 @@ Exit codes: 0 ok, 1 failed (a run or cell failed), 2 bad usage or input, 3 the a
   registerDevicesCommand(program);
   registerMigrateCommand(program);
   registerTokenCommand(program);
-  // The gate command is its own module (packages/cli/src/commands/gate.ts).
-  const gate = new URL('./commands/gate.ts', import.meta.url);
-  if (existsSync(gate)) {
-    const specifier = './commands/gate.js';
-    const mod = (await import(specifier)) as { registerGateCommand?: (p: Command) => void };
-    mod.registerGateCommand?.(program);
-  }
+  registerGateCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
 
 async function main(argv: string[]): Promise<void> {
-  const program = await buildProgram();
+  // `pocketbench results … | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+  const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (err) {
