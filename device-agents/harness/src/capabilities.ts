@@ -24,8 +24,16 @@ export async function probeCapabilities(config: HarnessConfig): Promise<HarnessC
   const vulkan = await probeVulkan(config.vulkaninfoPath, { ...config.childEnv, XDG_RUNTIME_DIR: config.xdgRuntimeDir ?? '/tmp' });
   const runtimes: HarnessCapabilities['runtimes'] = {};
   const usable = (rt: Runtime, all: Backend[]) => all.filter((b) => !UNSUPPORTED_REASONS[rt][b] && (b !== 'vulkan' || vulkan.ok));
-  const ort = await import('onnxruntime-node').then((m) => m.default.env.versions.node ?? null).catch(() => null);
-  if (ort) runtimes.onnxruntime = { version: ort, backends: usable('onnxruntime', ['cpu', 'vulkan']) };
+  // ESM/CJS interop differs between loaders: the namespace or its default holds the API.
+  const ort = await import('onnxruntime-node')
+    .then((m) => ((m as { default?: typeof m }).default?.env ? (m as { default: typeof m }).default : m))
+    .catch(() => null);
+  if (ort) {
+    // Vulkan needs the WebGPU provider in this onnxruntime-node build as well as a Vulkan device.
+    const webgpu = ort.listSupportedBackends().some((b) => b.name === 'webgpu' && b.bundled);
+    const backends = usable('onnxruntime', ['cpu', 'vulkan']).filter((b) => b !== 'vulkan' || webgpu);
+    runtimes.onnxruntime = { version: ort.env.versions.node ?? ort.env.versions.common ?? null, backends };
+  }
   const ptlOk = await access(config.ptlRunnerPath, constants.X_OK).then(() => true, () => false);
   if (ptlOk) runtimes['pytorch-lite'] = { version: await ptlRunnerVersion(config.ptlRunnerPath), backends: usable('pytorch-lite', ['cpu']) };
   return {

@@ -13,13 +13,18 @@ import { runSession } from './run-session.js';
 const EXIT_CODES: Record<BenchReport['status'], number> = { ok: 0, error: 2, unsupported: 3 };
 const USAGE = 'usage: pocketbench-harness run --spec <spec.json|-> [--out <report.json>] | probe';
 
-async function readSpec(file: string): Promise<unknown> {
-  const text = file === '-' ? await new Response(process.stdin as unknown as ReadableStream).text() : await readFile(file, 'utf8');
+/** The spec document, or why there is none; either way the caller still writes a report. */
+async function readSpec(file: string): Promise<{ doc: unknown; problem?: string }> {
+  let text: string;
   try {
-    return JSON.parse(text);
+    text = file === '-' ? await new Response(process.stdin as unknown as ReadableStream).text() : await readFile(file, 'utf8');
   } catch (err) {
-    // Still a report, not a stack trace: the farm reads reports.
-    return { __unparseable: `spec ${file} is not JSON: ${(err as Error).message}` };
+    return { doc: {}, problem: `cannot read spec ${file}: ${(err as Error).message}` };
+  }
+  try {
+    return { doc: JSON.parse(text) };
+  } catch (err) {
+    return { doc: {}, problem: `spec ${file} is not JSON: ${(err as Error).message}` };
   }
 }
 
@@ -39,13 +44,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`--spec is required\n${USAGE}\n`);
     return 64;
   }
-  let spec: unknown;
-  try {
-    spec = await readSpec(values.spec);
-  } catch (err) {
-    spec = { __unreadable: `cannot read spec ${values.spec}: ${(err as Error).message}` };
-  }
-  const report = await runSession(spec, { config });
+  const spec = await readSpec(values.spec);
+  const report = await runSession(spec.doc, { config, specProblem: spec.problem });
   const json = `${JSON.stringify(report)}\n`;
   if (values.out) {
     // Write then rename: a reader never sees half a report.

@@ -27,6 +27,8 @@ import { preferredAdapter, probeVulkan, type VulkanAdapter } from './vulkan-prob
 
 export interface RunSessionOptions {
   config: HarnessConfig;
+  /** Set when the spec could not even be read or parsed (the CLI's file): reported as bad_spec. */
+  specProblem?: string;
   /** Parent of the session's scratch directory (inputs, output). @defaultValue os.tmpdir() */
   scratchDir?: string;
 }
@@ -83,6 +85,7 @@ export async function runSession(specDoc: unknown, opts: RunSessionOptions): Pro
   let report: BenchReport;
   let scratch: string | undefined;
   try {
+    if (opts.specProblem) throw new SessionFailure('bad_spec', opts.specProblem);
     const checked = validateBenchSpec(specDoc);
     if (!checked.ok) throw new SessionFailure('bad_spec', `invalid BenchSpec: ${checked.errors.join('; ')}`);
     const spec = checked.value;

@@ -1,0 +1,123 @@
+/**
+ * How good are the harness's numbers? Three measurements on this machine:
+ *  1. overhead: harness median vs a bare loop over the same runtime, model, threads and input,
+ *     sessions interleaved (H B H B …) so drift hits both alike; target |Δ| ≤ 2 %.
+ *  2. agreement: harness pytorch-lite median vs torch.utils.benchmark.Timer on the same .ptl
+ *     and threads, interleaved; target |Δ| ≤ 5 %.
+ *  3. noise: CV of session medians over 10 sessions per runtime.
+ * Usage: node --import tsx bench/harness/measurement-quality.ts [--rounds N] [--iterations N] [--model mobilenet_v2]
+ * Prints a markdown table and writes JSON to <dataDir>/bench/harness-measurement-quality.json.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import type { BenchSpec } from '@pocketbench/contracts';
+import { ensureFixtures, ensurePtlRunner, generateInput, loadConfig, quantile, readHostFacts, runSession, type FixtureModel } from '@pocketbench/harness';
+
+const run = promisify(execFile);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: { rounds: { type: 'string', default: '6' }, iterations: { type: 'string', default: '40' }, model: { type: 'string', default: 'mobilenet_v2' }, threads: { type: 'string', default: '1' } },
+});
+const ROUNDS = Number(args.rounds);
+const ITER = Number(args.iterations);
+const THREADS = Number(args.threads);
+const WARMUP = 5;
+const SEED = 7;
+
+const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
+const cv = (xs: number[]) => {
+  const m = xs.reduce((s, v) => s + v, 0) / xs.length;
+  return Math.sqrt(xs.reduce((s, v) => s + (v - m) ** 2, 0) / (xs.length - 1)) / m;
+};
+const pct = (r: number) => `${r >= 0 ? '+' : ''}${(r * 100).toFixed(2)} %`;
+
+const config = loadConfig(process.env);
+await ensurePtlRunner(config.ptlRunnerPath);
+const fixtures = await ensureFixtures(config.dataDir);
+const pick = (variant: string, format: string) => fixtures.models.find((m) => m.name === args.model && m.variant === variant && m.format === format)!;
+const scratch = await mkdtemp(path.join(os.tmpdir(), 'pocketbench-bench-'));
+const inputFile = path.join(scratch, 'input.bin');
+
+function spec(m: FixtureModel, iterations = ITER): BenchSpec {
+  return {
+    specVersion: 1,
+    artifact: { path: m.path, sha256: m.sha256, format: m.format },
+    runtime: m.format === 'onnx' ? 'onnxruntime' : 'pytorch-lite',
+    backend: 'cpu', threads: THREADS, warmup: WARMUP, iterations, seed: SEED, inputs: m.inputs, timeBudgetSec: 600,
+  };
+}
+
+async function harnessMedian(m: FixtureModel, iterations = ITER): Promise<number> {
+  const r = await runSession(spec(m, iterations), { config });
+  if (r.status !== 'ok') throw new Error(`${m.file}: ${r.error?.message}`);
+  return r.summary!.p50Us;
+}
+
+async function bareMedian(m: FixtureModel): Promise<number> {
+  const shape = m.inputs[0].shape.join('x');
+  const common = [String(THREADS), String(WARMUP), String(ITER), inputFile, shape];
+  const { stdout } = m.format === 'onnx'
+    ? await run(process.execPath, [path.join(here, 'ort-bare-loop.mjs'), m.path, ...common], { maxBuffer: 16 << 20 })
+    : await run(path.join(path.dirname(config.ptlRunnerPath), 'ptl-bare-loop'), [m.path, ...common], { maxBuffer: 16 << 20 });
+  return median(JSON.parse(stdout) as number[]);
+}
+
+async function timerMedian(m: FixtureModel): Promise<number> {
+  const { stdout } = await run('/usr/bin/python3', [path.join(here, 'torch_timer.py'), m.path, String(THREADS), inputFile, m.inputs[0].shape.join('x'), '2'], { maxBuffer: 16 << 20 });
+  return (JSON.parse(stdout.trim().split('\n').pop()!) as { median_us: number }).median_us;
+}
+
+try {
+  const onnx = pick('fp32', 'onnx');
+  const ptl = pick('fp32', 'ptl');
+  // The same bytes the harness generates for seed 7, so every contender sees the same input.
+  await writeFile(inputFile, generateInput(onnx.inputs[0], SEED));
+  const results: Record<string, unknown> = { host: readHostFacts(), model: args.model, threads: THREADS, iterations: ITER, rounds: ROUNDS, at: new Date().toISOString() };
+  const rows: string[] = [];
+
+  for (const m of [onnx, ptl]) {
+    const h: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      h.push(await harnessMedian(m));
+      b.push(await bareMedian(m));
+    }
+    const ratio = median(h) / median(b) - 1;
+    results[`overhead.${m.format}`] = { harnessMediansUs: h, bareMediansUs: b, delta: ratio };
+    rows.push(`| overhead (${m.format === 'onnx' ? 'onnxruntime' : 'pytorch-lite'}, ${m.file}) | harness ${(median(h) / 1000).toFixed(3)} ms vs bare loop ${(median(b) / 1000).toFixed(3)} ms | ${pct(ratio)} | ≤ 2 % |`);
+  }
+
+  for (const m of [ptl, pick('int8-static', 'ptl')]) {
+    const h: number[] = [];
+    const t: number[] = [];
+    for (let i = 0; i < Math.max(3, Math.ceil(ROUNDS / 2)); i++) {
+      h.push(await harnessMedian(m));
+      t.push(await timerMedian(m));
+    }
+    const ratio = median(h) / median(t) - 1;
+    results[`agreement.${m.variant}`] = { harnessMediansUs: h, torchTimerMediansUs: t, delta: ratio };
+    rows.push(`| agreement (${m.file}) | harness ${(median(h) / 1000).toFixed(3)} ms vs torch.utils.benchmark.Timer ${(median(t) / 1000).toFixed(3)} ms | ${pct(ratio)} | ≤ 5 % |`);
+  }
+
+  for (const m of [onnx, ptl]) {
+    const medians: number[] = [];
+    for (let i = 0; i < 10; i++) medians.push(await harnessMedian(m));
+    const c = cv(medians);
+    results[`noise.${m.format}`] = { sessionMediansUs: medians, cv: c };
+    rows.push(`| noise (${m.file}, 10 sessions × ${ITER}) | median of medians ${(median(medians) / 1000).toFixed(3)} ms, range ${(Math.min(...medians) / 1000).toFixed(3)}–${(Math.max(...medians) / 1000).toFixed(3)} ms | CV ${(c * 100).toFixed(2)} % | — |`);
+  }
+
+  const out = path.join(config.dataDir, 'bench', 'harness-measurement-quality.json');
+  await mkdir(path.dirname(out), { recursive: true });
+  await writeFile(out, JSON.stringify(results, null, 2));
+  console.log(`host: ${(results.host as { cpuModel: string }).cpuModel}, ${os.loadavg()[0].toFixed(2)} load, threads ${THREADS}, ${ITER} iterations/session, ${ROUNDS} interleaved rounds\n`);
+  console.log('| measurement | figures | Δ / CV | target |\n|---|---|---|---|');
+  for (const r of rows) console.log(r);
+  console.log(`\nraw: ${out}`);
+} finally {
+  await rm(scratch, { recursive: true, force: true });
+}
