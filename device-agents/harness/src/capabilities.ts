@@ -25,8 +25,12 @@ export async function probeCapabilities(config: HarnessConfig): Promise<HarnessC
   const runtimes: HarnessCapabilities['runtimes'] = {};
   const usable = (rt: Runtime, all: Backend[]) => all.filter((b) => !UNSUPPORTED_REASONS[rt][b] && (b !== 'vulkan' || vulkan.ok));
   // ESM/CJS interop differs between loaders: the namespace or its default holds the API.
+  type Ort = typeof import('onnxruntime-node');
   const ort = await import('onnxruntime-node')
-    .then((m) => ((m as { default?: typeof m }).default?.env ? (m as { default: typeof m }).default : m))
+    .then((m) => {
+      const ns = m as unknown as Ort & { default?: Ort };
+      return ns.default?.env ? ns.default : ns;
+    })
     .catch(() => null);
   if (ort) {
     // Vulkan needs the WebGPU provider in this onnxruntime-node build as well as a Vulkan device.
