@@ -10,7 +10,12 @@ import {
   createRng,
   eDivisive,
   hygieneAction,
+  incompleteBeta,
+  normalCdf,
+  studentTQuantile,
+  studentTTwoSidedP,
   summarize,
+  tailLevel,
   worstVerdict,
 } from '@pocketbench/stats';
 import { medianInPlace } from '../../packages/stats/src/bootstrap.js';
@@ -126,6 +131,17 @@ describe('stats', () => {
       if (borderline.verdict === 'inconclusive') assert.ok((borderline.sessionsNeededEstimate ?? 1) > 0);
     });
 
+    it('widens the interval for few sessions when asked (expanded percentile bootstrap)', () => {
+      const h = sessions(6, 10_000);
+      const b = sessions(6, 10_000);
+      const plain = compareSessions(h, b);
+      const wide = compareSessions(h, b, { expand: true });
+      assert.equal(wide.ratio, plain.ratio);
+      assert.ok(wide.ciLow < plain.ciLow && wide.ciHigh > plain.ciHigh);
+      assert.ok(Math.abs(tailLevel(0.95, 6, true) - 0.00243) < 1e-4);
+      assert.ok(Math.abs(tailLevel(0.95, 6, false) - 0.025) < 1e-12);
+    });
+
     it('refuses empty input', () => {
       assert.throws(() => compareSessions([], base), /at least one session/);
       assert.throws(() => compareSessions([[]], base), /session 0 has no values/);
@@ -152,6 +168,16 @@ describe('stats', () => {
       const c = checkBudget({ kind: 'sessions', values: [101, 99, 100, 102, 98, 100] }, 150);
       assert.equal(c.value, 100);
       assert.equal(c.verdict, 'pass');
+    });
+  });
+
+  describe('stats/special functions', () => {
+    it('matches tabulated values', () => {
+      assert.ok(Math.abs(normalCdf(1.959963984540054) - 0.975) < 1e-6);
+      assert.ok(Math.abs(normalCdf(-1) - 0.15865525) < 1e-6);
+      assert.ok(Math.abs(studentTQuantile(0.05, 5) - 2.570582) < 1e-5);
+      assert.ok(Math.abs(studentTTwoSidedP(2.228139, 10) - 0.05) < 1e-6);
+      assert.ok(Math.abs(incompleteBeta(0.5, 2, 3) - 0.6875) < 1e-12);
     });
   });
 

@@ -1,6 +1,6 @@
 import type { Verdict } from '@pocketbench/contracts';
 import { drawReplicate, prepareSide, resampleState } from './bootstrap.js';
-import { DEFAULT_RESAMPLES, sessionsNeeded, type BootstrapOptions } from './compare.js';
+import { DEFAULT_RESAMPLES, sessionsNeeded, tailLevel, type BootstrapOptions } from './compare.js';
 import { seedNumber } from './rng.js';
 import { quantileSorted } from './summary.js';
 import { threeWayVerdict } from './verdict.js';
@@ -47,9 +47,9 @@ export function checkBudget(samples: BudgetSamples, budget: number, options: Boo
     if (d <= budget) atOrBelow++;
   }
   draws.sort();
-  const alpha = 1 - (options.confidence ?? 0.95);
-  const ciLow = quantileSorted(draws, alpha / 2);
-  const ciHigh = quantileSorted(draws, 1 - alpha / 2);
+  const tail = tailLevel(options.confidence ?? 0.95, side.sessions, options.expand ?? false);
+  const ciLow = quantileSorted(draws, tail);
+  const ciHigh = quantileSorted(draws, 1 - tail);
   const verdict = threeWayVerdict(ciLow, ciHigh, budget);
   return {
     value: side.estimate,

@@ -7,5 +7,5 @@ export * from './multiple-testing.js';
 export * from './adaptive.js';
 export * from './change-points.js';
 export * from './verdict.js';
-export { incompleteBeta, studentTTwoSidedP, welchTTest } from './special.js';
+export { incompleteBeta, normalCdf, studentTQuantile, studentTTwoSidedP, welchTTest } from './special.js';
 export * from './report/index.js';

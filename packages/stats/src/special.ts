@@ -87,3 +87,28 @@ function varianceOf(a: ArrayLike<number>, m: number): number {
   for (let i = 0; i < a.length; i++) s += (a[i] - m) ** 2;
   return s / (a.length - 1);
 }
+
+/** Standard normal CDF (erfc-based, |error| < 1.2e-7). */
+export function normalCdf(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.5 * x);
+  const erfc =
+    t *
+    Math.exp(
+      -x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+        t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return z >= 0 ? 1 - erfc / 2 : erfc / 2;
+}
+
+/** Upper quantile t such that P(|T_df| > t) = twoSidedP, by bisection. */
+export function studentTQuantile(twoSidedP: number, df: number): number {
+  let lo = 0;
+  let hi = 1e3;
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if (studentTTwoSidedP(mid, df) > twoSidedP) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
