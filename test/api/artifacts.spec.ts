@@ -9,7 +9,7 @@ import { startTestApi, tinyOnnx, upload, type TestApi } from './helpers.js';
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** Real PyTorch archives: a lite-interpreter .ptl, a plain TorchScript .pt, and a non-PyTorch zip. */
-function makeTorchFiles(dir: string): { ptl: Buffer; pt: Buffer; zip: Buffer } {
+function makeTorchFiles(dir: string): void {
   execFileSync(
     '/usr/bin/python3',
     [
@@ -27,7 +27,6 @@ with zipfile.ZipFile(d + '/other.zip', 'w') as z:
     ],
     { stdio: 'pipe' },
   );
-  return { ptl: Buffer.alloc(0), pt: Buffer.alloc(0), zip: Buffer.alloc(0) };
 }
 
 describe('api/artifacts', () => {

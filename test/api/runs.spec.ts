@@ -30,7 +30,6 @@ describe('api/runs', () => {
   let api: TestApi;
   let head: string;
   let base: string;
-  let ptl: string | undefined;
   const queues: Queue[] = [];
   const queue = (name: string) => {
     const q = new Queue<SessionJobData>(name, { connection: api.redis, prefix: api.prefix });
