@@ -31,7 +31,7 @@ export async function fleetPage({ main }: PageContext): Promise<void> {
           h('td', {}, d.backends.join(', ')),
           h('td', { title: d.lastHeartbeatAt, class: d.heartbeatStale ? 'c-fail' : '' }, d.heartbeatStale ? '⚠ ' : '', ago(d.lastHeartbeatAt), d.heartbeatStale ? ' (stale)' : ''),
           h('td', {}, d.currentRunId ? h('a', { href: `#/runs/${d.currentRunId}`, class: 'mono' }, d.currentJobId ?? '') : h('span', { class: 'muted' }, 'idle')),
-          h('td', { class: `num ${t !== null && t >= HOT_C ? 'c-fail' : ''}` }, t === null ? '—' : `${t >= HOT_C ? '🌡 ' : ''}${t.toFixed(1)} °C`),
+          h('td', { class: `num ${t !== null && t >= HOT_C ? 'c-fail' : ''}` }, t === null ? '—' : `${t.toFixed(1)} °C${t >= HOT_C ? ' (hot)' : ''}`),
           h('td', {}, d.lastSessionId ? h('a', { href: `#/sessions/${d.lastSessionId}` }, ago(d.lastSessionAt)) : h('span', { class: 'muted' }, 'never')));
       }))),
     h('p', { class: 'legend' }, `Temperature is the hottest thermal zone after the device's latest session; ${HOT_C} °C and above is marked hot (sessions wait for cooldown). `,

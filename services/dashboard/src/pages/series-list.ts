@@ -28,21 +28,32 @@ export async function seriesListPage({ main, params }: PageContext): Promise<voi
       h('label', {}, h('input', { type: 'checkbox', checked: filter.alerting, onchange: (e: Event) => go('/series', { ...filter, alerting: (e.target as HTMLInputElement).checked }) }),
         ' only series with active alerts')),
     h('table', { class: 'data', 'aria-label': 'Series' },
-      h('thead', {}, h('tr', {}, ['Series', 'Device', 'Backend', 'Latest p50', 'Last 30 sessions', 'Change', 'Alerts', 'Last session'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', {}, h('tr', {}, ['Series', 'Device', 'Backend', 'Latest p50', 'Last 30 sessions', 'Trend', 'Alerts', 'Last session'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, series.map((s) => {
         const recent = [...s.recentP50Us].reverse();
-        const first = recent[0];
         const last = recent[recent.length - 1];
-        const change = recent.length > 1 ? ((last - first) / first) * 100 : null;
+        // Median of the newest third against the oldest third: one noisy session does not move it.
+        const third = Math.max(1, Math.floor(recent.length / 3));
+        const older = median(recent.slice(0, third));
+        const newer = median(recent.slice(-third));
+        const change = recent.length >= 6 && older ? ((newer! - older) / older) * 100 : null;
+        const first = recent[0];
         return h('tr', { 'data-series': s.id },
           h('td', {}, h('a', { href: `#/series/${s.id}` }, `${s.model} ${s.variant}`), h('br', {}), h('span', { class: 'muted small' }, `${s.project} · ${s.runtime}`)),
           h('td', {}, s.deviceModel),
           h('td', {}, s.backend),
           h('td', { class: 'num' }, ms(last ?? null)),
           h('td', {}, sparkline(recent, `p50 over the last ${recent.length} sessions, from ${ms(first ?? null)} to ${ms(last ?? null)}`)),
-          h('td', { class: `num ${change !== null && change > 3 ? 'c-fail' : change !== null && change < -3 ? 'c-pass' : ''}` }, pct(change)),
+          h('td', { class: `num ${change !== null && change > 5 ? 'c-fail' : change !== null && change < -5 ? 'c-pass' : ''}` }, pct(change)),
           h('td', {}, s.activeAlerts ? h('a', { class: 'badge v-fail', href: href('/alerts', { status: 'active', series: s.id }) }, h('span', { 'aria-hidden': 'true' }, '!'), ` ${s.activeAlerts} active`) : h('span', { class: 'muted' }, 'none')),
           h('td', {}, ago(s.lastSessionAt)));
       }))),
     pager(total, offset, LIMIT, (o) => href('/series', { ...filter, offset: o })));
+}
+
+function median(xs: number[]): number | null {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
