@@ -64,6 +64,12 @@ function isLastAttempt(job: Job): boolean {
   return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 }
 
+/** One more consecutive failure on the device; quarantine pauses its consumers. */
+async function countDeviceFailure(deps: SessionProcessorDeps, message: string): Promise<void> {
+  const outcome = await recordDeviceOutcome(deps.pool, deps.deviceId, false, deps.quarantineAfter, message).catch(() => undefined);
+  if (outcome?.state === 'quarantined') deps.onQuarantined?.(message);
+}
+
 /** The BullMQ processor of one device: one session job → one stored session. */
 export function createSessionProcessor(deps: SessionProcessorDeps) {
   const inputsBySha = new Map<string, BenchInputSpec[]>();
@@ -139,21 +145,22 @@ export function createSessionProcessor(deps: SessionProcessorDeps) {
       const errorClass = (err as InfrastructureError).errorClass ?? 'infrastructure';
       log.warn({ err: message, attempt: job.attemptsMade + 1, of: job.opts.attempts ?? 1 }, 'infrastructure fault');
       await deps.dropSession().catch(() => undefined);
-      const outcome = await recordDeviceOutcome(deps.pool, deps.deviceId, false, deps.quarantineAfter, message).catch(() => undefined);
-      if (outcome?.state === 'quarantined') deps.onQuarantined?.(message);
+      // A harness killed by the backstop is the model's slowness as often as the device's fault.
+      if (errorClass !== 'harness_timeout') await countDeviceFailure(deps, message);
       if (isLastAttempt(job)) await failJob(deps.pool, data.jobId, errorClass, message);
       throw err;
     }
 
-    await recordDeviceOutcome(deps.pool, deps.deviceId, true).catch(() => undefined);
     const r = report!;
     const modelFault = r.status === 'error' && r.error && MODEL_FAULT_CLASSES.has(r.error.class);
     if (r.status === 'error' && !modelFault) {
       const message = r.error?.message ?? 'the harness reported an error';
       await deps.dropSession().catch(() => undefined);
+      await countDeviceFailure(deps, message);
       if (isLastAttempt(job)) await failJob(deps.pool, data.jobId, r.error?.class ?? 'internal', message);
       throw new InfrastructureError(`harness ${r.error?.class ?? 'error'}: ${message}`);
     }
+    await recordDeviceOutcome(deps.pool, deps.deviceId, true).catch(() => undefined);
 
     const info = await deps.deviceInfo().catch(() => undefined);
     const status = r.status === 'ok' ? (unstable ? 'unstable' : 'ok') : r.status;

@@ -48,7 +48,11 @@ export function normalizeResults(doc: any): RunResults {
       variant: str(c.variant ?? artifact.variant),
       format: str(c.format ?? artifact.format),
       backend: String(c.backend),
-      target: String(c.deviceId ?? c.pool ?? ''),
+      // Emulated pools are labelled as such wherever they are shown.
+      target: (() => {
+        const t = String(c.deviceId ?? c.pool ?? '');
+        return c.emulated || /^qemu/.test(t) ? `${t} (emulated)` : t;
+      })(),
       status: String(c.status),
       reason: str(c.reason ?? c.lastError),
     };
@@ -64,8 +68,11 @@ export function normalizeResults(doc: any): RunResults {
     for (const f of sides) {
       const rss = num(f.peakRssBytes);
       const size = num(f.modelSizeBytes ?? artifact.sizeBytes);
+      // A cell whose every session was `unsupported` on the device says so, with the reason.
+      const allUnsupported = Number(f.sessions) > 0 && Number(f.sessionsUnsupported) === Number(f.sessions);
       cells.push({
         ...base,
+        status: allUnsupported ? 'unsupported' : base.status,
         role: String(f.role ?? 'head'),
         reason: base.reason ?? str(f.lastError),
         sessions: Number(f.sessions ?? 0),
