@@ -70,7 +70,7 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
     const { port } = server.address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${host}:${port}`;
-    logger.info({ url, dataDir: config.dataDir, openMode: !config.adminToken }, 'api listening');
+    logger.info({ url, dataDir: config.dataDir, adminToken: config.adminToken ? 'set' : 'unset: open local mode until a token exists' }, 'api listening');
     let closing: Promise<void> | undefined;
     return {
       url,
