@@ -57,6 +57,10 @@ export class AndroidAdapter implements DeviceAdapter {
   private installedVersion?: string;
   constructor(private readonly ctx: AdapterContext) {}
 
+  reset(): void {
+    this.installedVersion = undefined;
+  }
+
   capabilities(): Record<string, unknown> {
     return {
       platformName: 'Android',

@@ -31,6 +31,8 @@ export interface AdapterContext {
  */
 export interface DeviceAdapter {
   capabilities(): Record<string, unknown>;
+  /** Forgets what it believed about the device (installed versions): called when the session is lost. */
+  reset(): void;
   /** Installs the harness unless this version is there already. */
   ensureHarness(b: Browser): Promise<void>;
   /** Puts the model on the device unless a file with this sha256 is there; returns its device path. */

@@ -23,6 +23,11 @@ export class IosAdapter implements DeviceAdapter {
   pollMs = 2000;
   constructor(private readonly ctx: AdapterContext) {}
 
+  reset(): void {
+    this.installedVersion = undefined;
+    this.verified.clear();
+  }
+
   capabilities(): Record<string, unknown> {
     return {
       platformName: 'iOS',

@@ -19,6 +19,10 @@ export class LinuxAdapter implements DeviceAdapter {
   private installedVersion?: string;
   constructor(private readonly ctx: AdapterContext) {}
 
+  reset(): void {
+    this.installedVersion = undefined;
+  }
+
   capabilities(): Record<string, unknown> {
     return {
       platformName: 'Linux',

@@ -40,7 +40,7 @@ export class WebDriverDeviceSession implements DeviceSession {
 
   /** Opens the WebDriver session now (a device that cannot start one fails here, not in a job). */
   async connect(): Promise<void> {
-    await this.live();
+    await this.current();
   }
 
   private async create(): Promise<Browser> {
@@ -66,20 +66,30 @@ export class WebDriverDeviceSession implements DeviceSession {
     }
   }
 
-  /** The current session, re-created when it was lost (checked with a cheap deviceState). */
-  private async live(): Promise<Browser> {
-    if (this.browser) {
-      try {
-        await this.adapter.state(this.browser);
-        return this.browser;
-      } catch (err) {
-        if (!isSessionLost(err)) throw classifyDeviceError(err, 'reading the device state');
-        this.log.warn({ err: (err as Error).message }, 'device session lost; re-creating it');
-        await this.drop();
-      }
-    }
-    this.browser = await this.create();
+  private async current(): Promise<Browser> {
+    if (!this.browser) this.browser = await this.create();
     return this.browser;
+  }
+
+  /**
+   * Runs a first step of a job on the kept session; when that session turns out to be gone
+   * (Appium restarted, idle timeout) it is re-created once and the step retried.
+   */
+  private async first<T>(what: string, fn: (b: Browser) => Promise<T>): Promise<{ b: Browser; value: T }> {
+    const existed = this.browser !== undefined;
+    const b = await this.current();
+    try {
+      return { b, value: await fn(b) };
+    } catch (err) {
+      if (!existed || !isSessionLost(err)) {
+        if (isSessionLost(err)) await this.drop();
+        throw classifyDeviceError(err, `${what} on ${this.device.id}`);
+      }
+      this.log.warn({ err: (err as Error).message }, 'device session lost; re-creating it');
+      await this.drop();
+      const fresh = await this.current();
+      return { b: fresh, value: await this.step(what, fn, fresh) };
+    }
   }
 
   /** Runs one step; a failure drops the session when it was the session's fault. */
@@ -95,28 +105,29 @@ export class WebDriverDeviceSession implements DeviceSession {
   private async drop(): Promise<void> {
     const b = this.browser;
     this.browser = undefined;
+    this.adapter.reset();
     if (b) await b.deleteSession().catch(() => undefined);
   }
 
   async info(): Promise<DeviceInfo> {
-    const b = await this.live();
-    return await this.step('mobile: deviceInfo', (x) => this.adapter.info(x), b);
+    return (await this.first('reading the device info', (x) => this.adapter.info(x))).value;
   }
 
   async state(): Promise<DeviceStateSnapshot> {
-    const b = await this.live();
-    return await this.step('mobile: deviceState', (x) => this.adapter.state(x), b);
+    return (await this.first('reading the device state', (x) => this.adapter.state(x))).value;
   }
 
   async runHarness(input: HarnessRunInput): Promise<Record<string, unknown>> {
-    const b = await this.live();
     const spec = { ...input.spec } as Record<string, unknown> & { artifact?: Record<string, unknown>; timeBudgetSec?: number };
     const format = String(spec.artifact?.format ?? FORMAT_BY_EXT[path.extname(input.artifactPath)] ?? '');
     if (!format) throw new ReportInvalidError(`cannot tell the artifact format of ${input.artifactPath}; give spec.artifact.format`);
     const budgetSec = Number(spec.timeBudgetSec ?? 300);
 
-    await this.step('installing the harness', (x) => this.adapter.ensureHarness(x), b);
-    const devicePath = await this.step('pushing the model', (x) => this.adapter.ensureModel(x, input.artifactPath, input.artifactSha256, format), b);
+    // Both idempotent, so a session found stale here is re-created and they are redone.
+    const { b, value: devicePath } = await this.first('installing the harness and the model', async (x) => {
+      await this.adapter.ensureHarness(x);
+      return await this.adapter.ensureModel(x, input.artifactPath, input.artifactSha256, format);
+    });
     this.lastStateBefore = await this.step('recording the device state', (x) => this.adapter.state(x), b);
     spec.artifact = { ...spec.artifact, path: devicePath, sha256: input.artifactSha256, format };
 
