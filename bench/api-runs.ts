@@ -76,6 +76,25 @@ try {
   await view.json();
   const viewMs = performance.now() - t1;
 
+  // Figures of a finished 1,000-cell run: 20 sessions x 200 iterations per cell (4 M samples).
+  const big = await submit(false);
+  void big;
+  const bigId = ((await (await fetch(`${server.url}/api/v1/runs?limit=1`)).json()) as { runs: { id: string }[] }).runs[0].id;
+  await db.pool.query(
+    `INSERT INTO sessions (job_id, run_id, role, session_index, artifact_id, device_id, status, backend_requested, backend_used,
+                           device_arch, iterations_us, min_us, mean_us, p50_us, p90_us, p99_us, load_ms, peak_rss_bytes,
+                           model_size_bytes, report)
+     SELECT j.id, j.run_id, 'head', s, j.artifact_id, j.device_id, 'ok', j.backend, j.backend, 'aarch64',
+            (SELECT array_agg((1000 + random() * 500)::int) FROM generate_series(1, 200) WHERE s >= 0),
+            1000, 1250 + random(), 1250 + random(), 1450 + random(), 1495 + random(), 12.5, 50000000, 1234, '{}'
+       FROM jobs j, generate_series(0, 19) s WHERE j.run_id = $1`,
+    [bigId],
+  );
+  const tf = performance.now();
+  const figured = (await (await fetch(`${server.url}/api/v1/runs/${bigId}`)).json()) as { cells: { figures: { iterations: number } }[] };
+  const figuresMs = performance.now() - tf;
+  if (figured.cells[0].figures.iterations !== 4000) throw new Error('figures not computed from the inserted sessions');
+
   const p = stats(plain);
   const a = stats(paired);
   console.log(`POST /api/v1/runs, ${cells} cells (${ARTIFACTS} artifacts x ${BACKENDS.length} backends x ${DEVICES} devices), 1 session each, ${REPEATS} runs:`);
@@ -83,6 +102,7 @@ try {
   console.log(`POST /api/v1/runs, ${pairedCells} paired A/B cells (2 queued sessions each, A B interleaved on one device), ${REPEATS} runs:`);
   console.log(`  median ${a.median.toFixed(0)} ms, min ${a.min.toFixed(0)} ms, max ${a.max.toFixed(0)} ms`);
   console.log(`GET /api/v1/runs/:id of a ${pairedCells}-cell run (no sessions yet): ${viewMs.toFixed(0)} ms`);
+  console.log(`GET /api/v1/runs/:id of a finished ${cells}-cell run, 20 sessions x 200 iterations per cell (4 M samples): ${figuresMs.toFixed(0)} ms`);
 } finally {
   await server.close();
   const keys = await redis.keys(`${prefix}:*`);

@@ -194,13 +194,15 @@ describe('api/runs', () => {
     const f = got.body.cells[0].figures;
     assert.equal(f.sessionsOk, 2);
     assert.equal(f.iterations, 5);
-    assert.equal(f.p50Ms, 3);
+    // Sessions are the unit: the median over sessions of each session's percentile.
+    assert.equal(f.p50Ms, (2 + 4.5) / 2);
     assert.equal(f.loadMs, 15);
     assert.equal(f.peakRssBytes, 101);
     assert.equal(f.modelSizeBytes, 77);
     assert.equal(f.backendUsed, 'cpu');
     assert.equal(f.deviceArch, 'x86_64');
-    assert.ok(Math.abs(f.p90Ms - 4.6) < 1e-9);
+    assert.ok(Math.abs(f.p90Ms - (2.8 + 4.9) / 2) < 1e-9, String(f.p90Ms));
+    assert.equal(f.minMs, 1);
     assert.equal(got.body.cells[1].status, 'failed');
     assert.equal(got.body.cells[1].reason, 'corrupt model');
     assert.equal(got.body.cells[1].errorClass, 'model_load');

@@ -139,7 +139,7 @@ export interface CellFigures {
   sessionsUnsupported: number;
   /** Timed iterations the figures below are computed from. */
   iterations: number;
-  /** Percentiles over every timed iteration of the `ok` sessions (the `unstable` ones when none is ok). */
+  /** Median over the `ok` sessions (the `unstable` ones when none is ok) of each session's percentile. */
   p50Ms: number | null;
   p90Ms: number | null;
   p99Ms: number | null;
@@ -159,19 +159,25 @@ export interface CellFigures {
   lastError: string | null;
 }
 
-/** Figures per cell and role for a run, computed from the `sessions` table. */
+/**
+ * Figures per cell and role for a run, from the `sessions` table's per-session summary
+ * columns: sessions are the unit, so a cell's p50/p90/p99 is the median over its sessions of
+ * each session's percentile (with one session, exactly that session's). Reading summaries
+ * rather than every iteration keeps a 1,000-cell × 20-session run fast to show.
+ */
 export async function listCellFigures(q: Queryable, runId: string): Promise<CellFigures[]> {
   const { rows } = await q.query<CellFigures>(
     `WITH s AS (
        SELECT *, bool_or(status = 'ok') OVER (PARTITION BY job_id, role) AS has_ok FROM sessions WHERE run_id = $1
      ), u AS (
        SELECT * FROM s WHERE status = 'ok' OR (NOT has_ok AND status = 'unstable')
-     ), it AS (
-       SELECT job_id, role, count(*)::int AS n, avg(v) AS mean, min(v) AS min,
-              percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY v) AS p
-         FROM u, unnest(u.iterations_us) AS v GROUP BY job_id, role
      ), per AS (
        SELECT job_id, role,
+              coalesce(sum(cardinality(iterations_us)), 0)::int AS n,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY p50_us) AS p50,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY p90_us) AS p90,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY p99_us) AS p99,
+              avg(mean_us) AS mean, min(min_us) AS min,
               percentile_cont(0.5) WITHIN GROUP (ORDER BY load_ms) AS load_ms,
               percentile_cont(0.5) WITHIN GROUP (ORDER BY first_inference_ms) AS first_ms,
               max(peak_rss_bytes) AS rss, max(peak_rss_method) AS rss_method, max(model_size_bytes) AS size,
@@ -191,15 +197,14 @@ export async function listCellFigures(q: Queryable, runId: string): Promise<Cell
          FROM s GROUP BY job_id, role
      )
      SELECT c.job_id AS "jobId", c.role, c.sessions, c.ok AS "sessionsOk", c.unstable AS "sessionsUnstable",
-            c.error AS "sessionsError", c.unsupported AS "sessionsUnsupported", coalesce(it.n, 0) AS iterations,
-            it.p[1] / 1000 AS "p50Ms", it.p[2] / 1000 AS "p90Ms", it.p[3] / 1000 AS "p99Ms",
-            it.mean / 1000 AS "meanMs", it.min / 1000.0 AS "minMs",
+            c.error AS "sessionsError", c.unsupported AS "sessionsUnsupported", coalesce(per.n, 0) AS iterations,
+            per.p50 / 1000 AS "p50Ms", per.p90 / 1000 AS "p90Ms", per.p99 / 1000 AS "p99Ms",
+            per.mean / 1000 AS "meanMs", per.min / 1000 AS "minMs",
             per.load_ms AS "loadMs", per.first_ms AS "firstInferenceMs", per.rss AS "peakRssBytes",
             per.rss_method AS "peakRssMethod", coalesce(per.size, c.any_size) AS "modelSizeBytes",
             per.backend_used AS "backendUsed", coalesce(per.arch, c.any_arch) AS "deviceArch",
             c.device_ids AS "deviceIds", per.runtime, c.last_error AS "lastError"
        FROM counts c
-       LEFT JOIN it ON it.job_id = c.job_id AND it.role = c.role
        LEFT JOIN per ON per.job_id = c.job_id AND per.role = c.role
       ORDER BY c.job_id, c.role`,
     [runId],
