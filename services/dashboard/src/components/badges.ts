@@ -15,7 +15,7 @@ export function verdictBadge(verdict: string | null | undefined, extra = ''): HT
 }
 
 const STATUS_ICON: Record<string, string> = {
-  queued: '⏸', running: '▶', done: '■', failed: '✗', cancelled: '⊘', unsupported: '⊘',
+  queued: '…', running: '▶', done: '■', failed: '✗', cancelled: '⊘', unsupported: '⊘',
   online: '●', busy: '▶', offline: '○', quarantined: '⚠',
   active: '!', acknowledged: '✓', dismissed: '–',
   ok: '✓', unstable: '~', error: '✗',

@@ -34,6 +34,7 @@ export async function seriesPage(ctx: PageContext, id: string): Promise<void> {
   };
 
   const canvas = h('canvas', {
+    id: 'series-chart',
     role: 'img',
     'aria-label': `Session medians of ${s.model} ${s.variant} on ${s.deviceModel} ${s.backend}: ${pts.length} sessions, latest p50 ${ms(now)}` +
       `${active.length ? `, ${active.length} active alert${active.length > 1 ? 's' : ''}` : ''}. Click a point to open that session.`,
