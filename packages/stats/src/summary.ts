@@ -24,7 +24,10 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 }
 
 export function sortedCopy(values: ArrayLike<number>): Float64Array {
-  const a = Float64Array.from(values as ArrayLike<number>);
+  // A plain loop: Float64Array.from goes through the iterator protocol and is several times slower.
+  const n = values.length;
+  const a = new Float64Array(n);
+  for (let i = 0; i < n; i++) a[i] = values[i];
   a.sort();
   return a;
 }
