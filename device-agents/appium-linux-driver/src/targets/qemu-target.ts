@@ -6,8 +6,12 @@ import type { ExecOptions, ExecResult } from './target.js';
 
 /** The CPU qemu emulates; device-agents/qemu writes a matching /proc/cpuinfo into the root. */
 export const QEMU_CPU = 'cortex-a72';
-/** The BenchReport's memory.method on this target. */
-export const QEMU_PEAK_RSS_METHOD = 'qemu-host-VmHWM';
+/**
+ * The BenchReport's memory.method on this target. The schema's enum (VmHWM | PSS |
+ * phys_footprint) has no emulator value yet, so it stays `VmHWM` and the report carries
+ * host.emulated = true: together they mean "VmHWM of the emulator process, read by the host".
+ */
+export const QEMU_PEAK_RSS_METHOD = 'VmHWM';
 
 /**
  * An emulated aarch64 Linux device: Debian arm64 node run by qemu-user from a root directory
