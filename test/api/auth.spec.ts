@@ -92,6 +92,22 @@ describe('api/auth', () => {
     assert.equal((await api.call('GET', `/api/v1/runs/${betaRun}`, { token: ADMIN })).status, 200);
   });
 
+  it('lists tokens without secrets and revokes them', async () => {
+    const mine = await api.call('GET', '/api/v1/tokens', { token: alpha });
+    assert.equal(mine.status, 200);
+    assert.deepEqual(mine.body.tokens.map((t: { projectName: string }) => t.projectName), ['alpha']);
+    assert.ok(!JSON.stringify(mine.body).includes('pbt_'));
+    const all = await api.call('GET', '/api/v1/tokens', { token: ADMIN });
+    const betaToken = all.body.tokens.find((t: { projectName: string }) => t.projectName === 'beta');
+    assert.equal((await api.call('DELETE', `/api/v1/tokens/${betaToken.id}`, { token: alpha })).status, 404, 'not alpha\'s to revoke');
+    const extra = (await api.call('POST', '/api/v1/tokens', { token: ADMIN, body: { project: 'alpha', name: 'old' } })).body;
+    assert.equal((await api.call('GET', '/api/v1/runs', { token: extra.token })).status, 200);
+    assert.equal((await api.call('DELETE', `/api/v1/tokens/${extra.id}`, { token: alpha })).status, 204);
+    const after = await api.call('GET', '/api/v1/runs', { token: extra.token });
+    assert.equal(after.status, 401);
+    assert.match(after.body.error.message, /revoked/);
+  });
+
   it('answers unknown /api/v1 paths with the JSON error shape', async () => {
     const res = await api.call('GET', '/api/v1/nothing-here', { token: ADMIN });
     assert.equal(res.status, 404);

@@ -43,6 +43,19 @@ export const apiPaths: Record<string, Record<string, unknown>> = {
       requestBody: { required: true, content: { 'application/json': { schema: tokenRequestSchema } } },
       responses: { '201': json(anyObject, 'created'), '422': err('invalid request'), ...common },
     },
+    get: {
+      summary: 'Tokens visible to the caller (admin: all; project token: its project\'s), without secrets',
+      tags: ['projects'],
+      responses: { '200': json(anyObject), ...common },
+    },
+  },
+  '/api/v1/tokens/{id}': {
+    delete: {
+      summary: 'Revoke a token (admin, or a token of the same project)',
+      tags: ['projects'],
+      parameters: [idParam('id', 'token id')],
+      responses: { '204': { description: 'revoked' }, '404': err('unknown or already revoked'), ...common },
+    },
   },
   '/api/v1/artifacts': {
     post: {

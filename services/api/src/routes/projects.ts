@@ -1,7 +1,8 @@
 import { Router } from 'express';
-import { listProjects } from '@pocketbench/db';
+import { listProjects, listTokens, revokeToken } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
 import { createToken, requireAdmin } from '../domain/auth/tokens.js';
+import { notFound } from '../errors.js';
 import { principalOf } from '../http/auth.js';
 import { validate } from '../http/validate.js';
 import { tokenRequestSchema } from '../schemas.js';
@@ -20,6 +21,22 @@ export function projectRoutes(deps: AppDeps): Router {
     const created = await createToken(deps.db, body);
     deps.logger.info({ tokenId: created.id, project: created.project, admin: created.admin }, 'token issued');
     res.status(201).json(created);
+  });
+
+  router.get('/api/v1/tokens', async (_req, res) => {
+    const p = principalOf(res);
+    // Never the secrets: only ids, names, projects and dates.
+    res.json({ tokens: await listTokens(deps.db, p.kind === 'project' ? p.projectId : undefined) });
+  });
+
+  router.delete('/api/v1/tokens/:id', async (req, res) => {
+    const p = principalOf(res);
+    const visible = /^[0-9a-f-]{36}$/i.test(req.params.id)
+      ? (await listTokens(deps.db, p.kind === 'project' ? p.projectId : undefined)).find((t) => t.id === req.params.id)
+      : undefined;
+    if (!visible || !(await revokeToken(deps.db, visible.id))) throw notFound(`token "${req.params.id}" does not exist or is already revoked`);
+    deps.logger.info({ tokenId: visible.id }, 'token revoked');
+    res.status(204).end();
   });
 
   return router;
