@@ -46,6 +46,7 @@ describe('api/runs', () => {
       device({ id: 'qemu-1', pool: 'qemu-arm64', arch: 'aarch64', emulated: true, backends: ['cpu'] }),
     ]);
     head = (await upload(api, tinyOnnx('head'), { model: 'relu', project: 'demo' })).body.id;
+    await upload(api, tinyOnnx('other'), { model: 'other', project: 'default' });
     base = (await upload(api, tinyOnnx('base'), { model: 'relu', project: 'demo' })).body.id;
     assert.ok(head && base);
   });
@@ -56,7 +57,8 @@ describe('api/runs', () => {
 
   async function counts() {
     const { rows } = await api.db.pool.query(
-      `SELECT (SELECT count(*)::int FROM runs) AS runs, (SELECT count(*)::int FROM jobs) AS jobs`,
+      `SELECT (SELECT count(*)::int FROM runs) AS runs, (SELECT count(*)::int FROM jobs) AS jobs,
+              (SELECT count(*)::int FROM projects) AS projects`,
     );
     const keys = await api.redis.keys(`${api.prefix}:*:id`);
     return { ...rows[0], queuedKeys: keys.length, waiting: await queueWaiting() };
@@ -156,6 +158,8 @@ describe('api/runs', () => {
     ['an unknown config field', () => ({ matrix: { artifacts: [head], backends: ['cpu'], devices: ['host-a'] }, config: { iters: 5 } }), 422, /config\.iters is not a known field/],
     ['an unknown artifact', () => ({ matrix: { artifacts: ['00000000-0000-4000-8000-000000000000'], backends: ['cpu'], devices: ['host-a'] } }), 422, /matrix\.artifacts\[0\]: unknown artifact/],
     ['no matrix', () => ({ project: 'demo' }), 422, /matrix is required/],
+    ['a project that does not exist', () => ({ project: 'ghost', matrix: { artifacts: [head], backends: ['cpu'], devices: ['host-a'] } }), 422, /project "ghost" does not exist/],
+    ['an artifact of another project', () => ({ project: 'default', matrix: { artifacts: [head], backends: ['cpu'], devices: ['host-a'] } }), 422, /belongs to project "demo", not "default"/],
     ['an empty device list', () => ({ matrix: { artifacts: [head], backends: ['cpu'], devices: [] } }), 422, /matrix\.devices must NOT have fewer than 1 items/],
     ['malformed JSON', () => '{"matrix": {"artifacts": [', 400, /not valid JSON/],
   ];

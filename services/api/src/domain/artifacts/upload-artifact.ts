@@ -49,9 +49,11 @@ export async function registerUpload(
     if (!MODEL_NAME.test(model)) {
       throw validationFailed(`model "${model}" is not a valid model name (letters, digits, ".", "_", "-"; at most 128)`, { field: 'model' });
     }
-    const project = await projectForWrite(db, principal, fields.project);
+    // Refusals that need no write come first (403 for another project's token).
+    if (principal.kind === 'project') await projectForWrite(db, principal, fields.project, { create: false });
     committed = await store.commit(temp);
     return await withTransaction(db, async (tx) => {
+      const project = await projectForWrite(tx, principal, fields.project, { create: true });
       const m = await ensureModel(tx, project.id, model);
       const { artifact, created } = await insertArtifact(tx, {
         modelId: m.id,

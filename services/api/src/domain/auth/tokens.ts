@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
-  anyTokenExists, ensureProject, findTokenByHash, getProjectByName, insertToken, type Pool, type ProjectRow,
+  anyTokenExists, ensureProject, findTokenByHash, getProjectByName, insertToken, type Pool, type ProjectRow, type Queryable,
 } from '@pocketbench/db';
 import { ApiError, forbidden, unauthorized, validationFailed } from '../../errors.js';
 
@@ -90,15 +90,25 @@ export function canAccessProject(p: Principal, projectId: string): boolean {
 
 /**
  * The project a write goes to: a project token writes to its own project only (403 for
- * another); an admin names one (created when new), else `fallback`, else `default`.
+ * another); an admin names one, else `fallback`, else `default`. With `create` a missing
+ * project is created (pass a transaction so a later refusal leaves no row); without, it is a 422.
  */
-export async function projectForWrite(db: Pool, p: Principal, requested: string | undefined, fallback?: string): Promise<ProjectRow> {
+export async function projectForWrite(
+  q: Queryable,
+  p: Principal,
+  requested: string | undefined,
+  opts: { fallback?: string; create: boolean },
+): Promise<ProjectRow> {
   if (requested !== undefined && !PROJECT_NAME.test(requested)) throw invalidProjectName('project', requested);
   if (p.kind === 'project') {
     if (requested !== undefined && requested !== p.project) {
       throw forbidden(`this token belongs to project "${p.project}" and cannot write to project "${requested}"`);
     }
-    return (await getProjectByName(db, p.project))!;
+    return (await getProjectByName(q, p.project))!;
   }
-  return ensureProject(db, requested ?? fallback ?? DEFAULT_PROJECT);
+  const name = requested ?? opts.fallback ?? DEFAULT_PROJECT;
+  if (opts.create) return ensureProject(q, name);
+  const found = await getProjectByName(q, name);
+  if (!found) throw validationFailed(`project "${name}" does not exist`, { field: 'project' });
+  return found;
 }

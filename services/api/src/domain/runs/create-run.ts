@@ -111,7 +111,7 @@ export async function createRun(
   }
   if (req.project !== undefined && !PROJECT_NAME.test(req.project)) throw invalidProjectName('project', req.project);
   const first = artifacts.get(req.matrix.artifacts[0])!;
-  const project = await projectForWrite(db, principal, req.project, first.project);
+  const project = await projectForWrite(db, principal, req.project, { fallback: first.project, create: false });
   for (const id of ids) {
     const a = artifacts.get(id)!;
     if (a.projectId !== project.id) {
