@@ -72,8 +72,9 @@ function ratioText(check: GateCheck): string {
 
 function budgetText(check: GateCheck): string {
   if (check.budget === null) return '—';
-  if (check.metric === 'regression') return `≤ +${fmt(check.budget)} %`;
-  return `≤ ${fmt(check.budget)} ${unitOf(check)}`;
+  // Budgets are shown as the user wrote them.
+  const b = String(+check.budget.toPrecision(6));
+  return check.metric === 'regression' ? `≤ +${b} %` : `≤ ${b} ${unitOf(check)}`;
 }
 
 function fmt(x: number): string {
