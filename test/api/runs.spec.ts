@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { startWebServer, type WebServer } from '@pocketbench/api';
 import { queueNameForDevice, queueNameForPool, sessionJobId, type SessionJobData } from '@pocketbench/contracts';
 import { failJob, insertSession, markJobRunning, recordSessionFinished } from '@pocketbench/db';
 import { device, registerDevices, startTestApi, tinyOnnx, upload, type TestApi } from './helpers.js';
@@ -352,5 +354,41 @@ describe('api/runs cancel', () => {
       await q.close();
       await qd.close();
     }
+  });
+});
+
+describe('api/runs with Redis down', () => {
+  let api: TestApi;
+  let dead: Redis;
+  let server: WebServer;
+  before(async () => {
+    api = await startTestApi();
+    await registerDevices(api, [device({ id: 'host-a' })]);
+    // Nothing listens on port 1: every Redis command fails after its retries.
+    dead = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: 1, lazyConnect: true });
+    dead.on('error', () => undefined);
+    server = await startWebServer({ config: api.server.deps.config, db: api.db.pool, redis: dead, migrate: false });
+  });
+  after(async () => {
+    await server?.close();
+    dead?.disconnect();
+    await api?.close();
+  });
+
+  it('answers 503 and keeps no run when the sessions cannot be enqueued; readyz names Redis', async () => {
+    const art = (await upload(api, tinyOnnx(), { model: 'm' })).body.id;
+    const res = await fetch(`${server.url}/api/v1/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ matrix: { artifacts: [art], backends: ['cpu'], devices: ['host-a'] } }),
+    });
+    const body = await res.json();
+    assert.equal(res.status, 503, JSON.stringify(body));
+    assert.equal(body.error.code, 'queue_unavailable');
+    const { rows } = await api.db.pool.query('SELECT (SELECT count(*) FROM runs)::int AS runs, (SELECT count(*) FROM jobs)::int AS jobs');
+    assert.deepEqual(rows[0], { runs: 0, jobs: 0 });
+    const ready = await fetch(`${server.url}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.notEqual((await ready.json()).checks.redis, 'ok');
   });
 });

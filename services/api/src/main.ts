@@ -42,7 +42,8 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
   const ownDb = !opts.db;
   const db = opts.db ?? createPool(config.databaseUrl!);
   const ownRedis = !opts.redis;
-  const redis = opts.redis ?? new Redis(config.redisUrl!, { maxRetriesPerRequest: null });
+  // A producer should fail fast (503, nothing stored) when Redis is down, not hang the request.
+  const redis = opts.redis ?? new Redis(config.redisUrl!, { maxRetriesPerRequest: 2 });
   const queues = new SessionQueues(redis, config.queuePrefix);
   const cleanups: (() => Promise<unknown>)[] = [
     () => queues.close(),
