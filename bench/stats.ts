@@ -60,3 +60,8 @@ console.log(
     2,
   ),
 );
+
+const TARGET_MS = 2000;
+const met = decide.ms < TARGET_MS;
+console.log(`target: ${cells} cells decided in < ${TARGET_MS} ms — ${met ? 'met' : 'MISSED'} (${Math.round(decide.ms)} ms wall, ${Math.round(decide.cpuMs)} ms CPU)`);
+if (!met && cells === 1000) process.exitCode = 1;
