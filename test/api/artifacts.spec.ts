@@ -91,6 +91,9 @@ describe('api/artifacts', () => {
     assert.equal(res.status, 200);
     const got = Buffer.from(await res.arrayBuffer());
     assert.equal(sha(got), first.body.sha256, 'the served bytes hash to the address');
+    assert.equal(res.headers.get('etag'), `"${first.body.sha256}"`);
+    const cached = await fetch(`${api.url}/api/v1/artifacts/${first.body.sha256}/content`, { headers: { 'if-none-match': `"${first.body.sha256}"` } });
+    assert.equal(cached.status, 304);
 
     const list = await api.call('GET', '/api/v1/artifacts?project=demo');
     assert.deepEqual(list.body.artifacts.map((a: { id: string }) => a.id), [first.body.id]);

@@ -105,6 +105,7 @@ export const apiPaths: Record<string, Record<string, unknown>> = {
       parameters: [idParam('sha256', 'sha256, 64 lowercase hex digits')],
       responses: {
         '200': { description: 'the file', content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+        '304': { description: 'If-None-Match named this sha256: the cached copy is current' },
         '404': err('no such content'),
         ...common,
       },

@@ -70,6 +70,8 @@ export function artifactRoutes(deps: AppDeps): Router {
 
   router.get('/api/v1/artifacts/:sha256/content', async (req, res) => {
     const file = await artifactContentPath(deps, principalOf(res), req.params.sha256);
+    // Content-addressed: a cached copy with this ETag is this content.
+    if (req.headers['if-none-match'] === `"${req.params.sha256}"`) return void res.status(304).end();
     const { size } = await stat(file);
     res.setHeader('Content-Type', 'application/octet-stream');
     res.setHeader('Content-Length', String(size));
