@@ -1,6 +1,7 @@
 // The dashboard's data routes against a real server and a small seeded history: figures are
 // checked against the sessions themselves, bad input gets a 400 naming the parameter.
 import assert from 'node:assert/strict';
+import { createToken } from '@pocketbench/api';
 import { seedDashboard } from '../../scripts/seed-dashboard.js';
 import { startTestApi, type TestApi } from './helpers.js';
 
@@ -177,5 +178,23 @@ describe('api: dashboard data routes', () => {
     assert.ok((await js.text()).length > 50_000, 'chart.js is bundled in');
     const again = await fetch(`${api.url}/assets/app.js`, { headers: { 'if-none-match': js.headers.get('etag')! } });
     assert.equal(again.status, 304);
+  });
+
+  // Last: once a token exists the server leaves open mode.
+  it('shows a project token only its own project', async () => {
+    const { token } = await createToken(q, { project: 'voice-app' });
+    const as = (path: string) => api.call('GET', path, { token });
+    const runs = await as('/api/v1/dashboard/runs?limit=200');
+    assert.equal(runs.status, 200);
+    assert.ok(runs.body.runs.length > 0 && runs.body.runs.every((r: { project: string }) => r.project === 'voice-app'));
+    assert.deepEqual((await as('/api/v1/dashboard/filters')).body.projects, ['voice-app']);
+    const other = await as('/api/v1/dashboard/runs?project=camera-app');
+    assert.equal(other.status, 403);
+    assert.match(other.body.error.message, /belongs to project "voice-app"/);
+    const series = await as('/api/v1/series?limit=200');
+    assert.ok(series.body.series.every((s: { project: string }) => s.project === 'voice-app'));
+    const { rows: [camera] } = await q.query(`SELECT r.id FROM runs r JOIN projects p ON p.id = r.project_id WHERE p.name = 'camera-app' LIMIT 1`);
+    assert.equal((await as(`/api/v1/runs/${camera.id}/matrix`)).status, 404);
+    assert.equal((await api.call('GET', '/api/v1/fleet')).status, 401, 'no token, no data');
   });
 });

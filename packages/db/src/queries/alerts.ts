@@ -90,6 +90,15 @@ export async function getAlert(q: Queryable, id: number): Promise<AlertRow | und
   return rows[0] ? toAlert(rows[0]) : undefined;
 }
 
+/** Name of the project an alert's series belongs to (access checks), or undefined for an unknown alert. */
+export async function alertProject(q: Queryable, id: number): Promise<string | undefined> {
+  const { rows } = await q.query(
+    `SELECT p.name FROM alerts a JOIN series s ON s.id = a.series_id JOIN projects p ON p.id = s.project_id WHERE a.id = $1`,
+    [id],
+  );
+  return rows[0]?.name;
+}
+
 /** Every alert of a series (any status), oldest change first. */
 export async function listAlertsForSeries(q: Queryable, seriesId: number): Promise<AlertRow[]> {
   const { rows } = await q.query(`SELECT ${ALERT_COLUMNS} FROM alerts a WHERE a.series_id = $1 ORDER BY a.changed_at, a.id`, [seriesId]);
@@ -222,7 +231,7 @@ export async function seriesMediansForDetection(
   let cursor: { at: Date; id: number } | null = null;
   const batch = Math.min(Math.max(opts.limit * 2, 200), 5000);
   while (out.length < opts.limit) {
-    const { rows } = await q.query(
+    const { rows }: { rows: any[] } = await q.query(
       `SELECT s.id, s.run_id, s.created_at, s.p50_us, r.commit_sha, r.branch = r.baseline_branch AS merged
          FROM (SELECT id, run_id, created_at, p50_us FROM sessions
                 WHERE series_id = $1 AND role = 'head' AND status = 'ok' AND p50_us IS NOT NULL
@@ -239,7 +248,7 @@ export async function seriesMediansForDetection(
       }
     }
     if (rows.length < batch) break;
-    const last = rows[rows.length - 1];
+    const last: { created_at: Date; id: string } = rows[rows.length - 1];
     cursor = { at: last.created_at, id: Number(last.id) };
   }
   return out.reverse();

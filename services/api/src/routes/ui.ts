@@ -3,9 +3,10 @@
 import express, { Router, type Request, type Response } from 'express';
 import { ALERT_STATUSES, RUN_STATUSES } from '@pocketbench/contracts';
 import {
-  getRunMatrix, listAlerts, listSeriesOverview, listRunsOverview, previousRunId, runFilterOptions, type Pool,
+  alertProject, getRunMatrix, getSeriesMeta, listAlerts, listSeriesOverview, listRunsOverview, previousRunId, runFilterOptions, type Pool,
 } from '@pocketbench/db';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, forbidden, notFound } from '../errors.js';
+import type { Principal } from '../domain/auth/tokens.js';
 import { acknowledgeAlert, detectAlertsForSeries, dismissAlert } from '../domain/alerts/index.js';
 import {
   compareArtifactsView, compareRunsView, dashboardAssets, fleetView, seriesView, sessionView,
@@ -18,6 +19,26 @@ export interface UiDeps {
   db: Pool;
 }
 
+/** The caller's project when it holds a project token (it sees only that project); undefined for admins. */
+function ownProject(res: Response): string | undefined {
+  const p = res.locals.principal as Principal | undefined;
+  return p?.kind === 'project' ? p.project : undefined;
+}
+
+/** A list filter: a project token may only ask for its own project (403 otherwise) and gets it by default. */
+function projectFilter(req: Request, res: Response): string | undefined {
+  const asked = p.text(req, 'project');
+  const own = ownProject(res);
+  if (own && asked !== undefined && asked !== own) throw forbidden(`this token belongs to project "${own}" and cannot read "${asked}"`);
+  return own ?? asked;
+}
+
+/** One item of another project is reported as missing, like runs are. */
+function visible(res: Response, project: string, what: string): void {
+  const own = ownProject(res);
+  if (own && own !== project) throw notFound(`${what} does not exist`);
+}
+
 const page = (req: Request) => ({ limit: p.int(req, 'limit', 50, 1, 200), offset: p.int(req, 'offset', 0, 0, 1_000_000) });
 
 export function uiRoutes(deps: UiDeps): Router {
@@ -27,52 +48,70 @@ export function uiRoutes(deps: UiDeps): Router {
 
   r.get('/api/v1/dashboard/runs', async (req, res) => {
     res.json(await listRunsOverview(db, {
-      project: p.text(req, 'project'), branch: p.text(req, 'branch'), status: p.oneOf(req, 'status', RUN_STATUSES), ...page(req),
+      project: projectFilter(req, res), branch: p.text(req, 'branch'), status: p.oneOf(req, 'status', RUN_STATUSES), ...page(req),
     }));
   });
 
   r.get('/api/v1/dashboard/filters', async (_req, res) => {
-    res.json(await runFilterOptions(db));
+    const options = await runFilterOptions(db);
+    const own = ownProject(res);
+    res.json(own ? { ...options, projects: options.projects.filter((x) => x === own) } : options);
   });
 
   r.get('/api/v1/runs/:id/matrix', async (req, res) => {
     const id = p.uuid(req.params.id, 'run id');
     const matrix = await getRunMatrix(db, id);
     if (!matrix) throw notFound(`run ${id} does not exist`);
+    visible(res, matrix.run.project, `run ${id}`);
     res.json({ ...matrix, previousRunId: await previousRunId(db, id) });
   });
 
   r.get('/api/v1/series', async (req, res) => {
     res.json(await listSeriesOverview(db, {
-      project: p.text(req, 'project'), model: p.text(req, 'model'), backend: p.text(req, 'backend'),
+      project: projectFilter(req, res), model: p.text(req, 'model'), backend: p.text(req, 'backend'),
       deviceModel: p.text(req, 'deviceModel'), alerting: p.bool(req, 'alerting'), ...page(req),
     }));
   });
 
   r.get('/api/v1/series/:id', async (req, res) => {
     const branch = p.text(req, 'branch') ?? 'main';
-    res.json(await seriesView(db, p.pathId(req.params.id, 'series id'), {
+    const id = p.pathId(req.params.id, 'series id');
+    const view = await seriesView(db, id, {
       branch: branch === '*' ? null : branch, limit: p.int(req, 'limit', 300, 10, 2000), before: p.date(req, 'before'),
-    }));
+    });
+    visible(res, view.series.project, `series ${id}`);
+    res.json(view);
   });
 
   r.post('/api/v1/series/:id/detect-alerts', async (req, res) => {
     const id = p.pathId(req.params.id, 'series id');
+    const meta = await getSeriesMeta(db, id);
+    if (!meta) throw notFound(`series ${id} does not exist`);
+    visible(res, meta.project, `series ${id}`);
     res.json({ opened: await detectAlertsForSeries(db, id) });
   });
 
   r.get('/api/v1/sessions/:id', async (req, res) => {
-    res.json(await sessionView(db, p.pathId(req.params.id, 'session id')));
+    const id = p.pathId(req.params.id, 'session id');
+    const view = await sessionView(db, id);
+    visible(res, view.project, `session ${id}`);
+    res.json(view);
   });
 
   r.get('/api/v1/compare', async (req, res) => {
     const runs = p.uuidList(req, 'runs', 2, 4);
     const artifacts = p.uuidList(req, 'artifacts', 2, 6);
     if (runs && artifacts) throw badRequest('give either "runs" or "artifacts", not both');
-    if (runs) return void res.json(await compareRunsView(db, runs));
+    if (runs) {
+      const view = await compareRunsView(db, runs);
+      view.subjects.forEach((s) => visible(res, s.project, `run ${s.id}`));
+      return void res.json(view);
+    }
     if (artifacts) {
       const run = p.text(req, 'run');
-      return void res.json(await compareArtifactsView(db, artifacts, run ? p.uuid(run, 'query parameter "run"') : null));
+      const view = await compareArtifactsView(db, artifacts, run ? p.uuid(run, 'query parameter "run"') : null);
+      view.subjects.forEach((s) => visible(res, s.project, `artifact ${s.id}`));
+      return void res.json(view);
     }
     throw badRequest('query parameter "runs" (2–4 run ids) or "artifacts" (2–6 artifact ids) is required');
   });
@@ -84,18 +123,21 @@ export function uiRoutes(deps: UiDeps): Router {
   r.get('/api/v1/alerts', async (req, res) => {
     const series = p.text(req, 'series');
     res.json(await listAlerts(db, {
-      status: p.oneOf(req, 'status', ALERT_STATUSES), project: p.text(req, 'project'),
+      status: p.oneOf(req, 'status', ALERT_STATUSES), project: projectFilter(req, res),
       seriesId: series === undefined ? undefined : p.pathId(series, 'query parameter "series"'), ...page(req),
     }));
   });
 
-  r.post('/api/v1/alerts/:id/acknowledge', json, async (req, res) => {
-    res.json(await acknowledgeAlert(db, p.pathId(req.params.id, 'alert id'), p.note(req.body)));
-  });
-
-  r.post('/api/v1/alerts/:id/dismiss', json, async (req, res) => {
-    res.json(await dismissAlert(db, p.pathId(req.params.id, 'alert id'), p.note(req.body)));
-  });
+  const decide = (action: typeof acknowledgeAlert) => async (req: Request<{ id: string }>, res: Response) => {
+    const id = p.pathId(req.params.id, 'alert id');
+    const note = p.note(req.body);
+    const project = await alertProject(db, id);
+    if (project === undefined) throw notFound(`alert ${id} does not exist`);
+    visible(res, project, `alert ${id}`);
+    res.json(await action(db, id, note));
+  };
+  r.post('/api/v1/alerts/:id/acknowledge', json, decide(acknowledgeAlert));
+  r.post('/api/v1/alerts/:id/dismiss', json, decide(dismissAlert));
 
   // The dashboard itself: one HTML page (hash routes), one bundled script, one stylesheet.
   const sendAsset = (type: string, pick: (a: Awaited<ReturnType<typeof dashboardAssets>>) => string) =>

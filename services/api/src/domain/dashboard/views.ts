@@ -76,6 +76,7 @@ export interface CompareSubject {
   id: string;
   label: string;
   detail: string;
+  project: string;
 }
 
 function pivot(subjects: CompareSubject[], figures: CompareFigures[][], keyOf: (f: CompareFigures) => string, byArtifact: boolean) {
@@ -111,7 +112,7 @@ export async function compareRunsView(db: Pool, runIds: string[]) {
   if (missing.length) throw notFound(`run ${missing[0]} does not exist`);
   const subjects = runIds.map((id) => {
     const r = labels.find((l) => l.id === id)!;
-    return { id, label: `${r.branch ?? '?'} @ ${short(r.commitSha)}`, detail: `${r.project} · ${new Date(r.createdAt).toISOString()}` };
+    return { id, label: `${r.branch ?? '?'} @ ${short(r.commitSha)}`, detail: `${r.project} · ${new Date(r.createdAt).toISOString()}`, project: r.project };
   });
   const cells = await compareRunCells(db, runIds);
   const rows = pivot(subjects, runIds.map((id) => cells.get(id) ?? []),
@@ -126,7 +127,7 @@ export async function compareArtifactsView(db: Pool, artifactIds: string[], runI
   if (missing.length) throw notFound(`artifact ${missing[0]} does not exist`);
   const subjects = artifactIds.map((id) => {
     const a = labels.find((l) => l.id === id)!;
-    return { id, label: `${a.model} ${a.variant} (${a.format})`, detail: `${a.project} · ${a.filename ?? id}` };
+    return { id, label: `${a.model} ${a.variant} (${a.format})`, detail: `${a.project} · ${a.filename ?? id}`, project: a.project };
   });
   const figures = await compareArtifacts(db, artifactIds, { runId });
   const rows = pivot(subjects, artifactIds.map((id) => figures.get(id) ?? []), (f) => `${f.pool}\u0000${f.backend}`, true);
