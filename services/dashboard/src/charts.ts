@@ -13,6 +13,8 @@ export interface Marker {
 }
 
 declare module 'chart.js' {
+  // The type parameter must match chart.js's own declaration to merge with it.
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   interface PluginOptionsByType<TType> {
     markers?: { list: Marker[] };
   }

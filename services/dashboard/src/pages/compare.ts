@@ -59,7 +59,11 @@ async function picker(main: HTMLElement): Promise<void> {
   const option = (r: RunOverview) => h('option', { value: r.id }, `${sha(r.commitSha)} · ${r.project} · ${r.branch ?? '—'} · ${ago(r.createdAt)}`);
   const a = h('select', { id: 'cmp-a' }, runs.map(option));
   const b = h('select', { id: 'cmp-b' }, runs.map(option));
-  if (runs.length > 1) b.selectedIndex = 0, a.selectedIndex = 1;
+  if (runs.length > 1) {
+    // Default: the newest run against the one before it.
+    b.selectedIndex = 0;
+    a.selectedIndex = 1;
+  }
   render(main,
     h('h1', {}, 'Compare'),
     h('p', { class: 'answer' }, 'Put two runs side by side (the older one first), or open a run and choose “Compare variants” for the fp32 / int8-dynamic / int8-static table.'),
