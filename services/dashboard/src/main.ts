@@ -62,7 +62,7 @@ function showError(err: unknown): void {
   const e = err as Error;
   const unauthorized = err instanceof HttpError && (err.status === 401 || err.status === 403);
   render(main,
-    h('h1', {}, unauthorized ? 'Sign-in needed' : 'Something went wrong'),
+    h('h1', {}, unauthorized ? 'Sign-in needed' : err instanceof HttpError && err.status === 404 ? 'Not found' : 'Something went wrong'),
     h('p', { class: 'error', role: 'alert' }, e.message),
     unauthorized ? h('p', {}, h('button', { type: 'button', onclick: openTokenDialog }, 'Enter an API token')) : null);
 }
