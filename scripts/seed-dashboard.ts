@@ -172,7 +172,7 @@ export async function seedDashboard(pool: Pool, opts: SeedOptions = {}): Promise
     const regressAt = maxK >= 100 ? maxK - 30 : Math.floor(maxK * 0.6);
     const improveAt = maxK >= 100 ? maxK - 45 : Math.floor(maxK * 0.3);
     await c.query(`CREATE TEMP TABLE seed_levels ON COMMIT DROP AS
-      SELECT r.run_id, r.i, r.created_at, r.branch, r.running, sc.cell, sc.kind, sc.devices, sc.temp_c, s.series_id,
+      SELECT r.run_id, r.i, r.created_at, r.branch, r.running, r.merge_base, sc.cell, sc.kind, sc.devices, sc.temp_c, s.series_id,
              a.artifact_id, a.size_bytes, s.level_us
                * CASE WHEN s.series_id % 3 = 0 AND r.k >= ${regressAt} THEN 1.12 ELSE 1 END
                * CASE WHEN s.series_id % 4 = 1 AND r.k >= ${improveAt} THEN 0.90 ELSE 1 END
@@ -217,15 +217,15 @@ export async function seedDashboard(pool: Pool, opts: SeedOptions = {}): Promise
         ) AS g`,
     [shape, zMin, zP90, zP99a, zP99b, p99frac, perCell]);
 
-    // Verdicts: the cell's p50 ratio against the previous run of the same model, with a ±3 % interval,
-    // decided by the three-way rule (δ = 5 %), plus a p90 budget; the run's verdict is its worst cell.
+    // Verdicts as the gate stores them: `regression` (the cell's p50 ratio against the previous run of the same model, with a ±3 % interval,
+    // decided by the three-way rule, δ = 5 %), a `p90_ms` budget; the run's verdict (`run`) is its worst cell.
     await c.query(`INSERT INTO verdicts (run_id, job_id, metric, verdict, head_value, baseline_value, ratio, ci_low, ci_high,
                                          budget, baseline_source, evidence, created_at)
-      SELECT v.run_id, v.job_id, 'p50_ratio',
+      SELECT v.run_id, v.job_id, 'regression',
              CASE WHEN v.ratio * 0.97 > 1.05 THEN 'fail' WHEN v.ratio * 1.03 < 1.05 THEN 'pass' ELSE 'inconclusive' END,
-             v.head / 1000, v.base / 1000, v.ratio, v.ratio * 0.97, v.ratio * 1.03, 1.05, 'merge-base',
+             v.head / 1000, v.base / 1000, v.ratio, v.ratio * 0.97, v.ratio * 1.03, 5, 'merge-base:' || substr(v.merge_base, 1, 12),
              '{"seeded": true}'::jsonb, v.created_at
-        FROM (SELECT l.run_id, l.run_id || '.' || l.cell AS job_id, l.true_us AS head,
+        FROM (SELECT l.run_id, l.run_id || '.' || l.cell AS job_id, l.true_us AS head, l.merge_base,
                      coalesce(lag(l.true_us) OVER w, l.true_us) AS base,
                      l.true_us / coalesce(lag(l.true_us) OVER w, l.true_us) * exp(0.01 * (random() - 0.5)) AS ratio,
                      l.created_at + interval '4 minutes' AS created_at

@@ -72,7 +72,7 @@ describe('dashboard: pages in headless chromium', function () {
         ORDER BY r.created_at DESC LIMIT 1`);
     await visit(`#/runs/${run.run_id}`, 'table.matrix');
     assert.match(await text('.answer-box'), /✗ fail/);
-    assert.match(await text('.answer-box'), /cells failed\. Worst: .* slower than the merge-base/);
+    assert.match(await text('.answer-box'), /cells failed\. Worst: .* slower than the merge base/);
     assert.equal(await page.locator('td.cell').count(), 10);
     const failCell = page.locator('td.cell.v-fail').first();
     assert.match(await failCell.innerText(), /p50\s+[\d.]+ ms[\s\S]*ratio\s+×1\.\d+ \[1\.\d+, 1\.\d+\]/);

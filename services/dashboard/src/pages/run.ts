@@ -100,7 +100,8 @@ function view(m: RunMatrix, live = false): (HTMLElement | null)[] {
 function describe(v: MatrixVerdict): string {
   if (v.ratio !== null) {
     const pct = (v.ratio - 1) * 100;
-    return `${pct >= 0 ? `${pct.toFixed(1)} % slower` : `${(-pct).toFixed(1)} % faster`} than the ${v.baselineSource ?? 'baseline'} (${ratio(v.ratio)}, 95 % CI ${v.ciLow?.toFixed(3)}–${v.ciHigh?.toFixed(3)})`;
+    const against = (v.baselineSource ?? 'baseline').replace(/^merge-base:.*/, 'merge base').replace(/^branch:/, 'branch ');
+    return `${pct >= 0 ? `${pct.toFixed(1)} % slower` : `${(-pct).toFixed(1)} % faster`} than the ${against} (${ratio(v.ratio)}, 95 % CI ${v.ciLow?.toFixed(3)}–${v.ciHigh?.toFixed(3)})`;
   }
   if (v.budget !== null) return `${v.metric} ${v.headValue?.toFixed(1)} over the budget ${v.budget}`;
   return `${v.metric} failed`;
@@ -123,17 +124,18 @@ function matrix(m: RunMatrix): HTMLElement {
 }
 
 function matrixCell(c: MatrixCell): HTMLElement {
-  const regression = c.verdicts.find((v) => v.ratio !== null);
-  const budgets = c.verdicts.filter((v) => v.ratio === null && v.budget !== null);
+  const regression = c.verdicts.find((v) => v.metric === 'regression' || v.ratio !== null);
+  const budgets = c.verdicts.filter((v) => v !== regression && v.budget !== null);
   const done = c.status === 'done';
   return h('td', { class: `cell v-${c.verdict ?? 'none'}`, 'data-job': c.jobId },
     h('div', { class: 'cell-head' }, c.verdict ? verdictBadge(c.verdict) : statusBadge(c.status)),
     done || c.p50Us !== null ? h('dl', { class: 'figures' },
       h('dt', {}, 'p50'), h('dd', {}, ms(c.p50Us)),
       h('dt', {}, 'p90'), h('dd', {}, ms(c.p90Us)),
-      regression ? [h('dt', {}, 'ratio'), h('dd', { title: `95 % CI ${regression.ciLow} – ${regression.ciHigh}` },
-        ratio(regression.ratio), h('span', { class: 'ci' }, ` [${regression.ciLow?.toFixed(3)}, ${regression.ciHigh?.toFixed(3)}]`))] : null,
-      budgets.map((b) => [h('dt', {}, b.metric.replace('_', ' ')), h('dd', {}, `${b.headValue?.toFixed(1) ?? '—'} / ${b.budget}`)]),
+      regression ? [h('dt', {}, 'ratio'), regression.ratio === null ? h('dd', { class: 'muted' }, 'no baseline')
+        : h('dd', { title: `95 % CI ${regression.ciLow} – ${regression.ciHigh}, against ${regression.baselineSource ?? 'the baseline'}` },
+          ratio(regression.ratio), h('span', { class: 'ci' }, ` [${regression.ciLow?.toFixed(3)}, ${regression.ciHigh?.toFixed(3)}]`))] : null,
+      budgets.map((b) => [h('dt', {}, b.metric.replace(/_/g, ' ')), h('dd', { class: b.verdict === 'fail' ? 'c-fail' : '' }, `${b.headValue?.toFixed(1) ?? '—'} / ${b.budget}`)]),
       h('dt', {}, 'RSS'), h('dd', {}, bytes(c.peakRssBytes))) : h('p', { class: 'muted' }, c.reason ?? `${c.sessionsDone}/${c.sessionsPlanned} sessions`),
     c.sessionsUnstable ? h('p', { class: 'muted small' }, `${c.sessionsUnstable} unstable session${c.sessionsUnstable > 1 ? 's' : ''} excluded`) : null,
     c.seriesId !== null ? h('a', { class: 'small', href: href(`/series/${c.seriesId}`, { session: c.sessionId }), 'data-series-link': '' }, 'Series & sessions →') : null);
