@@ -17,6 +17,9 @@ command -v cmake >/dev/null || { echo "cmake not found (Debian package cmake)" >
   || { echo "libtorch not found (Debian package libtorch-dev)" >&2; exit 1; }
 cmake -S "$src" -B "$out/build" -DCMAKE_BUILD_TYPE=Release >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }
 cmake --build "$out/build" -j "$(nproc)" >>"$out/build.log" 2>&1 || { tail -40 "$out/build.log" >&2; exit 1; }
-cp "$out/build/ptl-runner" "$out/build/ptl-bare-loop" "$out/"
+# Copy then rename: a runner that is running right now keeps its old file.
+for exe in ptl-runner ptl-bare-loop; do
+  cp "$out/build/$exe" "$out/.$exe.new" && mv -f "$out/.$exe.new" "$out/$exe"
+done
 echo "$stamp" > "$out/.stamp"
 echo "built $out/ptl-runner" >&2

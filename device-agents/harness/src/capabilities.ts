@@ -9,13 +9,14 @@ import { probeVulkan, type VulkanAdapter } from './vulkan-probe.js';
 export interface HarnessCapabilities {
   harness: { name: string; version: string };
   runtimes: Partial<Record<Runtime, { version: string | null; backends: Backend[] }>>;
+  /** Every backend some runtime here can run (what `mobile: deviceInfo` lists). */
+  backends: Backend[];
   vulkan: { adapters: VulkanAdapter[] } | { unavailable: string };
 }
 
 function ptlRunnerVersion(runnerPath: string): Promise<string | null> {
   return new Promise((resolve) => {
-    // The runner answers a bad invocation with a JSON error and exits; its presence is what we test.
-    execFile(runnerPath, ['--model'], { timeout: 10_000 }, (err, stdout) => resolve(/"status"/.test(String(stdout)) ? '1.13' : null));
+    execFile(runnerPath, ['--version'], { timeout: 10_000 }, (_err, stdout) => resolve(/^\d+\.\d+/.exec(String(stdout).trim())?.[0] ? String(stdout).trim() : null));
   });
 }
 
@@ -39,10 +40,13 @@ export async function probeCapabilities(config: HarnessConfig): Promise<HarnessC
     runtimes.onnxruntime = { version: ort.env.versions.node ?? ort.env.versions.common ?? null, backends };
   }
   const ptlOk = await access(config.ptlRunnerPath, constants.X_OK).then(() => true, () => false);
-  if (ptlOk) runtimes['pytorch-lite'] = { version: await ptlRunnerVersion(config.ptlRunnerPath), backends: usable('pytorch-lite', ['cpu']) };
+  // Present is not enough: a runner built for another architecture or missing libtorch does not start.
+  const ptlVersion = ptlOk ? await ptlRunnerVersion(config.ptlRunnerPath) : null;
+  if (ptlVersion) runtimes['pytorch-lite'] = { version: ptlVersion, backends: usable('pytorch-lite', ['cpu']) };
   return {
     harness: { name: HARNESS_NAME, version: HARNESS_VERSION },
     runtimes,
+    backends: [...new Set(Object.values(runtimes).flatMap((r) => r.backends))],
     vulkan: vulkan.ok ? { adapters: vulkan.adapters } : { unavailable: vulkan.reason },
   };
 }

@@ -5,6 +5,7 @@
 //
 // Usage: ptl-runner --model PATH --threads N --warmup N --iterations N --min-duration-ms N
 //                   --input FILE:DTYPE:D0xD1x... [--input ...] --output-index I --output-file PATH
+//        ptl-runner --version
 #include <sys/resource.h>
 
 #include <ATen/Parallel.h>
@@ -140,6 +141,10 @@ int main(int argc, char** argv) {
   int threads = 1, warmup = 0, iterations = 1, output_index = 0;
   double min_duration_ms = 0;
   std::vector<InputArg> inputs;
+  if (argc == 2 && std::string(argv[1]) == "--version") {
+    std::cout << TORCH_VERSION << std::endl;
+    return 0;
+  }
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
     if (i + 1 >= argc) fail("bad_spec", "missing value for " + k);
