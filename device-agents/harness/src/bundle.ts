@@ -49,13 +49,16 @@ async function filesUnder(dir: string): Promise<string[]> {
  */
 export async function ensureHarnessBundle(opts: { dataDir: string }): Promise<HarnessBundle> {
   const { build } = await import('esbuild');
-  const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, external: ['onnxruntime-node'], logLevel: 'silent' } as const;
+  const common: import('esbuild').BuildOptions = { bundle: true, platform: 'node', format: 'esm', target: 'node20', write: false, external: ['onnxruntime-node'], logLevel: 'silent' };
   // CommonJS dependencies (ajv) inside an ESM bundle need a `require`.
   const banner = { js: "import { createRequire as __pbCreateRequire } from 'node:module'; const require = __pbCreateRequire(import.meta.url);" };
-  const [cli, child] = await Promise.all([
-    build({ ...common, banner, entryPoints: [path.join(SRC, 'cli.ts')] }),
-    build({ ...common, banner, entryPoints: [path.join(SRC, 'onnx', 'onnx-child.ts')] }),
-  ]);
+  const [cliJs, childJs] = await Promise.all(
+    [path.join(SRC, 'cli.ts'), path.join(SRC, 'onnx', 'onnx-child.ts')].map(async (entry) => {
+      const out = (await build({ ...common, banner, entryPoints: [entry] })).outputFiles?.[0];
+      if (!out) throw new Error(`esbuild produced nothing for ${entry}`);
+      return out.contents;
+    }),
+  );
   let runner: Buffer | undefined;
   const runnerPath = path.join(opts.dataDir, 'harness', 'native', 'ptl-runner');
   try {
@@ -71,7 +74,7 @@ export async function ensureHarnessBundle(opts: { dataDir: string }): Promise<Ha
   const ortVersion = (JSON.parse(await readFile(path.join(ortNode, 'package.json'), 'utf8')) as { version: string }).version;
 
   const hash = createHash('sha256');
-  for (const part of [cli.outputFiles[0].contents, child.outputFiles[0].contents, await readFile(BENCH_SPEC_SCHEMA_PATH), await readFile(BENCH_REPORT_SCHEMA_PATH), runner ?? Buffer.alloc(0), Buffer.from(ortVersion)]) {
+  for (const part of [cliJs, childJs, await readFile(BENCH_SPEC_SCHEMA_PATH), await readFile(BENCH_REPORT_SCHEMA_PATH), runner ?? Buffer.alloc(0), Buffer.from(ortVersion)]) {
     hash.update(part);
   }
   const version = `${HARNESS_VERSION}+${hash.digest('hex').slice(0, 12)}`;
@@ -81,8 +84,8 @@ export async function ensureHarnessBundle(opts: { dataDir: string }): Promise<Ha
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   try {
     await mkdir(path.join(tmp, 'lib'), { recursive: true });
-    await writeFile(path.join(tmp, 'lib', 'harness.mjs'), cli.outputFiles[0].contents);
-    await writeFile(path.join(tmp, 'lib', 'onnx-child.mjs'), child.outputFiles[0].contents);
+    await writeFile(path.join(tmp, 'lib', 'harness.mjs'), cliJs);
+    await writeFile(path.join(tmp, 'lib', 'onnx-child.mjs'), childJs);
     await mkdir(path.join(tmp, 'schemas'));
     await cp(BENCH_SPEC_SCHEMA_PATH, path.join(tmp, 'schemas', path.basename(BENCH_SPEC_SCHEMA_PATH)));
     await cp(BENCH_REPORT_SCHEMA_PATH, path.join(tmp, 'schemas', path.basename(BENCH_REPORT_SCHEMA_PATH)));
