@@ -45,10 +45,19 @@ export async function runPage(ctx: PageContext, runId: string): Promise<void> {
     events.close();
     reload();
   });
-  events.onerror = () => events.close();
+  // EventSource cannot send a bearer token: where the stream is refused, poll instead.
+  let poll: number | undefined;
+  events.onerror = () => {
+    if (events.readyState === EventSource.CONNECTING) return;
+    events.close();
+    if (!closed && !FINAL.has(m.run.status) && poll === undefined) {
+      poll = window.setInterval(() => (FINAL.has(m.run.status) ? clearInterval(poll) : reload()), 3000);
+    }
+  };
   ctx.onLeave(() => {
     closed = true;
     clearTimeout(timer);
+    clearInterval(poll);
     events.close();
   });
 }
