@@ -18,7 +18,7 @@ import {
   tailLevel,
   worstVerdict,
 } from '@pocketbench/stats';
-import { medianInPlace } from '../../packages/stats/src/bootstrap.js';
+import { drawReplicate, prepareSide, resampleState } from '../../packages/stats/src/bootstrap.js';
 import { orderStatisticTable } from '../../packages/stats/src/order-statistic.js';
 
 let rng = createRng(99);
@@ -79,13 +79,46 @@ describe('stats', () => {
   });
 
   describe('stats/bootstrap internals', () => {
-    it('selects the median like a full sort', () => {
-      for (let trial = 0; trial < 500; trial++) {
-        const k = 1 + (trial % 23);
-        const a = Float64Array.from({ length: k }, () => Math.round(rng() * 10));
-        const sorted = [...a].sort((x, y) => x - y);
-        const expected = k % 2 ? sorted[(k - 1) / 2] : (sorted[k / 2 - 1] + sorted[k / 2]) / 2;
-        assert.equal(medianInPlace(a, k), expected);
+    it('draws replicates with the same distribution as a brute-force hierarchical bootstrap', () => {
+      // Odd and even session counts, with ties. Odd iteration counts: a session's median is then
+      // one order statistic, drawn exactly (an interpolated one is drawn as a mixture of its two
+      // neighbouring ranks, which matters only for a handful of iterations).
+      const cases = [
+        [[1, 2, 3, 4, 5], [2, 4, 6, 8, 10], [3, 3, 9, 9, 12]],
+        [[1, 2, 3, 4, 6], [2, 4, 6, 8, 10, 12, 14], [5, 7, 9], [1, 10, 11, 12, 13]],
+      ];
+      const r = createRng(8);
+      for (const sessions of cases) {
+        const trials = 60_000;
+        const brute = new Map<number, number>();
+        const fast = new Map<number, number>();
+        const median = (xs: number[]) => {
+          const s = [...xs].sort((a, b) => a - b);
+          const h = (s.length - 1) / 2;
+          return (s[Math.floor(h)] + s[Math.ceil(h)]) / 2;
+        };
+        for (let t = 0; t < trials; t++) {
+          const picked = sessions.map(() => sessions[(r() * sessions.length) | 0]);
+          const v = median(picked.map((s) => median(s.map(() => s[(r() * s.length) | 0]))));
+          brute.set(v, (brute.get(v) ?? 0) + 1);
+        }
+        const side = prepareSide(sessions);
+        const state = resampleState(4);
+        for (let t = 0; t < trials; t++) {
+          const v = drawReplicate(side, state);
+          fast.set(v, (fast.get(v) ?? 0) + 1);
+        }
+        // Compare the two CDFs at every value either produced (Kolmogorov distance).
+        const points = [...new Set([...brute.keys(), ...fast.keys()])].sort((a, b) => a - b);
+        let cb = 0;
+        let cf = 0;
+        let worst = 0;
+        for (const p of points) {
+          cb += (brute.get(p) ?? 0) / trials;
+          cf += (fast.get(p) ?? 0) / trials;
+          worst = Math.max(worst, Math.abs(cb - cf));
+        }
+        assert.ok(worst < 0.015, `CDFs differ by ${worst} for ${JSON.stringify(sessions)}`);
       }
     });
 

@@ -1,39 +1,44 @@
+import { incompleteBeta } from './special.js';
 import { orderStatisticTable } from './order-statistic.js';
 import { quantileSorted, sortedCopy } from './summary.js';
 
-/** Resolution of each session's inverse-CDF grid (a power of two: the low bits of one uniform index it). */
-const GRID_BITS = 9;
-const GRID = 1 << GRID_BITS;
-const GRID_MASK = GRID - 1;
-const PICK_SCALE = 1 / 2 ** (32 - GRID_BITS);
-
 /**
- * One side (head or baseline) ready for resampling. Each session becomes a grid of GRID
- * values: the inverse CDF of "the q-quantile of a resample of this session's iterations"
- * (its exact order-statistic distribution, see order-statistic.ts) at the grid's midpoints.
- * A draw is then one uniform and one load, without branches: this loop is the cost of a gate.
+ * One side (head or baseline) ready for the hierarchical bootstrap of "median across sessions
+ * of each session's q-quantile" (resample sessions, then iterations within each).
+ *
+ * A resampled session's q-quantile lands on its order statistics with exactly known
+ * probabilities (order-statistic.ts). Picking a session uniformly and then one of those values
+ * is a draw from the *pooled* distribution of all sessions' values, so one replicate is the
+ * median of k independent draws from that pooled distribution — which is the pooled inverse
+ * CDF at the median of k uniforms, itself drawn from a Beta table. A replicate therefore costs
+ * one or two uniforms and binary searches, whatever k and n are.
  */
 export interface PreparedSide {
   sessions: number;
-  /** sessions × GRID values, session s at [s·GRID, (s+1)·GRID). */
-  grid: Float64Array;
+  /** Pooled support of all sessions' resampled quantiles, ascending. */
+  values: Float64Array;
+  /** P(value <= values[i]); the last entry is 1. */
+  cdf: Float64Array;
+  /** Inverse CDF of the m-th smallest of k uniforms (the between-session median's rank). */
+  rankTable: Float64Array;
+  /** k even: the median averages the m-th and (m+1)-th draws. */
+  even: boolean;
+  /** 1 / (k - m), for the (m+1)-th draw given the m-th. */
+  nextExponent: number;
   /** The session-level statistic of each session (its q-quantile). */
   sessionValues: Float64Array;
   /** Median across sessions of sessionValues: the point estimate. */
   estimate: number;
-  scratch: Float64Array;
 }
 
-/**
- * Prepares sessions for the hierarchical bootstrap of "median across sessions of each
- * session's q-quantile". A session with one value (load time, peak RSS) is resampled at the
- * session level only.
- */
+/** A session with one value (load time, peak RSS) is resampled at the session level only. */
 export function prepareSide(sessions: ArrayLike<number>[], q = 0.5): PreparedSide {
   const k = sessions.length;
   if (k === 0) throw new RangeError('at least one session is needed');
-  const grid = new Float64Array(k * GRID);
   const sessionValues = new Float64Array(k);
+  const supports: Float64Array[] = [];
+  const cdfs: Float64Array[] = [];
+  let total = 0;
   for (let s = 0; s < k; s++) {
     if (sessions[s].length === 0) throw new RangeError(`session ${s} has no values`);
     const sorted = sortedCopy(sessions[s]);
@@ -42,15 +47,96 @@ export function prepareSide(sessions: ArrayLike<number>[], q = 0.5): PreparedSid
     }
     sessionValues[s] = quantileSorted(sorted, q);
     const { start, cdf } = orderStatisticTable(sorted.length, q);
-    let j = 0;
-    for (let g = 0; g < GRID; g++) {
-      const u = (g + 0.5) / GRID;
-      while (j < cdf.length - 1 && cdf[j] < u) j++;
-      grid[s * GRID + g] = sorted[start + j];
-    }
+    supports.push(sorted.subarray(start, start + cdf.length));
+    cdfs.push(cdf);
+    total += cdf.length;
   }
-  const estimate = quantileSorted(sortedCopy(sessionValues), 0.5);
-  return { sessions: k, grid, sessionValues, estimate, scratch: new Float64Array(k) };
+  const { values, cdf } = mergePooled(supports, cdfs, total);
+  const m = k % 2 === 0 ? k / 2 : (k + 1) / 2;
+  return {
+    sessions: k,
+    values,
+    cdf,
+    rankTable: rankTable(k, m),
+    even: k % 2 === 0,
+    nextExponent: k % 2 === 0 ? 1 / (k - m) : 0,
+    sessionValues,
+    estimate: quantileSorted(sortedCopy(sessionValues), 0.5),
+  };
+}
+
+/** k-way merge of the sessions' sorted supports (each with its own CDF) into one ascending list with the pooled CDF. */
+function mergePooled(supports: Float64Array[], cdfs: Float64Array[], total: number): { values: Float64Array; cdf: Float64Array } {
+  const k = supports.length;
+  const values = new Float64Array(total);
+  const cdf = new Float64Array(total);
+  const cursor = new Int32Array(k);
+  // Binary min-heap of session indices keyed by their next value.
+  const heap = new Int32Array(k);
+  let size = 0;
+  const key = (s: number) => supports[s][cursor[s]];
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let min = i;
+      if (l < size && key(heap[l]) < key(heap[min])) min = l;
+      if (r < size && key(heap[r]) < key(heap[min])) min = r;
+      if (min === i) return;
+      const t = heap[i];
+      heap[i] = heap[min];
+      heap[min] = t;
+      i = min;
+    }
+  };
+  for (let s = 0; s < k; s++) heap[size++] = s;
+  for (let i = (size >> 1) - 1; i >= 0; i--) down(i);
+  let acc = 0;
+  for (let out = 0; out < total; out++) {
+    const s = heap[0];
+    const c = cursor[s];
+    values[out] = supports[s][c];
+    acc += (cdfs[s][c] - (c > 0 ? cdfs[s][c - 1] : 0)) / k;
+    cdf[out] = acc;
+    if (++cursor[s] === supports[s].length) heap[0] = heap[--size];
+    down(0);
+  }
+  cdf[total - 1] = 1;
+  return { values, cdf };
+}
+
+const RANK_GRID = 4096;
+const CDF_GRID = 8192;
+const rankCache = new Map<number, Float64Array>();
+
+/**
+ * Inverse CDF, on RANK_GRID evenly spaced probabilities, of the m-th smallest of k uniforms
+ * (Beta(m, k-m+1)), from its CDF on a finer grid. Cached per k.
+ */
+function rankTable(k: number, m: number): Float64Array {
+  const hit = rankCache.get(k);
+  if (hit) return hit;
+  const table = new Float64Array(RANK_GRID);
+  if (k === 1) {
+    for (let g = 0; g < RANK_GRID; g++) table[g] = g / (RANK_GRID - 1);
+  } else {
+    const F = new Float64Array(CDF_GRID);
+    for (let i = 0; i < CDF_GRID; i++) F[i] = incompleteBeta(i / (CDF_GRID - 1), m, k - m + 1);
+    F[CDF_GRID - 1] = 1;
+    let i = 0;
+    for (let g = 0; g < RANK_GRID; g++) {
+      const p = g / (RANK_GRID - 1);
+      while (i < CDF_GRID - 2 && F[i + 1] < p) i++;
+      const span = F[i + 1] - F[i];
+      const frac = span > 0 ? Math.min(1, Math.max(0, (p - F[i]) / span)) : 0;
+      table[g] = (i + frac) / (CDF_GRID - 1);
+    }
+    table[0] = 0;
+    table[RANK_GRID - 1] = 1;
+  }
+  if (rankCache.size > 1024) rankCache.clear();
+  rankCache.set(k, table);
+  return table;
 }
 
 /** State of the resampler's mulberry32 stream, kept in one field so the hot loop can inline it. */
@@ -62,57 +148,38 @@ export function resampleState(seed: number): ResampleState {
   return { s: seed >>> 0 };
 }
 
-/**
- * One bootstrap replicate: resample sessions, then iterations within each (exactly, through
- * the order-statistic tables), and return the median of the resampled session statistics.
- * One 32-bit uniform serves both draws: its high bits pick the session, its low bits the grid entry.
- * The generator is mulberry32 (as createRng), inlined: this loop is the whole cost of a gate.
- */
-export function drawReplicate(side: PreparedSide, state: ResampleState): number {
-  const k = side.sessions;
-  const tmp = side.scratch;
-  const grid = side.grid;
-  let st = state.s;
-  for (let s = 0; s < k; s++) {
-    st = (st + 0x6d2b79f5) | 0;
-    let t = Math.imul(st ^ (st >>> 15), st | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const u = (t ^ (t >>> 14)) >>> 0;
-    const pick = Math.floor((u >>> GRID_BITS) * k * PICK_SCALE);
-    tmp[s] = grid[pick * GRID + (u & GRID_MASK)];
-  }
-  state.s = st;
-  return medianInPlace(tmp, k);
+function nextUniform(state: ResampleState): number {
+  const st = (state.s = (state.s + 0x6d2b79f5) | 0);
+  let t = Math.imul(st ^ (st >>> 15), st | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
-/** Median of the first k entries, reordering them (Hoare's selection; k is a handful of sessions). */
-export function medianInPlace(a: Float64Array, k: number): number {
-  const m = (k - 1) >> 1;
+/** Smallest pooled value whose CDF reaches u. */
+function pooledInverse(side: PreparedSide, u: number): number {
+  const cdf = side.cdf;
   let lo = 0;
-  let hi = k - 1;
-  while (hi > lo) {
-    const pivot = a[(lo + hi) >> 1];
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i] = a[j];
-        a[j] = t;
-        i++;
-        j--;
-      }
-    }
-    if (m <= j) hi = j;
-    else if (m >= i) lo = i;
-    else break;
+  let hi = cdf.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cdf[mid] < u) lo = mid + 1;
+    else hi = mid;
   }
-  const lower = a[m];
-  if (k & 1) return lower;
-  // Even count: the upper middle is the smallest entry right of the lower one.
-  let upper = Infinity;
-  for (let i = m + 1; i < k; i++) if (a[i] < upper) upper = a[i];
-  return (lower + upper) / 2;
+  return side.values[lo];
+}
+
+/**
+ * One bootstrap replicate of the side's statistic: the median of k sessions resampled with
+ * replacement, each reduced to the q-quantile of its resampled iterations.
+ */
+export function drawReplicate(side: PreparedSide, state: ResampleState): number {
+  const pos = nextUniform(state) * (RANK_GRID - 1);
+  const i = pos | 0;
+  const t = side.rankTable;
+  const u1 = i >= RANK_GRID - 1 ? 1 : t[i] + (t[i + 1] - t[i]) * (pos - i);
+  const first = pooledInverse(side, u1);
+  if (!side.even) return first;
+  // Given the m-th smallest, the next is the smallest of the other k-m uniforms above it.
+  const u2 = u1 + (1 - u1) * (1 - Math.pow(1 - nextUniform(state), side.nextExponent));
+  return (first + pooledInverse(side, u2)) / 2;
 }

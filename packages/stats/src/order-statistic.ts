@@ -17,16 +17,18 @@ export interface OrderStatisticTable {
 }
 
 const EPS = 1e-12;
-const cache = new Map<string, OrderStatisticTable>();
+// Keyed by q, then n: looked up once per session, so no key strings are built.
+const cache = new Map<number, Map<number, OrderStatisticTable>>();
 const CACHE_LIMIT = 4096;
 
 export function orderStatisticTable(n: number, q: number): OrderStatisticTable {
-  const key = `${n}:${q}`;
-  const hit = cache.get(key);
+  let byN = cache.get(q);
+  if (!byN) cache.set(q, (byN = new Map()));
+  const hit = byN.get(n);
   if (hit) return hit;
   const table = buildTable(n, q);
-  if (cache.size >= CACHE_LIMIT) cache.clear();
-  cache.set(key, table);
+  if (byN.size >= CACHE_LIMIT) byN.clear();
+  byN.set(n, table);
   return table;
 }
 
