@@ -31,3 +31,24 @@
     echo "$pkg_hash:$drv" > "$stamp"
   fi
 )
+
+# Tests of the driver's ssh target talk to a private sshd on 127.0.0.1 (started by the test, on a
+# free port, with throw-away keys). Its binary is unpacked from Debian's openssh-server into the
+# data dir rather than installed, so no system ssh service is started; sshd still needs its
+# privilege-separation user and directory, which the package would have created.
+if [ "$POCKETBENCH_SETUP_FOR" != "start" ]; then
+  sshd_root="$POCKETBENCH_DATA_DIR/sshd"
+  if [ ! -x "$sshd_root/usr/sbin/sshd" ]; then
+    say "unpacking openssh-server into $sshd_root (for the ssh target's tests)"
+    tmp_debs=$(mktemp -d)
+    (cd "$tmp_debs" && apt-get download -qq -o APT::Sandbox::User=root openssh-server >/dev/null) \
+      || die "apt-get download openssh-server failed"
+    mkdir -p "$sshd_root" && dpkg -x "$tmp_debs"/openssh-server_*.deb "$sshd_root"
+    rm -rf "$tmp_debs"
+  fi
+  if ! id sshd >/dev/null 2>&1; then
+    [ "$(id -u)" -eq 0 ] || die "sshd's privilege-separation user 'sshd' is missing; as root: useradd --system --no-create-home --home-dir /run/sshd --shell /usr/sbin/nologin sshd"
+    useradd --system --no-create-home --home-dir /run/sshd --shell /usr/sbin/nologin sshd
+  fi
+  mkdir -p /run/sshd 2>/dev/null || true
+fi

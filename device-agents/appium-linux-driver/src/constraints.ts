@@ -17,4 +17,5 @@ export interface PocketbenchCaps {
   keyPath?: string;
   port?: number;
   nodePath?: string;
+  knownHostsFile?: string;
 }

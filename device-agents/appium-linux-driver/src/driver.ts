@@ -87,7 +87,16 @@ export class PocketbenchLinuxDriver extends BaseDriver<Constraints> {
       default: {
         for (const k of ['host', 'user', 'keyPath'] as const) if (typeof c[k] !== 'string' || !c[k]) throw capError(k, 'is required for the ssh target');
         if (c.port !== undefined && !(Number.isInteger(c.port) && c.port > 0 && c.port < 65536)) throw capError('port', 'must be a TCP port number');
-        return new SshTarget({ host: c.host!, user: c.user!, keyPath: c.keyPath!, port: c.port, nodePath: c.nodePath, workDir: workDir ?? '/tmp/pocketbench-device' });
+        if (c.knownHostsFile !== undefined && (typeof c.knownHostsFile !== 'string' || !path.isAbsolute(c.knownHostsFile))) throw capError('knownHostsFile', 'must be an absolute path');
+        return new SshTarget({
+          host: c.host!,
+          user: c.user!,
+          keyPath: c.keyPath!,
+          port: c.port,
+          nodePath: c.nodePath,
+          knownHostsFile: c.knownHostsFile,
+          workDir: workDir ?? '/tmp/pocketbench-device',
+        });
       }
     }
   }

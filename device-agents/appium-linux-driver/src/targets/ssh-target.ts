@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { TargetUnreachableError } from '../errors.js';
 import { runProcess } from './run-process.js';
 import type { ExecOptions, ExecResult, Target } from './target.js';
@@ -11,6 +13,8 @@ export interface SshTargetOptions {
   workDir: string;
   /** node on the board. @defaultValue 'node' */
   nodePath?: string;
+  /** known_hosts file; new host keys are accepted and remembered, changed ones refused. @defaultValue ~/.ssh/known_hosts */
+  knownHostsFile?: string;
 }
 
 /** POSIX shell single-quoting. */
@@ -38,6 +42,12 @@ export class SshTarget implements Target {
       '-p', String(this.o.port ?? 22),
       '-o', 'BatchMode=yes',
       '-o', 'StrictHostKeyChecking=accept-new',
+      ...(this.o.knownHostsFile ? ['-o', `UserKnownHostsFile=${this.o.knownHostsFile}`] : []),
+      '-o', 'LogLevel=ERROR',
+      // One TCP/SSH handshake per minute instead of one per command (a run is ~10 commands).
+      '-o', 'ControlMaster=auto',
+      '-o', `ControlPath=${path.join(tmpdir(), 'pb-ssh-%C')}`,
+      '-o', 'ControlPersist=60',
       '-o', 'ConnectTimeout=10',
       '-o', 'ServerAliveInterval=15',
       `${this.o.user}@${this.o.host}`,
@@ -66,9 +76,11 @@ export class SshTarget implements Target {
     if (opts.cwd) line = `cd ${shQuote(opts.cwd)} && ${line}`;
     if (opts.env) line = `${Object.entries(opts.env).map(([k, v]) => `${k}=${shQuote(v)}`).join(' ')} ${line}`;
     // The remote side enforces the budget too: killing the local ssh client would leave it running.
-    if (opts.timeoutMs) line = `timeout -s KILL ${Math.ceil(opts.timeoutMs / 1000)} sh -c ${shQuote(line)}`;
+    // TERM, then KILL 5 s later; timeout(1) then exits 124 (137 if the KILL was needed). A bare
+    // `-s KILL` would kill timeout itself, which ssh reports as its own failure (255).
+    if (opts.timeoutMs) line = `timeout -k 5 ${Math.ceil(opts.timeoutMs / 1000)} sh -c ${shQuote(line)}`;
     const r = await this.sh(line, { stdin: opts.stdin, timeoutMs: opts.timeoutMs ? opts.timeoutMs + 15_000 : undefined });
-    if (opts.timeoutMs && r.exitCode === 137) r.timedOut = true;
+    if (opts.timeoutMs && (r.exitCode === 124 || r.exitCode === 137)) r.timedOut = true;
     return r;
   }
 
@@ -114,5 +126,7 @@ export class SshTarget implements Target {
   async trackHarness(): Promise<void> {}
   async untrackHarness(): Promise<void> {}
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await runProcess([...this.sshArgv().slice(0, -2), '-O', 'exit', `${this.o.user}@${this.o.host}`]).catch(() => undefined);
+  }
 }
