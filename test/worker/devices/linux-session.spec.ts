@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { InfrastructureError } from '../../../services/worker/src/errors.js';
@@ -45,7 +45,7 @@ describe('Linux device sessions: real Appium 3, our driver, the real harness', f
   let model: string;
   let modelSha: string;
   let input: { name: string; shape: number[]; dtype: string };
-  const cacheDir = path.join(DATA_DIR, 'test-device-cache');
+  let cacheDir: string;
 
   const spec = (extra: Record<string, unknown> = {}) => ({
     specVersion: 1,
@@ -65,6 +65,7 @@ describe('Linux device sessions: real Appium 3, our driver, the real harness', f
 
   before(async () => {
     appiumHome = ensureAppiumHome();
+    cacheDir = await mkdtemp(path.join(os.tmpdir(), 'pb-device-cache-'));
     [bundle, server, devices] = await Promise.all([
       harnessBundle(),
       startAppiumServer({ appiumHome, logger: testLogger }),
@@ -75,7 +76,10 @@ describe('Linux device sessions: real Appium 3, our driver, the real harness', f
     input = tiny.input;
     modelSha = createHash('sha256').update(readFileSync(model)).digest('hex');
   });
-  after(async () => server?.stop());
+  after(async () => {
+    await server?.stop();
+    await rm(cacheDir, { recursive: true, force: true });
+  });
 
   const device = (pool: string) => {
     const d = devices.find((x) => x.pool === pool);
@@ -99,6 +103,8 @@ describe('Linux device sessions: real Appium 3, our driver, the real harness', f
       assert.ok(report.timing.iterationsUs.length >= 10);
       assert.ok(report.memory.peakRssBytes > 0);
       assert.ok(session.lastStateBefore && session.lastStateBefore.loadAvg.length === 3);
+      const kept = await readdir(path.join(cacheDir, 'reports', d.id));
+      assert.equal(kept.length, 1, 'the pulled report is kept on the worker host');
       localTopK = report.output.topK;
 
       const installed = path.join(String(d.capabilities['pocketbench:workDir']), 'harness', bundle.version, '.pocketbench-installed');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { remote } from 'webdriverio';
@@ -16,6 +16,9 @@ export interface WebDriverSessionOptions {
   /** Extra seconds past the spec's time budget before the driver kills the harness. @defaultValue 60 */
   killGraceSec?: number;
 }
+
+/** Pulled reports kept per device under `<cacheDir>/reports/<deviceId>/`. */
+const KEEP_REPORTS = 200;
 
 const FORMAT_BY_EXT: Record<string, string> = { '.onnx': 'onnx', '.ptl': 'ptl', '.tflite': 'tflite', '.pte': 'pte' };
 
@@ -152,10 +155,17 @@ export class WebDriverDeviceSession implements DeviceSession {
     return checked.value as unknown as Record<string, unknown>;
   }
 
+  /** Keeps the newest reports as pulled (labels sort by time), for looking into a device's recent runs. */
   private async keepReport(label: string, text: string): Promise<void> {
     const dir = path.join(this.opts.cacheDir, 'reports', this.device.id);
-    await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, `${label}.json`), text).catch((err) => this.log.warn({ err: (err as Error).message }, 'could not keep the report'));
+    try {
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, `${label}.json`), text);
+      const all = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
+      for (const old of all.slice(0, Math.max(0, all.length - KEEP_REPORTS))) await rm(path.join(dir, old), { force: true });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'could not keep the report');
+    }
   }
 
   /** Closes the WebDriver session; idempotent, never rejects. */
