@@ -40,14 +40,24 @@ export function prepareSide(sessions: ArrayLike<number>[], q = 0.5): PreparedSid
   const cdfs: Float64Array[] = [];
   let total = 0;
   for (let s = 0; s < k; s++) {
-    if (sessions[s].length === 0) throw new RangeError(`session ${s} has no values`);
-    const sorted = sortedCopy(sessions[s]);
-    if (!Number.isFinite(sorted[0]) || !Number.isFinite(sorted[sorted.length - 1])) {
-      throw new RangeError(`session ${s} has a non-finite value`);
+    const raw = sessions[s];
+    const n = raw.length;
+    if (n === 0) throw new RangeError(`session ${s} has no values`);
+    const { start, cdf } = orderStatisticTable(n, q);
+    const a = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = raw[i];
+      if (!Number.isFinite(v)) throw new RangeError(`session ${s} has a non-finite value`);
+      a[i] = v;
     }
-    sessionValues[s] = quantileSorted(sorted, q);
-    const { start, cdf } = orderStatisticTable(sorted.length, q);
-    supports.push(sorted.subarray(start, start + cdf.length));
+    // Only the ranks a resampled quantile can land on need sorting: select that window, sort it.
+    const end = start + cdf.length;
+    if (start > 0) selectInPlace(a, start, 0, n - 1);
+    if (end < n) selectInPlace(a, end - 1, start, n - 1);
+    const window = a.subarray(start, end);
+    window.sort();
+    sessionValues[s] = quantileSorted(a, q);
+    supports.push(window);
     cdfs.push(cdf);
     total += cdf.length;
   }
@@ -63,6 +73,37 @@ export function prepareSide(sessions: ArrayLike<number>[], q = 0.5): PreparedSid
     sessionValues,
     estimate: quantileSorted(sortedCopy(sessionValues), 0.5),
   };
+}
+
+/**
+ * Hoare selection: afterwards a[target] holds the value of that rank within [lo, hi], with
+ * nothing larger before it and nothing smaller after it.
+ */
+function selectInPlace(a: Float64Array, target: number, lo: number, hi: number): void {
+  while (hi > lo) {
+    const mid = (lo + hi) >> 1;
+    // Median of three as the pivot.
+    const x = a[lo];
+    const y = a[mid];
+    const z = a[hi];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return;
+  }
 }
 
 /** k-way merge of the sessions' sorted supports (each with its own CDF) into one ascending list with the pooled CDF. */
