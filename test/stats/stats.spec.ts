@@ -245,6 +245,9 @@ describe('stats', () => {
       const atCap = adaptiveNextStep(sessions(4, 10_500), sessions(4, 10_000), { minPerSide: 2, cap: 4 });
       assert.equal(atCap.decided, true);
       assert.equal(atCap.addPerSide, 0);
+      // Unstable sessions count against the cap: a device that only produces them cannot schedule forever.
+      assert.deepEqual(adaptiveNextStep([], [], { scheduledPerSide: 20 }), { decided: true, addPerSide: 0 });
+      assert.deepEqual(adaptiveNextStep(sessions(2, 1), sessions(2, 1), { scheduledPerSide: 18 }), { decided: false, addPerSide: 2 });
       const r = createRng(3);
       // A borderline cell below the cap asks for at least 2 more per side, never beyond the cap.
       const h = Array.from({ length: 6 }, () => lognormalSession(10_500 * Math.exp(0.05 * (r() - 0.5)), 0.05));

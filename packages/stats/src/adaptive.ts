@@ -7,6 +7,12 @@ export interface AdaptiveOptions extends CompareOptions {
   cap?: number;
   /** Smallest batch to add, to limit how often the cell is looked at. @defaultValue 2 */
   minStep?: number;
+  /**
+   * Sessions already run per side, counting the unstable and failed ones that `head` and
+   * `baseline` leave out: the cap applies to these, so a device that keeps producing unstable
+   * sessions cannot schedule forever. @defaultValue the larger of head.length and baseline.length
+   */
+  scheduledPerSide?: number;
 }
 
 export interface AdaptiveStep {
@@ -27,9 +33,13 @@ export function adaptiveNextStep(head: ArrayLike<number>[], baseline: ArrayLike<
   const cap = options.cap ?? 20;
   const minStep = options.minStep ?? 2;
   const n = Math.min(head.length, baseline.length);
-  if (n < minPerSide) return { decided: false, addPerSide: minPerSide - n };
+  const scheduled = Math.max(options.scheduledPerSide ?? 0, head.length, baseline.length);
+  const room = Math.max(0, cap - scheduled);
+  if (n === 0 && room === 0) return { decided: true, addPerSide: 0 };
+  if (n < minPerSide && room > 0) return { decided: false, addPerSide: Math.min(room, minPerSide - n) };
+  if (n === 0) return { decided: true, addPerSide: 0 };
   const comparison = compareSessions(head, baseline, options);
-  if (comparison.verdict !== 'inconclusive' || n >= cap) return { decided: true, addPerSide: 0, comparison };
-  const wanted = Math.max(minStep, comparison.sessionsNeededEstimate ?? cap - n);
-  return { decided: false, addPerSide: Math.min(cap - n, wanted), comparison };
+  if (comparison.verdict !== 'inconclusive' || room === 0) return { decided: true, addPerSide: 0, comparison };
+  const wanted = Math.max(minStep, comparison.sessionsNeededEstimate ?? room);
+  return { decided: false, addPerSide: Math.min(room, wanted), comparison };
 }
