@@ -158,6 +158,29 @@ describe('api/gate', () => {
       assert.equal(longer.cells[0].checks[0].baselineSource, 'branch:main@old0');
     });
 
+    it('fails a cell whose head model cannot run on the device, naming the harness error', async () => {
+      const runId = await insertRun(f, { status: 'failed' });
+      const jobId = await insertJob(f, runId, { artifactId: head, status: 'failed' });
+      await tdb.pool.query(
+        `INSERT INTO sessions (job_id, run_id, role, session_index, artifact_id, status, error_class, error_message, backend_requested, report)
+         VALUES ($1, $2, 'head', 0, $3, 'error', 'model_load', 'unsupported operator aten::foo', 'cpu', '{}')`,
+        [jobId, runId, head],
+      );
+      const r = await evaluateRunGate(tdb.pool, runId, parseBudgets(MANDATE));
+      assert.equal(r.verdict, 'fail');
+      assert.equal(r.cells[0].checks.length, 1);
+      assert.equal(r.cells[0].checks[0].metric, 'runs');
+      assert.match(r.cells[0].checks[0].note!, /The head model failed on the device \(model_load: unsupported operator aten::foo\)/);
+    });
+
+    it('leaves a cell inconclusive when its job failed for infrastructure reasons', async () => {
+      const runId = await insertRun(f, { status: 'failed' });
+      await insertJob(f, runId, { artifactId: head, status: 'failed' });
+      const r = await evaluateRunGate(tdb.pool, runId, parseBudgets(''));
+      assert.equal(r.verdict, 'inconclusive');
+      assert.match(r.cells[0].checks[0].note!, /No stable head sessions \(the cell failed/);
+    });
+
     it('refuses an unknown run and a run still in progress', async () => {
       await assert.rejects(evaluateRunGate(tdb.pool, '00000000-0000-4000-8000-000000000000', parseBudgets('')), (e: unknown) => e instanceof GateError && e.status === 404);
       await assert.rejects(evaluateRunGate(tdb.pool, 'not-a-uuid', parseBudgets('')), /run "not-a-uuid" does not exist/);

@@ -31,6 +31,7 @@ export interface GateCellRow {
   cellIndex: number;
   status: string;
   reason: string | null;
+  errorClass: string | null;
   backend: string;
   pool: string;
   deviceId: string | null;
@@ -44,7 +45,7 @@ export interface GateCellRow {
 
 export async function listGateCells(q: Queryable, runId: string): Promise<GateCellRow[]> {
   const { rows } = await q.query<GateCellRow>(
-    `SELECT j.id AS "jobId", j.cell_index AS "cellIndex", j.status, j.reason, j.backend, j.pool,
+    `SELECT j.id AS "jobId", j.cell_index AS "cellIndex", j.status, j.reason, j.error_class AS "errorClass", j.backend, j.pool,
             j.device_id AS "deviceId", j.artifact_id AS "artifactId", j.baseline_artifact_id AS "baselineArtifactId",
             m.name AS model, a.variant, a.format, a.size_bytes AS "sizeBytes"
        FROM jobs j JOIN artifacts a ON a.id = j.artifact_id JOIN models m ON m.id = a.model_id
@@ -60,6 +61,8 @@ export interface GateSessionRow {
   jobId: string;
   role: SessionRole;
   status: SessionStatus;
+  errorClass: string | null;
+  errorMessage: string | null;
   seriesId: number | null;
   iterationsUs: number[];
   loadMs: number | null;
@@ -70,7 +73,8 @@ export interface GateSessionRow {
   commit: string | null;
 }
 
-const SESSION_COLUMNS = `s.id, s.job_id AS "jobId", s.role, s.status, s.series_id AS "seriesId",
+const SESSION_COLUMNS = `s.id, s.job_id AS "jobId", s.role, s.status, s.error_class AS "errorClass",
+  s.error_message AS "errorMessage", s.series_id AS "seriesId",
   s.iterations_us AS "iterationsUs", s.load_ms AS "loadMs", s.peak_rss_bytes AS "peakRssBytes",
   s.model_size_bytes AS "modelSizeBytes", s.run_id AS "runId", r.commit_sha AS commit`;
 
@@ -133,7 +137,8 @@ export async function listBranchBaselineSessions(
      ), latest AS (
        SELECT run_id FROM eligible ORDER BY run_created_at DESC, run_id LIMIT 1
      )
-     SELECT e.id, e.job_id AS "jobId", e.role, e.status, e.series_id AS "seriesId", e.iterations_us AS "iterationsUs",
+     SELECT e.id, e.job_id AS "jobId", e.role, e.status, e.error_class AS "errorClass", e.error_message AS "errorMessage",
+            e.series_id AS "seriesId", e.iterations_us AS "iterationsUs",
             e.load_ms AS "loadMs", e.peak_rss_bytes AS "peakRssBytes", e.model_size_bytes AS "modelSizeBytes",
             e.run_id AS "runId", e.commit_sha AS commit
        FROM eligible e JOIN latest l ON l.run_id = e.run_id

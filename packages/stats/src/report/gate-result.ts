@@ -1,7 +1,10 @@
 import type { Verdict } from '@pocketbench/contracts';
 
-/** What a gate check measures; absolute ones are named like the budgets file's fields. */
-export type GateMetric = 'regression' | 'p50_ms' | 'p90_ms' | 'load_ms' | 'peak_rss_mb' | 'model_size_mb';
+/**
+ * What a gate check measures; absolute ones are named like the budgets file's fields.
+ * `runs`: the head model failed on the device because of the model itself (load, inference, crash).
+ */
+export type GateMetric = 'runs' | 'regression' | 'p50_ms' | 'p90_ms' | 'load_ms' | 'peak_rss_mb' | 'model_size_mb';
 
 /** One check of one cell (one budget field, or the regression against the baseline). */
 export interface GateCheck {

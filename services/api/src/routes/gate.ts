@@ -143,7 +143,7 @@ export const gatePaths: Record<string, unknown> = {
                           items: {
                             type: 'object',
                             properties: {
-                              metric: { enum: ['regression', 'p50_ms', 'p90_ms', 'load_ms', 'peak_rss_mb', 'model_size_mb'] },
+                              metric: { enum: ['runs', 'regression', 'p50_ms', 'p90_ms', 'load_ms', 'peak_rss_mb', 'model_size_mb'] },
                               verdict: { enum: ['pass', 'fail', 'inconclusive'] },
                               head: { type: ['number', 'null'] },
                               baseline: { type: ['number', 'null'] },

@@ -28,6 +28,12 @@ import { GateError } from './gate-error.js';
 
 /** Sizes and memory budgets are in MB of 1,048,576 bytes, as the results report them. */
 const MB = 1024 * 1024;
+/**
+ * Harness error classes that are the model's own fault (the worker's MODEL_FAULT_CLASSES): a
+ * head that cannot run on the device cannot merge. Transfer and infrastructure faults leave
+ * the cell inconclusive instead.
+ */
+const MODEL_FAULT_CLASSES = new Set(['bad_spec', 'model_load', 'input_mismatch', 'inference', 'timeout', 'crash']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface GateOptions {
@@ -132,6 +138,11 @@ async function evaluateCell(
   const excludedNote = excluded.length
     ? ` ${excluded.length} session(s) excluded (${countBy(excluded.map((s) => s.status))}).`
     : '';
+  const headFault = sessions.find((x) => x.role === 'head' && x.status === 'error' && MODEL_FAULT_CLASSES.has(x.errorClass ?? ''));
+  if (headFault) {
+    const message = headFault.errorMessage ? `: ${headFault.errorMessage.split('\n')[0].slice(0, 300)}` : '';
+    return [{ ...emptyCheck('runs', 0, `The head model failed on the device (${headFault.errorClass}${message}).`), verdict: 'fail', budget: null }];
+  }
   if (cell.status === 'unsupported' || head.length === 0) {
     const why =
       cell.status === 'unsupported'
