@@ -272,6 +272,12 @@ describe('stats', () => {
       assert.deepEqual(eDivisive(noise(200, 100)), []);
     });
 
+    it('ignores changes smaller than minMagnitude', () => {
+      const series = [...noise(40, 100), ...noise(40, 103)];
+      assert.deepEqual(eDivisive(series), [40]);
+      assert.deepEqual(eDivisive(series, { minMagnitude: 0.05 }), []);
+    });
+
     it('is deterministic for a seed', () => {
       const series = [...noise(25, 100), ...noise(25, 103), ...noise(40, 100)];
       assert.deepEqual(eDivisive(series, { seed: 3 }), eDivisive(series, { seed: 3 }));

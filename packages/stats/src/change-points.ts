@@ -12,6 +12,8 @@ export interface ChangePointOptions {
   permutations?: number;
   /** Seed of the permutations: the same series always gives the same change points. @defaultValue 0x5eed */
   seed?: number | string;
+  /** Drop change points whose relative change of the mean is smaller than this (0.02 = 2 %), as Hunter's min_magnitude. @defaultValue 0 */
+  minMagnitude?: number;
 }
 
 /**
@@ -33,6 +35,7 @@ export function eDivisive(values: readonly number[], options: ChangePointOptions
   if (n < 2 * minSize) return [];
   const rng = createRng(options.seed ?? 0x5eed);
   const candidateP = Math.min(1, pValue * 10);
+  const minMagnitude = options.minMagnitude ?? 0;
 
   const candidates = new Set<number>();
   const step = Math.max(1, Math.floor(window / 2));
@@ -50,7 +53,10 @@ export function eDivisive(values: readonly number[], options: ChangePointOptions
     for (let i = 0; i < points.length; i++) {
       const from = i === 0 ? 0 : points[i - 1];
       const to = i === points.length - 1 ? n : points[i + 1];
-      const p = welchTTest(values.slice(from, points[i]), values.slice(points[i], to));
+      const left = values.slice(from, points[i]);
+      const right = values.slice(points[i], to);
+      const tooSmall = minMagnitude > 0 && Math.abs(meanOf(right) / meanOf(left) - 1) < minMagnitude;
+      const p = tooSmall ? 1 : welchTTest(left, right);
       if (p > worstP) {
         worstP = p;
         worst = i;
@@ -116,4 +122,10 @@ export function bestSplit(x: readonly number[], minSize: number): { tau: number;
     }
   }
   return { tau: best, q: bestQ };
+}
+
+function meanOf(x: readonly number[]): number {
+  let s = 0;
+  for (const v of x) s += v;
+  return s / x.length;
 }
