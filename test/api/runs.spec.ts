@@ -133,6 +133,16 @@ describe('api/runs', () => {
     assert.deepEqual(await counts(), before);
   });
 
+  it('queues cells for a device whose harness has not reported its backends yet', async () => {
+    await registerDevices(api, [device({ id: 'fresh-1', pool: 'fresh', backends: [] })]);
+    const res = await api.call('POST', '/api/v1/runs', { body: { matrix: { artifacts: [head], backends: ['vulkan'], devices: ['fresh'] } } });
+    assert.equal(res.status, 201);
+    assert.equal(res.body.cells[0].status, 'queued');
+    await api.db.pool.query(`DELETE FROM runs WHERE id = $1`, [res.body.id]);
+    await api.db.pool.query(`DELETE FROM devices WHERE id = 'fresh-1'`);
+    await queue(queueNameForPool('fresh', api.prefix)).obliterate({ force: true });
+  });
+
   it('interleaves paired A/B sessions A B A B on one device of the pool', async () => {
     const res = await api.call('POST', '/api/v1/runs', {
       body: { matrix: { artifacts: [head], baselineArtifact: base, backends: ['cpu'], devices: ['host-x86_64'] }, config: { sessions: 3 } },

@@ -52,6 +52,15 @@ type Target =
 
 const AVAILABILITY: Record<string, number> = { online: 0, busy: 0, offline: 1, quarantined: 2 };
 
+/**
+ * Whether a device may serve a backend. An empty list means its harness has not reported yet
+ * (a device registers before its first harness install): not known to lack it, so the cell is
+ * queued and the harness itself records `unsupported` if it must.
+ */
+function mayServe(d: DeviceRow, backend: Backend): boolean {
+  return d.backends.length === 0 || d.backends.includes(backend);
+}
+
 /** Resolves each matrix target to a device id or a pool; an unknown name is a 422 naming it. */
 function resolveTargets(names: string[], devices: DeviceRow[]): Target[] {
   const byId = new Map(devices.map((d) => [d.id, d]));
@@ -146,7 +155,7 @@ export async function createRun(
         if (!reason && paired && target.kind === 'pool') {
           // A/B sessions interleave on one device: pick an available capable one, spreading cells.
           const capable = target.devices
-            .filter((d) => d.backends.includes(backend))
+            .filter((d) => mayServe(d, backend))
             .sort((a, b) => AVAILABILITY[a.state] - AVAILABILITY[b.state] || a.id.localeCompare(b.id));
           const best = capable.filter((d) => AVAILABILITY[d.state] === AVAILABILITY[capable[0].state]);
           const n = spread.get(target.pool) ?? 0;
@@ -218,7 +227,7 @@ function unsupportedReason(artifact: ArtifactRow, baseline: ArtifactRow | undefi
   for (const a of baseline ? [artifact, baseline] : [artifact]) {
     if (!runtimeForFormat(a.format)) return `no pocketbench harness runs ${a.format} artifacts yet (artifact ${a.id})`;
   }
-  if (target.devices.some((d) => d.backends.includes(backend))) return null;
+  if (target.devices.some((d) => mayServe(d, backend))) return null;
   const offers = [...new Set(target.devices.flatMap((d) => d.backends))].join(', ') || 'none';
   return target.kind === 'device'
     ? `device ${target.name} does not support backend ${backend} (it offers: ${offers})`
