@@ -37,5 +37,3 @@ export function deviceRoutes(deps: AppDeps): Router {
 
   return router;
 }
-
-export { deviceQuerySchema };
