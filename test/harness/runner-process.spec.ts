@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
 import { runRunnerProcess } from '../../device-agents/harness/src/runner-process.js';
 
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
@@ -18,11 +19,22 @@ describe('harness runner process', function () {
     assert.match(r.stderr, /core=0/);
   });
 
-  it('kills the whole process group at the deadline', async function () {
+  it('kills the runner and what it started at the deadline', async function () {
     const started = Date.now();
-    const r = await runRunnerProcess('/bin/sh', ['-c', 'sleep 30 & sleep 30; wait'], { env, timeoutMs: 300 });
+    // Sleeps with a unique fractional duration, so their command lines identify them.
+    const marker = `${process.pid}${Date.now() % 100000}`;
+    const r = await runRunnerProcess('/bin/sh', ['-c', `sleep 30.${marker} & sleep 31.${marker}; wait`], { env, timeoutMs: 300 });
     assert.equal(r.kind, 'timeout');
     assert.ok(Date.now() - started < 3000);
+    await new Promise((res) => setTimeout(res, 100));
+    const left = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker);
+      } catch {
+        return false;
+      }
+    });
+    assert.deepEqual(left, []);
   });
 
   it('reports a runner that cannot start as a crash naming the problem', async function () {

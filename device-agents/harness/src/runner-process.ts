@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import type { RunnerResult } from './runner-protocol.js';
 
 export type RunnerOutcome =
@@ -8,9 +9,33 @@ export type RunnerOutcome =
 
 const STDERR_KEEP = 8_000;
 
+/** Every descendant of `pid`, deepest first (from /proc/<pid>/task/<tid>/children). */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    let children = '';
+    try {
+      children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const c of children.split(' ').filter(Boolean).map(Number)) out.push(...descendants(c), c);
+  }
+  return out;
+}
+
 /**
- * Runs one runner process with core dumps off, under a hard deadline: past it the whole
- * process group is SIGKILLed, so nothing outlives the session's time budget.
+ * Runs one runner process with core dumps off, under a hard deadline: past it the runner and
+ * everything it started are SIGKILLed, so nothing outlives the session's time budget.
+ * The runner stays in the caller's session (no setsid): with the kernel's autogroup scheduling
+ * a new session would get its own CPU share, and the harness would then be measured under
+ * different scheduling than the program that started it.
  */
 export function runRunnerProcess(
   command: string,
@@ -22,7 +47,6 @@ export function runRunnerProcess(
     const child = spawn('/bin/sh', ['-c', 'ulimit -c 0 && exec "$@"', 'sh', command, ...args], {
       env: opts.env,
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
     });
     let stdout = '';
     let stderr = '';
@@ -31,20 +55,27 @@ export function runRunnerProcess(
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr = (stderr + d).slice(-STDERR_KEEP);
     });
-    const killGroup = () => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
+    const killTree = () => {
+      if (child.pid === undefined) return;
+      for (const pid of [...descendants(child.pid), child.pid]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
     };
     const timer = setTimeout(() => {
       timedOut = true;
-      killGroup();
+      killTree();
     }, Math.max(0, opts.timeoutMs));
     child.on('error', (err) => {
       clearTimeout(timer);
       resolve({ kind: 'crash', code: null, signal: null, stderr: `${err.message}\n${stderr}` });
+    });
+    // After a kill, 'exit' is enough: a killed grandchild's pipe must not keep us waiting.
+    child.on('exit', () => {
+      if (timedOut) resolve({ kind: 'timeout', stderr });
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
