@@ -57,7 +57,20 @@ describe('stats', () => {
       assert.deepEqual(checkSessionHygiene(lognormalSession(1000, 0.03)).reasons, []);
       const noisy = checkSessionHygiene(lognormalSession(1000, 0.3));
       assert.equal(noisy.stable, false);
-      assert.match(noisy.reasons[0], /CV .* exceeds the cap of 10\.0 %/);
+      assert.match(noisy.reasons[0], /robust CV .* exceeds the cap of 10\.0 %/);
+      // A few outliers (a GC pause) blow up the classic CV but not the robust one the cap uses by default.
+      const spiky = [...lognormalSession(1000, 0.02, 97), 40_000, 50_000, 60_000];
+      assert.equal(checkSessionHygiene(spiky).stable, true);
+      assert.ok(checkSessionHygiene(spiky).cv < 0.05);
+      assert.match(checkSessionHygiene(spiky, { cvKind: 'classic' }).reasons[0], /^CV .* exceeds the cap/);
+      // Medians of a short, noisy session's thirds differ by chance: not called a drift.
+      const r = createRng(12);
+      let byChance = 0;
+      for (let t = 0; t < 200; t++) {
+        const session = Array.from({ length: 15 }, () => 1000 * Math.exp(0.08 * Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r())));
+        if (checkSessionHygiene(session).reasons.some((x) => x.includes("drift"))) byChance++;
+      }
+      assert.ok(byChance <= 2, `${byChance} of 200 steady short sessions called drifting`);
       const drifting = Array.from({ length: 90 }, (_, i) => 1000 * (1 + i / 200));
       const d = checkSessionHygiene(drifting, { cvCap: 1 });
       assert.equal(d.stable, false);

@@ -1,9 +1,23 @@
 import { summarize, median } from './summary.js';
 
+/** MAD × 1.4826 estimates the standard deviation of normally distributed values. */
+const MAD_TO_SD = 1.4826;
+
 export interface HygieneOptions {
   /** Largest acceptable coefficient of variation of a session's iterations. @defaultValue 0.10 */
   cvCap?: number;
-  /** Largest acceptable relative difference between the medians of the first and last thirds. @defaultValue 0.10 */
+  /**
+   * Which CV the cap applies to. `robust` (1.4826 · MAD / median) equals the usual CV for
+   * well-behaved iterations but is not blown up by a few outliers (a GC pause, an interrupt),
+   * which the median-based statistics ignore anyway; `classic` is stddev / mean.
+   * @defaultValue 'robust'
+   */
+  cvKind?: 'robust' | 'classic';
+  /**
+   * Largest acceptable relative difference between the medians of the first and last thirds.
+   * A drift is only reported when it is also beyond the noise of those two medians (3 standard
+   * errors), so a short noisy session is not called drifting by chance. @defaultValue 0.10
+   */
   driftCap?: number;
 }
 
@@ -11,6 +25,7 @@ export interface HygieneCheck {
   stable: boolean;
   /** Human-readable reasons a session is not stable (empty when stable). */
   reasons: string[];
+  /** The CV the cap was applied to (see `cvKind`). */
   cv: number;
   /** median(last third) / median(first third) - 1; 0 when there are too few iterations to tell. */
   drift: number;
@@ -23,8 +38,11 @@ export function checkSessionHygiene(iterationsUs: ArrayLike<number>, options: Hy
   const reasons: string[] = [];
   const n = iterationsUs.length;
   if (n === 0) return { stable: false, reasons: ['no timed iterations'], cv: NaN, drift: NaN };
-  const { cv } = summarize(iterationsUs);
-  if (cv > cvCap) reasons.push(`CV ${pct(cv)} exceeds the cap of ${pct(cvCap)}`);
+  const s = summarize(iterationsUs);
+  const robustSd = MAD_TO_SD * s.mad;
+  const robust = options.cvKind !== 'classic';
+  const cv = robust ? (s.p50 > 0 ? robustSd / s.p50 : 0) : s.cv;
+  if (cv > cvCap) reasons.push(`${robust ? 'robust ' : ''}CV ${pct(cv)} exceeds the cap of ${pct(cvCap)}`);
   let drift = 0;
   // Fewer than 3 per third says nothing about drift.
   if (n >= 9) {
@@ -33,7 +51,9 @@ export function checkSessionHygiene(iterationsUs: ArrayLike<number>, options: Hy
     const first = median(values.slice(0, third));
     const last = median(values.slice(n - third));
     drift = first > 0 ? last / first - 1 : 0;
-    if (Math.abs(drift) > driftCap) {
+    // Standard error of a median of `third` values is about 1.2533 · sd / √third; of the difference, √2 times that.
+    const noise = (3 * Math.SQRT2 * 1.2533 * robustSd) / Math.sqrt(third);
+    if (Math.abs(drift) > driftCap && Math.abs(last - first) > noise) {
       reasons.push(`first and last thirds drift apart by ${pct(drift)} (cap ${pct(driftCap)})`);
     }
   }

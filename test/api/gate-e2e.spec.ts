@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ensureFixtures } from '@pocketbench/harness';
+import { loadConfig as loadApiConfig, startWebServer, type WebServer } from '../../services/api/src/index.js';
+import { WorkerHost } from '../../services/worker/src/worker-host.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { testQueuePrefix, TEST_REDIS_URL } from '../support/redis.js';
+import { quietLogger, REPO_ROOT, SHARED_DATA_DIR, testWorkerConfig } from '../worker/support.js';
+
+const CLI = path.join(REPO_ROOT, 'packages/cli/src/main.ts');
+
+function cli(args: string[], url: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, POCKETBENCH_URL: url, POCKETBENCH_TOKEN: '' },
+      timeout: 280_000,
+      maxBuffer: 16 << 20,
+    }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+/**
+ * The merge gate end to end on real inference: api + worker on this machine (real Appium,
+ * harness, Postgres, Redis), `pocketbench submit HEAD --baseline BASE --wait`, then
+ * `pocketbench gate`. mobilenet_v2 against the tiny CNN is a slowdown of orders of magnitude.
+ */
+describe('e2e: pocketbench submit --baseline, then pocketbench gate', function () {
+  this.timeout(600_000);
+  let db: TestDatabase;
+  let api: WebServer;
+  let host: WorkerHost;
+  let tmp: string;
+  let tiny: string;
+  let mobilenet: string;
+  let budgets: string;
+
+  before(async function () {
+    this.timeout(900_000);
+    db = await createTestDatabase();
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'pb-gate-e2e-'));
+    const fx = await ensureFixtures(SHARED_DATA_DIR, ['mobilenet_v2', 'resnet18', 'tiny_cnn']);
+    const find = (file: string) => fx.models.find((m) => m.file === file)!.path;
+    tiny = find('tiny_cnn-fp32.onnx');
+    mobilenet = find('mobilenet_v2-fp32.onnx');
+    budgets = path.join(tmp, 'budgets.yml');
+    await writeFile(budgets, 'rules:\n  - match: { model: "*" }\n    model_size_mb: 15\n');
+    const prefix = testQueuePrefix();
+    api = await startWebServer({
+      config: loadApiConfig({
+        PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL,
+        POCKETBENCH_DATA_DIR: path.join(tmp, 'api'), POCKETBENCH_QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent',
+      }),
+      migrate: false,
+    });
+    host = new WorkerHost({
+      // This machine is shared with other work: the tiny CNN's ~45 µs iterations show a robust CV
+      // around 20 % here, so the 10 % default would (rightly) mark every session unstable.
+      config: { ...testWorkerConfig(db, prefix, { cvCap: 0.5 }), apiUrl: api.url, cacheDir: path.join(tmp, 'worker-cache') },
+      logger: quietLogger(),
+    });
+    await host.start();
+  });
+
+  after(async () => {
+    if (process.env.GATE_E2E_DEBUG) {
+      const { rows } = await db.pool.query(`SELECT role, status, error_message, cv, array_length(iterations_us, 1) n, p50_us FROM sessions ORDER BY created_at`);
+      console.log(rows);
+    }
+    await host?.close().catch(() => undefined);
+    await api?.close().catch(() => undefined);
+    await db?.drop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  async function submitAB(head: string, baseline: string): Promise<string> {
+    const r = await cli(['submit', head, '--baseline', baseline, '--devices', 'host', '--iterations', '15', '--warmup', '2', '--wait', '--json'], api.url);
+    assert.ok([0, 1].includes(r.code), r.stderr);
+    return JSON.parse(r.stdout).runId as string;
+  }
+
+  it('a clearly slower head fails the gate: exit 1, the failing cell first in the markdown', async () => {
+    const runId = await submitAB(mobilenet, tiny);
+    const markdown = path.join(tmp, 'slow.md');
+    const r = await cli(['gate', runId, '--budgets', budgets, '--markdown', markdown], api.url);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const rows = (await readFile(markdown, 'utf8')).split('\n').filter((l) => l.startsWith('| '));
+    assert.match(rows[1], /❌ fail \| mobilenet_v2\S* fp32 onnx · cpu · host-\S+ \| regression \|.*\| paired \|$/);
+  });
+
+  it('the same artifact against itself never fails the gate', async () => {
+    const runId = await submitAB(tiny, tiny);
+    const r = await cli(['gate', runId, '--budgets', budgets, '--json'], api.url);
+    assert.notEqual(r.code, 1, r.stdout + r.stderr);
+    assert.ok([0, 3].includes(r.code), r.stderr);
+    const doc = JSON.parse(r.stdout);
+    const regression = doc.cells[0].checks.find((c: { metric: string }) => c.metric === 'regression');
+    assert.equal(regression.baselineSource, 'paired');
+    assert.ok(regression.headSessions >= 1 && regression.baselineSessions >= 1);
+  });
+});
