@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { adjustRunVerdicts } from '@pocketbench/stats';
 import { simulateCell, simulateRates, simulateRunAnyFail, type Rates } from './simulate.js';
 
 // The targets of shared/REGRESSION.md, measured by simulation. Rates are printed so a reader
@@ -47,6 +48,19 @@ describe('stats/simulation (REGRESSION.md targets)', () => {
         `mean sessions per side ${(sessions / RUN_TRIALS).toFixed(2)}`,
     );
     assert.ok(anyFail / RUN_TRIALS <= 0.05);
+  });
+
+  it('a lone clear regression among 60 cells still fails after Benjamini–Hochberg', () => {
+    let found = 0;
+    const runs = 20;
+    for (let t = 0; t < runs; t++) {
+      const cells = Array.from({ length: 60 }, (_, c) => simulateCell(50_000 + t * 100 + c, { slowdown: c === 7 ? 1.3 : 1 }));
+      const adjusted = adjustRunVerdicts(cells);
+      assert.deepEqual(adjusted.flatMap((c, i) => (c.verdict === 'fail' && i !== 7 ? [i] : [])), []);
+      if (adjusted[7].verdict === 'fail') found++;
+    }
+    console.log(`      a +30 % cell among 59 A/A cells: failed in ${found} of ${runs} runs`);
+    assert.equal(found, runs);
   });
 
   it('same data twice: identical verdicts and intervals', () => {

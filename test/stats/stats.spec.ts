@@ -165,6 +165,14 @@ describe('stats', () => {
       assert.ok(c.pValue > 0 && c.pValue <= 1);
     });
 
+    it('gives a clear regression a p-value below 1 / (resamples + 1), so many-cell runs can still confirm it', () => {
+      const c = compareSessions(sessions(10, 13_000), sessions(10, 10_000));
+      assert.equal(c.verdict, 'fail');
+      assert.ok(c.pValue < 1e-4, `p = ${c.pValue}`);
+      const borderline = compareSessions(sessions(6, 10_500), sessions(6, 10_000));
+      assert.ok(borderline.pValue > 0.01);
+    });
+
     it('is deterministic for a seed, and the seed matters', () => {
       assert.deepEqual(compareSessions(head, base, { seed: 7 }), compareSessions(head, base, { seed: 7 }));
       assert.notEqual(compareSessions(head, base, { seed: 7 }).ciLow, compareSessions(head, base, { seed: 8 }).ciLow);

@@ -1,6 +1,6 @@
 import type { Verdict } from '@pocketbench/contracts';
 import { drawReplicate, prepareSide, resampleState } from './bootstrap.js';
-import { DEFAULT_RESAMPLES, sessionsNeeded, tailLevel, type BootstrapOptions } from './compare.js';
+import { bootstrapPValue, DEFAULT_RESAMPLES, sessionsNeeded, tailLevel, type BootstrapOptions } from './compare.js';
 import { seedNumber } from './rng.js';
 import { quantileSorted } from './summary.js';
 import { threeWayVerdict } from './verdict.js';
@@ -57,7 +57,7 @@ export function checkBudget(samples: BudgetSamples, budget: number, options: Boo
     ciHigh,
     budget,
     verdict,
-    pValue: (atOrBelow + 1) / (resamples + 1),
+    pValue: bootstrapPValue(draws, budget, atOrBelow),
     sessions: side.sessions,
     sessionsNeededEstimate:
       verdict === 'inconclusive' ? sessionsNeeded(side.sessions, side.estimate, ciLow, ciHigh, budget) : 0,

@@ -35,7 +35,10 @@ export interface Comparison {
   ciLow: number;
   ciHigh: number;
   verdict: Verdict;
-  /** One-sided bootstrap p-value of "ratio <= 1 + δ" (small = evidence of a regression); feed it to Benjamini–Hochberg. */
+  /**
+   * One-sided bootstrap p-value of "ratio <= 1 + δ" (small = evidence of a regression); feed
+   * it to Benjamini–Hochberg. See bootstrapPValue for the far tail.
+   */
   pValue: number;
   /** Sessions to add per side that would likely decide an inconclusive cell; 0 when decided, null when no feasible number would. */
   sessionsNeededEstimate: number | null;
@@ -85,7 +88,7 @@ export function compareSessions(head: ArrayLike<number>[], baseline: ArrayLike<n
     ciLow,
     ciHigh,
     verdict,
-    pValue: (atOrBelow + 1) / (resamples + 1),
+    pValue: bootstrapPValue(ratios, limit, atOrBelow),
     sessionsNeededEstimate: verdict === 'inconclusive' ? sessionsNeeded(n, ratio, ciLow, ciHigh, limit) : 0,
     head: h.estimate,
     baseline: b.estimate,
@@ -93,6 +96,33 @@ export function compareSessions(head: ArrayLike<number>[], baseline: ArrayLike<n
     baselineSessions: b.sessions,
     tolerance,
   };
+}
+
+/** Below this many replicates on the null side, the p-value comes from the normal tail (see bootstrapPValue). */
+const FEW_IN_TAIL = 10;
+
+/**
+ * One-sided p-value of "statistic <= limit" from sorted bootstrap replicates. The empirical
+ * (count + 1) / (B + 1) cannot go below 1 / (B + 1), which would stop Benjamini–Hochberg from
+ * ever confirming one clear regression in a run of more than ~25 checks; so when fewer than
+ * 10 replicates fall on the null side, the tail is extrapolated with a normal fitted to the
+ * replicates (on the log scale for positive statistics). Never above the empirical value.
+ */
+export function bootstrapPValue(sortedReplicates: Float64Array, limit: number, countAtOrBelow: number): number {
+  const B = sortedReplicates.length;
+  const empirical = (countAtOrBelow + 1) / (B + 1);
+  if (countAtOrBelow >= FEW_IN_TAIL) return empirical;
+  const positive = sortedReplicates[0] > 0 && limit > 0;
+  const f = positive ? Math.log : (x: number) => x;
+  let mean = 0;
+  for (let i = 0; i < B; i++) mean += f(sortedReplicates[i]);
+  mean /= B;
+  let ss = 0;
+  for (let i = 0; i < B; i++) ss += (f(sortedReplicates[i]) - mean) ** 2;
+  const sd = Math.sqrt(ss / (B - 1));
+  const z = (f(limit) - mean) / sd;
+  const normal = sd > 0 ? normalCdf(z) : f(limit) < mean ? 0 : 1;
+  return Math.min(empirical, normal);
 }
 
 const tailCache = new Map<string, number>();
