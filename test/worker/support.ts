@@ -9,7 +9,7 @@ import {
   type SessionJobResult,
 } from '@pocketbench/contracts';
 import { ensureModel, ensureProject, insertArtifact, insertJobs, insertRun, type Pool } from '@pocketbench/db';
-import { ensureFixtures } from '../support/fixtures.js';
+import { ensureFixtures } from '@pocketbench/harness';
 import { TEST_REDIS_URL } from '../support/redis.js';
 import { loadConfig, type WorkerConfig } from '../../services/worker/src/config.js';
 
@@ -32,7 +32,7 @@ async function describeFile(p: string): Promise<FixtureFile> {
 
 /** The tiny CNN fixture (.onnx and .ptl fp32) from the shared fixtures helper. */
 export async function fixturePaths(): Promise<{ onnx: string; ptl: string }> {
-  const fx: any = await ensureFixtures(['tiny_cnn']);
+  const fx: any = await ensureFixtures(SHARED_DATA_DIR, ['tiny_cnn']);
   const entries: { key: string; path: string }[] = fx.models
     ? fx.models.map((m: any) => ({ key: String(m.file), path: String(m.path) }))
     : Object.entries(fx).map(([key, p]) => ({ key, path: String(p) }));

@@ -1,4 +1,4 @@
-import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { queueNameForDevice, queueNameForPool, type SessionJobData, type SessionJobResult } from '@pocketbench/contracts';
 import { heartbeat, markDeviceOffline, upsertDevice, type Pool } from '@pocketbench/db';
@@ -24,7 +24,12 @@ export interface DeviceWorkerOptions {
   cvCap: number;
   shutdownGraceMs: number;
   onHarnessStart?(job: Job<SessionJobData, SessionJobResult>): void;
+  /** See SessionProcessorDeps.waitForAppium. */
+  waitForAppium?(ms: number): Promise<boolean>;
 }
+
+/** How long a job handed back by a paused device waits before another consumer may take it. */
+const HAND_BACK_DELAY_MS = 250;
 
 /**
  * One device: one BullMQ consumer on its pool queue and one on its own queue, never more than
@@ -125,8 +130,16 @@ export class DeviceWorker {
       quarantineAfter: this.opts.quarantineAfter,
       onQuarantined: (reason) => this.pauseForQuarantine(reason),
       onHarnessStart: this.opts.onHarnessStart,
+      waitForAppium: this.opts.waitForAppium,
     });
-    const run = (job: Job<SessionJobData, SessionJobResult>) => this.exclusive(job, () => processor(job));
+    const run = async (job: Job<SessionJobData, SessionJobResult>, token?: string) => {
+      // A consumer can hold a job it fetched just as the device was paused: hand it back.
+      if (this.isPaused && token) {
+        await job.moveToDelayed(Date.now() + HAND_BACK_DELAY_MS, token);
+        throw new DelayedError();
+      }
+      return this.exclusive(job, () => processor(job));
+    };
     for (const name of this.queueNames) {
       const w = new Worker<SessionJobData, SessionJobResult>(name, run, {
         connection: this.opts.connection,

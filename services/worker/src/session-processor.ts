@@ -16,13 +16,19 @@ import { InfrastructureError } from './errors.js';
 import { inputsForArtifact } from './input-spec.js';
 import { sessionJobOptions } from './job-options.js';
 
+/** How long a failed job waits for a restarting Appium server before going back for its retry. */
+const APPIUM_WAIT_MS = 30_000;
+
 /**
  * Harness error classes that are the model's fault (or the spec's): retrying cannot help, so
  * the session is stored as `error` with the harness's message and the job fails at once.
- * The rest (`model_missing`, `model_hash_mismatch`, `internal`) are transfer or harness
- * faults and are retried like any infrastructure fault.
+ * The rest (`model_missing`, `model_hash_mismatch`, `internal`, `crash`) are retried like any
+ * infrastructure fault; after the last attempt the cell fails with the harness's message.
  */
-export const MODEL_FAULT_CLASSES = new Set(['bad_spec', 'model_load', 'input_mismatch', 'inference', 'timeout', 'crash']);
+export const MODEL_FAULT_CLASSES = new Set(['bad_spec', 'model_load', 'input_mismatch', 'inference', 'timeout']);
+
+/** Faults that say nothing about the device's health (a crashing runner may be the model's doing). */
+const NOT_THE_DEVICE = new Set(['harness_timeout', 'crash']);
 
 export interface SessionProcessorDeps {
   pool: Pool;
@@ -41,6 +47,12 @@ export interface SessionProcessorDeps {
   quarantineAfter: number;
   /** Called when the device's state changes because of an outcome (quarantine). */
   onQuarantined?(reason: string): void;
+  /**
+   * Waits (up to `ms`) for this host's Appium server to answer; false when it did not. A fault
+   * while Appium itself is down is the host's, not the device's: it does not count towards
+   * quarantine, and the retry is released only once Appium is back.
+   */
+  waitForAppium?(ms: number): Promise<boolean>;
   /** Called just before the harness starts (scheduling overhead measurements). */
   onHarnessStart?(job: Job<SessionJobData, SessionJobResult>): void;
 }
@@ -145,8 +157,14 @@ export function createSessionProcessor(deps: SessionProcessorDeps) {
       const errorClass = (err as InfrastructureError).errorClass ?? 'infrastructure';
       log.warn({ err: message, attempt: job.attemptsMade + 1, of: job.opts.attempts ?? 1 }, 'infrastructure fault');
       await deps.dropSession().catch(() => undefined);
-      // A harness killed by the backstop is the model's slowness as often as the device's fault.
-      if (errorClass !== 'harness_timeout') await countDeviceFailure(deps, message);
+      const appiumUp = deps.waitForAppium ? await deps.waitForAppium(0) : true;
+      if (!appiumUp) {
+        log.warn('the Appium server is down; waiting for it before the retry');
+        await deps.waitForAppium!(APPIUM_WAIT_MS);
+      } else if (!NOT_THE_DEVICE.has(errorClass)) {
+        // A harness killed by the backstop is the model's slowness as often as the device's fault.
+        await countDeviceFailure(deps, message);
+      }
       if (isLastAttempt(job)) await failJob(deps.pool, data.jobId, errorClass, message);
       throw err;
     }
@@ -156,7 +174,8 @@ export function createSessionProcessor(deps: SessionProcessorDeps) {
     if (r.status === 'error' && !modelFault) {
       const message = r.error?.message ?? 'the harness reported an error';
       await deps.dropSession().catch(() => undefined);
-      await countDeviceFailure(deps, message);
+      if (!NOT_THE_DEVICE.has(r.error?.class ?? '')) await countDeviceFailure(deps, message);
+      log.warn({ errorClass: r.error?.class, err: message }, 'harness error (retried)');
       if (isLastAttempt(job)) await failJob(deps.pool, data.jobId, r.error?.class ?? 'internal', message);
       throw new InfrastructureError(`harness ${r.error?.class ?? 'error'}: ${message}`);
     }

@@ -115,12 +115,28 @@ export class WorkerHost {
         cvCap: config.cvCap,
         shutdownGraceMs: config.shutdownGraceMs,
         onHarnessStart: this.opts.onHarnessStart,
+        waitForAppium: (ms) => this.waitForAppium(ms),
       });
       this.devices.push(dw);
       await dw.start();
     }
     this.reaper = setInterval(() => void this.reap(), config.reaperMs);
     this.reaper.unref();
+  }
+
+  /** Polls Appium's /status until it answers or `ms` pass; `ms` 0 asks once. */
+  async waitForAppium(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      try {
+        const res = await fetch(new URL('status', this.appium!.url.replace(/\/?$/, '/')), { signal: AbortSignal.timeout(2000) });
+        if (res.ok) return true;
+      } catch {
+        /* down */
+      }
+      if (Date.now() >= deadline || this.closing) return false;
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   private async reap(): Promise<void> {
