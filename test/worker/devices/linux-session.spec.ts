@@ -125,6 +125,11 @@ describe('Linux device sessions: real Appium 3, our driver, the real harness', f
     assert.equal(d.poolLabel, 'qemu-arm64 (emulated)');
     const session = await open(d);
     try {
+      // Facts first, as a worker registering the device does: the backends come from the harness's probe.
+      const info = await session.info();
+      assert.equal(info.arch, 'aarch64');
+      assert.equal(info.emulated, true);
+      assert.ok(info.backends.includes('cpu'), JSON.stringify(info.backends));
       const report = (await session.runHarness({ spec: spec({ iterations: 5 }), artifactPath: model, artifactSha256: modelSha })) as Record<string, any>;
       assert.equal(report.status, 'ok', JSON.stringify(report.error ?? report));
       assert.equal(report.host.arch, 'aarch64');
@@ -132,9 +137,6 @@ describe('Linux device sessions: real Appium 3, our driver, the real harness', f
       assert.equal(report.backend.used, 'cpu');
       assert.ok(report.memory.peakRssBytes > 20 * 1024 * 1024, 'the emulator process, host side');
       if (localTopK) assert.deepEqual(report.output.topK, localTopK, 'same seeded input, same answer on both architectures');
-      const info = await session.info();
-      assert.equal(info.arch, 'aarch64');
-      assert.equal(info.emulated, true);
     } finally {
       await session.close();
     }

@@ -51,7 +51,9 @@ export class LinuxAdapter implements DeviceAdapter {
     return pushed.path;
   }
 
+  /** Installs the harness first: the backends a device offers are what its harness's probe finds. */
   async info(b: Browser): Promise<DeviceInfo> {
+    await this.ensureHarness(b);
     const i = (await b.execute('mobile: deviceInfo', { harnessVersion: this.installedVersion })) as Record<string, unknown>;
     return { ...i, backends: (i.backends as Backend[]) ?? [] } as DeviceInfo;
   }

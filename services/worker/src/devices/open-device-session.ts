@@ -26,7 +26,7 @@ export function adapterFor(device: DeviceConfig, opts: OpenDeviceSessionOptions)
     device,
     harness: opts.harnessBundle,
     platformHarnesses: opts.platformHarnesses ?? {},
-    log: opts.logger.child({ deviceId: device.id }),
+    log: 'deviceId' in opts.logger.bindings() ? opts.logger : opts.logger.child({ deviceId: device.id }),
   };
   switch (device.platform) {
     case 'linux':

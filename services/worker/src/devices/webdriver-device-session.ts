@@ -38,7 +38,7 @@ export class WebDriverDeviceSession implements DeviceSession {
     private readonly adapter: DeviceAdapter,
     private readonly opts: WebDriverSessionOptions,
   ) {
-    this.log = opts.logger.child({ deviceId: device.id });
+    this.log = 'deviceId' in opts.logger.bindings() ? opts.logger : opts.logger.child({ deviceId: device.id });
   }
 
   /** Opens the WebDriver session now (a device that cannot start one fails here, not in a job). */
