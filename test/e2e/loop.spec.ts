@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { listSessionsForRun } from '@pocketbench/db';
@@ -8,7 +8,8 @@ import { loadConfig as loadApiConfig, startWebServer, type WebServer } from '../
 import { WorkerHost } from '../../services/worker/src/worker-host.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { testQueuePrefix, TEST_REDIS_URL } from '../support/redis.js';
-import { fixturePaths, quietLogger, REPO_ROOT, testWorkerConfig, waitFor } from '../worker/support.js';
+import { loadDeviceLayer } from '../../services/worker/src/device-layer.js';
+import { cloneDevice, fixturePaths, quietLogger, REPO_ROOT, SHARED_DATA_DIR, testWorkerConfig, waitFor } from '../worker/support.js';
 
 const CLI = path.join(REPO_ROOT, 'packages/cli/src/main.ts');
 
@@ -49,9 +50,16 @@ describe('e2e: upload → submit → worker runs it on this machine → stored �
       }),
       migrate: false,
     });
+    // This machine and the emulated arm64 device under test-owned ids and work directories, in
+    // their real pools (the queue prefix is this test's own).
+    const layer = await loadDeviceLayer();
+    const devices = (await layer.discoverLocalDevices({ dataDir: SHARED_DATA_DIR })).map((d) =>
+      cloneDevice(d, `${d.id}-e2e-${prefix.slice(-6)}`, d.pool, path.join(tmp, 'devices')));
     host = new WorkerHost({
       // Harness bundle and Appium home are the shared ones; the artifact cache is this test's, so it really downloads.
       config: { ...testWorkerConfig(db, prefix), apiUrl: api.url, cacheDir: path.join(tmp, 'worker-cache') },
+      deviceLayer: layer,
+      devices,
       logger: quietLogger(),
     });
     await host.start();
@@ -123,14 +131,40 @@ describe('e2e: upload → submit → worker runs it on this machine → stored �
     assert.ok(doc.cells[0].iterations >= 8);
   });
 
-  it('a model fault fails the cell at once with the harness\'s message kept', async () => {
-    // A truncated ONNX file is refused at upload; a .ptl that is a zip but not a model fails on the device.
-    const bad = path.join(tmp, 'broken.onnx');
-    const bytes = await readFile(onnx);
-    await import('node:fs/promises').then((fs) => fs.writeFile(bad, bytes.subarray(0, Math.floor(bytes.length * 0.6))));
-    const r = await cli(['submit', bad, '--devices', 'host', '--wait', '--json'], api.url);
-    assert.notEqual(r.code, 0);
-    const message = r.stderr + r.stdout;
-    assert.match(message, /onnx|ONNX|truncated|protobuf|model/i);
+  it('the same loop on the emulated arm64 device: its report says aarch64 and the pool is labelled emulated', async function () {
+    if (!host.devices.some((d) => d.id.startsWith('qemu-arm64'))) {
+      assert.fail('the qemu-arm64 device was not discovered: build its root filesystem (scripts/setup.d/40-qemu.sh)');
+    }
+    const r = await cli(['submit', onnx, '--model', 'tiny_cnn', '--devices', 'qemu-arm64', '--iterations', '5', '--warmup', '1', '--wait', '--json'], api.url);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    const [cell] = doc.cells;
+    assert.equal(cell.status, 'done', cell.reason ?? '');
+    assert.equal(cell.deviceArch, 'aarch64');
+    assert.equal(cell.target, 'qemu-arm64 (emulated)');
+    const text = await cli(['results', doc.runId], api.url);
+    assert.match(text.stdout, /qemu-arm64 \(emulated\)/);
+  });
+
+  it('a model fault fails the cell at once with the harness\'s message kept, no retries', async () => {
+    // A well-formed ONNX file (the api accepts it) whose graph no longer connects: a node's input name is broken.
+    const bytes = Buffer.from(await readFile(onnx));
+    const at = bytes.indexOf('Conv');
+    assert.ok(at > 0);
+    bytes.write('Cxnv', at);
+    const bad = path.join(tmp, 'broken-op.onnx');
+    await writeFile(bad, bytes);
+    const r = await cli(['submit', bad, '--model', 'broken', '--devices', 'host', '--iterations', '3', '--wait', '--json'], api.url);
+    assert.equal(r.code, 1, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    const [cell] = doc.cells;
+    assert.equal(cell.status, 'failed');
+    const sessions = await listSessionsForRun(db.pool, doc.runId);
+    assert.equal(sessions.length, 1);
+    assert.equal(sessions[0].status, 'error');
+    assert.match(sessions[0].errorMessage ?? '', /Invalid model|Load model/);
+    assert.ok(String(cell.reason).includes(sessions[0].errorMessage!), `the harness's own message is kept on the cell: ${cell.reason}`);
+    assert.equal(sessions[0].attempt, 1, 'failed at once, not retried');
+    assert.match(sessions[0].errorClass ?? '', /model_load|inference/);
   });
 });

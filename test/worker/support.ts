@@ -12,6 +12,7 @@ import { ensureModel, ensureProject, insertArtifact, insertJobs, insertRun, type
 import { ensureFixtures } from '@pocketbench/harness';
 import { TEST_REDIS_URL } from '../support/redis.js';
 import { loadConfig, type WorkerConfig } from '../../services/worker/src/config.js';
+import type { DeviceConfig } from '../../services/worker/src/devices/device-session.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Harness bundle, Appium home (with the driver installed by setup) and fixtures are shared and cached here. */
@@ -44,6 +45,19 @@ export async function fixturePaths(): Promise<{ onnx: string; ptl: string }> {
   return { onnx: find('tiny_cnn-fp32.onnx'), ptl: find('tiny_cnn-fp32.ptl') };
 }
 
+/**
+ * Worker settings for tests. The tiny CNN runs in ~50 µs per iteration, where scheduler jitter
+ * alone exceeds the 10 % CV cap: hygiene is turned off here (cap 1000 %) except in the test
+ * that is about it, so the other tests' outcomes do not depend on the machine's load.
+ */
+/**
+ * This machine under another device id, in its own work directory on the target: devices of
+ * one test never share harness runs (or orphan reaping) with other tests or a running service.
+ */
+export function cloneDevice(local: DeviceConfig, id: string, pool: string, workRoot: string): DeviceConfig {
+  return { ...local, id, name: id, pool, capabilities: { ...local.capabilities, 'pocketbench:workDir': path.join(workRoot, id) } };
+}
+
 export function testWorkerConfig(db: { url: string }, prefix: string, overrides: Partial<WorkerConfig> = {}): WorkerConfig {
   return {
     ...loadConfig({
@@ -54,6 +68,8 @@ export function testWorkerConfig(db: { url: string }, prefix: string, overrides:
       POCKETBENCH_URL: 'http://127.0.0.1:9',
       POCKETBENCH_SHUTDOWN_GRACE_MS: '30000',
     }),
+    cvCap: 10,
+    driftCap: 10,
     ...overrides,
   };
 }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Job } from 'bullmq';
 import type { SessionJobData, SessionJobResult } from '@pocketbench/contracts';
@@ -9,7 +11,7 @@ import { loadDeviceLayer, type AppiumServerHandle, type DeviceLayer } from '../.
 import type { DeviceConfig } from '../../services/worker/src/devices/device-session.js';
 import { WorkerHost } from '../../services/worker/src/worker-host.js';
 import {
-  enqueue, fixturePaths, quietLogger, seedRun, seedWorkerCache, sessionQueue, SHARED_DATA_DIR, testWorkerConfig, waitFor,
+  cloneDevice, enqueue, fixturePaths, quietLogger, seedRun, seedWorkerCache, sessionQueue, SHARED_DATA_DIR, testWorkerConfig, waitFor,
 } from './support.js';
 
 /**
@@ -23,6 +25,7 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
   let appium: AppiumServerHandle;
   let local: DeviceConfig;
   let onnx: string;
+  let workRoot: string;
   const hosts: WorkerHost[] = [];
   const queues: ReturnType<typeof sessionQueue>[] = [];
 
@@ -35,6 +38,7 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     local = devices.find((d) => !d.emulated && d.platform === 'linux')!;
     assert.ok(local, 'this machine is discovered as a local Linux device');
     onnx = (await fixturePaths()).onnx;
+    workRoot = await mkdtemp(path.join(os.tmpdir(), 'pb-worker-devices-'));
   });
 
   afterEach(async () => {
@@ -45,10 +49,16 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
   after(async () => {
     await appium?.stop().catch(() => undefined);
     await db?.drop();
+    if (workRoot) await rm(workRoot, { recursive: true, force: true });
   });
 
   /** A worker host serving `devices` (clones of this machine under other ids) in a test-owned pool. */
-  async function startHost(prefix: string, pool: string, ids: string[], extra: { heartbeatMs?: number; onHarnessStart?: (j: Job<SessionJobData, SessionJobResult>) => void } = {}) {
+  async function startHost(
+    prefix: string,
+    pool: string,
+    ids: string[],
+    extra: { heartbeatMs?: number; cvCap?: number; onHarnessStart?: (j: Job<SessionJobData, SessionJobResult>) => void } = {},
+  ) {
     const heartbeatMs = extra.heartbeatMs ?? 5000;
     const host = new WorkerHost({
       config: testWorkerConfig(db, prefix, {
@@ -56,11 +66,12 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
         heartbeatMs,
         heartbeatTtlMs: Math.round(heartbeatMs * 1.5),
         reaperMs: Math.max(20, Math.round(heartbeatMs / 4)),
+        ...(extra.cvCap !== undefined ? { cvCap: extra.cvCap } : {}),
       }),
       logger: quietLogger(),
       deviceLayer: layer,
       pool: db.pool,
-      devices: ids.map((id) => ({ ...local, id, name: id, pool })),
+      devices: ids.map((id) => cloneDevice(local, id, pool, workRoot)),
       onHarnessStart: extra.onHarnessStart,
     });
     hosts.push(host);
@@ -94,6 +105,28 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     assert.ok(s.seriesId, 'the session joined a series');
     const job = await getJob(db.pool, run.jobId);
     assert.equal(job!.status, 'done');
+  });
+
+  it('a session over the CV cap is run once more, then stored `unstable` with the reasons', async () => {
+    const prefix = testQueuePrefix();
+    const pool = uniq('host-test');
+    const run = await seedRun(db.pool, { file: onnx, pool, prefix, config: { iterations: 10, warmup: 1 } });
+    await seedWorkerCache(run.file);
+    let starts = 0;
+    // No real session has a robust CV of 0.001 %: both runs fail the cap.
+    await startHost(prefix, pool, [uniq('dev')], { cvCap: 0.00001, onHarnessStart: () => starts++ });
+    const q = sessionQueue(run.queueName, prefix);
+    queues.push(q);
+    await enqueue(q, run.sessions[0]);
+    const [s] = await waitFor('the session row', async () => {
+      const rows = await listSessionsForRun(db.pool, run.runId);
+      return rows.length ? rows : undefined;
+    });
+    assert.equal(starts, 2, 'retried once');
+    assert.equal(s.status, 'unstable');
+    assert.match(s.errorMessage ?? '', /CV .* exceeds the cap/);
+    assert.ok(s.iterationsUs.length >= 10, 'its iterations are kept');
+    assert.equal((await getJob(db.pool, run.jobId))!.status, 'done');
   });
 
   it('a duplicated delivery (the same job twice, and a copy under another id) stores one session', async () => {

@@ -31,8 +31,10 @@ export interface WorkerConfig {
   reaperMs: number;
   /** Consecutive failed sessions that quarantine a device. @defaultValue 3 */
   quarantineAfter: number;
-  /** Session CV cap for hygiene. @defaultValue 0.10 */
+  /** Session CV cap for hygiene (`POCKETBENCH_CV_CAP`, robust CV). @defaultValue 0.10 */
   cvCap: number;
+  /** Largest drift between a session's first and last thirds (`POCKETBENCH_DRIFT_CAP`). @defaultValue 0.10 */
+  driftCap: number;
   /** How long shutdown waits for the job in hand before handing it back. @defaultValue 60000 */
   shutdownGraceMs: number;
   /** @defaultValue 'info' */
@@ -70,6 +72,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const cvCap = cvRaw ? Number(cvRaw) : 0.1;
   if (!(cvCap > 0)) throw new ConfigError(`POCKETBENCH_CV_CAP must be a positive number, got "${cvRaw}"`);
   const dataDir = path.resolve(env.POCKETBENCH_DATA_DIR || '.pocketbench');
+  const driftRaw = env.POCKETBENCH_DRIFT_CAP;
+  const driftCap = driftRaw ? Number(driftRaw) : 0.1;
+  if (!(driftCap > 0)) throw new ConfigError(`POCKETBENCH_DRIFT_CAP must be a positive number, got "${driftRaw}"`);
   const filter = env.POCKETBENCH_WORKER_DEVICES?.split(',').map((s) => s.trim()).filter(Boolean);
   return {
     apiUrl: url(env, 'POCKETBENCH_URL', 'http://127.0.0.1:8080')!,
@@ -87,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     reaperMs: int(env, 'POCKETBENCH_REAPER_MS', Math.max(25, Math.round(heartbeatMs / 4)), 10),
     quarantineAfter: int(env, 'POCKETBENCH_QUARANTINE_AFTER', 3),
     cvCap,
+    driftCap,
     shutdownGraceMs: int(env, 'POCKETBENCH_SHUTDOWN_GRACE_MS', 60_000, 0),
     logLevel: env.LOG_LEVEL || 'info',
   };

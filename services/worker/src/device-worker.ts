@@ -22,6 +22,7 @@ export interface DeviceWorkerOptions {
   heartbeatTtlMs: number;
   quarantineAfter: number;
   cvCap: number;
+  driftCap: number;
   shutdownGraceMs: number;
   onHarnessStart?(job: Job<SessionJobData, SessionJobResult>): void;
   /** See SessionProcessorDeps.waitForAppium. */
@@ -127,6 +128,7 @@ export class DeviceWorker {
       deviceQueue: this.deviceQueue,
       logger: this.log,
       cvCap: this.opts.cvCap,
+      driftCap: this.opts.driftCap,
       quarantineAfter: this.opts.quarantineAfter,
       onQuarantined: (reason) => this.pauseForQuarantine(reason),
       onHarnessStart: this.opts.onHarnessStart,

@@ -44,6 +44,7 @@ export interface SessionProcessorDeps {
   deviceQueue: Queue<SessionJobData, SessionJobResult>;
   logger: Logger;
   cvCap: number;
+  driftCap: number;
   quarantineAfter: number;
   /** Called when the device's state changes because of an outcome (quarantine). */
   onQuarantined?(reason: string): void;
@@ -136,13 +137,13 @@ export function createSessionProcessor(deps: SessionProcessorDeps) {
       for (let attempt = 1; ; attempt++) {
         const session = await deps.getSession();
         deps.onHarnessStart?.(job);
-        log.info({ attempt, backend: data.backend, iterations: data.config.iterations }, 'harness start');
+        log.info({ attempt, attemptsMade: job.attemptsMade, attemptsStarted: job.attemptsStarted, backend: data.backend, iterations: data.config.iterations }, 'harness start');
         const raw = await session.runHarness({ spec, artifactPath: artifact.path, artifactSha256: data.artifact.sha256 });
         const checked = checkReport(raw);
         if (!checked.ok) throw new InfrastructureError(`the device returned an invalid report: ${checked.message}`);
         report = checked.value;
         if (report.status !== 'ok') break;
-        const hygiene = checkSessionHygiene(report.timing?.iterationsUs ?? [], { cvCap: deps.cvCap });
+        const hygiene = checkSessionHygiene(report.timing?.iterationsUs ?? [], { cvCap: deps.cvCap, driftCap: deps.driftCap });
         const action = hygieneAction(hygiene, attempt);
         if (action === 'keep') break;
         hygieneReasons = hygiene.reasons;

@@ -113,6 +113,7 @@ export class WorkerHost {
         heartbeatTtlMs: config.heartbeatTtlMs,
         quarantineAfter: config.quarantineAfter,
         cvCap: config.cvCap,
+        driftCap: config.driftCap,
         shutdownGraceMs: config.shutdownGraceMs,
         onHarnessStart: this.opts.onHarnessStart,
         waitForAppium: (ms) => this.waitForAppium(ms),
