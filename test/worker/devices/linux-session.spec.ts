@@ -17,7 +17,7 @@ import {
 } from '../../../services/worker/src/devices/index.js';
 import { DATA_DIR, ensureAppiumHome } from './support/appium-home.js';
 import { testLogger } from './support/logger.js';
-import { tinyOnnxModel } from './support/tiny-onnx.js';
+import { onnxFixture } from './support/onnx-fixture.js';
 
 async function harnessBundle(): Promise<HarnessBundle> {
   const mod = '@pocketbench/harness/bundle';
@@ -71,7 +71,7 @@ describe('Linux device sessions: real Appium 3, our driver, the real harness', f
       startAppiumServer({ appiumHome, logger: testLogger }),
       discoverLocalDevices({ dataDir: DATA_DIR }),
     ]);
-    const tiny = await tinyOnnxModel();
+    const tiny = await onnxFixture('tiny_cnn');
     model = tiny.path;
     input = tiny.input;
     modelSha = createHash('sha256').update(readFileSync(model)).digest('hex');
