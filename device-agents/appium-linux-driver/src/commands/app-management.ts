@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { errors } from '@appium/base-driver';
-import { invalidArgument } from '../errors.js';
+import { HarnessNotInstalledError, invalidArgument } from '../errors.js';
 import type { PocketbenchLinuxDriver } from '../driver.js';
 import { harnessDir } from './paths.js';
 
@@ -81,8 +80,6 @@ export async function removeApp(this: PocketbenchLinuxDriver, bundleId: string):
 /** Reads an installed harness's manifest from the target. */
 export async function installedManifest(driver: PocketbenchLinuxDriver, version: string): Promise<HarnessManifest> {
   const dir = harnessDir(driver, version);
-  if (!(await driver.target.exists(path.join(dir, INSTALLED_MARK)))) {
-    throw new errors.InvalidArgumentError(`[HarnessNotInstalled] harness version ${version} is not installed on this target; call installApp with the bundle first`);
-  }
+  if (!(await driver.target.exists(path.join(dir, INSTALLED_MARK)))) throw new HarnessNotInstalledError(version);
   return JSON.parse((await driver.target.readFile(path.join(dir, 'manifest.json'))).toString('utf8')) as HarnessManifest;
 }

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,7 @@ export const GNU_TIME = '/usr/bin/time';
 export async function runProcess(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
   let rssDir: string | undefined;
   let full = argv;
-  if (opts.measurePeakRss) {
+  if (opts.measurePeakRss && existsSync(GNU_TIME)) {
     rssDir = await mkdtemp(path.join(tmpdir(), 'pb-rss-'));
     full = [GNU_TIME, '-f', '%M', '-o', path.join(rssDir, 'maxrss'), ...argv];
   }
@@ -72,9 +73,9 @@ export async function runProcess(argv: string[], opts: ExecOptions = {}): Promis
       child.stdin.end(opts.stdin ?? '');
     }).then(async (r) => {
       if (rssDir && !r.timedOut) {
+        // After a non-zero exit GNU time writes "Command exited with non-zero status N" first: %M is the last line.
         const kib = Number((await readFile(path.join(rssDir, 'maxrss'), 'utf8').catch(() => '')).trim().split('\n').pop());
         if (Number.isFinite(kib) && kib > 0) r.peakRssBytes = kib * 1024;
-        // GNU time prefixes "Command exited with non-zero status N" to its output file only; stderr is the child's.
       }
       return r;
     });
