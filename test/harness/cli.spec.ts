@@ -11,7 +11,7 @@ const BIN = fileURLToPath(new URL('../../device-agents/harness/bin/pocketbench-h
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 120_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, [BIN, ...args], { timeout: 120_000, cwd: os.tmpdir() }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
