@@ -17,6 +17,7 @@ import { SshTarget } from './targets/ssh-target.js';
 import { TARGET_KINDS, type Target } from './targets/target.js';
 
 type Constraints = typeof desiredCapConstraints;
+type MappedCommand = (typeof executeMethodMap)[keyof typeof executeMethodMap]['command'];
 
 /** Reads `pocketbench:<name>` from the session's capabilities. */
 function pocketbenchCaps(caps: Record<string, unknown>): PocketbenchCaps {
@@ -38,6 +39,8 @@ function capError(name: string, problem: string): Error {
  */
 export class PocketbenchLinuxDriver extends BaseDriver<Constraints> {
   static executeMethodMap = executeMethodMap;
+  /** Compile-time check: every `mobile:` method names a command of this class. */
+  private static readonly mappedCommandsExist: MappedCommand extends keyof PocketbenchLinuxDriver ? true : never = true;
   private _target?: Target;
 
   constructor(opts = {} as ConstructorParameters<typeof BaseDriver>[0], shouldValidateCaps = true) {

@@ -1,5 +1,8 @@
-import type { ExecuteMethodMap } from '@appium/types';
-import type { PocketbenchLinuxDriver } from './driver.js';
+/** One `mobile:` method: the driver command it calls and its named parameters, in call order. */
+interface ExecuteMethodDef {
+  command: string;
+  params?: { required?: readonly string[]; optional?: readonly string[] };
+}
 
 /** `mobile:` execute methods: name → driver command and its named parameters (in call order). */
 export const executeMethodMap = {
@@ -12,4 +15,4 @@ export const executeMethodMap = {
     command: 'mobileRunHarness',
     params: { required: ['version', 'specPath', 'reportPath'], optional: ['timeoutSec'] },
   },
-} as const satisfies ExecuteMethodMap<PocketbenchLinuxDriver>;
+} as const satisfies Record<`mobile: ${string}`, ExecuteMethodDef>;

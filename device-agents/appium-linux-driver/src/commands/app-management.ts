@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HarnessNotInstalledError, invalidArgument } from '../errors.js';
-import type { PocketbenchLinuxDriver } from '../driver.js';
+import type { DriverContext } from '../driver-context.js';
 import { harnessDir } from './paths.js';
 
 /** The harness bundle's manifest.json (device-agents/harness). */
@@ -51,7 +51,7 @@ async function readManifest(dir: string): Promise<HarnessManifest> {
  * installApp: the "app" is a harness bundle directory on the Appium host. It is copied to
  * `<workDir>/harness/<version>/` once; a later install of the same version is a no-op.
  */
-export async function installApp(this: PocketbenchLinuxDriver, appPath: string): Promise<void> {
+export async function installApp(this: DriverContext, appPath: string): Promise<void> {
   if (typeof appPath !== 'string' || !path.isAbsolute(appPath)) throw invalidArgument('appPath', 'must be an absolute path of a harness bundle directory on the Appium host');
   const manifest = await readManifest(appPath);
   const dest = harnessDir(this, manifest.version);
@@ -66,19 +66,19 @@ export async function installApp(this: PocketbenchLinuxDriver, appPath: string):
 }
 
 /** isAppInstalled(bundleId): bundleId is a harness version. */
-export async function isAppInstalled(this: PocketbenchLinuxDriver, bundleId: string): Promise<boolean> {
+export async function isAppInstalled(this: DriverContext, bundleId: string): Promise<boolean> {
   if (typeof bundleId !== 'string' || !bundleId) throw invalidArgument('bundleId', 'must be a harness version');
   return await this.target.exists(path.join(harnessDir(this, bundleId), INSTALLED_MARK));
 }
 
-export async function removeApp(this: PocketbenchLinuxDriver, bundleId: string): Promise<boolean> {
+export async function removeApp(this: DriverContext, bundleId: string): Promise<boolean> {
   if (!(await this.isAppInstalled(bundleId))) return false;
   await this.target.remove(harnessDir(this, bundleId));
   return true;
 }
 
 /** Reads an installed harness's manifest from the target. */
-export async function installedManifest(driver: PocketbenchLinuxDriver, version: string): Promise<HarnessManifest> {
+export async function installedManifest(driver: DriverContext, version: string): Promise<HarnessManifest> {
   const dir = harnessDir(driver, version);
   if (!(await driver.target.exists(path.join(dir, INSTALLED_MARK)))) throw new HarnessNotInstalledError(version);
   return JSON.parse((await driver.target.readFile(path.join(dir, 'manifest.json'))).toString('utf8')) as HarnessManifest;

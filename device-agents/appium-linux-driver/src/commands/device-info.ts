@@ -1,11 +1,11 @@
 import { TargetUnreachableError } from '../errors.js';
 import { FACTS_PROBE, STATE_PROBE } from '../probes.js';
 import { QEMU_CPU } from '../targets/qemu-target.js';
-import type { PocketbenchLinuxDriver } from '../driver.js';
+import type { DriverContext } from '../driver-context.js';
 import { harnessArgs, installedManifest } from './app-management.js';
 import { harnessDir } from './paths.js';
 
-async function runProbe(driver: PocketbenchLinuxDriver, argv: string[], script: string, what: string) {
+async function runProbe(driver: DriverContext, argv: string[], script: string, what: string) {
   const r = await driver.target.exec([...argv, '-'], { stdin: script, timeoutMs: 60_000 });
   if (r.exitCode !== 0) throw new TargetUnreachableError(`${what} probe failed (exit ${r.exitCode ?? r.signal}): ${r.stderr.trim().slice(-500)}`);
   try {
@@ -19,7 +19,7 @@ async function runProbe(driver: PocketbenchLinuxDriver, argv: string[], script: 
  * `mobile: deviceInfo` — facts read on the target itself (under emulation: from inside it),
  * plus the backends the installed harness reports with `--probe` (none when no harness yet).
  */
-export async function mobileDeviceInfo(this: PocketbenchLinuxDriver, harnessVersion?: string) {
+export async function mobileDeviceInfo(this: DriverContext, harnessVersion?: string) {
   const facts = await runProbe(this, this.target.nodeArgv(), FACTS_PROBE, 'device facts');
   const info: Record<string, unknown> = {
     ...facts,
@@ -57,6 +57,6 @@ function extractBackends(probe: Record<string, unknown>): string[] {
 }
 
 /** `mobile: deviceState` — temperatures, frequencies, governor, load, memory available. */
-export async function mobileDeviceState(this: PocketbenchLinuxDriver) {
+export async function mobileDeviceState(this: DriverContext) {
   return await runProbe(this, this.target.stateNodeArgv(), STATE_PROBE, 'device state');
 }

@@ -1,5 +1,5 @@
 import { HarnessTimeoutError, invalidArgument } from '../errors.js';
-import type { PocketbenchLinuxDriver } from '../driver.js';
+import type { DriverContext } from '../driver-context.js';
 import { harnessArgs, installedManifest } from './app-management.js';
 import { harnessDir, targetPath } from './paths.js';
 
@@ -12,7 +12,7 @@ const tail = (s: string, n = 2000) => (s.length > n ? s.slice(-n) : s);
  * report's peak RSS is replaced by the emulator process's, measured from the host.
  */
 export async function mobileRunHarness(
-  this: PocketbenchLinuxDriver,
+  this: DriverContext,
   version: string,
   specPath: string,
   reportPath: string,
@@ -61,7 +61,7 @@ export async function mobileRunHarness(
  * An emulated device's report says so: host.emulated, and the peak RSS method names the
  * emulator process (what VmHWM read under qemu-user actually measured).
  */
-async function labelEmulated(driver: PocketbenchLinuxDriver, reportFile: string): Promise<void> {
+async function labelEmulated(driver: DriverContext, reportFile: string): Promise<void> {
   let report: Record<string, unknown>;
   try {
     report = JSON.parse((await driver.target.readFile(reportFile)).toString('utf8')) as Record<string, unknown>;

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { invalidArgument } from '../errors.js';
-import type { PocketbenchLinuxDriver } from '../driver.js';
+import type { DriverContext } from '../driver-context.js';
 
 /** Relative paths live under the target's work directory; absolute ones are taken as given. */
-export function targetPath(driver: PocketbenchLinuxDriver, p: unknown, name = 'path'): string {
+export function targetPath(driver: DriverContext, p: unknown, name = 'path'): string {
   if (typeof p !== 'string' || p.length === 0) throw invalidArgument(name, 'must be a non-empty string');
   if (p.includes('\0')) throw invalidArgument(name, 'must not contain NUL');
   if (path.isAbsolute(p)) return path.normalize(p);
@@ -13,6 +13,6 @@ export function targetPath(driver: PocketbenchLinuxDriver, p: unknown, name = 'p
 }
 
 /** Where installApp puts a harness version on the target. */
-export function harnessDir(driver: PocketbenchLinuxDriver, version: string): string {
+export function harnessDir(driver: DriverContext, version: string): string {
   return path.join(driver.target.workDir, 'harness', version);
 }

@@ -1,10 +1,10 @@
 import { invalidArgument } from '../errors.js';
-import type { PocketbenchLinuxDriver } from '../driver.js';
+import type { DriverContext } from '../driver-context.js';
 import { targetPath } from './paths.js';
 
 /** `mobile: shell` — one program with arguments (no shell parsing), on the target. */
 export async function mobileShell(
-  this: PocketbenchLinuxDriver,
+  this: DriverContext,
   command: string,
   args: unknown = [],
   timeoutMs: unknown = 60_000,

@@ -1,6 +1,6 @@
 /**
  * How the emulated arm64 device compares with this machine, through the whole device layer
- * (Appium, our driver, the real harness): `node --import tsx device-agents/qemu/bench-emulation.ts`.
+ * (Appium, our driver, the real harness): `node --import tsx test/worker/devices/bench-emulation.ts`.
  * Prints one line per device × model; the figures in docs/devices.md come from here.
  */
 import { createHash } from 'node:crypto';
@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { ensureFixtures } from '@pocketbench/harness';
 import { ensureHarnessBundle } from '@pocketbench/harness/bundle';
-import { discoverLocalDevices, openDeviceSession, startAppiumServer } from '../../services/worker/src/devices/index.js';
+import { discoverLocalDevices, openDeviceSession, startAppiumServer } from '../../../services/worker/src/devices/index.js';
 
-const dataDir = path.resolve(process.env.POCKETBENCH_DATA_DIR ?? fileURLToPath(new URL('../../.pocketbench', import.meta.url)));
+const dataDir = path.resolve(process.env.POCKETBENCH_DATA_DIR ?? fileURLToPath(new URL('../../../.pocketbench', import.meta.url)));
 const models = (process.argv[2] ?? 'tiny_cnn,mobilenet_v2').split(',');
 const logger = pino({ level: 'warn' });
 
