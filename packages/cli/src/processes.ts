@@ -31,6 +31,9 @@ export function startService(name: keyof typeof SERVICE_ENTRIES, env: NodeJS.Pro
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Own process group: a terminal's Ctrl-C reaches only `up`, which stops the services once,
+    // in order (a second signal would make the worker drop the job in hand).
+    detached: true,
   });
   const relay = (stream: NodeJS.ReadableStream, out: NodeJS.WriteStream) => {
     let buf = '';

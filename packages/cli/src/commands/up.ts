@@ -62,6 +62,10 @@ Logs: <data dir>/logs/{api,worker}.log; warnings and errors are shown here. Ctrl
         void stopAll().then(() => process.exit(0));
       });
       process.on('SIGTERM', () => void stopAll().then(() => process.exit(0)));
+      // The services run in their own process groups: never leave them behind.
+      process.on('exit', () => {
+        for (const child of children) if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGTERM');
+      });
       try {
         let databaseUrl = c.databaseUrl;
         if (!databaseUrl) {

@@ -20,6 +20,9 @@ SIGINT/SIGTERM finish the job in hand (or hand it back to the queue) and close t
       if (opts.appiumUrl) env.APPIUM_URL = opts.appiumUrl;
       const child = startService('worker', env);
       const forward = () => void stopChild(child);
+      process.on('exit', () => {
+        if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGTERM');
+      });
       process.on('SIGINT', forward);
       process.on('SIGTERM', forward);
       const code = await child.exited;
