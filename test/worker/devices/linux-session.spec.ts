@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { BenchReport } from '@pocketbench/contracts';
 import { InfrastructureError } from '../../../services/worker/src/errors.js';
 import {
   DeviceUnavailableError,
@@ -95,21 +96,21 @@ describe('Linux device sessions: real Appium 3, our driver, the real harness', f
     const d = device(`host-${os.machine()}`);
     const session = await open(d);
     try {
-      const report = (await session.runHarness({ spec: spec(), artifactPath: model, artifactSha256: modelSha })) as Record<string, any>;
+      const report = (await session.runHarness({ spec: spec(), artifactPath: model, artifactSha256: modelSha })) as unknown as BenchReport;
       assert.equal(report.status, 'ok', JSON.stringify(report.error));
       assert.equal(report.host.arch, os.machine());
       assert.equal(report.backend.used, 'cpu');
-      assert.equal(report.model.sha256, modelSha);
-      assert.ok(report.timing.iterationsUs.length >= 10);
-      assert.ok(report.memory.peakRssBytes > 0);
+      assert.equal(report.model?.sha256, modelSha);
+      assert.ok((report.timing?.iterationsUs.length ?? 0) >= 10);
+      assert.ok((report.memory?.peakRssBytes ?? 0) > 0);
       assert.ok(session.lastStateBefore && session.lastStateBefore.loadAvg.length === 3);
       const kept = await readdir(path.join(cacheDir, 'reports', d.id));
       assert.equal(kept.length, 1, 'the pulled report is kept on the worker host');
-      localTopK = report.output.topK;
+      localTopK = report.output?.topK;
 
       const installed = path.join(String(d.capabilities['pocketbench:workDir']), 'harness', bundle.version, '.pocketbench-installed');
       const mark = await readFile(installed, 'utf8');
-      const again = (await session.runHarness({ spec: spec(), artifactPath: model, artifactSha256: modelSha })) as Record<string, any>;
+      const again = (await session.runHarness({ spec: spec(), artifactPath: model, artifactSha256: modelSha })) as unknown as BenchReport;
       assert.equal(again.status, 'ok');
       assert.equal(await readFile(installed, 'utf8'), mark, 'the harness was not copied again');
       const info = await session.info();
@@ -130,13 +131,13 @@ describe('Linux device sessions: real Appium 3, our driver, the real harness', f
       assert.equal(info.arch, 'aarch64');
       assert.equal(info.emulated, true);
       assert.ok(info.backends.includes('cpu'), JSON.stringify(info.backends));
-      const report = (await session.runHarness({ spec: spec({ iterations: 5 }), artifactPath: model, artifactSha256: modelSha })) as Record<string, any>;
+      const report = (await session.runHarness({ spec: spec({ iterations: 5 }), artifactPath: model, artifactSha256: modelSha })) as unknown as BenchReport;
       assert.equal(report.status, 'ok', JSON.stringify(report.error ?? report));
       assert.equal(report.host.arch, 'aarch64');
       assert.equal(report.host.emulated, true);
       assert.equal(report.backend.used, 'cpu');
-      assert.ok(report.memory.peakRssBytes > 20 * 1024 * 1024, 'the emulator process, host side');
-      if (localTopK) assert.deepEqual(report.output.topK, localTopK, 'same seeded input, same answer on both architectures');
+      assert.ok((report.memory?.peakRssBytes ?? 0) > 20 * 1024 * 1024, 'the emulator process, host side');
+      if (localTopK) assert.deepEqual(report.output?.topK, localTopK, 'same seeded input, same answer on both architectures');
     } finally {
       await session.close();
     }
@@ -164,7 +165,7 @@ describe('Linux device sessions: real Appium 3, our driver, the real harness', f
       });
 
       await own.restart();
-      const report = (await session.runHarness({ spec: spec({ iterations: 3 }), artifactPath: model, artifactSha256: modelSha })) as Record<string, any>;
+      const report = (await session.runHarness({ spec: spec({ iterations: 3 }), artifactPath: model, artifactSha256: modelSha })) as unknown as BenchReport;
       assert.equal(report.status, 'ok');
       assert.deepEqual(await processesMentioning(`${workDir}/runs/`), [], 'the orphaned harness of the killed run was reaped');
     } finally {
