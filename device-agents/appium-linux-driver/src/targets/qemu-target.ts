@@ -1,4 +1,4 @@
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { TargetUnreachableError } from '../errors.js';
 import { HostFsTarget } from './host-fs-target.js';
@@ -6,6 +6,7 @@ import type { ExecOptions, ExecResult } from './target.js';
 
 /** The CPU qemu emulates; device-agents/qemu writes a matching /proc/cpuinfo into the root. */
 export const QEMU_CPU = 'cortex-a72';
+const BINFMT_ENTRY = '/proc/sys/fs/binfmt_misc/qemu-aarch64';
 /**
  * The BenchReport's memory.method on this target. The schema's enum (VmHWM | PSS |
  * phys_footprint) has no emulator value yet, so it stays `VmHWM` and the report carries
@@ -41,6 +42,13 @@ export class QemuArm64Target extends HostFsTarget {
     } catch {
       throw new TargetUnreachableError(
         `no arm64 root filesystem at ${rootfs} (usr/bin/node missing); build it with device-agents/qemu/build-rootfs.sh`,
+      );
+    }
+    // Without it the harness starts but its runner (an aarch64 child process) cannot.
+    const binfmt = await readFile(BINFMT_ENTRY, 'utf8').catch(() => '');
+    if (!binfmt.startsWith('enabled')) {
+      throw new TargetUnreachableError(
+        `binfmt_misc has no enabled qemu-aarch64 entry (${BINFMT_ENTRY}), so the harness's runner cannot start under emulation; as root: cat /usr/lib/binfmt.d/qemu-aarch64.conf > /proc/sys/fs/binfmt_misc/register (scripts/setup.d/40-qemu.sh does this)`,
       );
     }
     return new QemuArm64Target(workDir, rootfs);
