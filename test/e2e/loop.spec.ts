@@ -167,4 +167,23 @@ describe('e2e: upload → submit → worker runs it on this machine → stored �
     assert.equal(sessions[0].attempt, 1, 'failed at once, not retried');
     assert.match(sessions[0].errorClass ?? '', /model_load|inference/);
   });
+
+  // Last: once a token exists the api leaves open local mode.
+  it('`pocketbench token create` issues a token shown once; without it the api refuses, with it the CLI works', async () => {
+    const created = await cli(['token', 'create', '--admin', '--name', 'e2e'], api.url);
+    assert.equal(created.code, 0, created.stderr);
+    const token = created.stdout.trim();
+    assert.match(token, /^\S{20,}$/);
+    assert.match(created.stderr, /shown only once/);
+    const refused = await cli(['devices'], api.url);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /token/i);
+    const ok = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', CLI, 'devices'], { cwd: REPO_ROOT, env: { ...process.env, POCKETBENCH_URL: api.url, POCKETBENCH_TOKEN: token } },
+        (err, stdout) => resolve({ code: err ? 1 : 0, stdout }));
+    });
+    assert.equal(ok.code, 0);
+    assert.match(ok.stdout, new RegExp(`host-${arch}`));
+    assert.match(ok.stdout, /qemu-arm64 \(emulated\)/);
+  });
 });

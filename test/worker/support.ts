@@ -93,13 +93,32 @@ export interface SeededRun {
 /** A run of one cell stored the way the api stores it (project, model, artifact, run, job). */
 export async function seedRun(
   pool: Pool,
-  opts: { file: string; format?: 'onnx' | 'ptl'; backend?: Backend; pool?: string; deviceId?: string; sessions?: number; config?: Partial<RunConfig>; prefix: string },
-): Promise<SeededRun & { file: FixtureFile }> {
+  opts: {
+    file: string;
+    format?: 'onnx' | 'ptl';
+    /** Paired A/B: the baseline model file; sessions alternate head, baseline. */
+    baseline?: string;
+    backend?: Backend;
+    pool?: string;
+    deviceId?: string;
+    sessions?: number;
+    config?: Partial<RunConfig>;
+    prefix: string;
+  },
+): Promise<SeededRun & { file: FixtureFile; baselineFile?: FixtureFile }> {
   const file = await describeFile(opts.file);
   const format = opts.format ?? (opts.file.endsWith('.ptl') ? 'ptl' : 'onnx');
   const project = await ensureProject(pool, 'worker-test');
   const model = await ensureModel(pool, project.id, 'tiny_cnn');
   const { artifact } = await insertArtifact(pool, { modelId: model.id, sha256: file.sha256, format, variant: 'fp32', sizeBytes: file.sizeBytes });
+  let baseline: { id: string; file: FixtureFile; format: 'onnx' | 'ptl' } | undefined;
+  if (opts.baseline) {
+    const bfile = await describeFile(opts.baseline);
+    const bformat = opts.baseline.endsWith('.ptl') ? 'ptl' : 'onnx';
+    const bmodel = await ensureModel(pool, project.id, 'tiny_cnn_baseline');
+    const b = await insertArtifact(pool, { modelId: bmodel.id, sha256: bfile.sha256, format: bformat, variant: 'fp32', sizeBytes: bfile.sizeBytes });
+    baseline = { id: b.artifact.id, file: bfile, format: bformat };
+  }
   const sessions = opts.sessions ?? 1;
   const config: RunConfig = { ...DEFAULT_RUN_CONFIG, warmup: 2, iterations: 10, ...opts.config, sessions };
   const backend = opts.backend ?? 'cpu';
@@ -107,14 +126,27 @@ export async function seedRun(
   const run = await insertRun(pool, { projectId: project.id, config, matrix: {}, jobsTotal: 1, jobsFinished: 0 });
   const runId = run!.id;
   const jobId = `${runId}.0`;
-  await insertJobs(pool, [{ id: jobId, runId, cellIndex: 0, artifactId: artifact.id, backend, pool: poolName, deviceId: opts.deviceId ?? null, status: 'queued', sessionsPlanned: sessions }]);
-  const data: SessionJobData[] = Array.from({ length: sessions }, (_, i) => ({
-    runId, jobId, cellIndex: 0, role: 'head', sessionIndex: i,
-    artifact: { id: artifact.id, sha256: file.sha256, format, sizeBytes: file.sizeBytes },
-    backend, pool: poolName, deviceId: opts.deviceId, config,
-  }));
+  await insertJobs(pool, [{
+    id: jobId, runId, cellIndex: 0, artifactId: artifact.id, baselineArtifactId: baseline?.id ?? null, backend, pool: poolName,
+    deviceId: opts.deviceId ?? null, status: 'queued', sessionsPlanned: baseline ? 2 * sessions : sessions,
+  }]);
+  const data: SessionJobData[] = [];
+  for (let i = 0; i < sessions; i++) {
+    data.push({
+      runId, jobId, cellIndex: 0, role: 'head', sessionIndex: i,
+      artifact: { id: artifact.id, sha256: file.sha256, format, sizeBytes: file.sizeBytes },
+      backend, pool: poolName, deviceId: opts.deviceId, config,
+    });
+    if (baseline) {
+      data.push({
+        runId, jobId, cellIndex: 0, role: 'baseline', sessionIndex: i,
+        artifact: { id: baseline.id, sha256: baseline.file.sha256, format: baseline.format, sizeBytes: baseline.file.sizeBytes },
+        backend, pool: poolName, deviceId: opts.deviceId, config,
+      });
+    }
+  }
   const queueName = opts.deviceId ? queueNameForDevice(opts.deviceId, opts.prefix) : queueNameForPool(poolName, opts.prefix);
-  return { runId, jobId, artifactId: artifact.id, sessions: data, queueName, file };
+  return { runId, jobId, artifactId: artifact.id, sessions: data, queueName, file, baselineFile: baseline?.file };
 }
 
 export function sessionQueue(name: string, prefix: string): Queue<SessionJobData, SessionJobResult> {

@@ -25,6 +25,7 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
   let appium: AppiumServerHandle;
   let local: DeviceConfig;
   let onnx: string;
+  let ptl: string;
   let workRoot: string;
   const hosts: WorkerHost[] = [];
   const queues: ReturnType<typeof sessionQueue>[] = [];
@@ -37,7 +38,7 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     const devices = await layer.discoverLocalDevices({ dataDir: SHARED_DATA_DIR });
     local = devices.find((d) => !d.emulated && d.platform === 'linux')!;
     assert.ok(local, 'this machine is discovered as a local Linux device');
-    onnx = (await fixturePaths()).onnx;
+    ({ onnx, ptl } = await fixturePaths());
     workRoot = await mkdtemp(path.join(os.tmpdir(), 'pb-worker-devices-'));
   });
 
@@ -127,6 +128,36 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     assert.match(s.errorMessage ?? '', /CV .* exceeds the cap/);
     assert.ok(s.iterationsUs.length >= 10, 'its iterations are kept');
     assert.equal((await getJob(db.pool, run.jobId))!.status, 'done');
+  });
+
+  it('adaptive A/B: while undecided, more interleaved sessions are added on the same device, up to the cap', async () => {
+    const prefix = testQueuePrefix();
+    const pool = uniq('host-test');
+    const dev = uniq('dev');
+    // Head and baseline differ (ONNX Runtime vs the lite interpreter); 2 sessions per side to start,
+    // the adaptive rule wants at least 6 per side before deciding, and the cap is 6.
+    await startHost(prefix, pool, [dev]);
+    const run = await seedRun(db.pool, {
+      file: onnx, baseline: ptl, pool, deviceId: dev, prefix, sessions: 2,
+      config: { iterations: 10, warmup: 1, adaptive: true, maxSessions: 6 },
+    });
+    await seedWorkerCache(run.file);
+    await seedWorkerCache(run.baselineFile!);
+    const q = sessionQueue(run.queueName, prefix);
+    queues.push(q);
+    for (const s of run.sessions) await enqueue(q, s);
+    const job = await waitFor('the paired cell to finish', async () => {
+      const j = await getJob(db.pool, run.jobId);
+      return j && j.status === 'done' && j.sessionsDone === j.sessionsPlanned && j;
+    }, 150_000, 250);
+    assert.equal(job.sessionsPlanned, 12, '6 per side');
+    const sessions = await listSessionsForRun(db.pool, run.runId);
+    assert.equal(sessions.filter((s) => s.role === 'head').length, 6);
+    assert.equal(sessions.filter((s) => s.role === 'baseline').length, 6);
+    assert.deepEqual([...new Set(sessions.map((s) => s.deviceId))], [dev], 'all on the one device');
+    // Interleaved: in completion order, the roles alternate.
+    const order = [...sessions].sort((a, b) => a.id - b.id).map((s) => s.role[0]).join('');
+    assert.equal(order, 'hbhbhbhbhbhb');
   });
 
   it('a duplicated delivery (the same job twice, and a copy under another id) stores one session', async () => {
