@@ -58,7 +58,7 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     prefix: string,
     pool: string,
     ids: string[],
-    extra: { heartbeatMs?: number; cvCap?: number; onHarnessStart?: (j: Job<SessionJobData, SessionJobResult>) => void } = {},
+    extra: { heartbeatMs?: number; cvCap?: number; shutdownGraceMs?: number; onHarnessStart?: (j: Job<SessionJobData, SessionJobResult>) => void } = {},
   ) {
     const heartbeatMs = extra.heartbeatMs ?? 5000;
     const host = new WorkerHost({
@@ -68,6 +68,7 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
         heartbeatTtlMs: Math.round(heartbeatMs * 1.5),
         reaperMs: Math.max(20, Math.round(heartbeatMs / 4)),
         ...(extra.cvCap !== undefined ? { cvCap: extra.cvCap } : {}),
+        ...(extra.shutdownGraceMs !== undefined ? { shutdownGraceMs: extra.shutdownGraceMs } : {}),
       }),
       logger: quietLogger(),
       deviceLayer: layer,
@@ -216,6 +217,59 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     assert.equal(sessions[0].status, 'ok');
     assert.ok(sessions[0].attempt >= 2);
     assert.equal((await getJob(db.pool, run.jobId))!.status, 'done');
+  });
+
+  it('graceful shutdown finishes the job in hand, then marks the device offline', async () => {
+    const prefix = testQueuePrefix();
+    const pool = uniq('host-test');
+    const dev = uniq('dev');
+    const run = await seedRun(db.pool, { file: onnx, pool, prefix, config: { iterations: 6000, warmup: 1 } });
+    await seedWorkerCache(run.file);
+    let started!: () => void;
+    const harnessStarted = new Promise<void>((r) => (started = r));
+    const host = await startHost(prefix, pool, [dev], { onHarnessStart: () => started() });
+    const q = sessionQueue(run.queueName, prefix);
+    queues.push(q);
+    await enqueue(q, run.sessions[0]);
+    await harnessStarted;
+    await host.close();
+    const sessions = await listSessionsForRun(db.pool, run.runId);
+    assert.equal(sessions.length, 1, 'the job in hand was finished before close() returned');
+    assert.equal((await getJob(db.pool, run.jobId))!.status, 'done');
+    assert.equal((await listDevices(db.pool, { pool }))[0].state, 'offline');
+    await host.close(); // idempotent
+  });
+
+  it('shutdown past the grace period hands the job back: another device runs it, one result stored', async () => {
+    const prefix = testQueuePrefix();
+    const pool = uniq('host-test');
+    const [a, b] = [uniq('dev-a'), uniq('dev-b')];
+    const run = await seedRun(db.pool, { file: onnx, pool, prefix, config: { iterations: 8000, warmup: 1 } });
+    await seedWorkerCache(run.file);
+    let started!: () => void;
+    const harnessStarted = new Promise<void>((r) => (started = r));
+    const hostA = await startHost(prefix, pool, [a], { shutdownGraceMs: 200, onHarnessStart: () => started() });
+    const q = sessionQueue(run.queueName, prefix);
+    queues.push(q);
+    await enqueue(q, run.sessions[0]);
+    await harnessStarted;
+    const t0 = Date.now();
+    await hostA.close();
+    const closeMs = Date.now() - t0;
+    assert.equal(await (await q.getJob(run.sessions[0] && `${run.runId}.0.head.0`))!.getState(), 'waiting', `handed back at once (close took ${closeMs} ms)`);
+    await startHost(prefix, pool, [b]);
+    const done = await waitFor('the redelivered job', async () => {
+      const j = await q.getJob(`${run.runId}.0.head.0`);
+      return j?.finishedOn ? j : undefined;
+    }, 60_000);
+    // Device b ran it, or found the result device a still stored while its session closed: never two.
+    assert.ok(['ok', 'duplicate'].includes(done.returnvalue.status), JSON.stringify(done.returnvalue));
+    const sessions = await listSessionsForRun(db.pool, run.runId);
+    assert.equal(sessions.length, 1, 'exactly one result');
+    assert.ok([a, b].includes(sessions[0].deviceId!));
+    const job = await getJob(db.pool, run.jobId);
+    assert.equal(job!.status, 'done');
+    assert.equal(job!.sessionsDone, 1);
   });
 
   it('a device that stops heart-beating is offline within two periods and gets no new jobs', async () => {

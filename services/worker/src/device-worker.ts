@@ -45,6 +45,8 @@ export class DeviceWorker {
   private deviceQueue?: Queue<SessionJobData, SessionJobResult>;
   private timer?: NodeJS.Timeout;
   private currentJobId: string | null = null;
+  /** The job in hand and its lock token, to hand it back at shutdown. */
+  private active?: { job: Job<SessionJobData, SessionJobResult>; token: string };
   /** Serialises the two consumers: the device runs one session at a time. */
   private lock: Promise<void> = Promise.resolve();
   private quarantined = false;
@@ -131,16 +133,24 @@ export class DeviceWorker {
       driftCap: this.opts.driftCap,
       quarantineAfter: this.opts.quarantineAfter,
       onQuarantined: (reason) => this.pauseForQuarantine(reason),
+      shuttingDown: () => this.closing !== undefined,
       onHarnessStart: this.opts.onHarnessStart,
       waitForAppium: this.opts.waitForAppium,
     });
     const run = async (job: Job<SessionJobData, SessionJobResult>, token?: string) => {
       // A consumer can hold a job it fetched just as the device was paused: hand it back.
-      if (this.isPaused && token) {
+      if ((this.isPaused || this.closing) && token) {
         await job.moveToDelayed(Date.now() + HAND_BACK_DELAY_MS, token);
         throw new DelayedError();
       }
-      return this.exclusive(job, () => processor(job));
+      return this.exclusive(job, async () => {
+        this.active = token ? { job, token } : undefined;
+        try {
+          return await processor(job);
+        } finally {
+          this.active = undefined;
+        }
+      });
     };
     for (const name of this.queueNames) {
       const w = new Worker<SessionJobData, SessionJobResult>(name, run, {
@@ -282,7 +292,13 @@ export class DeviceWorker {
     const finished = await Promise.race([graceful, timeout]);
     clearTimeout(timer);
     if (finished) return;
-    this.log.warn('job still running after the grace period; handing it back to the queue');
+    const held = this.active;
+    if (held) {
+      this.log.warn({ queueJobId: held.job.id }, 'job still running after the grace period; handing it back to the queue');
+      // Back to waiting at once (not after the stalled-job check): another device takes it. A
+      // result this device still stores is kept once: the redelivery finds it and stops.
+      await held.job.moveToWait(held.token).catch((err) => this.log.warn({ err: (err as Error).message }, 'hand-back failed; the stalled-job check will return it'));
+    }
     await w.close(true);
   }
 }

@@ -46,6 +46,8 @@ export interface SessionProcessorDeps {
   cvCap: number;
   driftCap: number;
   quarantineAfter: number;
+  /** True once the worker is shutting down: a fault then is the shutdown's, not the job's. */
+  shuttingDown?(): boolean;
   /** Called when the device's state changes because of an outcome (quarantine). */
   onQuarantined?(reason: string): void;
   /**
@@ -156,6 +158,10 @@ export function createSessionProcessor(deps: SessionProcessorDeps) {
     } catch (err) {
       const message = (err as Error).message ?? String(err);
       const errorClass = (err as InfrastructureError).errorClass ?? 'infrastructure';
+      if (deps.shuttingDown?.()) {
+        log.warn({ err: message }, 'session interrupted by the shutdown; the job goes back to the queue');
+        throw err;
+      }
       log.warn({ err: message, attempt: job.attemptsMade + 1, of: job.opts.attempts ?? 1 }, 'infrastructure fault');
       await deps.dropSession().catch(() => undefined);
       const appiumUp = deps.waitForAppium ? await deps.waitForAppium(0) : true;
