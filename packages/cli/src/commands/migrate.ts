@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createPool, migrate, startEmbeddedPostgres } from '@pocketbench/db';
-import { config } from '../context.js';
+import { CliError, config } from '../context.js';
 
 export function registerMigrateCommand(program: Command): void {
   program
@@ -12,6 +12,9 @@ export function registerMigrateCommand(program: Command): void {
       const embedded = c.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: path.join(c.dataDir, 'pglite') });
       const pool = createPool(c.databaseUrl ?? embedded!.url, 1);
       try {
+        await pool.query('SELECT 1').catch((err: Error) => {
+          throw new CliError(`cannot reach Postgres at DATABASE_URL (${err.message})`);
+        });
         const applied = await migrate(pool);
         process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
       } finally {
