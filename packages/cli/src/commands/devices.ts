@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { DeviceDoc } from '../api-types.js';
 import { client } from '../context.js';
 
 function ago(iso: string | null | undefined): string {
@@ -13,12 +14,12 @@ export function registerDevicesCommand(program: Command): void {
     .description('list registered devices: pool, state, last heartbeat, current job')
     .option('--json', 'print the api\'s JSON document')
     .action(async (opts: { json?: boolean }) => {
-      const doc: any = await client().get('/api/v1/devices');
+      const doc = await client().get<{ devices: DeviceDoc[] } | DeviceDoc[]>('/api/v1/devices');
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
         return;
       }
-      const devices: any[] = doc.devices ?? doc;
+      const devices = Array.isArray(doc) ? doc : doc.devices;
       if (!devices.length) {
         process.stdout.write('no devices registered; start a worker with "pocketbench worker" or "npm start"\n');
         return;

@@ -5,6 +5,7 @@ import { client, CliError, EXIT, parseNonNegativeInt, parsePositiveInt, resolveT
 import { ProgressBar } from '../render/progress.js';
 import { normalizeResults, renderTable, type RunResults } from '../render/results.js';
 import type { ApiClient } from '../api-client.js';
+import type { ArtifactDoc, ProgressDoc, RunDoc } from '../api-types.js';
 
 interface SubmitOptions {
   project?: string;
@@ -26,18 +27,13 @@ interface SubmitOptions {
   json?: boolean;
 }
 
-interface UploadedArtifact {
-  id: string;
-  sha256: string;
-  format: string;
-  sizeBytes: number;
-}
+type UploadedArtifact = ArtifactDoc;
 
 /** The api answers an upload with the artifact (bare or under `artifact`). */
-function artifactOf(doc: any): UploadedArtifact {
-  const a = doc?.artifact ?? doc;
+function artifactOf(doc: ArtifactDoc | { artifact: ArtifactDoc }): UploadedArtifact {
+  const a = 'artifact' in doc ? doc.artifact : doc;
   if (!a?.id) throw new CliError('the api answered the upload without an artifact id');
-  return a as UploadedArtifact;
+  return a;
 }
 
 /** Model name from a file name: "mobilenet_v2-int8.onnx" → "mobilenet_v2-int8". */
@@ -47,7 +43,7 @@ function modelNameFor(file: string): string {
 
 async function upload(api: ApiClient, file: string, opts: SubmitOptions, log: (s: string) => void): Promise<UploadedArtifact> {
   const a = artifactOf(
-    await api.upload('/api/v1/artifacts', file, {
+    await api.upload<ArtifactDoc | { artifact: ArtifactDoc }>('/api/v1/artifacts', file, {
       project: opts.project,
       model: opts.model ?? modelNameFor(file),
       variant: opts.variant,
@@ -64,9 +60,9 @@ async function waitForRun(api: ApiClient, runId: string, showProgress: boolean):
   const controller = new AbortController();
   try {
     for await (const ev of api.events(`/api/v1/runs/${runId}/events`, controller.signal)) {
-      const p = (ev.data ?? {}) as any;
+      const p = (ev.data ?? {}) as ProgressDoc & { progress?: ProgressDoc };
       const progress = p.progress ?? p;
-      const status = String(progress.status ?? p.run?.status ?? '');
+      const status = String(progress.status ?? p.status ?? '');
       const done = Number(progress.sessionsDone ?? 0);
       const total = Number(progress.sessionsPlanned ?? 0);
       bar?.update(done, total, status);
@@ -80,9 +76,8 @@ async function waitForRun(api: ApiClient, runId: string, showProgress: boolean):
   }
   // The stream may end early (proxy, restart): make sure the run really finished.
   for (;;) {
-    const run: any = await api.get(`/api/v1/runs/${runId}`);
-    const r = run.run ?? run;
-    const progress = r.progress ?? r;
+    const r = await api.get<RunDoc>(`/api/v1/runs/${runId}`);
+    const progress = r.progress ?? {};
     bar?.update(Number(progress.sessionsDone ?? 0), Number(progress.sessionsPlanned ?? 0), String(r.status));
     if (finished(String(r.status))) break;
     await new Promise((res) => setTimeout(res, 500));
@@ -91,7 +86,7 @@ async function waitForRun(api: ApiClient, runId: string, showProgress: boolean):
 }
 
 export async function fetchResults(api: ApiClient, runId: string): Promise<RunResults> {
-  return normalizeResults(await api.get(`/api/v1/runs/${runId}/results`));
+  return normalizeResults(await api.get<RunDoc>(`/api/v1/runs/${runId}/results`));
 }
 
 export function exitCodeFor(results: RunResults): number {
@@ -159,12 +154,11 @@ Exit codes: 0 submitted (with --wait: every cell done), 1 a cell failed, 2 bad i
         },
         config,
       };
-      const created: any = await api.post('/api/v1/runs', body);
-      const run = created.run ?? created;
+      const run = await api.post<RunDoc & { created?: boolean }>('/api/v1/runs', body);
       const runId = String(run.id);
       if (!opts.wait) {
-        if (opts.json) process.stdout.write(`${JSON.stringify({ runId, status: run.status, cells: run.cells ?? run.jobs ?? [] }, null, 2)}\n`);
-        else process.stdout.write(`run ${runId} queued (${run.jobsTotal ?? run.cells?.length ?? '?'} cells); follow it with: pocketbench status ${runId}\n`);
+        if (opts.json) process.stdout.write(`${JSON.stringify(normalizeResults(run), null, 2)}\n`);
+        else process.stdout.write(`run ${runId} ${run.status} (${run.cells?.length ?? '?'} cells); follow it with: pocketbench status ${runId}\n`);
         return;
       }
       log(`run ${runId} submitted; waiting for results`);

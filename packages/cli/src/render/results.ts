@@ -29,6 +29,8 @@ export interface RunResults {
   cells: CellResult[];
 }
 
+import type { CellDoc, FiguresDoc, RunDoc } from '../api-types.js';
+
 const num = (v: unknown): number | null => (v === null || v === undefined || v === '' || Number.isNaN(Number(v)) ? null : Number(v));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
@@ -36,17 +38,17 @@ const str = (v: unknown): string | null => (v === null || v === undefined ? null
  * Normalises the api's `GET /api/v1/runs/:id/results` document into rows: one per cell and
  * role that has sessions, or one per cell (with its status and reason) when none ran.
  */
-export function normalizeResults(doc: any): RunResults {
-  const run = doc.run ?? doc;
+export function normalizeResults(doc: RunDoc): RunResults {
+  const run = doc;
   const cells: CellResult[] = [];
-  for (const c of doc.cells ?? doc.jobs ?? []) {
+  for (const c of (doc.cells ?? []) as CellDoc[]) {
     const artifact = c.artifact ?? {};
     const base = {
-      cellIndex: Number(c.cellIndex ?? c.cell_index ?? 0),
-      jobId: String(c.id ?? c.jobId),
-      model: str(c.model ?? artifact.model ?? artifact.modelName),
-      variant: str(c.variant ?? artifact.variant),
-      format: str(c.format ?? artifact.format),
+      cellIndex: Number(c.cellIndex ?? 0),
+      jobId: String(c.jobId),
+      model: str(artifact.model),
+      variant: str(artifact.variant),
+      format: str(artifact.format),
       backend: String(c.backend),
       // Emulated pools are labelled as such wherever they are shown.
       target: (() => {
@@ -54,10 +56,10 @@ export function normalizeResults(doc: any): RunResults {
         return c.emulated || /^qemu/.test(t) ? `${t} (emulated)` : t;
       })(),
       status: String(c.status),
-      reason: str(c.reason ?? c.lastError),
+      reason: str(c.reason),
     };
     // The api gives the head side's figures in `figures` and a paired cell's baseline in `baseline`.
-    const sides: any[] = [];
+    const sides: (FiguresDoc & { role: string })[] = [];
     if (c.figures) sides.push({ role: 'head', ...c.figures });
     if (c.baseline && typeof c.baseline === 'object') sides.push({ role: 'baseline', ...c.baseline });
     if (!sides.length) {
@@ -89,7 +91,7 @@ export function normalizeResults(doc: any): RunResults {
     }
   }
   cells.sort((a, b) => a.cellIndex - b.cellIndex || a.role.localeCompare(b.role) * -1);
-  return { runId: String(run.id ?? run.runId), status: String(run.status), cells };
+  return { runId: String(run.id), status: String(run.status), cells };
 }
 
 const fmt = (v: number | null, digits = 2) => (v === null ? '-' : v.toFixed(digits));

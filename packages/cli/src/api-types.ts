@@ -1,0 +1,76 @@
+/** The parts of the api's documents (GET /api/v1/openapi.json) the CLI reads. */
+
+export interface ArtifactDoc {
+  id: string;
+  sha256: string;
+  format: string;
+  sizeBytes: number;
+  model?: string;
+  variant?: string;
+}
+
+export interface FiguresDoc {
+  sessions?: number;
+  sessionsUnsupported?: number;
+  iterations?: number;
+  p50Ms?: number | null;
+  p90Ms?: number | null;
+  p99Ms?: number | null;
+  loadMs?: number | null;
+  peakRssBytes?: number | null;
+  modelSizeBytes?: number | null;
+  backendUsed?: string | null;
+  deviceArch?: string | null;
+  lastError?: string | null;
+}
+
+export interface CellDoc {
+  cellIndex: number;
+  jobId: string;
+  artifact?: Partial<ArtifactDoc>;
+  backend: string;
+  pool: string;
+  deviceId?: string | null;
+  emulated?: boolean;
+  status: string;
+  reason?: string | null;
+  sessionsPlanned?: number;
+  sessionsDone?: number;
+  figures?: FiguresDoc | null;
+  baseline?: FiguresDoc | null;
+}
+
+export interface ProgressDoc {
+  status?: string;
+  jobsTotal?: number;
+  jobsFinished?: number;
+  sessionsPlanned?: number;
+  sessionsDone?: number;
+}
+
+export interface RunDoc {
+  id: string;
+  status: string;
+  progress?: ProgressDoc;
+  cells?: CellDoc[];
+}
+
+export interface DeviceDoc {
+  id: string;
+  pool: string;
+  emulated?: boolean;
+  arch?: string;
+  state: string;
+  stateReason?: string | null;
+  lastHeartbeatAt?: string | null;
+  currentJobId?: string | null;
+  backends?: string[];
+  host?: string;
+}
+
+export interface CreatedTokenDoc {
+  token: string;
+  name: string;
+  project: string | null;
+  admin: boolean;
+}
