@@ -85,7 +85,7 @@ Logs: <data dir>/logs/{api,worker}.log; warnings and errors are shown here. Ctrl
           redis = await ensureLocalRedis(c.dataDir, say);
           redisUrl = redis.url;
         }
-        const apiUrl = `http://127.0.0.1:${c.port}`;
+        let apiUrl = `http://127.0.0.1:${c.port}`;
         const env: NodeJS.ProcessEnv = {
           ...c.env,
           DATABASE_URL: databaseUrl,
@@ -94,8 +94,28 @@ Logs: <data dir>/logs/{api,worker}.log; warnings and errors are shown here. Ctrl
           PORT: String(c.port),
           POCKETBENCH_URL: apiUrl,
         };
-        const api = startService('api', env, { logFile: path.join(c.dataDir, 'logs', 'api.log'), echo: important });
+        // PORT=0 lets the api pick a free port; its "api listening" line says which.
+        let listening!: (url: string) => void;
+        const listeningUrl = new Promise<string>((r) => (listening = r));
+        const api = startService('api', env, {
+          logFile: path.join(c.dataDir, 'logs', 'api.log'),
+          echo: important,
+          onLine: (line) => {
+            try {
+              const j = JSON.parse(line);
+              if (j.msg === 'api listening' && typeof j.url === 'string') listening(j.url);
+            } catch {
+              /* not a log line */
+            }
+          },
+        });
         children.push(api);
+        if (c.port === 0) {
+          const outcome = await Promise.race([listeningUrl, api.exited.then(() => undefined)]);
+          if (!outcome) throw new CliError('the api exited during start-up; see its log above');
+          apiUrl = outcome;
+          env.POCKETBENCH_URL = apiUrl;
+        }
         await waitForHttp(`${apiUrl}/healthz`, api, 60_000);
         let workerSummary = 'not started (--no-worker)';
         if (opts.worker) {
