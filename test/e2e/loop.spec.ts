@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { listSessionsForRun } from '@pocketbench/db';
+import { listSessionsForRun, recordDeviceOutcome } from '@pocketbench/db';
 import { loadConfig as loadApiConfig, startWebServer, type WebServer } from '../../services/api/src/index.js';
 import { WorkerHost } from '../../services/worker/src/worker-host.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -166,6 +166,22 @@ describe('e2e: upload → submit → worker runs it on this machine → stored �
     assert.ok(String(cell.reason).includes(sessions[0].errorMessage!), `the harness's own message is kept on the cell: ${cell.reason}`);
     assert.equal(sessions[0].attempt, 1, 'failed at once, not retried');
     assert.match(sessions[0].errorClass ?? '', /model_load|inference/);
+  });
+
+  it('`pocketbench devices` shows state, heartbeat and current job; --release lifts a quarantine', async () => {
+    const dev = host.devices.find((d) => !d.id.startsWith('qemu'))!;
+    for (let i = 0; i < 3; i++) await recordDeviceOutcome(db.pool, dev.id, false, 3, 'appium session lost (test)');
+    const listed = await cli(['devices'], api.url);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`${dev.id}\\s+host-${arch}\\s+${arch}\\s+quarantined: quarantined after 3 consecutive failed sessions`));
+    assert.match(listed.stdout, /last heartbeat/);
+    const released = await cli(['devices', '--release', dev.id], api.url);
+    assert.equal(released.code, 0, released.stderr);
+    assert.equal(released.stdout.trim(), `device ${dev.id} released: online`);
+    await waitFor('the device to take jobs again', async () => !dev.isPaused, 15_000, 50);
+    const unknown = await cli(['devices', '--release', 'no-such-device'], api.url);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /no-such-device/);
   });
 
   // Last: once a token exists the api leaves open local mode.

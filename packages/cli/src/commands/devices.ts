@@ -13,7 +13,13 @@ export function registerDevicesCommand(program: Command): void {
     .command('devices')
     .description('list registered devices: pool, state, last heartbeat, current job')
     .option('--json', 'print the api\'s JSON document')
-    .action(async (opts: { json?: boolean }) => {
+    .option('--release <id>', 'lift a quarantine (or offline mark): the device takes jobs again (admin token)')
+    .action(async (opts: { json?: boolean; release?: string }) => {
+      if (opts.release) {
+        const d = await client().post<DeviceDoc>(`/api/v1/devices/${encodeURIComponent(opts.release)}/release`, {});
+        process.stdout.write(opts.json ? `${JSON.stringify(d, null, 2)}\n` : `device ${d.id} released: ${d.state}\n`);
+        return;
+      }
       const doc = await client().get<{ devices: DeviceDoc[] } | DeviceDoc[]>('/api/v1/devices');
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
