@@ -92,6 +92,7 @@ export class WorkerHost {
     if (devices.length === 0) throw new Error('no devices to serve on this host (check POCKETBENCH_WORKER_DEVICES)');
     const cache = new ArtifactCache({ dir: path.join(config.cacheDir, 'artifacts'), apiUrl: config.apiUrl, apiToken: config.apiToken });
     const connection = redisConnection(config.redisUrl);
+    const failures: string[] = [];
     for (const device of devices) {
       const dw = new DeviceWorker({
         device,
@@ -118,9 +119,17 @@ export class WorkerHost {
         onHarnessStart: this.opts.onHarnessStart,
         waitForAppium: (ms) => this.waitForAppium(ms),
       });
-      this.devices.push(dw);
-      await dw.start();
+      try {
+        await dw.start();
+        this.devices.push(dw);
+      } catch (err) {
+        // One unreachable device must not keep the host's other devices from working.
+        failures.push(`${device.id}: ${(err as Error).message}`);
+        logger.error({ deviceId: device.id, err: (err as Error).message }, 'device could not be started; not serving it');
+        await dw.close().catch(() => undefined);
+      }
     }
+    if (this.devices.length === 0) throw new Error(`no device could be started: ${failures.join('; ')}`);
     this.reaper = setInterval(() => void this.reap(), config.reaperMs);
     this.reaper.unref();
   }
