@@ -6,13 +6,15 @@
 //   enqueue → device call : + duplicate check, markJobRunning, artifact cache, spec (the worker's part)
 //   enqueue → harness     : + Appium round trips, model/harness checks on the device, harness process start
 //                            (the report's own startedAt; same clock for the local target)
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Job } from 'bullmq';
 import type { SessionJobData, SessionJobResult } from '@pocketbench/contracts';
 import { listSessionsForRun } from '@pocketbench/db';
 import { createTestDatabase } from '../test/support/db.js';
 import { testQueuePrefix } from '../test/support/redis.js';
-import { enqueue, fixturePaths, quietLogger, seedRun, seedWorkerCache, sessionQueue, SHARED_DATA_DIR, testWorkerConfig, waitFor } from '../test/worker/support.js';
+import { cloneDevice, enqueue, fixturePaths, quietLogger, seedRun, seedWorkerCache, sessionQueue, SHARED_DATA_DIR, testWorkerConfig, waitFor } from '../test/worker/support.js';
 import { loadDeviceLayer } from '../services/worker/src/device-layer.js';
 import { WorkerHost } from '../services/worker/src/worker-host.js';
 
@@ -31,13 +33,15 @@ const layer = await loadDeviceLayer();
 const appium = await layer.startAppiumServer({ appiumHome: path.join(SHARED_DATA_DIR, 'appium'), logger: quietLogger() });
 const [local] = (await layer.discoverLocalDevices({ dataDir: SHARED_DATA_DIR })).filter((d) => !d.emulated);
 const pool = `bench-${Date.now()}`;
+// Its own work directory on the target: never shares harness runs with a running service.
+const workRoot = await mkdtemp(path.join(os.tmpdir(), 'pb-bench-'));
 const toDeviceCall = new Map<string, number>();
 const host = new WorkerHost({
   config: testWorkerConfig(db, prefix, { appiumUrl: appium.url }),
   logger: quietLogger(),
   deviceLayer: layer,
   pool: db.pool,
-  devices: [{ ...local, id: `bench-${local.id}`, pool }],
+  devices: [cloneDevice(local, `bench-${local.id}`, pool, workRoot)],
   onHarnessStart: (job: Job<SessionJobData, SessionJobResult>) => toDeviceCall.set(job.id!, Date.now() - job.timestamp),
 });
 try {
@@ -76,5 +80,6 @@ try {
   await host.close().catch(() => undefined);
   await appium.stop().catch(() => undefined);
   await db.drop();
+  await rm(workRoot, { recursive: true, force: true });
 }
 process.exit(0);
