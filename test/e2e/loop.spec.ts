@@ -101,6 +101,10 @@ describe('e2e: upload → submit → worker runs it on this machine → stored �
     assert.ok(s.iterationsUs.length >= 15, `every timed iteration stored (${s.iterationsUs.length})`);
     assert.equal(s.deviceArch, arch);
 
+    const status = await cli(['status', run.id], api.url);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`run ${run.id}: done\\ncells: 1/1 finished; sessions: 1/1\\n  cell 0: cpu on host-${arch}: done \\(1/1\\)`));
+
     const text = await cli(['results', run.id], api.url);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, new RegExp(`run ${run.id}: done`));
