@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import type { BenchSpec } from '@pocketbench/contracts';
 import { ensureFixtures, ensurePtlRunner, generateInput, loadConfig, quantile, readHostFacts, runSession, type FixtureModel } from '@pocketbench/harness';
+import { PTL_ALLOCATOR_ENV } from '../../device-agents/harness/src/ptl/ptl-runner.js';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -28,6 +29,9 @@ const THREADS = Number(args.threads);
 const WARMUP = 5;
 const SEED = 7;
 
+// The contenders run with the same process-level allocator settings as the harness's ptl runner:
+// the comparison is about the harness, not about glibc's trimming.
+const SAME_PROCESS_ENV = { ...process.env, ...PTL_ALLOCATOR_ENV };
 const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
 const cv = (xs: number[]) => {
   const m = xs.reduce((s, v) => s + v, 0) / xs.length;
@@ -68,13 +72,13 @@ async function bareSession(m: FixtureModel): Promise<Session> {
   const common = [String(THREADS), String(WARMUP), String(ITER), inputFile, shape];
   const { stdout } = m.format === 'onnx'
     ? await run(process.execPath, [path.join(here, 'ort-bare-loop.mjs'), m.path, ...common], { maxBuffer: 16 << 20 })
-    : await run(path.join(path.dirname(config.ptlRunnerPath), 'ptl-bare-loop'), [m.path, ...common], { maxBuffer: 16 << 20 });
+    : await run(path.join(path.dirname(config.ptlRunnerPath), 'ptl-bare-loop'), [m.path, ...common], { maxBuffer: 16 << 20, env: SAME_PROCESS_ENV });
   const us = JSON.parse(stdout) as number[];
   return { p50: median(us), min: Math.min(...us) };
 }
 
 async function timerSession(m: FixtureModel): Promise<Session> {
-  const { stdout } = await run('/usr/bin/python3', [path.join(here, 'torch_timer.py'), m.path, String(THREADS), inputFile, m.inputs[0].shape.join('x'), '1'], { maxBuffer: 16 << 20 });
+  const { stdout } = await run('/usr/bin/python3', [path.join(here, 'torch_timer.py'), m.path, String(THREADS), inputFile, m.inputs[0].shape.join('x'), '1'], { maxBuffer: 16 << 20, env: SAME_PROCESS_ENV });
   const r = JSON.parse(stdout.trim().split('\n').pop()!) as { median_us: number; min_us: number };
   return { p50: r.median_us, min: r.min_us };
 }

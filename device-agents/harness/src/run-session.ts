@@ -17,7 +17,7 @@ import type { HarnessConfig } from './config.js';
 import { readDeviceSnapshot, readHostFacts } from './device-snapshot.js';
 import { onnxRunnerCommand } from './onnx/onnx-runner.js';
 import { describeOutput } from './output-digest.js';
-import { ptlRunnerCommand } from './ptl/ptl-runner.js';
+import { PTL_ALLOCATOR_ENV, ptlRunnerCommand } from './ptl/ptl-runner.js';
 import type { RunnerRequest } from './runner-protocol.js';
 import { runRunnerProcess } from './runner-process.js';
 import { generateInput, sha256Tag } from './seeded-input.js';
@@ -178,7 +178,9 @@ async function measure(
     outputFile: path.join(scratch, 'output.f32'),
   };
   let cmd: { command: string; args: string[] };
+  let runEnv = env;
   if (spec.runtime === 'pytorch-lite') {
+    runEnv = { ...env, ...PTL_ALLOCATOR_ENV };
     try {
       await access(config.ptlRunnerPath, constants.X_OK);
     } catch {
@@ -189,7 +191,7 @@ async function measure(
     cmd = onnxRunnerCommand(req);
   }
 
-  const outcome = await runRunnerProcess(cmd.command, cmd.args, { env, timeoutMs: deadline - Date.now() });
+  const outcome = await runRunnerProcess(cmd.command, cmd.args, { env: runEnv, timeoutMs: deadline - Date.now() });
   if (outcome.kind === 'timeout') {
     throw new SessionFailure('timeout', `time budget of ${spec.timeBudgetSec}s exceeded; the runner was killed`);
   }
@@ -216,7 +218,14 @@ async function measure(
     ...ctx.base,
     status: 'ok',
     spec,
-    runtime: { name: spec.runtime, version: result.runtimeVersion, ...(result.detail ? { detail: result.detail } : {}) },
+    runtime: {
+      name: spec.runtime,
+      version: result.runtimeVersion,
+      detail:
+        spec.runtime === 'pytorch-lite'
+          ? { interpreter: 'lite (torch::jit::_load_for_mobile)', qengine: 'qnnpack', threads: spec.threads, allocatorEnv: PTL_ALLOCATOR_ENV }
+          : (result.detail ?? {}),
+    },
     backend: { requested: spec.backend, used: spec.backend, ...(adapter ? { adapter } : {}) },
     model: { path: spec.artifact.path, sha256, sizeBytes: size, format: spec.artifact.format },
     timing: {

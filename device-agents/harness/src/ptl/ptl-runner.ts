@@ -1,5 +1,17 @@
 import type { RunnerRequest } from '../runner-protocol.js';
 
+/**
+ * glibc returns large freed blocks (the activations) to the OS after every inference and
+ * faults them in again on the next: ~15 % of a mobilenet_v2 iteration on this machine. A
+ * long-running app reaches a steady state without that; these settings give the runner that
+ * steady state from the first iteration (PyTorch's speed_benchmark_torch gets the same effect
+ * with its caching allocator). Recorded in the report's runtime.detail.
+ */
+export const PTL_ALLOCATOR_ENV: Record<string, string> = {
+  MALLOC_MMAP_THRESHOLD_: String(256 << 20),
+  MALLOC_TRIM_THRESHOLD_: String(512 << 20),
+};
+
 /** Command line of the native lite-interpreter runner (device-agents/harness/native/ptl-runner). */
 export function ptlRunnerCommand(runnerPath: string, req: RunnerRequest): { command: string; args: string[] } {
   const args = [
