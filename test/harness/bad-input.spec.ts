@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { validateBenchReport, type BenchReport, type BenchSpec } from '@pocketbench/contracts';
@@ -150,4 +150,26 @@ describe('harness bad input: a report with a class, never a hang or a fallback',
       assert.deepEqual(processesMentioning(copy), []);
     });
   }
+});
+
+describe('harness scratch directories', function () {
+  this.timeout(120_000);
+  it('removes the scratch of a harness that was killed mid-session, and leaves none of its own', async function () {
+    const { config, fixtures } = await harnessFixtures();
+    const parent = mkdtempSync(path.join(os.tmpdir(), 'pocketbench-scratch-'));
+    try {
+      // pid 2^22 + 1 is above Linux's pid_max ceiling: no such process can be alive.
+      const orphan = path.join(parent, `pocketbench-session-${4194305}-abc`);
+      const live = path.join(parent, `pocketbench-session-${process.ppid}-def`);
+      for (const d of [orphan, live]) {
+        mkdirSync(d);
+        writeFileSync(path.join(d, 'input-0.bin'), 'x');
+      }
+      const r = await runSession(specFor(fixture(fixtures, 'tiny_cnn', 'fp32', 'onnx')), { config, scratchDir: parent });
+      assert.equal(r.status, 'ok');
+      assert.deepEqual(readdirSync(parent).sort(), [path.basename(live)]);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile, access, constants } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile, access, constants } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -62,6 +62,33 @@ async function runnerEnv(config: HarnessConfig): Promise<Record<string, string>>
 }
 
 const RUNTIME_VERSION_UNKNOWN = null;
+const SCRATCH_PREFIX = 'pocketbench-session-';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A harness killed mid-session (SIGKILL from a device driver's budget) cannot clean up after
+ * itself; the next session removes scratch directories whose harness process is gone.
+ */
+async function sweepOrphanScratch(parent: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = /^pocketbench-session-(\d+)-/.exec(name)?.[1];
+    if (pid && Number(pid) !== process.pid && !alive(Number(pid))) await rm(path.join(parent, name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
 
 /**
  * One harness session: validate the spec, verify the artifact, run the runner under the time
@@ -89,7 +116,9 @@ export async function runSession(specDoc: unknown, opts: RunSessionOptions): Pro
     const checked = validateBenchSpec(specDoc);
     if (!checked.ok) throw new SessionFailure('bad_spec', `invalid BenchSpec: ${checked.errors.join('; ')}`);
     const spec = checked.value;
-    scratch = await mkdtemp(path.join(opts.scratchDir ?? os.tmpdir(), 'pocketbench-session-'));
+    const parent = opts.scratchDir ?? os.tmpdir();
+    await sweepOrphanScratch(parent);
+    scratch = await mkdtemp(path.join(parent, `${SCRATCH_PREFIX}${process.pid}-`));
     report = await measure(spec, opts.config, scratch, { base, before, host, started });
   } catch (err) {
     const after = readDeviceSnapshot();
