@@ -33,7 +33,8 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$rootfs/usr/bin/n
 fi
 
 log "building $rootfs from ${#pkgs[@]} packages"
-work=$(mktemp -d "$target.tmp.XXXXXX" 2>/dev/null || { mkdir -p "$target"; mktemp -d "$target.tmp.XXXXXX"; })
+mkdir -p "$target"
+work=$(mktemp -d "$target.tmp.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/debs" "$work/rootfs"
 (cd "$work/debs" && apt-get download -qq -o APT::Architecture=arm64 -o APT::Sandbox::User=root "${pkgs[@]}" >/dev/null) \
