@@ -122,14 +122,31 @@ describe('api: alerts after merge', () => {
     }
   });
 
+  it('the api runs detection when its progress stream sees a baseline run finish', async () => {
+    const flat = seriesIds.filter((id) => id % 3 !== 0 && id % 4 !== 1)[2];
+    const runId = await appendSlowRun(flat, 1.3, 'running');
+    const res = await fetch(`${api.url}/api/v1/runs/${runId}/events`);
+    const reader = res.body!.getReader();
+    // The first progress event (still running) is read before the run finishes.
+    await reader.read();
+    assert.equal((await q.query('SELECT count(*)::int AS n FROM alerts WHERE series_id = $1', [flat])).rows[0].n, 0);
+    await q.query(`UPDATE runs SET status = 'done', finished_at = now() WHERE id = $1`, [runId]);
+    let text = '';
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
+    assert.match(text, /event: done/);
+    await api.server.deps.alerts!.settled();
+    const { rows } = await q.query(`SELECT run_id, direction FROM alerts WHERE series_id = $1 AND status = 'active'`, [flat]);
+    assert.deepEqual(rows, [{ run_id: runId, direction: 'regression' }]);
+  });
+
   /** Copies the series' newest main-branch run as a new run whose sessions are `factor` slower. Returns its id. */
-  async function appendSlowRun(seriesId: number, factor: number): Promise<string> {
+  async function appendSlowRun(seriesId: number, factor: number, status = 'done'): Promise<string> {
     const { rows: [src] } = await q.query(
       `SELECT s.run_id, s.job_id FROM sessions s JOIN runs r ON r.id = s.run_id
         WHERE s.series_id = $1 AND r.branch = 'main' ORDER BY s.created_at DESC LIMIT 1`, [seriesId]);
     const { rows: [run] } = await q.query(
       `INSERT INTO runs (project_id, commit_sha, branch, config, status, created_at)
-       SELECT project_id, md5(random()::text), 'main', config, 'done', now() FROM runs WHERE id = $1 RETURNING id`, [src.run_id]);
+       SELECT project_id, md5(random()::text), 'main', config, $2, now() FROM runs WHERE id = $1 RETURNING id`, [src.run_id, status]);
     const jobId = `${run.id}.0`;
     await q.query(`INSERT INTO jobs (id, run_id, cell_index, artifact_id, backend, pool, status, sessions_planned, sessions_done)
       SELECT $2, $3, 0, artifact_id, backend, pool, 'done', 12, 12 FROM jobs WHERE id = $1`, [src.job_id, jobId, run.id]);

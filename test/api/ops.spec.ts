@@ -73,6 +73,8 @@ describe('api/config', () => {
     assert.match(c.dataDir, /\.pocketbench$/);
     assert.equal(c.adminToken, undefined);
     assert.equal(c.databaseUrl, undefined);
+    assert.equal(c.alertSweepMs, 60_000);
+    assert.equal(loadConfig({ POCKETBENCH_ALERT_SWEEP_MS: '0' }).alertSweepMs, 0, '0 turns the sweeper off');
   });
 
   it('fails fast naming the variable', () => {
@@ -85,6 +87,8 @@ describe('api/config', () => {
       [{ POCKETBENCH_MAX_UPLOAD_MB: '0' }, /^POCKETBENCH_MAX_UPLOAD_MB/],
       [{ POCKETBENCH_QUEUE_PREFIX: 'a:b' }, /^POCKETBENCH_QUEUE_PREFIX/],
       [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL/],
+      [{ POCKETBENCH_ALERT_SWEEP_MS: '5' }, /^POCKETBENCH_ALERT_SWEEP_MS: must be 0 \(off\) or at least 100/],
+      [{ POCKETBENCH_ALERT_SWEEP_MS: 'hourly' }, /^POCKETBENCH_ALERT_SWEEP_MS: must be an integer/],
     ];
     for (const [env, message] of cases) {
       assert.throws(() => loadConfig(env), (err: Error) => err instanceof ConfigError && message.test(err.message));

@@ -25,6 +25,8 @@ export interface ApiConfig {
   logLevel: string;
   /** `POCKETBENCH_EVENTS_POLL_MS`: how often an SSE stream re-reads run progress. @defaultValue 500 */
   eventsPollMs: number;
+  /** `POCKETBENCH_ALERT_SWEEP_MS`: how often the alert sweeper looks at series with new sessions; 0 disables it. @defaultValue 60000 */
+  alertSweepMs: number;
 }
 
 export class ConfigError extends Error {
@@ -78,6 +80,10 @@ export function loadConfig(env: Env): ApiConfig {
   if (!/^[A-Za-z0-9_-]+$/.test(queuePrefix)) {
     throw new ConfigError('POCKETBENCH_QUEUE_PREFIX', `may hold only letters, digits, "_" and "-", got "${queuePrefix}"`);
   }
+  const alertSweepMs = integer(env, 'POCKETBENCH_ALERT_SWEEP_MS', 60_000, 0, 24 * 3600_000);
+  if (alertSweepMs > 0 && alertSweepMs < 100) {
+    throw new ConfigError('POCKETBENCH_ALERT_SWEEP_MS', `must be 0 (off) or at least 100 ms, got "${alertSweepMs}"`);
+  }
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
@@ -89,5 +95,6 @@ export function loadConfig(env: Env): ApiConfig {
     queuePrefix,
     logLevel,
     eventsPollMs: integer(env, 'POCKETBENCH_EVENTS_POLL_MS', 500, 20, 60_000),
+    alertSweepMs,
   };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Pool } from '@pocketbench/db';
 import type { ApiConfig } from './config.js';
+import type { AfterRunAlertTrigger } from './domain/alerts/after-run-trigger.js';
 import type { ArtifactStore } from './domain/artifacts/artifact-store.js';
 import type { Metrics } from './infra/metrics.js';
 import type { SessionQueues } from './infra/session-queues.js';
@@ -13,4 +14,6 @@ export interface AppDeps {
   store: ArtifactStore;
   logger: Logger;
   metrics: Metrics;
+  /** Alert detection when a run is seen finishing; absent in tests that build deps by hand. */
+  alerts?: AfterRunAlertTrigger;
 }

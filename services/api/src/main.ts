@@ -9,6 +9,8 @@ import { createPool, migrate, type Pool } from '@pocketbench/db';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type ApiConfig } from './config.js';
 import type { AppDeps } from './deps.js';
+import { AfterRunAlertTrigger } from './domain/alerts/after-run-trigger.js';
+import { startAlertSweeper, type AlertSweeper } from './domain/alerts/alert-sweeper.js';
 import { ArtifactStore } from './domain/artifacts/artifact-store.js';
 import { Metrics } from './infra/metrics.js';
 import { SessionQueues } from './infra/session-queues.js';
@@ -64,6 +66,7 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
       store: new ArtifactStore(path.join(config.dataDir, 'artifacts')),
       logger,
       metrics: new Metrics(),
+      alerts: new AfterRunAlertTrigger(db, { logger }),
     };
     const app = createApp(deps);
     const server = app.listen(config.port, config.host);
@@ -71,6 +74,9 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
     const { port } = server.address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${host}:${port}`;
+    // Started once listening, so a failed start has no timer to stop.
+    const sweeper: AlertSweeper | undefined =
+      config.alertSweepMs > 0 ? startAlertSweeper(db, { intervalMs: config.alertSweepMs, logger }) : undefined;
     logger.info({ url, dataDir: config.dataDir, adminToken: config.adminToken ? 'set' : 'unset: open local mode until a token exists' }, 'api listening');
     let closing: Promise<void> | undefined;
     return {
@@ -83,6 +89,8 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
           // SSE streams and keep-alive sockets would hold close() open.
           server.closeAllConnections();
           await new Promise<void>((resolve) => server.close(() => resolve()));
+          // Detection still running must finish before the pool it uses is ended.
+          await Promise.allSettled([sweeper?.stop(), deps.alerts?.close()]);
           await runCleanups();
         })();
         return closing;
