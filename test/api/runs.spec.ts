@@ -94,6 +94,8 @@ describe('api/runs', () => {
       [3, `${run.id}.3`, 'xnnpack', 'qemu-arm64', 'unsupported'],
     ]);
     assert.match(run.cells[3].reason, /device qemu-1 does not support backend xnnpack \(it offers: cpu\)/);
+    // The emulated device's cells say so (shown as "qemu-arm64 (emulated)"); the host's do not.
+    assert.deepEqual(run.cells.map((c: any) => c.emulated), [false, true, false, true]);
     assert.equal(run.progress.jobsTotal, 4);
     assert.equal(run.progress.jobsFinished, 1, 'the unsupported cell is finished at once');
 

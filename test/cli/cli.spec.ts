@@ -86,10 +86,14 @@ describe('cli: pocketbench', function () {
           baseline: null,
         },
         { cellIndex: 1, jobId: 'r1.1', backend: 'nnapi', pool: 'host-x86_64', status: 'unsupported', reason: 'no device in pool host-x86_64 supports backend nnapi', artifact: { model: 'mobilenet_v2', variant: 'fp32', sizeBytes: 14_000_000 }, figures: null, baseline: null },
+        { cellIndex: 2, jobId: 'r1.2', backend: 'cpu', pool: 'qemu-arm64', emulated: true, status: 'queued', artifact: { model: 'mobilenet_v2', variant: 'fp32' }, figures: null, baseline: null },
       ],
     });
     const text = renderTable(results);
     assert.match(text, /mobilenet_v2 fp32\s+cpu\s+host-x86_64\s+done\s+7\.250\s+8\.500\s+9\.750\s+120\.4\s+150\.0\s+14\.00\s+cpu\s+x86_64\s+50/);
     assert.match(text, /cell 1 unsupported: no device in pool host-x86_64 supports backend nnapi/);
+    // The api's `emulated` flag labels the pool; a physical pool is not labelled.
+    assert.match(text, /cpu\s+qemu-arm64 \(emulated\)\s+queued/);
+    assert.doesNotMatch(text, /host-x86_64 \(emulated\)/);
   });
 });

@@ -74,6 +74,10 @@ describe('dashboard: pages in headless chromium', function () {
     assert.match(await text('.answer-box'), /✗ fail/);
     assert.match(await text('.answer-box'), /cells failed\. Worst: .* slower than the merge base/);
     assert.equal(await page.locator('td.cell').count(), 10);
+    // The emulated pool is labelled as such; a physical one is not.
+    const headers = await page.locator('table.matrix thead th').allInnerTexts();
+    assert.ok(headers.some((t) => /^qemu-arm64 \(emulated\)\s+cpu$/.test(t)), headers.join(' | '));
+    assert.ok(headers.some((t) => /^pixel-7\s+cpu$/.test(t)), headers.join(' | '));
     const failCell = page.locator('td.cell.v-fail').first();
     assert.match(await failCell.innerText(), /p50\s+[\d.]+ ms[\s\S]*ratio\s+×1\.\d+ \[1\.\d+, 1\.\d+\]/);
     await shot('run');
@@ -160,6 +164,9 @@ describe('dashboard: pages in headless chromium', function () {
     assert.equal(await page.locator('table.data tbody tr').count(), 7);
     assert.match(await text('.answer'), /4 of 7 devices can take work now; 1 busy, 2 need attention/);
     assert.match(await text('tr[data-device="qemu-arm64-02"]'), /quarantined[\s\S]*HarnessCrash/);
+    assert.match(await text('tr[data-device="qemu-arm64-02"]'), /qemu-arm64 \(emulated\)/);
+    assert.match(await text('ul.chips[aria-label="Pools"]'), /qemu-arm64 \(emulated\) 1\/2 available/);
+    assert.doesNotMatch(await text('tr[data-device="pixel7-01"]'), /emulated/);
     assert.match(await text('tr[data-device="iphone14-01"]'), /offline[\s\S]*\(stale\)/);
     assert.match(await text('tr[data-device="host-01"]'), /\d+\.\d °C/);
     const busy = page.locator('tr[data-device="pixel7-02"]');

@@ -236,7 +236,9 @@ export function buildOpenApi(...extraPaths: Record<string, unknown>[]): Record<s
                 type: 'object',
                 properties: {
                   cellIndex: { type: 'integer' }, jobId: { type: 'string' }, backend: { type: 'string' }, pool: { type: 'string' },
-                  deviceId: { type: ['string', 'null'] }, status: { type: 'string' }, reason: { type: ['string', 'null'] },
+                  deviceId: { type: ['string', 'null'] },
+                  emulated: { type: 'boolean', description: 'The cell\'s device (or every device of its pool) is emulated: shown as "<pool> (emulated)".' },
+                  status: { type: 'string' }, reason: { type: ['string', 'null'] },
                   figures: { type: ['object', 'null'] }, baseline: { type: ['object', 'null'] },
                 },
               },

@@ -37,3 +37,6 @@ export const dateTime = (iso: string | null | undefined): string => {
   const d = new Date(iso);
   return `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`;
 };
+
+/** Emulated pools (and device models) are labelled as such wherever they are shown: `qemu-arm64 (emulated)`. */
+export const poolLabel = (pool: string, emulated: boolean | undefined): string => (emulated ? `${pool} (emulated)` : pool);

@@ -14,7 +14,7 @@ export interface MatrixVerdict {
 }
 
 export interface MatrixCell {
-  jobId: string; cellIndex: number; artifactId: string; pool: string; backend: string; status: string; reason: string | null;
+  jobId: string; cellIndex: number; artifactId: string; pool: string; emulated: boolean; backend: string; status: string; reason: string | null;
   sessionsPlanned: number; sessionsDone: number; sessionsOk: number; sessionsUnstable: number; p50Us: number | null;
   p90Us: number | null; peakRssBytes: number | null; seriesId: number | null; sessionId: number | null;
   verdict: Verdict | null; verdicts: MatrixVerdict[];
@@ -23,7 +23,7 @@ export interface MatrixCell {
 export interface RunMatrix {
   run: RunOverview & { baselineBranch: string; startedAt: string | null };
   artifacts: { id: string; model: string; variant: string; format: string; sizeBytes: number; filename: string | null }[];
-  columns: { pool: string; backend: string }[];
+  columns: { pool: string; backend: string; emulated: boolean }[];
   cells: MatrixCell[];
   runVerdicts: MatrixVerdict[];
   previousRunId: string | null;
@@ -31,7 +31,7 @@ export interface RunMatrix {
 
 export interface SeriesMeta {
   id: number; project: string; model: string; variant: string; runtime: string; backend: string; deviceModel: string;
-  osMajor: string; harnessVersion: string;
+  emulated: boolean; osMajor: string; harnessVersion: string;
 }
 
 export interface SeriesSummary extends SeriesMeta { activeAlerts: number; recentP50Us: number[]; lastSessionAt: string | null }
@@ -65,7 +65,7 @@ export interface SessionView {
   status: string; errorClass: string | null; errorMessage: string | null; commitSha: string | null; branch: string | null;
   project: string; model: string; variant: string; format: string; backendRequested: string; backendUsed: string | null;
   runtime: string | null; runtimeVersion: string | null; harnessVersion: string | null;
-  device: { id: string | null; name: string | null; deviceModel: string | null; pool: string | null; arch: string | null };
+  device: { id: string | null; name: string | null; deviceModel: string | null; pool: string | null; arch: string | null; emulated: boolean };
   iterationsUs: number[];
   summary: { minUs: number | null; meanUs: number | null; p50Us: number | null; p90Us: number | null; p99Us: number | null; stddevUs: number | null; madUs: number | null; cv: number | null };
   loadMs: number | null; firstInferenceMs: number | null; peakRssBytes: number | null; peakRssMethod: string | null;
@@ -77,7 +77,7 @@ export interface CompareCell { sizeBytes: number; p50Us: number | null; p90Us: n
 export interface CompareView {
   kind: 'runs' | 'artifacts';
   subjects: { id: string; label: string; detail: string }[];
-  rows: { key: string; model: string | null; variant: string | null; format: string | null; pool: string; backend: string; deviceModel: string | null; cells: (CompareCell | null)[] }[];
+  rows: { key: string; model: string | null; variant: string | null; format: string | null; pool: string; emulated: boolean; backend: string; deviceModel: string | null; cells: (CompareCell | null)[] }[];
 }
 
 export interface FleetDevice {
@@ -87,6 +87,6 @@ export interface FleetDevice {
   currentRunId: string | null; consecutiveFailures: number; lastSessionAt: string | null; lastSessionId: number | null;
   lastState: DeviceStateView | null;
 }
-export interface FleetView { counts: Record<DeviceState, number>; pools: { pool: string; devices: number; available: number }[]; devices: FleetDevice[] }
+export interface FleetView { counts: Record<DeviceState, number>; pools: { pool: string; emulated: boolean; devices: number; available: number }[]; devices: FleetDevice[] }
 
 export interface AlertList { alerts: Alert[]; total: number; counts: Record<AlertStatus, number> }

@@ -21,7 +21,7 @@ export function registerStatusCommand(program: Command): void {
         `cells: ${p.jobsFinished ?? '?'}/${p.jobsTotal ?? '?'} finished; sessions: ${p.sessionsDone ?? '?'}/${p.sessionsPlanned ?? '?'}`,
       ];
       for (const c of (doc.cells ?? []) as CellDoc[]) {
-        lines.push(`  cell ${c.cellIndex}: ${c.backend} on ${c.deviceId ?? c.pool}: ${c.status} (${c.sessionsDone ?? 0}/${c.sessionsPlanned ?? 0})${c.reason ? ` — ${c.reason}` : ''}`);
+        lines.push(`  cell ${c.cellIndex}: ${c.backend} on ${c.deviceId ?? c.pool}${c.emulated ? ' (emulated)' : ''}: ${c.status} (${c.sessionsDone ?? 0}/${c.sessionsPlanned ?? 0})${c.reason ? ` — ${c.reason}` : ''}`);
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     });

@@ -50,11 +50,8 @@ export function normalizeResults(doc: RunDoc): RunResults {
       variant: str(artifact.variant),
       format: str(artifact.format),
       backend: String(c.backend),
-      // Emulated pools are labelled as such wherever they are shown.
-      target: (() => {
-        const t = String(c.deviceId ?? c.pool ?? '');
-        return c.emulated || /^qemu/.test(t) ? `${t} (emulated)` : t;
-      })(),
+      // Emulated pools are labelled as such wherever they are shown (the api reads `emulated` from the devices).
+      target: `${String(c.deviceId ?? c.pool ?? '')}${c.emulated ? ' (emulated)' : ''}`,
       status: String(c.status),
       reason: str(c.reason),
     };

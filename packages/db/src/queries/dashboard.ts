@@ -108,11 +108,20 @@ export interface MatrixVerdict {
   baselineSource: string | null;
 }
 
+/**
+ * SQL: the pool named by `poolExpr` is emulated (every registered device in it is), so it is
+ * labelled `<pool> (emulated)` wherever it is shown. A pool with no device left is not.
+ */
+export const poolEmulatedSql = (poolExpr: string): string =>
+  `coalesce((SELECT bool_and(pd.emulated) FROM devices pd WHERE pd.pool = ${poolExpr}), false)`;
+
 export interface MatrixCell {
   jobId: string;
   cellIndex: number;
   artifactId: string;
   pool: string;
+  /** Every device of the pool is emulated (`qemu-arm64 (emulated)`). */
+  emulated: boolean;
   backend: string;
   status: string;
   reason: string | null;
@@ -144,7 +153,7 @@ export interface MatrixArtifact {
 export interface RunMatrix {
   run: RunOverview & { baselineBranch: string; config: unknown; startedAt: Date | null };
   artifacts: MatrixArtifact[];
-  columns: { pool: string; backend: string }[];
+  columns: { pool: string; backend: string; emulated: boolean }[];
   cells: MatrixCell[];
   runVerdicts: MatrixVerdict[];
 }
@@ -171,7 +180,7 @@ export async function getRunMatrix(q: Queryable, runId: string): Promise<RunMatr
   const [cells, verdicts] = await Promise.all([
     q.query(
       `SELECT j.id, j.cell_index, j.artifact_id, j.pool, j.backend, j.status, j.reason, j.sessions_planned, j.sessions_done,
-              a.variant, a.format, a.size_bytes, a.filename, m.name AS model, agg.*
+              ${poolEmulatedSql('j.pool')} AS emulated, a.variant, a.format, a.size_bytes, a.filename, m.name AS model, agg.*
          FROM jobs j JOIN artifacts a ON a.id = j.artifact_id JOIN models m ON m.id = a.model_id
          LEFT JOIN LATERAL (
            SELECT count(*) FILTER (WHERE s.status = 'ok')::int AS ok, count(*) FILTER (WHERE s.status = 'unstable')::int AS unstable,
@@ -209,16 +218,16 @@ export async function getRunMatrix(q: Queryable, runId: string): Promise<RunMatr
     else byJob.set(v.job_id, [...(byJob.get(v.job_id) ?? []), toVerdict(v)]);
   }
   const artifacts = new Map<string, MatrixArtifact>();
-  const columns = new Map<string, { pool: string; backend: string }>();
+  const columns = new Map<string, { pool: string; backend: string; emulated: boolean }>();
   const out: MatrixCell[] = cells.rows.map((c) => {
     artifacts.set(c.artifact_id, {
       id: c.artifact_id, model: c.model, variant: c.variant, format: c.format, sizeBytes: Number(c.size_bytes), filename: c.filename,
     });
-    columns.set(`${c.pool}\u0000${c.backend}`, { pool: c.pool, backend: c.backend });
+    columns.set(`${c.pool}\u0000${c.backend}`, { pool: c.pool, backend: c.backend, emulated: c.emulated });
     const vs = byJob.get(c.id) ?? [];
     const worst = vs.reduce<string | null>((w, v) => (w === null || VERDICT_RANK[v.verdict] > VERDICT_RANK[w] ? v.verdict : w), null);
     return {
-      jobId: c.id, cellIndex: c.cell_index, artifactId: c.artifact_id, pool: c.pool, backend: c.backend, status: c.status,
+      jobId: c.id, cellIndex: c.cell_index, artifactId: c.artifact_id, pool: c.pool, emulated: c.emulated, backend: c.backend, status: c.status,
       reason: c.reason, sessionsPlanned: c.sessions_planned, sessionsDone: c.sessions_done, sessionsOk: c.ok ?? 0,
       sessionsUnstable: c.unstable ?? 0, p50Us: num(c.p50), p90Us: num(c.p90), peakRssBytes: num(c.rss),
       seriesId: num(c.series_id), sessionId: sessionOf.get(c.id)?.id ?? null, verdict: worst, verdicts: vs,
@@ -266,6 +275,8 @@ export interface SeriesSummary {
   runtime: string;
   backend: string;
   deviceModel: string;
+  /** Every registered device of this model is emulated. */
+  emulated: boolean;
   osMajor: string;
   harnessVersion: string;
   activeAlerts: number;
@@ -273,6 +284,9 @@ export interface SeriesSummary {
   recentP50Us: number[];
   lastSessionAt: Date | null;
 }
+
+/** SQL: every registered device of series `s`'s device model is emulated. */
+const MODEL_EMULATED = `coalesce((SELECT bool_and(md.emulated) FROM devices md WHERE md.device_model = s.device_model), false)`;
 
 /** Series with their newest medians (a sparkline) and active alert count. */
 export async function listSeriesOverview(q: Queryable, f: SeriesFilter): Promise<{ series: SeriesSummary[]; total: number }> {
@@ -284,6 +298,7 @@ export async function listSeriesOverview(q: Queryable, f: SeriesFilter): Promise
   const [list, count] = await Promise.all([
     q.query(
       `SELECT s.id, p.name AS project, s.model, s.variant, s.runtime, s.backend, s.device_model, s.os_major, s.harness_version,
+              ${MODEL_EMULATED} AS emulated,
               (SELECT count(*)::int FROM alerts a WHERE a.series_id = s.id AND a.status = 'active') AS active_alerts,
               recent.p50s, recent.last_at
          FROM series s JOIN projects p ON p.id = s.project_id
@@ -303,7 +318,7 @@ export async function listSeriesOverview(q: Queryable, f: SeriesFilter): Promise
     total: count.rows[0].n,
     series: list.rows.map((r) => ({
       id: Number(r.id), project: r.project, model: r.model, variant: r.variant, runtime: r.runtime, backend: r.backend,
-      deviceModel: r.device_model, osMajor: r.os_major, harnessVersion: r.harness_version, activeAlerts: r.active_alerts,
+      deviceModel: r.device_model, emulated: r.emulated, osMajor: r.os_major, harnessVersion: r.harness_version, activeAlerts: r.active_alerts,
       recentP50Us: (r.p50s ?? []).map(Number), lastSessionAt: r.last_at ?? null,
     })),
   };
@@ -317,6 +332,8 @@ export interface SeriesMeta {
   runtime: string;
   backend: string;
   deviceModel: string;
+  /** Every registered device of this model is emulated. */
+  emulated: boolean;
   osMajor: string;
   harnessVersion: string;
   inputSpec: string;
@@ -325,7 +342,7 @@ export interface SeriesMeta {
 export async function getSeriesMeta(q: Queryable, seriesId: number): Promise<SeriesMeta | undefined> {
   const { rows } = await q.query(
     `SELECT s.id, p.name AS project, s.model, s.variant, s.runtime, s.backend, s.device_model, s.os_major, s.harness_version,
-            s.input_spec
+            s.input_spec, ${MODEL_EMULATED} AS emulated
        FROM series s JOIN projects p ON p.id = s.project_id WHERE s.id = $1`,
     [seriesId],
   );
@@ -333,7 +350,7 @@ export async function getSeriesMeta(q: Queryable, seriesId: number): Promise<Ser
   if (!r) return undefined;
   return {
     id: Number(r.id), project: r.project, model: r.model, variant: r.variant, runtime: r.runtime, backend: r.backend,
-    deviceModel: r.device_model, osMajor: r.os_major, harnessVersion: r.harness_version, inputSpec: r.input_spec,
+    deviceModel: r.device_model, emulated: r.emulated, osMajor: r.os_major, harnessVersion: r.harness_version, inputSpec: r.input_spec,
   };
 }
 
@@ -420,7 +437,7 @@ export interface SessionDetail {
   runtime: string | null;
   runtimeVersion: string | null;
   harnessVersion: string | null;
-  device: { id: string | null; name: string | null; deviceModel: string | null; pool: string | null; arch: string | null };
+  device: { id: string | null; name: string | null; deviceModel: string | null; pool: string | null; arch: string | null; emulated: boolean };
   iterationsUs: number[];
   summary: {
     minUs: number | null; meanUs: number | null; p50Us: number | null; p90Us: number | null; p99Us: number | null;
@@ -439,7 +456,7 @@ export interface SessionDetail {
 export async function getSessionDetail(q: Queryable, sessionId: number): Promise<SessionDetail | undefined> {
   const { rows } = await q.query(
     `SELECT s.*, r.commit_sha, r.branch, p.name AS project, m.name AS model, a.variant, a.format,
-            d.name AS device_name, d.device_model, d.pool
+            d.name AS device_name, d.device_model, d.pool, coalesce(d.emulated, false) AS device_emulated
        FROM sessions s JOIN runs r ON r.id = s.run_id JOIN projects p ON p.id = r.project_id
        JOIN artifacts a ON a.id = s.artifact_id JOIN models m ON m.id = a.model_id
        LEFT JOIN devices d ON d.id = s.device_id
@@ -454,7 +471,8 @@ export async function getSessionDetail(q: Queryable, sessionId: number): Promise
     branch: r.branch, project: r.project, model: r.model, variant: r.variant, format: r.format,
     backendRequested: r.backend_requested, backendUsed: r.backend_used, runtime: r.runtime, runtimeVersion: r.runtime_version,
     harnessVersion: r.harness_version,
-    device: { id: r.device_id, name: r.device_name ?? null, deviceModel: r.device_model ?? null, pool: r.pool ?? null, arch: r.device_arch },
+    device: { id: r.device_id, name: r.device_name ?? null, deviceModel: r.device_model ?? null, pool: r.pool ?? null, arch: r.device_arch,
+      emulated: r.device_emulated },
     iterationsUs: (r.iterations_us ?? []).map(Number),
     summary: {
       minUs: num(r.min_us), meanUs: num(r.mean_us), p50Us: num(r.p50_us), p90Us: num(r.p90_us), p99Us: num(r.p99_us),
@@ -475,6 +493,8 @@ export interface CompareFigures {
   format: string;
   artifactId: string;
   pool: string;
+  /** Every device of the pool is emulated. */
+  emulated: boolean;
   backend: string;
   deviceModel: string | null;
   sizeBytes: number;
@@ -486,11 +506,11 @@ export interface CompareFigures {
 
 const FIGURES = `m.name AS model, a.variant, a.format, a.id AS artifact_id, a.size_bytes,
   percentile_cont(0.5) WITHIN GROUP (ORDER BY s.p50_us) AS p50, percentile_cont(0.5) WITHIN GROUP (ORDER BY s.p90_us) AS p90,
-  max(s.peak_rss_bytes) AS rss, count(s.id)::int AS n, min(ser.device_model) AS device_model`;
+  max(s.peak_rss_bytes) AS rss, count(s.id)::int AS n, min(ser.device_model) AS device_model, ${poolEmulatedSql('j.pool')} AS emulated`;
 
 function toFigures(r: Record<string, any>): CompareFigures {
   return {
-    model: r.model, variant: r.variant, format: r.format, artifactId: r.artifact_id, pool: r.pool, backend: r.backend,
+    model: r.model, variant: r.variant, format: r.format, artifactId: r.artifact_id, pool: r.pool, emulated: r.emulated, backend: r.backend,
     deviceModel: r.device_model ?? null, sizeBytes: Number(r.size_bytes), p50Us: num(r.p50), p90Us: num(r.p90),
     peakRssBytes: num(r.rss), sessions: r.n,
   };

@@ -122,6 +122,25 @@ export async function listDevices(q: Queryable, filter: { pool?: string } = {}):
   return rows.map(toDeviceRow);
 }
 
+/**
+ * Which of these targets are emulated: a device whose `emulated` is set, a pool whose every
+ * registered device is. They are shown as `<pool> (emulated)`.
+ */
+export async function emulatedTargets(
+  q: Queryable, targets: { pools: string[]; deviceIds: string[] },
+): Promise<{ pools: Set<string>; devices: Set<string> }> {
+  const { rows } = await q.query<{ kind: 'pool' | 'device'; name: string }>(
+    `SELECT 'pool' AS kind, pool AS name FROM devices WHERE pool = ANY($1::text[]) GROUP BY pool HAVING bool_and(emulated)
+     UNION ALL
+     SELECT 'device', id FROM devices WHERE id = ANY($2::text[]) AND emulated`,
+    [targets.pools, targets.deviceIds],
+  );
+  return {
+    pools: new Set(rows.filter((r) => r.kind === 'pool').map((r) => r.name)),
+    devices: new Set(rows.filter((r) => r.kind === 'device').map((r) => r.name)),
+  };
+}
+
 export async function getDevice(q: Queryable, id: string): Promise<DeviceRow | undefined> {
   const { rows } = await q.query(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = $1`, [id]);
   return rows[0] ? toDeviceRow(rows[0]) : undefined;

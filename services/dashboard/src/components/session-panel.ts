@@ -1,7 +1,7 @@
 import { api } from '../api.js';
 import { Chart } from '../charts.js';
 import { h } from '../dom.js';
-import { bytes, dateTime, ms, sha } from '../format.js';
+import { bytes, dateTime, ms, poolLabel, sha } from '../format.js';
 import type { DeviceStateView, SessionView } from '../types.js';
 
 /** One session: its iteration histogram, summary and the device state before and after. */
@@ -26,7 +26,7 @@ export async function sessionPanel(sessionId: number, onLeave: (fn: () => void) 
   return h('section', { class: 'session', id: 'session-panel', 'aria-label': `Session ${s.id}`, 'data-session': s.id },
     h('h2', {}, `Session ${s.id}`, h('span', { class: `status s-${s.status}` }, ` ${s.status}`)),
     h('p', { class: 'meta' }, `${s.model} ${s.variant} (${s.format}) · commit `, h('span', { class: 'mono' }, sha(s.commitSha)), ` on ${s.branch ?? '—'} · `,
-      h('a', { href: `#/runs/${s.runId}` }, 'run'), ` · ${dateTime(s.createdAt)} · device ${s.device.name ?? s.device.id ?? '—'} (${s.device.pool ?? '—'})`),
+      h('a', { href: `#/runs/${s.runId}` }, 'run'), ` · ${dateTime(s.createdAt)} · device ${s.device.name ?? s.device.id ?? '—'} (${s.device.pool ? poolLabel(s.device.pool, s.device.emulated) : '—'})`),
     s.errorMessage ? h('p', { class: 'error' }, `${s.errorClass ?? 'error'}: ${s.errorMessage}`) : null,
     h('div', { class: 'two' },
       h('figure', { class: 'chart small-chart' }, h('div', { class: 'canvas-box' }, canvas),

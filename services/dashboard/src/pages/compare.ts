@@ -1,6 +1,6 @@
 import { api, qs } from '../api.js';
 import { h, render } from '../dom.js';
-import { ago, bytes, ms, sha, speedup } from '../format.js';
+import { ago, bytes, ms, poolLabel, sha, speedup } from '../format.js';
 import { go, type PageContext } from '../page.js';
 import type { CompareView, RunOverview } from '../types.js';
 
@@ -31,7 +31,7 @@ function headline(v: CompareView): (string | HTMLElement)[] | string {
   const ref = b.row.cells[0]!;
   const cell = b.row.cells[b.col]!;
   const sizeChange = ((cell.sizeBytes - ref.sizeBytes) / ref.sizeBytes) * 100;
-  const where = `${b.row.model ? `${b.row.model} ${b.row.variant} · ` : ''}${b.row.deviceModel ?? b.row.pool} ${b.row.backend}`;
+  const where = `${b.row.model ? `${b.row.model} ${b.row.variant} · ` : ''}${poolLabel(b.row.deviceModel ?? b.row.pool, b.row.emulated)} ${b.row.backend}`;
   return [h('strong', {}, v.subjects[b.col].label), ` is `, h('strong', {}, `${speedup(b.s)} ${b.s >= 1 ? 'faster' : 'slower'}`),
     ` than ${v.subjects[0].label} on ${where}`,
     Math.abs(sizeChange) >= 1 ? `, and ${Math.abs(sizeChange).toFixed(0)} % ${sizeChange < 0 ? 'smaller' : 'larger'}` : '', '.'];
@@ -46,7 +46,7 @@ function table(v: CompareView): HTMLElement {
       h('tr', {}, v.subjects.map(() => metrics.map((m) => h('th', { scope: 'col', class: 'num' }, m))))),
     h('tbody', {}, v.rows.map((r) => h('tr', {},
       h('th', { scope: 'row' }, r.model ? [`${r.model} ${r.variant} (${r.format})`, h('br', {})] : null,
-        h('span', { class: r.model ? 'muted' : '' }, `${r.deviceModel ?? r.pool} · ${r.backend}`)),
+        h('span', { class: r.model ? 'muted' : '' }, `${poolLabel(r.deviceModel ?? r.pool, r.emulated)} · ${r.backend}`)),
       r.cells.map((c, i) => c ? [
         h('td', { class: 'num group-start' }, ms(c.p50Us)), h('td', { class: 'num' }, ms(c.p90Us)),
         h('td', { class: 'num' }, bytes(c.sizeBytes)), h('td', { class: 'num' }, bytes(c.peakRssBytes)),

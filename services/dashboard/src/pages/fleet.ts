@@ -1,7 +1,7 @@
 import { api } from '../api.js';
 import { statusBadge } from '../components/badges.js';
 import { h, render } from '../dom.js';
-import { ago } from '../format.js';
+import { ago, poolLabel } from '../format.js';
 import type { PageContext } from '../page.js';
 import type { FleetView } from '../types.js';
 
@@ -18,7 +18,7 @@ export async function fleetPage({ main }: PageContext): Promise<void> {
     h('p', { class: 'answer' }, h('strong', {}, `${available} of ${f.devices.length} devices can take work now`),
       `; ${f.counts.busy ?? 0} busy`,
       attention.length ? [', ', h('strong', { class: 'c-fail' }, `${attention.length} need attention`), ` (${attention.map((d) => d.name).join(', ')})`] : '', '.'),
-    h('ul', { class: 'chips', 'aria-label': 'Pools' }, f.pools.map((p) => h('li', { class: 'chip' }, h('strong', {}, p.pool), ` ${p.available}/${p.devices} available`))),
+    h('ul', { class: 'chips', 'aria-label': 'Pools' }, f.pools.map((p) => h('li', { class: 'chip' }, h('strong', {}, poolLabel(p.pool, p.emulated)), ` ${p.available}/${p.devices} available`))),
     h('table', { class: 'data', 'aria-label': 'Devices' },
       h('thead', {}, h('tr', {}, ['State', 'Device', 'Pool', 'Model · OS', 'Backends', 'Last heartbeat', 'Current job', 'Temperature', 'Last session'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, f.devices.map((d) => {
@@ -26,7 +26,7 @@ export async function fleetPage({ main }: PageContext): Promise<void> {
         return h('tr', { 'data-device': d.id },
           h('td', {}, statusBadge(d.state), d.stateReason ? h('div', { class: 'muted small' }, d.stateReason) : null),
           h('td', {}, h('strong', {}, d.name), h('br', {}), h('span', { class: 'muted small mono' }, d.id), d.emulated ? h('span', { class: 'muted small' }, ' · emulated') : null),
-          h('td', {}, d.pool),
+          h('td', {}, poolLabel(d.pool, d.emulated)),
           h('td', {}, `${d.deviceModel} · ${d.os ?? d.platform} ${d.osVersion ?? ''}`, h('br', {}), h('span', { class: 'muted small' }, `${d.arch}${d.soc ? ` · ${d.soc}` : ''} · ${d.host}`)),
           h('td', {}, d.backends.join(', ')),
           h('td', { title: d.lastHeartbeatAt, class: d.heartbeatStale ? 'c-fail' : '' }, d.heartbeatStale ? '⚠ ' : '', ago(d.lastHeartbeatAt), d.heartbeatStale ? ' (stale)' : ''),

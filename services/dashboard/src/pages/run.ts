@@ -1,7 +1,7 @@
 import { api } from '../api.js';
 import { statusBadge, verdictBadge } from '../components/badges.js';
 import { h, render } from '../dom.js';
-import { ago, bytes, dateTime, ms, ratio, sha } from '../format.js';
+import { ago, bytes, dateTime, ms, poolLabel, ratio, sha } from '../format.js';
 import { href, type PageContext } from '../page.js';
 import type { MatrixCell, MatrixVerdict, RunMatrix } from '../types.js';
 
@@ -68,7 +68,7 @@ function view(m: RunMatrix, live = false): (HTMLElement | null)[] {
   const failing = m.cells.filter((c) => c.verdict === 'fail');
   const label = (c: MatrixCell) => {
     const a = m.artifacts.find((x) => x.id === c.artifactId);
-    return `${a ? `${a.model} ${a.variant} (${a.format})` : c.artifactId} on ${c.pool} / ${c.backend}`;
+    return `${a ? `${a.model} ${a.variant} (${a.format})` : c.artifactId} on ${poolLabel(c.pool, c.emulated)} / ${c.backend}`;
   };
   const worstFail = failing.map((c) => ({ c, v: c.verdicts.find((v) => v.verdict === 'fail')! }))
     .sort((a, b) => (b.v.ratio ?? 0) - (a.v.ratio ?? 0))[0];
@@ -122,7 +122,7 @@ function matrix(m: RunMatrix): HTMLElement {
   return h('div', { class: 'scroll' }, h('table', { class: 'matrix', 'aria-label': 'Run matrix: artifacts by pool and backend' },
     h('thead', {}, h('tr', {},
       h('th', { scope: 'col' }, 'Artifact'), h('th', { scope: 'col' }, 'Size'),
-      m.columns.map((c) => h('th', { scope: 'col' }, c.pool, h('br', {}), h('span', { class: 'muted' }, c.backend))))),
+      m.columns.map((c) => h('th', { scope: 'col' }, poolLabel(c.pool, c.emulated), h('br', {}), h('span', { class: 'muted' }, c.backend))))),
     h('tbody', {}, m.artifacts.map((a) => h('tr', {},
       h('th', { scope: 'row' }, a.model, ' ', h('strong', {}, a.variant), h('br', {}), h('span', { class: 'muted' }, a.format)),
       h('td', { class: 'num' }, bytes(a.sizeBytes)),

@@ -2,7 +2,7 @@ import { api, qs } from '../api.js';
 import { pager } from '../components/pager.js';
 import { sparkline } from '../components/sparkline.js';
 import { h, render } from '../dom.js';
-import { ago, ms, pct } from '../format.js';
+import { ago, ms, pct, poolLabel } from '../format.js';
 import { go, href, type PageContext } from '../page.js';
 import type { SeriesSummary } from '../types.js';
 
@@ -40,7 +40,7 @@ export async function seriesListPage({ main, params }: PageContext): Promise<voi
         const first = recent[0];
         return h('tr', { 'data-series': s.id },
           h('td', {}, h('a', { href: `#/series/${s.id}` }, `${s.model} ${s.variant}`), h('br', {}), h('span', { class: 'muted small' }, `${s.project} · ${s.runtime}`)),
-          h('td', {}, s.deviceModel),
+          h('td', {}, poolLabel(s.deviceModel, s.emulated)),
           h('td', {}, s.backend),
           h('td', { class: 'num' }, ms(last ?? null)),
           h('td', {}, sparkline(recent, `p50 over the last ${recent.length} sessions, from ${ms(first ?? null)} to ${ms(last ?? null)}`)),

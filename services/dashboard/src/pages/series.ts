@@ -4,7 +4,7 @@ import { directionBadge, statusBadge } from '../components/badges.js';
 import { sessionPanel } from '../components/session-panel.js';
 import { Chart, type Marker } from '../charts.js';
 import { h, render } from '../dom.js';
-import { ago, ms, sha } from '../format.js';
+import { ago, ms, poolLabel, sha } from '../format.js';
 import { href, type PageContext } from '../page.js';
 import type { Alert, SeriesPoint, SeriesView } from '../types.js';
 
@@ -36,7 +36,7 @@ export async function seriesPage(ctx: PageContext, id: string): Promise<void> {
   const canvas = h('canvas', {
     id: 'series-chart',
     role: 'img',
-    'aria-label': `Session medians of ${s.model} ${s.variant} on ${s.deviceModel} ${s.backend}: ${pts.length} sessions, latest p50 ${ms(now)}` +
+    'aria-label': `Session medians of ${s.model} ${s.variant} on ${poolLabel(s.deviceModel, s.emulated)} ${s.backend}: ${pts.length} sessions, latest p50 ${ms(now)}` +
       `${active.length ? `, ${active.length} active alert${active.length > 1 ? 's' : ''}` : ''}. Click a point to open that session.`,
   });
   const chart = seriesChart(canvas, v, (i) => void openSession(pts[i].sessionId));
@@ -45,7 +45,7 @@ export async function seriesPage(ctx: PageContext, id: string): Promise<void> {
   const reload = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
   render(main,
     h('p', { class: 'crumbs' }, h('a', { href: '#/series' }, '← Series')),
-    h('h1', {}, `${s.model} ${s.variant}`, h('span', { class: 'muted' }, ` · ${s.deviceModel} · ${s.backend}`)),
+    h('h1', {}, `${s.model} ${s.variant}`, h('span', { class: 'muted' }, ` · ${poolLabel(s.deviceModel, s.emulated)} · ${s.backend}`)),
     h('p', { class: 'meta' }, `${s.project} · ${s.runtime} · OS ${s.osMajor} · harness ${s.harnessVersion} · series ${s.id}`),
     h('p', { class: 'answer' },
       pts.length === 0 ? 'No sessions on this branch yet.' : [`Now `, h('strong', {}, `${ms(now)} p50`), ' (median of the last 10 sessions). ',

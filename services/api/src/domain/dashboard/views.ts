@@ -46,7 +46,8 @@ export async function fleetView(db: Pool) {
   for (const d of devices) counts[d.state] = (counts[d.state] ?? 0) + 1;
   const pools = [...new Set(devices.map((d) => d.pool))].map((pool) => {
     const ds = devices.filter((d) => d.pool === pool);
-    return { pool, devices: ds.length, available: ds.filter((d) => d.state === 'online' && !d.heartbeatStale).length };
+    // Emulated pools are labelled as such wherever they are shown (`qemu-arm64 (emulated)`).
+    return { pool, emulated: ds.every((d) => d.emulated), devices: ds.length, available: ds.filter((d) => d.state === 'online' && !d.heartbeatStale).length };
   });
   return { counts, pools, devices };
 }
@@ -67,6 +68,8 @@ export interface CompareRow {
   variant: string | null;
   format: string | null;
   pool: string;
+  /** Every device of the pool is emulated. */
+  emulated: boolean;
   backend: string;
   deviceModel: string | null;
   cells: (CompareCell | null)[];
@@ -88,7 +91,7 @@ function pivot(subjects: CompareSubject[], figures: CompareFigures[][], keyOf: (
       if (!row) {
         row = {
           key, model: byArtifact ? null : f.model, variant: byArtifact ? null : f.variant, format: byArtifact ? null : f.format,
-          pool: f.pool, backend: f.backend, deviceModel: f.deviceModel, cells: subjects.map(() => null),
+          pool: f.pool, emulated: f.emulated, backend: f.backend, deviceModel: f.deviceModel, cells: subjects.map(() => null),
         };
         rows.set(key, row);
       }

@@ -1,5 +1,5 @@
 import {
-  getArtifactsByIds, getRun, getRunProgress, listCellFigures, listJobsForRun, listRunSessions, listRuns,
+  emulatedTargets, getArtifactsByIds, getRun, getRunProgress, listCellFigures, listJobsForRun, listRunSessions, listRuns,
   type ArtifactRow, type CellFigures, type JobRow, type Pool, type RunFilter, type RunRow, type SessionSummary,
 } from '@pocketbench/db';
 import { getProjectByName } from '@pocketbench/db';
@@ -27,6 +27,8 @@ export interface CellView {
   backend: string;
   pool: string;
   deviceId: string | null;
+  /** The cell's device, or every device of its pool, is emulated: shown as `<pool> (emulated)`. */
+  emulated: boolean;
   status: string;
   reason: string | null;
   errorClass: string | null;
@@ -116,7 +118,11 @@ export async function getRunView(
     opts.sessions ? listRunSessions(db, run.id, opts.iterations) : Promise.resolve([]),
   ]);
   const artifactIds = [...new Set(jobs.flatMap((j) => [j.artifactId, ...(j.baselineArtifactId ? [j.baselineArtifactId] : [])]))];
-  const artifacts = new Map((await getArtifactsByIds(db, artifactIds)).map((a) => [a.id, a]));
+  const [artifactRows, emulated] = await Promise.all([
+    getArtifactsByIds(db, artifactIds),
+    emulatedTargets(db, { pools: [...new Set(jobs.map((j) => j.pool))], deviceIds: jobs.flatMap((j) => (j.deviceId ? [j.deviceId] : [])) }),
+  ]);
+  const artifacts = new Map(artifactRows.map((a) => [a.id, a]));
   const figByKey = new Map(figs.map((f) => [`${f.jobId}|${f.role}`, f]));
   const sessionsByJob = new Map<string, SessionSummary[]>();
   for (const s of sessions) sessionsByJob.set(s.jobId, [...(sessionsByJob.get(s.jobId) ?? []), s]);
@@ -133,6 +139,7 @@ export async function getRunView(
       backend: j.backend,
       pool: j.pool,
       deviceId: j.deviceId,
+      emulated: j.deviceId ? emulated.devices.has(j.deviceId) : emulated.pools.has(j.pool),
       status: j.status,
       reason: j.reason,
       errorClass: j.errorClass,
