@@ -9,6 +9,7 @@ import type { BenchReport } from '@pocketbench/contracts';
 import { probeCapabilities } from './capabilities.js';
 import { loadConfig } from './config.js';
 import { runSession } from './run-session.js';
+import { writeFully } from './write-fully.js';
 
 const EXIT_CODES: Record<BenchReport['status'], number> = { ok: 0, error: 2, unsupported: 3 };
 const USAGE = 'usage: pocketbench-harness run --spec <spec.json|-> [--out <report.json>] | probe';
@@ -32,16 +33,16 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   const config = loadConfig(process.env);
   if (command === 'probe') {
-    process.stdout.write(`${JSON.stringify(await probeCapabilities(config), null, 2)}\n`);
+    await writeFully(process.stdout, `${JSON.stringify(await probeCapabilities(config), null, 2)}\n`);
     return 0;
   }
   if (command !== 'run') {
-    process.stderr.write(`${USAGE}\n`);
+    await writeFully(process.stderr, `${USAGE}\n`);
     return 64;
   }
   const { values } = parseArgs({ args: rest, options: { spec: { type: 'string' }, out: { type: 'string' } } });
   if (!values.spec) {
-    process.stderr.write(`--spec is required\n${USAGE}\n`);
+    await writeFully(process.stderr, `--spec is required\n${USAGE}\n`);
     return 64;
   }
   const spec = await readSpec(values.spec);
@@ -52,16 +53,17 @@ async function main(argv: string[]): Promise<number> {
     await writeFile(`${values.out}.tmp`, json);
     await rename(`${values.out}.tmp`, values.out);
   } else {
-    process.stdout.write(json);
+    // A report of many iterations is larger than a pipe's buffer: let it all out before exiting.
+    await writeFully(process.stdout, json);
   }
-  if (report.status !== 'ok') process.stderr.write(`${report.status}: ${report.error?.message ?? report.backend.reason ?? ''}\n`);
+  if (report.status !== 'ok') await writeFully(process.stderr, `${report.status}: ${report.error?.message ?? report.backend.reason ?? ''}\n`);
   return EXIT_CODES[report.status];
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`${err instanceof Error ? err.stack : err}\n`);
+  async (err) => {
+    await writeFully(process.stderr, `${err instanceof Error ? err.stack : err}\n`);
     process.exit(70);
   },
 );

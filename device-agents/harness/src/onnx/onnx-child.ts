@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import { peakRssOfSelf, type RunnerRequest, type RunnerResult } from '../runner-protocol.js';
+import { writeFully } from '../write-fully.js';
 
 const TYPED: Record<string, (b: Buffer) => ort.Tensor['data']> = {
   float32: (b) => new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4),
@@ -14,8 +15,12 @@ const TYPED: Record<string, (b: Buffer) => ort.Tensor['data']> = {
   uint8: (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
 };
 
-function emit(result: RunnerResult): never {
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+/**
+ * Prints the result line and exits once all of it is written. The exit is explicit because
+ * onnxruntime's thread pools (and Dawn's, for WebGPU) may keep the process alive.
+ */
+async function emit(result: RunnerResult): Promise<never> {
+  await writeFully(process.stdout, `${JSON.stringify(result)}\n`);
   process.exit(result.status === 'ok' ? 0 : 2);
 }
 
@@ -23,7 +28,7 @@ function messageOf(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).slice(0, 2000);
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<RunnerResult> {
   const req = JSON.parse(process.argv[2] ?? '{}') as RunnerRequest;
   const vulkan = req.backend === 'vulkan';
   const feeds: Record<string, ort.Tensor> = {};
@@ -48,24 +53,24 @@ async function main(): Promise<void> {
     });
   } catch (err) {
     const message = messageOf(err);
-    if (vulkan && /adapter|vulkan|webgpu context/i.test(message)) emit({ status: 'unsupported', reason: `no usable Vulkan device for WebGPU: ${message}` });
-    if (vulkan && /fallback|not supported by|no kernel/i.test(message)) emit({ status: 'unsupported', reason: `model has nodes the WebGPU EP cannot run, and CPU fallback is refused: ${message}` });
-    emit({ status: 'error', errorClass: 'model_load', message });
+    if (vulkan && /adapter|vulkan|webgpu context/i.test(message)) return { status: 'unsupported', reason: `no usable Vulkan device for WebGPU: ${message}` };
+    if (vulkan && /fallback|not supported by|no kernel/i.test(message)) return { status: 'unsupported', reason: `model has nodes the WebGPU EP cannot run, and CPU fallback is refused: ${message}` };
+    return { status: 'error', errorClass: 'model_load', message };
   }
   const modelLoadMs = performance.now() - t0;
 
   const missing = session.inputNames.filter((n) => !(n in feeds));
   const unknown = Object.keys(feeds).filter((n) => !session.inputNames.includes(n));
   if (missing.length || unknown.length) {
-    emit({
+    return {
       status: 'error',
       errorClass: 'input_mismatch',
       message: `spec inputs [${Object.keys(feeds).join(', ')}] do not match the model's inputs [${session.inputNames.join(', ')}]`,
-    });
+    };
   }
   const outputName = session.outputNames[req.outputIndex];
   if (outputName === undefined) {
-    emit({ status: 'error', errorClass: 'bad_spec', message: `output index ${req.outputIndex} out of range: the model has ${session.outputNames.length} output(s)` });
+    return { status: 'error', errorClass: 'bad_spec', message: `output index ${req.outputIndex} out of range: the model has ${session.outputNames.length} output(s)` };
   }
 
   let out: ort.InferenceSession.OnnxValueMapType;
@@ -86,7 +91,7 @@ async function main(): Promise<void> {
     }
   } catch (err) {
     const message = messageOf(err);
-    emit({ status: 'error', errorClass: /invalid dimensions|invalid rank|shape|data type/i.test(message) ? 'input_mismatch' : 'inference', message });
+    return { status: 'error', errorClass: /invalid dimensions|invalid rank|shape|data type/i.test(message) ? 'input_mismatch' : 'inference', message };
   }
 
   const tensor = out[outputName] as ort.Tensor;
@@ -95,7 +100,7 @@ async function main(): Promise<void> {
   writeFileSync(req.outputFile, Buffer.from(f32.buffer, f32.byteOffset, f32.byteLength));
   const peakRssBytes = peakRssOfSelf(() => readFileSync('/proc/self/status', 'utf8'));
   await session.release();
-  emit({
+  return {
     status: 'ok',
     runtimeVersion: ort.env.versions.node ?? ort.env.versions.common,
     modelLoadMs,
@@ -105,7 +110,9 @@ async function main(): Promise<void> {
     outputDtype: tensor.type,
     outputShape: [...tensor.dims],
     detail: { executionProviders: [vulkan ? 'webgpu' : 'cpu'], cpuFallback: vulkan ? 'disabled' : 'n/a', intraOpNumThreads: req.threads },
-  });
+  };
 }
 
-main().catch((err) => emit({ status: 'error', errorClass: 'internal', message: messageOf(err) }));
+main()
+  .catch((err): RunnerResult => ({ status: 'error', errorClass: 'internal', message: messageOf(err) }))
+  .then(emit);
