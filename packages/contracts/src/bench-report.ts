@@ -20,6 +20,17 @@ export const BENCH_ERROR_CLASSES = [
 ] as const;
 export type BenchErrorClass = (typeof BENCH_ERROR_CLASSES)[number];
 
+/**
+ * Error classes that are the model's (or the spec's) own fault: another attempt cannot help.
+ * The worker stores the session and fails the cell at once on these; the rest are retried.
+ * `crash` is deliberately not here: the worker retries a crashing runner (it may be the
+ * device), while the gate also counts a head crash that persisted through the retries as the
+ * model's fault (`evaluate-run-gate.ts` adds it).
+ */
+export const MODEL_FAULT_ERROR_CLASSES: ReadonlySet<string> = new Set<BenchErrorClass>([
+  'bad_spec', 'model_load', 'input_mismatch', 'inference', 'timeout',
+]);
+
 /** Device state at one instant; the same shape as the worker's `mobile: deviceState`. */
 export interface DeviceSnapshot {
   takenAt: string;

@@ -2,7 +2,7 @@ import type { Job, Queue } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import {
-  runtimeForFormat, sessionJobId, type BenchInputSpec, type BenchReport, type SessionJobData, type SessionJobResult,
+  MODEL_FAULT_ERROR_CLASSES, runtimeForFormat, sessionJobId, type BenchInputSpec, type BenchReport, type SessionJobData, type SessionJobResult,
 } from '@pocketbench/contracts';
 import * as contracts from '@pocketbench/contracts';
 import {
@@ -18,14 +18,6 @@ import { sessionJobOptions } from './job-options.js';
 
 /** How long a failed job waits for a restarting Appium server before going back for its retry. */
 const APPIUM_WAIT_MS = 30_000;
-
-/**
- * Harness error classes that are the model's fault (or the spec's): retrying cannot help, so
- * the session is stored as `error` with the harness's message and the job fails at once.
- * The rest (`model_missing`, `model_hash_mismatch`, `internal`, `crash`) are retried like any
- * infrastructure fault; after the last attempt the cell fails with the harness's message.
- */
-export const MODEL_FAULT_CLASSES = new Set(['bad_spec', 'model_load', 'input_mismatch', 'inference', 'timeout']);
 
 /** Faults that say nothing about the device's health (a crashing runner may be the model's doing). */
 const NOT_THE_DEVICE = new Set(['harness_timeout', 'crash']);
@@ -177,7 +169,7 @@ export function createSessionProcessor(deps: SessionProcessorDeps) {
     }
 
     const r = report!;
-    const modelFault = r.status === 'error' && r.error && MODEL_FAULT_CLASSES.has(r.error.class);
+    const modelFault = r.status === 'error' && r.error && MODEL_FAULT_ERROR_CLASSES.has(r.error.class);
     if (r.status === 'error' && !modelFault) {
       const message = r.error?.message ?? 'the harness reported an error';
       await deps.dropSession().catch(() => undefined);

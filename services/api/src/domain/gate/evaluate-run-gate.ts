@@ -1,4 +1,4 @@
-import { matchBudget, type Budgets, type ResolvedBudget, type Verdict } from '@pocketbench/contracts';
+import { MODEL_FAULT_ERROR_CLASSES, matchBudget, type Budgets, type ResolvedBudget, type Verdict } from '@pocketbench/contracts';
 import {
   getGateRun,
   listBranchBaselineSessions,
@@ -29,11 +29,12 @@ import { GateError } from './gate-error.js';
 /** Sizes and memory budgets are in MB of 1,048,576 bytes, as the results report them. */
 const MB = 1024 * 1024;
 /**
- * Harness error classes that are the model's own fault (the worker's MODEL_FAULT_CLASSES): a
- * head that cannot run on the device cannot merge. Transfer and infrastructure faults leave
+ * Harness error classes that are the model's own fault: a head that cannot run on the device
+ * cannot merge. The worker's classes plus `crash`: the worker retries a crash, so one still
+ * stored on the head persisted through the retries. Transfer and infrastructure faults leave
  * the cell inconclusive instead.
  */
-const MODEL_FAULT_CLASSES = new Set(['bad_spec', 'model_load', 'input_mismatch', 'inference', 'timeout', 'crash']);
+const MODEL_FAULT_CLASSES: ReadonlySet<string> = new Set([...MODEL_FAULT_ERROR_CLASSES, 'crash']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface GateOptions {
