@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {
   addPlannedSessions, ensureModel, ensureProject, failJob, getJob, getRun, insertArtifact, insertJobs, insertRun,
-  markJobRunning, recordSessionFinished, type NewJob,
+  insertSession, markJobRunning, recordSessionFinished, type NewJob,
 } from '@pocketbench/db';
 import { DEFAULT_RUN_CONFIG } from '@pocketbench/contracts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
@@ -77,6 +77,36 @@ describe('db/queries/jobs', () => {
     const run = (await getRun(db.pool, runId))!;
     assert.equal(run.status, 'done');
     assert.equal(run.jobsFinished, 20);
+  });
+
+  it('ends a cell whose every session came back unsupported as unsupported, with the device\'s reason', async () => {
+    const runId = await makeRun([{ sessions: 2 }, { sessions: 2 }]);
+    const store = async (cell: number, index: number, status: 'ok' | 'unsupported') => {
+      const s = await insertSession(db.pool, {
+        jobId: `${runId}.${cell}`, runId, role: 'head', sessionIndex: index, artifactId, status, backendRequested: 'vulkan',
+        errorClass: status === 'unsupported' ? 'unsupported_backend' : null,
+        errorMessage: status === 'unsupported' ? 'no Vulkan adapter on this device' : null,
+        iterationsUs: status === 'ok' ? [100, 101, 102] : [], report: {},
+      });
+      assert.ok(s.inserted);
+      return recordSessionFinished(db.pool, `${runId}.${cell}`);
+    };
+    assert.deepEqual(await store(0, 0, 'unsupported'), { jobDone: false, runDone: false });
+    assert.deepEqual(await store(0, 1, 'unsupported'), { jobDone: true, runDone: false });
+    const job = (await getJob(db.pool, `${runId}.0`))!;
+    assert.equal(job.status, 'unsupported');
+    assert.equal(job.reason, 'no Vulkan adapter on this device');
+    assert.equal(job.errorClass, 'unsupported_backend');
+    assert.ok(job.finishedAt);
+    // One measured session among unsupported ones: the cell is done.
+    await store(1, 0, 'unsupported');
+    assert.deepEqual(await store(1, 1, 'ok'), { jobDone: true, runDone: true });
+    assert.equal((await getJob(db.pool, `${runId}.1`))!.status, 'done');
+    const run = (await getRun(db.pool, runId))!;
+    assert.equal(run.status, 'done');
+    assert.equal(run.jobsFinished, 2);
+    assert.equal(run.jobsDone, 1, 'an unsupported cell is finished but not done');
+    assert.equal(run.jobsFailed, 0);
   });
 
   it('reopens a finished cell and its run when adaptive sessions are added', async () => {

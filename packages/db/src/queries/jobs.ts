@@ -101,13 +101,13 @@ export async function markJobRunning(q: Queryable, jobId: string): Promise<boole
 }
 
 /**
- * Run bookkeeping when one of its cells finishes with `outcome`: counters by increment (each
- * statement sees the row's latest version, so concurrent completions stay exact); the run is
- * `failed` only when no cell finished `done` and at least one failed.
+ * Run bookkeeping when one of its cells finishes: `done` and `failed` are what the cell adds to
+ * those counters (0 or 1, or an SQL expression giving one; an `unsupported` cell adds to
+ * neither). Counters by increment (each statement sees the row's latest version, so concurrent
+ * completions stay exact); the run is `failed` only when no cell finished `done` and at least
+ * one failed.
  */
-function finishRunSql(outcome: 'done' | 'failed'): string {
-  const done = outcome === 'done' ? 1 : 0;
-  const failed = outcome === 'failed' ? 1 : 0;
+function finishRunSql(done: 0 | 1 | string, failed: 0 | 1): string {
   return `UPDATE runs SET
        jobs_finished = runs.jobs_finished + 1,
        jobs_done = runs.jobs_done + ${done},
@@ -131,21 +131,36 @@ export interface SessionFinishedOutcome {
 /**
  * Counts one more finished session of a cell. Call it once per session newly stored (not
  * for a duplicate that the sessions table refused). When the count reaches the planned
- * number the cell is `done`, and when it was the run's last cell the run is `done` too.
+ * number the cell is `done` — or `unsupported`, with the device's reason and error class,
+ * when every session it stored came back `unsupported` — and when it was the run's last cell
+ * the run is finished too.
  */
 export async function recordSessionFinished(q: Queryable, jobId: string): Promise<SessionFinishedOutcome> {
   const { rows } = await q.query<{ job_status: string | null; run_finished: boolean | null }>(
-    `WITH j AS (
+    `WITH last AS (
+       -- The newest stored session, and whether every stored session is unsupported.
+       SELECT (SELECT bool_and(status = 'unsupported') FROM sessions WHERE job_id = $1) AS all_unsupported,
+              s.error_class, s.error_message
+         FROM (SELECT 1) one
+         LEFT JOIN LATERAL (SELECT error_class, error_message FROM sessions WHERE job_id = $1
+                             ORDER BY created_at DESC, id DESC LIMIT 1) s ON true
+     ), j AS (
        UPDATE jobs SET
            sessions_done = sessions_done + 1,
            started_at = coalesce(started_at, now()),
-           status = CASE WHEN sessions_done + 1 >= sessions_planned THEN 'done' ELSE 'running' END,
+           status = CASE WHEN sessions_done + 1 < sessions_planned THEN 'running'
+                         WHEN last.all_unsupported THEN 'unsupported' ELSE 'done' END,
+           reason = CASE WHEN sessions_done + 1 >= sessions_planned AND last.all_unsupported
+                         THEN coalesce(last.error_message, 'the device reported every session unsupported') ELSE jobs.reason END,
+           error_class = CASE WHEN sessions_done + 1 >= sessions_planned AND last.all_unsupported
+                              THEN last.error_class ELSE jobs.error_class END,
            finished_at = CASE WHEN sessions_done + 1 >= sessions_planned THEN now() END
+         FROM last
         WHERE id = $1 AND status IN ('queued', 'running')
         RETURNING run_id, status
      ), r AS (
-       ${finishRunSql('done')}
-         FROM j WHERE runs.id = j.run_id AND j.status = 'done'
+       ${finishRunSql(`(CASE WHEN j.status = 'done' THEN 1 ELSE 0 END)`, 0)}
+         FROM j WHERE runs.id = j.run_id AND j.status IN ('done', 'unsupported')
          RETURNING runs.finished_at IS NOT NULL AS run_finished
      ), started AS (
        UPDATE runs SET status = 'running', started_at = coalesce(started_at, now())
@@ -155,7 +170,7 @@ export async function recordSessionFinished(q: Queryable, jobId: string): Promis
     [jobId],
   );
   const row = rows[0];
-  return { jobDone: row?.job_status === 'done', runDone: row?.run_finished === true };
+  return { jobDone: row?.job_status === 'done' || row?.job_status === 'unsupported', runDone: row?.run_finished === true };
 }
 
 /**
@@ -176,7 +191,7 @@ export async function failJob(
         WHERE id = $1 AND status IN ('queued', 'running')
         RETURNING run_id
      ), r AS (
-       ${finishRunSql('failed')}
+       ${finishRunSql(0, 1)}
          FROM j WHERE runs.id = j.run_id
          RETURNING runs.finished_at IS NOT NULL AS run_finished
      )
