@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { remote } from 'webdriverio';
@@ -145,6 +145,23 @@ describe('appium-linux-driver (real Appium 3 server)', function () {
         /\[HarnessTimeout\].*1 s budget/,
       );
       assert.ok(Date.now() - t0 < 10_000);
+    });
+
+    it("leaves a live session's harness running when another session opens on the same work directory", async () => {
+      await b.pushFile('runs/shared/spec.json', Buffer.from(JSON.stringify({ sleepSec: 2 })).toString('base64'));
+      const run = b.execute('mobile: runHarness', { version: 'v1', specPath: 'runs/shared/spec.json', reportPath: 'runs/shared/report.json', timeoutSec: 30 });
+      const deadline = Date.now() + 10_000;
+      const recorded = async () => (await readdir(path.join(workDir, '.running')).catch(() => [])).some((n) => /^\d+$/.test(n));
+      while (!(await recorded())) {
+        assert.ok(Date.now() < deadline, 'the harness run was never recorded');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // A second session (a second worker, or `npm start` beside the tests) reaps orphans as it opens.
+      const other = await open({ 'pocketbench:target': 'local', 'pocketbench:workDir': workDir });
+      await other.deleteSession();
+      const r = (await run) as Record<string, unknown>;
+      assert.equal(r.signal, null);
+      assert.equal(r.reportWritten, true, String(r.stderrTail));
     });
 
     it('refuses to run a version that was never installed', async () => {

@@ -8,6 +8,7 @@ import type { Target } from './targets/target.js';
 export interface DriverContext {
   readonly target: Target;
   readonly log: AppiumLogger;
+  readonly sessionId: string | null;
   executeMethod(script: string, protoArgs: readonly [Record<string, unknown>] | [Record<string, unknown>]): Promise<unknown>;
   isAppInstalled(bundleId: string): Promise<boolean>;
 }

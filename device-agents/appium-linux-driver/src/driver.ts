@@ -11,6 +11,7 @@ import * as executeCmds from './commands/execute.js';
 import * as fileActions from './commands/file-actions.js';
 import * as harness from './commands/harness.js';
 import * as shell from './commands/shell.js';
+import { sessionClosed, sessionOpened } from './targets/harness-owner.js';
 import { LocalTarget } from './targets/local-target.js';
 import { QemuArm64Target } from './targets/qemu-target.js';
 import { SshTarget } from './targets/ssh-target.js';
@@ -66,10 +67,12 @@ export class PocketbenchLinuxDriver extends BaseDriver<Constraints> {
       // A target that cannot run node cannot run a harness: fail the session now, not the first job.
       const r = await this._target.exec([...this._target.nodeArgv(), '--version'], { timeoutMs: 60_000 });
       if (r.exitCode !== 0) throw new TargetUnreachableError(`node does not start on the ${this._target.kind} target: ${r.stderr.trim().slice(-300)}`);
+      sessionOpened(sessionId);
       const reaped = await this._target.reapOrphans();
-      if (reaped) this.log.warn(`killed ${reaped} harness process group(s) left running by an earlier Appium server`);
+      if (reaped) this.log.warn(`killed ${reaped} harness process group(s) whose Appium server or session is gone`);
       this.log.info(`session ${sessionId} on ${this._target.kind} target (node ${r.stdout.trim()}), work dir ${this._target.workDir}`);
     } catch (e) {
+      sessionClosed(sessionId);
       await super.deleteSession(sessionId).catch(() => undefined);
       this._target = undefined;
       throw e;
@@ -105,6 +108,8 @@ export class PocketbenchLinuxDriver extends BaseDriver<Constraints> {
   }
 
   override async deleteSession(sessionId?: string | null): Promise<void> {
+    const id = sessionId ?? this.sessionId;
+    if (id) sessionClosed(id);
     await this._target?.close().catch(() => undefined);
     this._target = undefined;
     await super.deleteSession(sessionId);

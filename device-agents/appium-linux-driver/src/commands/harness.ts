@@ -28,16 +28,21 @@ export async function mobileRunHarness(
   const argv = [...this.target.nodeArgv(), ...harnessArgs(harnessDir(this, version), manifest, 'run', { spec, out })];
   this.log.info(`running harness ${version}: ${argv.join(' ')}`);
   let pid: number | undefined;
+  let tracked: Promise<void> | undefined;
   const r = await this.target
     .exec(argv, {
       timeoutMs: timeoutSec * 1000,
       measurePeakRss: this.target.emulated,
       onSpawn: (p) => {
         pid = p;
-        void this.target.trackHarness(p);
+        tracked = this.target.trackHarness(p, this.sessionId ?? '').catch((e: Error) => this.log.warn(`cannot record harness ${p}: ${e.message}`));
       },
     })
-    .finally(() => (pid ? this.target.untrackHarness(pid) : undefined));
+    .finally(async () => {
+      // A run shorter than its own record's write must not leave the record behind.
+      await tracked;
+      if (pid) await this.target.untrackHarness(pid);
+    });
   if (r.timedOut) {
     await this.target.remove(out);
     throw new HarnessTimeoutError(timeoutSec, tail(r.stderr, 500));

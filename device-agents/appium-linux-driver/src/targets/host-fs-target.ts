@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { access, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { currentOwner, ownerIsGone, parseOwner } from './harness-owner.js';
 import { runProcess } from './run-process.js';
 import type { ExecOptions, ExecResult, Target, TargetKind } from './target.js';
 
@@ -68,9 +69,12 @@ export abstract class HostFsTarget implements Target {
     return path.join(this.workDir, '.running');
   }
 
-  async trackHarness(pid: number): Promise<void> {
+  async trackHarness(pid: number, sessionId: string): Promise<void> {
     await mkdir(this.runningDir, { recursive: true });
-    await writeFile(path.join(this.runningDir, String(pid)), '');
+    const file = path.join(this.runningDir, String(pid));
+    // Write then rename: a session reaping at this moment never reads an ownerless record.
+    await writeFile(`${file}.partial`, JSON.stringify(await currentOwner(sessionId)));
+    await rename(`${file}.partial`, file);
   }
 
   async untrackHarness(pid: number): Promise<void> {
@@ -79,12 +83,15 @@ export abstract class HostFsTarget implements Target {
 
   async reapOrphans(): Promise<number> {
     let killed = 0;
-    const pids = await readdir(this.runningDir).catch(() => [] as string[]);
-    for (const name of pids) {
+    const names = await readdir(this.runningDir).catch(() => [] as string[]);
+    for (const name of names.filter((n) => /^\d+$/.test(n))) {
       const pid = Number(name);
       // Only a group whose leader still runs something from this work directory (pids get reused).
       const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-      if (Number.isInteger(pid) && pid > 1 && cmdline.includes(this.workDir)) {
+      if (pid > 1 && cmdline.includes(this.workDir)) {
+        // Another session's run (of this server or another live one) is not an orphan.
+        const owner = parseOwner(await readFile(path.join(this.runningDir, name), 'utf8').catch(() => ''));
+        if (!(await ownerIsGone(owner))) continue;
         try {
           process.kill(-pid, 'SIGKILL');
           killed++;

@@ -47,12 +47,14 @@ export interface Target {
   copyDirIn(localDir: string, remoteDir: string): Promise<void>;
   remove(path: string): Promise<void>;
   /**
-   * Kills harness processes left by an earlier Appium server that died while they ran
-   * (their group ids are recorded in the work directory). Returns how many groups it killed.
+   * Kills harness processes whose owner is gone: started by an Appium server that died while
+   * they ran, or by an ended session of this server (their group ids and owners are recorded in
+   * the work directory). Runs of live sessions, of any server, are left alone. Returns how many
+   * groups it killed.
    */
   reapOrphans(): Promise<number>;
-  /** Records a running harness's process group id, and forgets it once it ended. */
-  trackHarness(pid: number): Promise<void>;
+  /** Records a running harness's process group id with its owner (this server, `sessionId`), and forgets it once it ended. */
+  trackHarness(pid: number, sessionId: string): Promise<void>;
   untrackHarness(pid: number): Promise<void>;
   /** How the peak RSS that exec measures is obtained, for the report's peakRssMethod. */
   readonly peakRssMethod: string;
