@@ -161,6 +161,34 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     assert.equal(order, 'hbhbhbhbhbhb');
   });
 
+  it('adaptive A/B: a device producing only unstable sessions stops at the cap instead of scheduling forever', async () => {
+    const prefix = testQueuePrefix();
+    const pool = uniq('host-test');
+    const dev = uniq('dev');
+    // Every session fails the CV cap (so none is `ok`); the cap of 2 per side counts them anyway.
+    await startHost(prefix, pool, [dev], { cvCap: 0.00001 });
+    const run = await seedRun(db.pool, {
+      file: onnx, baseline: ptl, pool, deviceId: dev, prefix, sessions: 1,
+      config: { iterations: 5, warmup: 1, adaptive: true, maxSessions: 2 },
+    });
+    await seedWorkerCache(run.file);
+    await seedWorkerCache(run.baselineFile!);
+    const q = sessionQueue(run.queueName, prefix);
+    queues.push(q);
+    for (const s of run.sessions) await enqueue(q, s);
+    const job = await waitFor('the paired cell to finish at the cap', async () => {
+      const j = await getJob(db.pool, run.jobId);
+      return j && j.status === 'done' && j.sessionsDone === j.sessionsPlanned && j.sessionsPlanned >= 4 && j;
+    }, 90_000, 250);
+    assert.equal(job.sessionsPlanned, 4, '2 per side, the cap');
+    const sessions = await listSessionsForRun(db.pool, run.runId);
+    assert.deepEqual(sessions.map((s) => s.status), ['unstable', 'unstable', 'unstable', 'unstable']);
+    // Nothing more is queued for the device (seeded sessions and adaptive ones share its queue), and the cell stays finished.
+    const counts = await q.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+    assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), 0, JSON.stringify(counts));
+    assert.equal((await getJob(db.pool, run.jobId))!.status, 'done');
+  });
+
   it('a duplicated delivery (the same job twice, and a copy under another id) stores one session', async () => {
     const prefix = testQueuePrefix();
     const pool = uniq('host-test');

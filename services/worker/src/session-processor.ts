@@ -241,7 +241,10 @@ async function scheduleAdaptive(deps: SessionProcessorDeps, data: SessionJobData
   const ok = sessions.filter((s) => s.status === 'ok');
   const head = ok.filter((s) => s.role === 'head').map((s) => s.iterationsUs);
   const baseline = ok.filter((s) => s.role === 'baseline').map((s) => s.iterationsUs);
-  const step = adaptiveNextStep(head, baseline, { cap: data.config.maxSessions });
+  // Every stored session counts towards the cap, unstable ones too: a device that only
+  // produces unstable sessions must not schedule forever.
+  const scheduledPerSide = Math.max(...(['head', 'baseline'] as const).map((role) => sessions.filter((s) => s.role === role).length));
+  const step = adaptiveNextStep(head, baseline, { cap: data.config.maxSessions, scheduledPerSide });
   if (step.decided || step.addPerSide <= 0) return;
   const planned = await addPlannedSessions(deps.pool, data.jobId, step.addPerSide * 2);
   if (!planned) return;
