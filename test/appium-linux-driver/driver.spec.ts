@@ -215,7 +215,7 @@ describe('appium-linux-driver (real Appium 3 server)', function () {
       const report = JSON.parse(Buffer.from(await b.pullFile('runs/q/report.json'), 'base64').toString()) as Record<string, any>;
       assert.equal(report.arch, 'aarch64');
       assert.equal(report.host.emulated, true);
-      assert.equal(report.memory.method, 'VmHWM');
+      assert.equal(report.memory.method, 'VmHWM-emulator-host');
     });
   });
 });

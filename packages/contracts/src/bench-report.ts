@@ -31,6 +31,13 @@ export const MODEL_FAULT_ERROR_CLASSES: ReadonlySet<string> = new Set<BenchError
   'bad_spec', 'model_load', 'input_mismatch', 'inference', 'timeout',
 ]);
 
+/**
+ * How memory.peakRssBytes was measured. `VmHWM-emulator-host`: VmHWM read under an emulator
+ * (qemu-user passes /proc through), so it is the host-side peak of the emulator process.
+ */
+export const PEAK_RSS_METHODS = ['VmHWM', 'VmHWM-emulator-host', 'PSS', 'phys_footprint'] as const;
+export type PeakRssMethod = (typeof PEAK_RSS_METHODS)[number];
+
 /** Device state at one instant; the same shape as the worker's `mobile: deviceState`. */
 export interface DeviceSnapshot {
   takenAt: string;
@@ -96,7 +103,7 @@ export interface BenchReport {
     timedDurationMs: number;
   };
   summary?: IterationSummary;
-  memory?: { peakRssBytes: number; method: 'VmHWM' | 'PSS' | 'phys_footprint' };
+  memory?: { peakRssBytes: number; method: PeakRssMethod };
   output?: {
     index: number;
     dtype: string;

@@ -137,6 +137,7 @@ describe('Linux device sessions: real Appium 3, our driver, the real harness', f
       assert.equal(report.host.emulated, true);
       assert.equal(report.backend.used, 'cpu');
       assert.ok((report.memory?.peakRssBytes ?? 0) > 20 * 1024 * 1024, 'the emulator process, host side');
+      assert.equal(report.memory?.method, 'VmHWM-emulator-host');
       if (localTopK) assert.deepEqual(report.output?.topK, localTopK, 'same seeded input, same answer on both architectures');
     } finally {
       await session.close();

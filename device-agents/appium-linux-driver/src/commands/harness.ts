@@ -64,7 +64,7 @@ export async function mobileRunHarness(
 
 /**
  * An emulated device's report says so: host.emulated, and the peak RSS method names the
- * emulator process (what VmHWM read under qemu-user actually measured).
+ * emulator process (`VmHWM-emulator-host`: what VmHWM read under qemu-user actually measured).
  */
 async function labelEmulated(driver: DriverContext, reportFile: string): Promise<void> {
   let report: Record<string, unknown>;

@@ -8,11 +8,11 @@ import type { ExecOptions, ExecResult } from './target.js';
 export const QEMU_CPU = 'cortex-a72';
 const BINFMT_ENTRY = '/proc/sys/fs/binfmt_misc/qemu-aarch64';
 /**
- * The BenchReport's memory.method on this target. The schema's enum (VmHWM | PSS |
- * phys_footprint) has no emulator value yet, so it stays `VmHWM` and the report carries
- * host.emulated = true: together they mean "VmHWM of the emulator process, read by the host".
+ * The BenchReport's memory.method on this target (one of the contract's PEAK_RSS_METHODS):
+ * VmHWM read under qemu-user is the host-side high-water RSS of the emulator process, not the
+ * runtime's own, so it must not compare as plain `VmHWM` with a real device's.
  */
-export const QEMU_PEAK_RSS_METHOD = 'VmHWM';
+export const QEMU_PEAK_RSS_METHOD = 'VmHWM-emulator-host';
 
 /**
  * An emulated aarch64 Linux device: Debian arm64 node run by qemu-user from a root directory
