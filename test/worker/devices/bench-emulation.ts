@@ -1,6 +1,6 @@
 /**
  * How the emulated arm64 device compares with this machine, through the whole device layer
- * (Appium, our driver, the real harness): `node --import tsx test/worker/devices/bench-emulation.ts`.
+ * (Appium, our driver, the real harness): `node --import tsx test/worker/devices/bench-emulation.ts` (or `npm run bench emulation`).
  * Prints one line per device × model; the figures in docs/devices.md come from here.
  */
 import { createHash } from 'node:crypto';
@@ -46,7 +46,7 @@ try {
           `first ${r.timing.firstInferenceMs.toFixed(1)} ms`,
           `p50 ${(r.summary.p50Us / 1000).toFixed(2)} ms`,
           `p90 ${(r.summary.p90Us / 1000).toFixed(2)} ms`,
-          `peak RSS ${(r.memory.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
+          `peak RSS ${(r.memory.peakRssBytes / 2 ** 20).toFixed(0)} MiB (${r.memory.method})`,
           `session ${wallMs} ms (${iterations} it)`,
           `first deviceInfo ${firstInfoMs} ms`,
           `top5 ${r.output.topK.join(',')}`,
