@@ -1,6 +1,8 @@
 // Read-only queries behind the dashboard's pages. Each one answers one page's question in one
 // or two indexed statements, paginated on the server, so a page stays fast with 1,000,000 sessions.
 import type { Queryable } from '../queryable.js';
+import type { DeviceRow } from './devices.js';
+import type { VerdictRow } from './verdicts.js';
 
 export interface DashboardPage {
   /** @defaultValue 50 */
@@ -96,17 +98,10 @@ export async function runFilterOptions(q: Queryable): Promise<{ projects: string
 
 // ---------------------------------------------------------------------------------- run matrix
 
-export interface MatrixVerdict {
-  metric: string;
-  verdict: string;
-  headValue: number | null;
-  baselineValue: number | null;
-  ratio: number | null;
-  ciLow: number | null;
-  ciHigh: number | null;
-  budget: number | null;
-  baselineSource: string | null;
-}
+export type MatrixVerdict = Pick<
+  VerdictRow,
+  'metric' | 'verdict' | 'headValue' | 'baselineValue' | 'ratio' | 'ciLow' | 'ciHigh' | 'budget' | 'baselineSource'
+>;
 
 /**
  * SQL: the pool named by `poolExpr` is emulated (every registered device in it is), so it is
@@ -606,27 +601,15 @@ export async function previousRunId(q: Queryable, runId: string): Promise<string
 
 // --------------------------------------------------------------------------------------- fleet
 
-export interface FleetDevice {
-  id: string;
-  name: string;
-  platform: string;
-  arch: string;
-  soc: string | null;
-  os: string | null;
-  osVersion: string | null;
-  deviceModel: string;
-  pool: string;
-  host: string;
-  emulated: boolean;
-  backends: string[];
-  state: string;
-  stateReason: string | null;
-  lastHeartbeatAt: Date;
+export interface FleetDevice
+  extends Pick<
+    DeviceRow,
+    | 'id' | 'name' | 'platform' | 'arch' | 'soc' | 'os' | 'osVersion' | 'deviceModel' | 'pool' | 'host'
+    | 'emulated' | 'backends' | 'state' | 'stateReason' | 'lastHeartbeatAt' | 'currentJobId' | 'consecutiveFailures'
+  > {
   /** The heartbeat is older than the device's TTL: the reaper will (or should) mark it offline. */
   heartbeatStale: boolean;
-  currentJobId: string | null;
   currentRunId: string | null;
-  consecutiveFailures: number;
   lastSessionAt: Date | null;
   lastSessionId: number | null;
   /** The latest session's device state (after, else before). */
