@@ -192,6 +192,47 @@ describe('api/gate', () => {
         return true;
       });
     });
+
+    it('lists a later failing cell (regression and size budget) before the passing earlier cells, in markdown and JUnit', async () => {
+      const big = await insertArtifact(f, { sizeBytes: 20 * 1048576, tag: 'big' });
+      const runId = await insertRun(f, { jobsTotal: 3 });
+      // Cells 0 and 1 pass; cell 2 (last in matrix order) is slower and over its size budget.
+      const cells = [
+        { pool: 'host-a', artifactId: head, headUs: 9_000 },
+        { pool: 'host-b', artifactId: head, headUs: 9_000 },
+        { pool: 'host-late', artifactId: big, headUs: 12_500 },
+      ];
+      for (const [i, c] of cells.entries()) {
+        const jobId = await insertJob(f, runId, { cellIndex: i, artifactId: c.artifactId, baselineArtifactId: base, pool: c.pool });
+        await insertSessions(f, { runId, jobId, artifactId: c.artifactId, count: 6, medianUs: c.headUs, seed: 100 + 2 * i });
+        await insertSessions(f, { runId, jobId, artifactId: base, role: 'baseline', count: 6, medianUs: 10_000, seed: 101 + 2 * i });
+      }
+      const r = await evaluateRunGate(tdb.pool, runId, parseBudgets('rules:\n  - match: { pool: host-* }\n    model_size_mb: 15\n'));
+      assert.equal(r.verdict, 'fail');
+      assert.deepEqual(r.cells.map((c) => c.verdict), ['pass', 'pass', 'fail']);
+
+      const rows = renderGateMarkdown(r).split('\n').filter((l) => l.startsWith('| ')).slice(1);
+      const summary = rows.map((l) => {
+        const [verdict, cell, metric] = l.split(' | ');
+        return `${verdict.split(' ').pop()} ${cell.split(' · ').pop()} ${metric}`;
+      });
+      assert.deepEqual(summary.slice(0, 2).sort(), ['fail host-late model_size_mb', 'fail host-late regression']);
+      assert.deepEqual(summary.slice(2), [
+        'pass host-a regression',
+        'pass host-a model_size_mb',
+        'pass host-b regression',
+        'pass host-b model_size_mb',
+      ]);
+
+      const xml = renderGateJUnit(r);
+      assert.match(xml, /<testsuites name="pocketbench gate" tests="6" failures="2"/);
+      const cases = [...xml.matchAll(/<testcase classname="[^"]* · ([^"]+)" name="([^"]+)">\n(\s+<failure)?/g)].map(
+        (m) => `${m[1]} ${m[2]}${m[3] ? ' FAILURE' : ''}`,
+      );
+      assert.equal(cases.length, 6);
+      assert.deepEqual(cases.filter((c) => c.endsWith('FAILURE')).sort(), ['host-late model_size_mb FAILURE', 'host-late regression FAILURE']);
+      assert.ok(cases[0].endsWith('FAILURE') && cases[1].endsWith('FAILURE'), `failures first: ${cases.join(', ')}`);
+    });
   });
 
   describe('POST /api/v1/runs/:id/gate', () => {
