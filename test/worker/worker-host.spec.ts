@@ -9,6 +9,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { testQueuePrefix } from '../support/redis.js';
 import { loadDeviceLayer, type AppiumServerHandle, type DeviceLayer } from '../../services/worker/src/device-layer.js';
 import type { DeviceConfig } from '../../services/worker/src/devices/device-session.js';
+import type { WorkerConfig } from '../../services/worker/src/config.js';
 import { WorkerHost } from '../../services/worker/src/worker-host.js';
 import {
   cloneDevice, enqueue, fixturePaths, quietLogger, seedRun, seedWorkerCache, sessionQueue, SHARED_DATA_DIR, testWorkerConfig, waitFor,
@@ -58,7 +59,10 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     prefix: string,
     pool: string,
     ids: string[],
-    extra: { heartbeatMs?: number; cvCap?: number; shutdownGraceMs?: number; onHarnessStart?: (j: Job<SessionJobData, SessionJobResult>) => void } = {},
+    extra: {
+      heartbeatMs?: number; cvCap?: number; shutdownGraceMs?: number; onHarnessStart?: (j: Job<SessionJobData, SessionJobResult>) => void;
+      deviceLayer?: DeviceLayer; config?: Partial<WorkerConfig>;
+    } = {},
   ) {
     const heartbeatMs = extra.heartbeatMs ?? 5000;
     const host = new WorkerHost({
@@ -69,9 +73,10 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
         reaperMs: Math.max(20, Math.round(heartbeatMs / 4)),
         ...(extra.cvCap !== undefined ? { cvCap: extra.cvCap } : {}),
         ...(extra.shutdownGraceMs !== undefined ? { shutdownGraceMs: extra.shutdownGraceMs } : {}),
+        ...extra.config,
       }),
       logger: quietLogger(),
-      deviceLayer: layer,
+      deviceLayer: extra.deviceLayer ?? layer,
       pool: db.pool,
       devices: ids.map((id) => cloneDevice(local, id, pool, workRoot)),
       onHarnessStart: extra.onHarnessStart,
@@ -129,6 +134,74 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     assert.match(s.errorMessage ?? '', /CV .* exceeds the cap/);
     assert.ok(s.iterationsUs.length >= 10, 'its iterations are kept');
     assert.equal((await getJob(db.pool, run.jobId))!.status, 'done');
+  });
+
+  /**
+   * The real device layer, except that the device's thermal zones read `hotC(read)` °C: the
+   * temperature sensor is a device fact this VM does not have.
+   */
+  function hotLayer(hotC: (read: number) => number, reads: { n: number }): DeviceLayer {
+    return {
+      ...layer,
+      openDeviceSession: async (...args: Parameters<DeviceLayer['openDeviceSession']>) => {
+        const real = await layer.openDeviceSession(...args);
+        return {
+          device: real.device,
+          info: () => real.info(),
+          state: async () => ({ ...(await real.state()), thermalZones: { 'cpu-thermal': hotC(reads.n++) } }),
+          runHarness: (input) => real.runHarness(input),
+          close: () => real.close(),
+        };
+      },
+    };
+  }
+
+  it('a device above the temperature ceiling cools down first; still hot after the longest wait, the session is stored `unstable` (too hot)', async () => {
+    const prefix = testQueuePrefix();
+    const pool = uniq('host-test');
+    const run = await seedRun(db.pool, { file: onnx, pool, prefix, config: { iterations: 5, warmup: 1, minDurationMs: 0 } });
+    await seedWorkerCache(run.file);
+    const reads = { n: 0 };
+    const started = Date.now();
+    await startHost(prefix, pool, [uniq('dev')], {
+      deviceLayer: hotLayer(() => 80, reads),
+      config: { tempCeilingC: 45, cooldownPollMs: 100, cooldownMaxMs: 500 },
+    });
+    const q = sessionQueue(run.queueName, prefix);
+    queues.push(q);
+    await enqueue(q, run.sessions[0]);
+    const [s] = await waitFor('the session row', async () => {
+      const rows = await listSessionsForRun(db.pool, run.runId);
+      return rows.length ? rows : undefined;
+    });
+    assert.ok(Date.now() - started >= 500, 'the session waited the longest cooldown');
+    assert.ok(reads.n >= 4, `the temperature was read again while cooling (${reads.n} reads)`);
+    assert.equal(s.status, 'unstable', 'a session on a hot device never counts as ok');
+    assert.equal(s.errorClass, 'unstable');
+    assert.match(s.errorMessage ?? '', /too hot: 80 °C is above the 45 °C ceiling/);
+  });
+
+  it('a hot device that cools below the ceiling runs the session as usual', async () => {
+    const prefix = testQueuePrefix();
+    const pool = uniq('host-test');
+    const run = await seedRun(db.pool, { file: onnx, pool, prefix, config: { iterations: 5, warmup: 1, minDurationMs: 0 } });
+    await seedWorkerCache(run.file);
+    const reads = { n: 0 };
+    // Two hot readings, then cool (the session's own before-state reads come after).
+    await startHost(prefix, pool, [uniq('dev')], {
+      deviceLayer: hotLayer((n) => (n < 2 ? 60 : 40), reads),
+      config: { tempCeilingC: 45, cooldownPollMs: 50, cooldownMaxMs: 60_000 },
+    });
+    const q = sessionQueue(run.queueName, prefix);
+    queues.push(q);
+    await enqueue(q, run.sessions[0]);
+    const [s] = await waitFor('the session row', async () => {
+      const rows = await listSessionsForRun(db.pool, run.runId);
+      return rows.length ? rows : undefined;
+    });
+    assert.ok(reads.n >= 3, `read until cool (${reads.n} reads)`);
+    assert.equal(s.status, 'ok');
+    assert.equal(s.errorMessage, null);
   });
 
   it('adaptive A/B: while undecided, more interleaved sessions are added on the same device, up to the cap', async () => {

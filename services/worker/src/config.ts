@@ -35,6 +35,12 @@ export interface WorkerConfig {
   cvCap: number;
   /** Largest drift between a session's first and last thirds (`POCKETBENCH_DRIFT_CAP`). @defaultValue 0.10 */
   driftCap: number;
+  /** Hottest thermal zone (°C) above which a session first waits for the device to cool (`POCKETBENCH_TEMP_CEILING_C`). @defaultValue 45 */
+  tempCeilingC: number;
+  /** How often a hot device's temperature is read again (`POCKETBENCH_COOLDOWN_POLL_MS`). @defaultValue 10000 */
+  cooldownPollMs: number;
+  /** Longest cooldown before the session runs anyway, marked `unstable` (`POCKETBENCH_COOLDOWN_MAX_MS`). @defaultValue 300000 */
+  cooldownMaxMs: number;
   /** How long shutdown waits for the job in hand before handing it back. @defaultValue 60000 */
   shutdownGraceMs: number;
   /** @defaultValue 'info' */
@@ -75,6 +81,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const driftRaw = env.POCKETBENCH_DRIFT_CAP;
   const driftCap = driftRaw ? Number(driftRaw) : 0.1;
   if (!(driftCap > 0)) throw new ConfigError(`POCKETBENCH_DRIFT_CAP must be a positive number, got "${driftRaw}"`);
+  const ceilRaw = env.POCKETBENCH_TEMP_CEILING_C;
+  const tempCeilingC = ceilRaw ? Number(ceilRaw) : 45;
+  if (!Number.isFinite(tempCeilingC) || tempCeilingC <= 0) throw new ConfigError(`POCKETBENCH_TEMP_CEILING_C must be a positive number (°C), got "${ceilRaw}"`);
   const filter = env.POCKETBENCH_WORKER_DEVICES?.split(',').map((s) => s.trim()).filter(Boolean);
   return {
     apiUrl: url(env, 'POCKETBENCH_URL', 'http://127.0.0.1:8080')!,
@@ -93,6 +102,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     quarantineAfter: int(env, 'POCKETBENCH_QUARANTINE_AFTER', 3),
     cvCap,
     driftCap,
+    tempCeilingC,
+    cooldownPollMs: int(env, 'POCKETBENCH_COOLDOWN_POLL_MS', 10_000, 10),
+    cooldownMaxMs: int(env, 'POCKETBENCH_COOLDOWN_MAX_MS', 300_000, 0),
     shutdownGraceMs: int(env, 'POCKETBENCH_SHUTDOWN_GRACE_MS', 60_000, 0),
     logLevel: env.LOG_LEVEL || 'info',
   };

@@ -24,6 +24,10 @@ export interface DeviceWorkerOptions {
   cvCap: number;
   driftCap: number;
   shutdownGraceMs: number;
+  /** See SessionProcessorDeps.tempCeilingC. */
+  tempCeilingC?: number;
+  cooldownPollMs?: number;
+  cooldownMaxMs?: number;
   onHarnessStart?(job: Job<SessionJobData, SessionJobResult>): void;
   /** See SessionProcessorDeps.waitForAppium. */
   waitForAppium?(ms: number): Promise<boolean>;
@@ -132,6 +136,9 @@ export class DeviceWorker {
       cvCap: this.opts.cvCap,
       driftCap: this.opts.driftCap,
       quarantineAfter: this.opts.quarantineAfter,
+      tempCeilingC: this.opts.tempCeilingC,
+      cooldownPollMs: this.opts.cooldownPollMs,
+      cooldownMaxMs: this.opts.cooldownMaxMs,
       onQuarantined: (reason) => this.pauseForQuarantine(reason),
       shuttingDown: () => this.closing !== undefined,
       onHarnessStart: this.opts.onHarnessStart,

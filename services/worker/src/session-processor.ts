@@ -9,7 +9,7 @@ import {
   addPlannedSessions, failJob, getJobArtifacts, getSessionByKey, insertSession, listSessionsForJob, markJobRunning,
   recordDeviceOutcome, recordSessionFinished, withTransaction, type Pool,
 } from '@pocketbench/db';
-import { adaptiveNextStep, checkSessionHygiene, hygieneAction } from '@pocketbench/stats';
+import { adaptiveNextStep, checkSessionHygiene, checkTemperatureCeiling, hygieneAction } from '@pocketbench/stats';
 import type { ArtifactCache } from './artifact-cache.js';
 import type { DeviceInfo, DeviceSession } from './devices/device-session.js';
 import { InfrastructureError } from './errors.js';
@@ -38,6 +38,12 @@ export interface SessionProcessorDeps {
   cvCap: number;
   driftCap: number;
   quarantineAfter: number;
+  /** Hottest thermal zone (°C) above which the session first waits for the device to cool. @defaultValue 45 */
+  tempCeilingC?: number;
+  /** @defaultValue 10000 */
+  cooldownPollMs?: number;
+  /** Longest cooldown; a device still hot after it runs the session anyway, stored `unstable`. @defaultValue 300000 */
+  cooldownMaxMs?: number;
   /** True once the worker is shutting down: a fault then is the shutdown's, not the job's. */
   shuttingDown?(): boolean;
   /** Called when the device's state changes because of an outcome (quarantine). */
@@ -71,6 +77,34 @@ function isLastAttempt(job: Job): boolean {
   return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 }
 
+/**
+ * Session hygiene: a device above its temperature ceiling waits (cooldown) before the session.
+ * Returns why the session must not count (still too hot after the longest cooldown), or undefined.
+ * A device without thermal zones (most VMs) is never held.
+ */
+async function coolDown(deps: SessionProcessorDeps, session: DeviceSession, log: Logger): Promise<string | undefined> {
+  const ceilingC = deps.tempCeilingC ?? 45;
+  const pollMs = deps.cooldownPollMs ?? 10_000;
+  const maxMs = deps.cooldownMaxMs ?? 300_000;
+  const started = Date.now();
+  let check = checkTemperatureCeiling((await session.state()).thermalZones, ceilingC);
+  if (!check.overCeiling) return undefined;
+  log.info({ maxC: check.maxC, ceilingC, maxWaitMs: maxMs }, 'device above its temperature ceiling; cooling down before the session');
+  while (check.overCeiling && Date.now() - started < maxMs) {
+    if (deps.shuttingDown?.()) break;
+    await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, maxMs - (Date.now() - started)))));
+    check = checkTemperatureCeiling((await session.state()).thermalZones, ceilingC);
+  }
+  const waitedMs = Date.now() - started;
+  if (!check.overCeiling) {
+    log.info({ maxC: check.maxC, ceilingC, waitedMs }, 'device cooled down');
+    return undefined;
+  }
+  const reason = `too hot: ${check.maxC} °C is above the ${ceilingC} °C ceiling after ${Math.round(waitedMs / 1000)} s of cooldown`;
+  log.warn({ maxC: check.maxC, ceilingC, waitedMs }, 'device still too hot after the longest cooldown; running the session, marked unstable');
+  return reason;
+}
+
 /** One more consecutive failure on the device; quarantine pauses its consumers. */
 async function countDeviceFailure(deps: SessionProcessorDeps, message: string): Promise<void> {
   const outcome = await recordDeviceOutcome(deps.pool, deps.deviceId, false, deps.quarantineAfter, message).catch(() => undefined);
@@ -98,6 +132,7 @@ export function createSessionProcessor(deps: SessionProcessorDeps) {
     let report: BenchReport;
     let hygieneReasons: string[] = [];
     let unstable = false;
+    let tooHot: string | undefined;
     try {
       const artifact = await deps.cache.ensure(data.artifact.sha256);
       let inputs = inputsBySha.get(data.artifact.sha256);
@@ -128,6 +163,7 @@ export function createSessionProcessor(deps: SessionProcessorDeps) {
         timeBudgetSec: data.config.timeoutSec,
         labels: { runId: data.runId, jobId: data.jobId, role: data.role, sessionIndex: String(data.sessionIndex) },
       };
+      tooHot = await coolDown(deps, await deps.getSession(), log);
       for (let attempt = 1; ; attempt++) {
         const session = await deps.getSession();
         deps.onHarnessStart?.(job);
@@ -180,6 +216,11 @@ export function createSessionProcessor(deps: SessionProcessorDeps) {
     }
     await recordDeviceOutcome(deps.pool, deps.deviceId, true).catch(() => undefined);
 
+    if (tooHot && r.status === 'ok') {
+      // Never let a session run on a hot device into a baseline or verdict.
+      unstable = true;
+      hygieneReasons = [...hygieneReasons, tooHot];
+    }
     const info = await deps.deviceInfo().catch(() => undefined);
     const status = r.status === 'ok' ? (unstable ? 'unstable' : 'ok') : r.status;
     const stored = await withTransaction(deps.pool, async (tx) => {

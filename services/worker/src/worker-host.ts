@@ -116,6 +116,9 @@ export class WorkerHost {
         cvCap: config.cvCap,
         driftCap: config.driftCap,
         shutdownGraceMs: config.shutdownGraceMs,
+        tempCeilingC: config.tempCeilingC,
+        cooldownPollMs: config.cooldownPollMs,
+        cooldownMaxMs: config.cooldownMaxMs,
         onHarnessStart: this.opts.onHarnessStart,
         waitForAppium: (ms) => this.waitForAppium(ms),
       });
