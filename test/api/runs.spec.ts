@@ -3,20 +3,22 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startWebServer, type WebServer } from '@pocketbench/api';
 import { queueNameForDevice, queueNameForPool, sessionJobId, type SessionJobData } from '@pocketbench/contracts';
-import { failJob, insertSession, markJobRunning, recordSessionFinished } from '@pocketbench/db';
+import { failJob, insertSession, markJobRunning, recordSessionFinished, seriesInputSpec } from '@pocketbench/db';
 import { device, registerDevices, startTestApi, tinyOnnx, upload, type TestApi } from './helpers.js';
 
-export function benchReport(over: { iterationsUs?: number[]; backend?: string; status?: 'ok' | 'error' } = {}) {
+export function benchReport(
+  over: { iterationsUs?: number[]; backend?: string; status?: 'ok' | 'error'; sha256?: string; format?: string; seed?: number } = {},
+) {
   const iterationsUs = over.iterationsUs ?? [1000, 1100, 1200, 1300, 5000];
   const snapshot = { takenAt: new Date().toISOString(), thermalZones: {}, cpuFreqKhz: [], governor: null, loadAvg: [0, 0, 0] };
   return {
     reportVersion: 1,
     status: over.status ?? 'ok',
     harness: { name: 'android-harness', version: '1.0.0' },
-    spec: { inputs: [{ name: 'x', shape: [1, 4], dtype: 'float32' }] },
+    spec: { inputs: [{ name: 'x', shape: [1, 4], dtype: 'float32' }], ...(over.seed !== undefined ? { seed: over.seed } : {}) },
     runtime: { name: 'onnxruntime', version: '1.22.0' },
     backend: { requested: over.backend ?? 'cpu', used: over.backend ?? 'cpu' },
-    model: { path: '/data/local/tmp/m.onnx', sha256: 'b'.repeat(64), sizeBytes: 1234, format: 'onnx' },
+    model: { path: '/data/local/tmp/m.onnx', sha256: over.sha256 ?? 'b'.repeat(64), sizeBytes: 1234, format: over.format ?? 'onnx' },
     timing: { modelLoadMs: 12.5, firstInferenceMs: 3, warmup: 2, iterationsUs, timedDurationMs: 10 },
     summary: { count: iterationsUs.length, minUs: 1000, meanUs: 1920, p50Us: 1200, p90Us: 3680, p99Us: 4870, maxUs: 5000, stddevUs: 1500, madUs: 100, cv: 0.78 },
     output: { index: 0, dtype: 'float32', shape: [1, 4], topK: [0, 1, 2, 3], inputDigest: `sha256:${'c'.repeat(64)}` },
@@ -32,6 +34,8 @@ describe('api/runs', () => {
   let api: TestApi;
   let head: string;
   let base: string;
+  let headSha: string;
+  let baseSha: string;
   const queues: Queue[] = [];
   const queue = (name: string) => {
     const q = new Queue<SessionJobData>(name, { connection: api.redis, prefix: api.prefix });
@@ -47,9 +51,11 @@ describe('api/runs', () => {
       device({ id: 'host-b', backends: ['cpu'] }),
       device({ id: 'qemu-1', pool: 'qemu-arm64', arch: 'aarch64', emulated: true, backends: ['cpu'] }),
     ]);
-    head = (await upload(api, tinyOnnx('head'), { model: 'relu', project: 'demo' })).body.id;
+    const h = (await upload(api, tinyOnnx('head'), { model: 'relu', project: 'demo' })).body;
     await upload(api, tinyOnnx('other'), { model: 'other', project: 'default' });
-    base = (await upload(api, tinyOnnx('base'), { model: 'relu', project: 'demo' })).body.id;
+    const b = (await upload(api, tinyOnnx('base'), { model: 'relu', project: 'demo' })).body;
+    [head, headSha, base, baseSha] = [h.id, h.sha256, b.id, b.sha256];
+    assert.match(headSha, /^[0-9a-f]{64}$/);
     assert.ok(head && base);
   });
   after(async () => {
@@ -288,16 +294,19 @@ describe('api/runs', () => {
     assert.equal(last.data.sessionsDone, 2);
   });
 
-  it('accepts BenchReports measured outside the farm into a cell, once per session index', async () => {
+  it('accepts BenchReports measured outside the farm into a cell, once per session index, above the farm\'s indices', async () => {
     const created = await api.call('POST', '/api/v1/runs', {
       body: { matrix: { artifacts: [head], backends: ['cpu'], devices: ['qemu-arm64'] } },
     });
     const runId = created.body.id;
-    const ok = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 0, report: benchReport(), deviceModel: 'Pixel 8' } });
+    const ok = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 0, report: benchReport({ sha256: headSha }), deviceModel: 'Pixel 8' } });
     assert.equal(ok.status, 201, JSON.stringify(ok.body));
-    assert.equal(ok.body.sessionIndex, 0);
+    // The farm's session 0 is still queued: the external one must not take its slot.
+    assert.equal(ok.body.sessionIndex, 100_000);
     assert.equal(ok.body.cellStatus, 'done');
-    const dup = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 0, sessionIndex: 0, report: benchReport({ iterationsUs: [1] }) } });
+    const dup = await api.call('POST', `/api/v1/runs/${runId}/sessions`, {
+      body: { cellIndex: 0, sessionIndex: 100_000, report: benchReport({ sha256: headSha, iterationsUs: [1] }) },
+    });
     assert.equal(dup.status, 200);
     assert.equal(dup.body.inserted, false);
     const { rows } = await api.db.pool.query(`SELECT source, iterations_us, series_id FROM sessions WHERE run_id = $1`, [runId]);
@@ -309,15 +318,74 @@ describe('api/runs', () => {
     assert.equal(run.body.status, 'done');
     assert.equal(run.body.cells[0].figures.deviceArch, 'aarch64');
 
-    const invalid = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 0, report: { ...benchReport(), host: { arch: 'x' } } } });
+    // The farm still stores its own session 0 afterwards (it is not dropped as a duplicate).
+    const farm = await insertSession(api.db.pool, {
+      jobId: `${runId}.0`, runId, role: 'head', sessionIndex: 0, artifactId: head, status: 'ok', backendRequested: 'cpu', report: {},
+    });
+    assert.equal(farm.inserted, true);
+    const next = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 0, report: benchReport({ sha256: headSha }) } });
+    assert.equal(next.status, 201);
+    assert.equal(next.body.sessionIndex, 100_001);
+
+    const farmSlot = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 0, sessionIndex: 1, report: benchReport({ sha256: headSha }) } });
+    assert.equal(farmSlot.status, 409);
+    assert.equal(farmSlot.body.error.code, 'session_index_reserved');
+    assert.match(farmSlot.body.error.message, /sessionIndex 1 is in the farm's range for cell 0/);
+
+    const invalid = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 0, report: { ...benchReport({ sha256: headSha }), host: { arch: 'x' } } } });
     assert.equal(invalid.status, 422);
     assert.match(invalid.body.error.message, /report is not a valid BenchReport: \/host/);
-    const wrongCell = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 9, report: benchReport() } });
+    const wrongCell = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 9, report: benchReport({ sha256: headSha }) } });
     assert.equal(wrongCell.status, 422);
     assert.match(wrongCell.body.error.message, /cellIndex 9 is not a cell/);
-    const wrongBackend = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 0, report: benchReport({ backend: 'vulkan' }) } });
+    const wrongBackend = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 0, report: benchReport({ sha256: headSha, backend: 'vulkan' }) } });
     assert.equal(wrongBackend.status, 422);
-    assert.equal((await api.db.pool.query(`SELECT count(*)::int AS n FROM sessions WHERE run_id = $1`, [runId])).rows[0].n, 1);
+    const wrongModel = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 0, report: benchReport({ sha256: baseSha }) } });
+    assert.equal(wrongModel.status, 422);
+    assert.equal(wrongModel.body.error.message, `report.model.sha256 is ${baseSha} but cell 0's head artifact ${head} has sha256 ${headSha}`);
+    const wrongFormat = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 0, report: benchReport({ sha256: headSha, format: 'ptl' }) } });
+    assert.equal(wrongFormat.status, 422);
+    assert.match(wrongFormat.body.error.message, /report.model.format is "ptl" but cell 0's head artifact .* is "onnx"/);
+    const noModel = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 0, report: { ...benchReport(), model: undefined } } });
+    assert.equal(noModel.status, 422);
+    assert.match(noModel.body.error.message, /\/model: is required/);
+    assert.equal((await api.db.pool.query(`SELECT count(*)::int AS n FROM sessions WHERE run_id = $1`, [runId])).rows[0].n, 3);
+  });
+
+  it('checks an external baseline report against the baseline artifact, and shares the farm\'s series', async () => {
+    const created = await api.call('POST', '/api/v1/runs', {
+      body: { matrix: { artifacts: [head], baselineArtifact: base, backends: ['cpu'], devices: ['host-a'] } },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const runId = created.body.id;
+    const headAsBaseline = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 0, role: 'baseline', report: benchReport({ sha256: headSha }) } });
+    assert.equal(headAsBaseline.status, 422);
+    assert.equal(headAsBaseline.body.error.message, `report.model.sha256 is ${headSha} but cell 0's baseline artifact ${base} has sha256 ${baseSha}`);
+    const report = benchReport({ sha256: baseSha, seed: 7 });
+    const ok = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 0, role: 'baseline', report, deviceModel: 'Pixel 8' } });
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+    assert.equal(ok.body.sessionIndex, 100_000);
+
+    // A farm session of the same model, device and inputs (stored the way the worker does) joins the same series.
+    const farm = await insertSession(api.db.pool, {
+      jobId: `${runId}.0`, runId, role: 'baseline', sessionIndex: 0, artifactId: base, status: 'ok', backendRequested: 'cpu',
+      runtime: 'onnxruntime', harnessVersion: '1.0.0', report: {},
+      series: { deviceModel: 'Pixel 8', osVersion: 'Android 14', inputSpec: seriesInputSpec(report.spec) },
+    });
+    const { rows } = await api.db.pool.query(
+      `SELECT s.session_index, s.series_id, se.input_spec FROM sessions s JOIN series se ON se.id = s.series_id WHERE s.run_id = $1 ORDER BY 1`,
+      [runId],
+    );
+    assert.equal(rows.length, 2);
+    assert.equal(rows[0].series_id, rows[1].series_id, 'farm and external sessions share one series');
+    assert.equal(Number(rows[0].series_id), Number((await api.db.pool.query('SELECT series_id FROM sessions WHERE id = $1', [farm.id])).rows[0].series_id));
+    assert.match(rows[1].input_spec, /"seed":7/);
+    const otherSeed = await api.call('POST', `/api/v1/runs/${runId}/sessions`, {
+      body: { cellIndex: 0, role: 'baseline', report: benchReport({ sha256: baseSha, seed: 8 }), deviceModel: 'Pixel 8' },
+    });
+    assert.equal(otherSeed.status, 201);
+    const s3 = await api.db.pool.query('SELECT series_id FROM sessions WHERE id = $1', [otherSeed.body.sessionId]);
+    assert.notEqual(s3.rows[0].series_id, rows[0].series_id, 'a different input seed is a different series');
   });
 
   it('lists devices and releases a quarantined one', async () => {

@@ -162,7 +162,7 @@ export const apiPaths: Record<string, Record<string, unknown>> = {
       tags: ['runs'],
       parameters: [idParam('id', 'run id')],
       requestBody: { required: true, content: { 'application/json': { schema: externalSessionSchema } } },
-      responses: { '201': json(anyObject, 'stored'), '200': json(anyObject, 'already stored'), '404': err('unknown run'), '422': err('invalid report'), ...common },
+      responses: { '201': json(anyObject, 'stored'), '200': json(anyObject, 'already stored'), '404': err('unknown run'), '409': err('sessionIndex in the farm\'s range'), '422': err('invalid report, or it measured another file than the cell\'s artifact'), ...common },
     },
   },
   '/api/v1/runs/{id}/cancel': {

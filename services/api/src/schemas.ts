@@ -114,7 +114,7 @@ export const externalSessionSchema = {
   properties: {
     cellIndex: { type: 'integer', minimum: 0 },
     role: { type: 'string', enum: [...SESSION_ROLES] },
-    sessionIndex: { type: 'integer', minimum: 0, maximum: 1_000_000, description: 'Defaults to the next free index; give it to make retries idempotent.' },
+    sessionIndex: { type: 'integer', minimum: 0, maximum: 1_000_000, description: 'Defaults to the next free external index (100000 and up; below is the farm\'s, refused with 409 in a farm-run cell); give it to make retries idempotent.' },
     deviceId: { type: 'string', minLength: 1, description: 'A registered device, when the report came from one.' },
     deviceModel: { type: 'string', minLength: 1, description: 'Device model for the series (defaults to the report host\'s CPU model).' },
     report: { type: 'object', description: 'A BenchReport (packages/contracts/schemas/bench-report.v1.schema.json).' },

@@ -7,7 +7,7 @@ import {
 import * as contracts from '@pocketbench/contracts';
 import {
   addPlannedSessions, failJob, getJobArtifacts, getSessionByKey, insertSession, listSessionsForJob, markJobRunning,
-  recordDeviceOutcome, recordSessionFinished, withTransaction, type Pool,
+  recordDeviceOutcome, recordSessionFinished, seriesInputSpec, withTransaction, type Pool,
 } from '@pocketbench/db';
 import { adaptiveNextStep, checkSessionHygiene, checkTemperatureCeiling, hygieneAction } from '@pocketbench/stats';
 import type { ArtifactCache } from './artifact-cache.js';
@@ -253,7 +253,7 @@ export function createSessionProcessor(deps: SessionProcessorDeps) {
         series: r.status === 'ok' && info ? {
           deviceModel: info.deviceModel,
           osVersion: info.osVersion,
-          inputSpec: { inputs: (r.spec as { inputs?: unknown }).inputs ?? null, seed: (r.spec as { seed?: unknown }).seed ?? 0 },
+          inputSpec: seriesInputSpec(r.spec),
         } : undefined,
       });
       if (!s.inserted) return { ...s, jobDone: false, runDone: false };

@@ -2,6 +2,13 @@ import type { Backend, JobStatus } from '@pocketbench/contracts';
 import type { Queryable } from '../queryable.js';
 
 /** One cell of a run's matrix (table `jobs`). */
+/**
+ * Session indices from here up belong to sessions posted from outside the farm
+ * (`POST /api/v1/runs/:id/sessions`); below it the farm plans its own (0…, adaptive extras),
+ * so an external result can never take the slot of a farm session still queued.
+ */
+export const EXTERNAL_SESSION_INDEX_BASE = 100_000;
+
 export interface JobRow {
   id: string;
   runId: string;

@@ -1,8 +1,9 @@
 import { validateBenchReport, type SessionRole } from '@pocketbench/contracts';
 import {
-  getDevice, insertSession, listJobsForRun, recordSessionFinished, withTransaction, type Pool,
+  EXTERNAL_SESSION_INDEX_BASE, getArtifact, getDevice, insertSession, listJobsForRun, recordSessionFinished, seriesInputSpec,
+  withTransaction, type Pool,
 } from '@pocketbench/db';
-import { validationFailed } from '../../errors.js';
+import { ApiError, validationFailed } from '../../errors.js';
 import type { Principal } from '../auth/tokens.js';
 import { loadRun } from './run-view.js';
 
@@ -51,14 +52,48 @@ export async function addExternalSession(db: Pool, principal: Principal, runId: 
       field: 'report.backend.requested',
     });
   }
+  // The report must have measured the cell's own file: a backend match alone lets any model in.
+  const artifactId = role === 'baseline' ? job.baselineArtifactId! : job.artifactId;
+  const artifact = (await getArtifact(db, artifactId))!;
+  if (!report.model) {
+    if (report.status === 'ok') {
+      throw validationFailed(`report.model is missing, so it cannot be checked against the cell's ${role} artifact ${artifact.sha256}`, {
+        field: 'report.model',
+      });
+    }
+  } else {
+    const reported = report.model.sha256.toLowerCase().replace(/^sha256:/, '');
+    if (reported !== artifact.sha256) {
+      throw validationFailed(
+        `report.model.sha256 is ${reported} but cell ${req.cellIndex}'s ${role} artifact ${artifact.id} has sha256 ${artifact.sha256}`,
+        { field: 'report.model.sha256', reported, expected: artifact.sha256 },
+      );
+    }
+    if (report.model.format !== artifact.format) {
+      throw validationFailed(
+        `report.model.format is "${report.model.format}" but cell ${req.cellIndex}'s ${role} artifact ${artifact.id} is "${artifact.format}"`,
+        { field: 'report.model.format' },
+      );
+    }
+  }
+  if (req.sessionIndex !== undefined && req.sessionIndex < EXTERNAL_SESSION_INDEX_BASE && job.status !== 'unsupported') {
+    throw new ApiError(
+      409,
+      'session_index_reserved',
+      `sessionIndex ${req.sessionIndex} is in the farm's range for cell ${req.cellIndex} (0–${EXTERNAL_SESSION_INDEX_BASE - 1}); ` +
+        `external sessions use ${EXTERNAL_SESSION_INDEX_BASE} and up (omit sessionIndex to get the next free one)`,
+      { field: 'sessionIndex', min: EXTERNAL_SESSION_INDEX_BASE },
+    );
+  }
   return withTransaction(db, async (tx) => {
     // Serialises concurrent external posts to one cell so "next free index" is well defined.
     await tx.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [job.id]);
     let sessionIndex = req.sessionIndex;
     if (sessionIndex === undefined) {
+      // Above every index the farm may plan, so a queued farm session keeps its slot.
       const { rows } = await tx.query<{ next: number }>(
-        'SELECT coalesce(max(session_index) + 1, 0)::int AS next FROM sessions WHERE job_id = $1 AND role = $2',
-        [job.id, role],
+        'SELECT greatest(coalesce(max(session_index) + 1, 0), $3)::int AS next FROM sessions WHERE job_id = $1 AND role = $2',
+        [job.id, role, EXTERNAL_SESSION_INDEX_BASE],
       );
       sessionIndex = rows[0].next;
     }
@@ -68,7 +103,7 @@ export async function addExternalSession(db: Pool, principal: Principal, runId: 
       runId: run.id,
       role,
       sessionIndex,
-      artifactId: role === 'baseline' ? job.baselineArtifactId! : job.artifactId,
+      artifactId,
       deviceId: req.deviceId ?? null,
       status,
       errorClass: report.error?.class ?? null,
@@ -92,7 +127,7 @@ export async function addExternalSession(db: Pool, principal: Principal, runId: 
       series: {
         deviceModel: req.deviceModel ?? report.host.cpuModel,
         osVersion: report.host.os,
-        inputSpec: (report.spec as { inputs?: unknown }).inputs ?? null,
+        inputSpec: seriesInputSpec(report.spec),
       },
     });
     if (inserted) await recordSessionFinished(tx, job.id);
