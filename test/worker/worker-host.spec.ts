@@ -205,6 +205,71 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     assert.equal(s.errorMessage, null);
   });
 
+  /** A protobuf field: tag, then a varint or length-delimited payload. */
+  function pbField(field: number, value: number | Uint8Array | string): Buffer {
+    const varint = (n: number) => {
+      const out: number[] = [];
+      for (; n >= 0x80; n = Math.floor(n / 128)) out.push((n & 0x7f) | 0x80);
+      out.push(n);
+      return Buffer.from(out);
+    };
+    if (typeof value === 'number') return Buffer.concat([varint(field * 8), varint(value)]);
+    const bytes = typeof value === 'string' ? Buffer.from(value) : Buffer.from(value);
+    return Buffer.concat([varint(field * 8 + 2), varint(bytes.length), bytes]);
+  }
+
+  it('an ONNX model whose input the harness cannot generate fails the cell at once (model fault, no invented input)', async () => {
+    // ModelProto{ir_version 8, graph{input "x": float16 (elem_type 10) [1, 4]}}
+    const dims = Buffer.concat([pbField(1, pbField(1, 1)), pbField(1, pbField(1, 4))]);
+    const valueInfo = Buffer.concat([pbField(1, 'x'), pbField(2, pbField(1, Buffer.concat([pbField(1, 10), pbField(2, dims)])))]);
+    const model = Buffer.concat([pbField(1, 8), pbField(7, Buffer.concat([pbField(2, 'fp16-graph'), pbField(11, valueInfo)]))]);
+    const file = path.join(workRoot, 'fp16-input.onnx');
+    await writeFile(file, model);
+    const prefix = testQueuePrefix();
+    const pool = uniq('host-test');
+    const run = await seedRun(db.pool, { file, pool, prefix, config: { iterations: 5, warmup: 1 } });
+    await seedWorkerCache(run.file);
+    let starts = 0;
+    await startHost(prefix, pool, [uniq('dev')], { onHarnessStart: () => starts++ });
+    const q = sessionQueue(run.queueName, prefix);
+    queues.push(q);
+    const added = await enqueue(q, run.sessions[0]);
+    const job = await waitFor('the cell to fail', async () => {
+      const j = await getJob(db.pool, run.jobId);
+      return j?.status === 'failed' && j;
+    });
+    assert.equal(job.errorClass, 'bad_spec');
+    assert.match(job.reason ?? '', /cannot read the model's inputs: ONNX input "x" has an element type the harness cannot generate/);
+    const failed = await waitFor('the BullMQ job to fail', async () => {
+      const j = await q.getJob(added.id!);
+      return (await j?.isFailed()) && j;
+    });
+    assert.match(failed.failedReason, /^bad_spec: cannot read the model's inputs: ONNX input "x"/);
+    assert.equal(failed.attemptsMade, 1, 'not retried');
+    assert.equal(starts, 0, 'the harness never ran');
+    assert.equal((await listSessionsForRun(db.pool, run.runId)).length, 0);
+  });
+
+  it('a `.ptl` model runs with the inputs given in the run config (not the 224×224 default)', async () => {
+    const prefix = testQueuePrefix();
+    const pool = uniq('host-test');
+    const run = await seedRun(db.pool, {
+      file: ptl, pool, prefix, config: { iterations: 4, warmup: 1, inputs: [{ name: 'image', shape: [1, 3, 64, 64], dtype: 'float32' }] },
+    });
+    await seedWorkerCache(run.file);
+    await startHost(prefix, pool, [uniq('dev')]);
+    const q = sessionQueue(run.queueName, prefix);
+    queues.push(q);
+    await enqueue(q, run.sessions[0]);
+    const [s] = await waitFor('the session row', async () => {
+      const rows = await listSessionsForRun(db.pool, run.runId);
+      return rows.length ? rows : undefined;
+    });
+    assert.equal(s.status, 'ok', s.errorMessage ?? '');
+    const { rows } = await db.pool.query<{ report: { spec: { inputs: unknown } } }>('SELECT report FROM sessions WHERE id = $1', [s.id]);
+    assert.deepEqual(rows[0].report.spec.inputs, [{ name: 'image', shape: [1, 3, 64, 64], dtype: 'float32' }]);
+  });
+
   it('adaptive A/B: while undecided, more interleaved sessions are added on the same device, up to the cap', async () => {
     const prefix = testQueuePrefix();
     const pool = uniq('host-test');

@@ -1,3 +1,4 @@
+import type { BenchInputSpec } from './bench-spec.js';
 import type { ArtifactFormat, Backend, SessionRole } from './vocabulary.js';
 
 /** Queue name for a pool; one BullMQ queue per pool, one consumer per device. */
@@ -52,6 +53,11 @@ export interface RunConfig {
   /** Adaptive A/B: add sessions while inconclusive, up to this many per side. @defaultValue 20 */
   maxSessions: number;
   adaptive: boolean;
+  /**
+   * The model's inputs, when given: used as they are. When not given they are read from an ONNX
+   * graph; a `.ptl` model (positional, untyped) gets one `input` of 1×3×224×224 float32.
+   */
+  inputs?: Pick<BenchInputSpec, 'name' | 'shape' | 'dtype'>[];
 }
 
 export const DEFAULT_RUN_CONFIG: RunConfig = {

@@ -1,6 +1,6 @@
 // JSON Schemas of every request body and query, used both to validate at the boundary and in
 // the OpenAPI document, so the two cannot drift apart.
-import { BACKENDS, RUN_STATUSES, SESSION_ROLES, VARIANTS } from '@pocketbench/contracts';
+import { BACKENDS, INPUT_DTYPES, RUN_STATUSES, SESSION_ROLES, VARIANTS } from '@pocketbench/contracts';
 
 const UUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const PROJECT = '^[a-z0-9][a-z0-9._-]{0,63}$';
@@ -25,6 +25,22 @@ export const runConfigSchema = {
       Object.entries(RUN_CONFIG_LIMITS).map(([k, [min, max]]) => [k, { type: 'integer', minimum: min, maximum: max }]),
     ),
     adaptive: { type: 'boolean', description: 'A/B only: add sessions while a cell is inconclusive, up to maxSessions per side.' },
+    inputs: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 64,
+      description: 'The model\'s inputs (name, shape, dtype). Default: read from an ONNX graph; one `input` of 1×3×224×224 float32 for `.ptl`.',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'shape', 'dtype'],
+        properties: {
+          name: { type: 'string', minLength: 1, maxLength: 200 },
+          shape: { type: 'array', minItems: 1, maxItems: 8, items: { type: 'integer', minimum: 1, maximum: 1_000_000 } },
+          dtype: { type: 'string', enum: [...INPUT_DTYPES] },
+        },
+      },
+    },
   },
 } as const;
 

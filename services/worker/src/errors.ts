@@ -9,3 +9,14 @@ export class TransferError extends InfrastructureError {
   override name = 'TransferError';
   override readonly errorClass = 'transfer';
 }
+
+/** The model itself is at fault (its inputs cannot be read or fed): the cell fails at once, no retry. */
+export class ModelFaultError extends Error {
+  override name = 'ModelFaultError';
+  constructor(
+    readonly errorClass: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

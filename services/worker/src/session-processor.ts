@@ -12,7 +12,7 @@ import {
 import { adaptiveNextStep, checkSessionHygiene, checkTemperatureCeiling, hygieneAction } from '@pocketbench/stats';
 import type { ArtifactCache } from './artifact-cache.js';
 import type { DeviceInfo, DeviceSession } from './devices/device-session.js';
-import { InfrastructureError } from './errors.js';
+import { InfrastructureError, ModelFaultError } from './errors.js';
 import { inputsForArtifact } from './input-spec.js';
 import { sessionJobOptions } from './job-options.js';
 
@@ -135,17 +135,18 @@ export function createSessionProcessor(deps: SessionProcessorDeps) {
     let tooHot: string | undefined;
     try {
       const artifact = await deps.cache.ensure(data.artifact.sha256);
-      let inputs = inputsBySha.get(data.artifact.sha256);
+      const inputsKey = `${data.artifact.sha256}:${JSON.stringify(data.config.inputs ?? null)}`;
+      let inputs = inputsBySha.get(inputsKey);
       if (!inputs) {
-        const given = (data.config as unknown as { inputs?: BenchInputSpec[] }).inputs;
         try {
-          inputs = await inputsForArtifact(artifact.path, data.artifact.format, given);
+          inputs = await inputsForArtifact(artifact.path, data.artifact.format, data.config.inputs);
         } catch (err) {
-          // An unreadable graph is the model's fault: let the harness report it precisely.
-          log.warn({ err: (err as Error).message }, 'could not read the model inputs; using the default');
-          inputs = await inputsForArtifact(artifact.path, 'ptl', given);
+          // An unreadable graph, or an input the harness cannot generate, is the model's fault:
+          // no invented inputs, no retry.
+          throw new ModelFaultError('bad_spec', `cannot read the model's inputs: ${(err as Error).message}`);
         }
-        inputsBySha.set(data.artifact.sha256, inputs);
+        // Keyed by the run's inputs too: two runs of one artifact may give different ones.
+        inputsBySha.set(inputsKey, inputs);
       }
       const runtime = runtimeForFormat(data.artifact.format);
       const spec = {
@@ -186,6 +187,11 @@ export function createSessionProcessor(deps: SessionProcessorDeps) {
     } catch (err) {
       const message = (err as Error).message ?? String(err);
       const errorClass = (err as InfrastructureError).errorClass ?? 'infrastructure';
+      if (err instanceof ModelFaultError) {
+        log.warn({ errorClass, err: message }, 'model fault before the run; the cell fails');
+        await failJob(deps.pool, data.jobId, errorClass, message);
+        throw new UnrecoverableError(`${errorClass}: ${message}`);
+      }
       if (deps.shuttingDown?.()) {
         log.warn({ err: message }, 'session interrupted by the shutdown; the job goes back to the queue');
         throw err;
