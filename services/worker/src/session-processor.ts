@@ -3,8 +3,8 @@ import { UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import {
   MODEL_FAULT_ERROR_CLASSES, runtimeForFormat, sessionJobId, type BenchInputSpec, type BenchReport, type SessionJobData, type SessionJobResult,
+  validateBenchReport,
 } from '@pocketbench/contracts';
-import * as contracts from '@pocketbench/contracts';
 import {
   addPlannedSessions, failJob, getJobArtifacts, getSessionByKey, insertSession, listSessionsForJob, markJobRunning,
   recordDeviceOutcome, recordSessionFinished, seriesInputSpec, withTransaction, type Pool,
@@ -58,19 +58,10 @@ export interface SessionProcessorDeps {
   onHarnessStart?(job: Job<SessionJobData, SessionJobResult>): void;
 }
 
-/** Validates a report with the contracts' schema (accepting either validator shape). */
+/** Validates a report against the contracts' BenchReport schema (the device layer did too; this is the processor's own guard). */
 function checkReport(report: unknown): { ok: true; value: BenchReport } | { ok: false; message: string } {
-  const validate = (contracts as Record<string, unknown>).validateBenchReport as ((x: unknown) => unknown) | undefined;
-  if (!validate) return { ok: true, value: report as BenchReport };
-  try {
-    const r = validate(report) as { ok?: boolean; value?: BenchReport; errors?: unknown[] } | BenchReport;
-    if (r && typeof r === 'object' && 'ok' in r && typeof r.ok === 'boolean') {
-      return r.ok ? { ok: true, value: r.value ?? (report as BenchReport) } : { ok: false, message: JSON.stringify(r.errors).slice(0, 1000) };
-    }
-    return { ok: true, value: (r as BenchReport) ?? (report as BenchReport) };
-  } catch (err) {
-    return { ok: false, message: (err as Error).message };
-  }
+  const r = validateBenchReport(report);
+  return r.ok ? { ok: true, value: r.value } : { ok: false, message: r.errors.join('; ').slice(0, 1000) };
 }
 
 function isLastAttempt(job: Job): boolean {
