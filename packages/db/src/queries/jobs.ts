@@ -1,7 +1,6 @@
-import type { Backend, JobStatus } from '@pocketbench/contracts';
+import type { Backend, JobStatus, RunConfig } from '@pocketbench/contracts';
 import type { Queryable } from '../queryable.js';
 
-/** One cell of a run's matrix (table `jobs`). */
 /**
  * Session indices from here up belong to sessions posted from outside the farm
  * (`POST /api/v1/runs/:id/sessions`); below it the farm plans its own (0…, adaptive extras),
@@ -9,6 +8,7 @@ import type { Queryable } from '../queryable.js';
  */
 export const EXTERNAL_SESSION_INDEX_BASE = 100_000;
 
+/** One cell of a run's matrix (table `jobs`). */
 export interface JobRow {
   id: string;
   runId: string;
@@ -83,6 +83,29 @@ export async function getJob(q: Queryable, jobId: string): Promise<JobRow | null
 
 export async function listJobsForRun(q: Queryable, runId: string): Promise<JobRow[]> {
   const { rows } = await q.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE run_id = $1 ORDER BY cell_index`, [runId]);
+  return rows;
+}
+
+export interface UnstartedJob extends JobRow {
+  /** The run's resolved config, as its sessions were planned. */
+  config: RunConfig;
+}
+
+/**
+ * Cells still `queued` (of a run still queued or running) with no session stored: after a crash
+ * between storing a run and enqueueing it, these are the cells that may have no queue jobs.
+ */
+export async function listUnstartedQueuedJobs(q: Queryable): Promise<UnstartedJob[]> {
+  const { rows } = await q.query<UnstartedJob>(
+    `SELECT j.id, j.run_id AS "runId", j.cell_index AS "cellIndex", j.artifact_id AS "artifactId",
+            j.baseline_artifact_id AS "baselineArtifactId", j.backend, j.pool, j.device_id AS "deviceId", j.status, j.reason,
+            j.error_class AS "errorClass", j.sessions_planned AS "sessionsPlanned", j.sessions_done AS "sessionsDone",
+            j.created_at AS "createdAt", j.started_at AS "startedAt", j.finished_at AS "finishedAt", r.config
+       FROM jobs j JOIN runs r ON r.id = j.run_id
+      WHERE j.status = 'queued' AND r.status IN ('queued', 'running')
+        AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.job_id = j.id)
+      ORDER BY r.created_at, j.cell_index`,
+  );
   return rows;
 }
 

@@ -53,11 +53,15 @@ export class SessionQueues {
     );
   }
 
-  /** Best-effort removal (compensation when a run could not be stored after enqueueing). */
-  async remove(byQueue: Map<string, { jobId: string }[]>): Promise<void> {
-    await Promise.all(
-      [...byQueue].flatMap(([name, sessions]) => sessions.map((s) => this.get(name).remove(s.jobId).catch(() => 0))),
+  /**
+   * Best-effort removal (compensation, cancellation): tries every job and returns the errors
+   * instead of throwing, so the caller decides whether to log them.
+   */
+  async remove(byQueue: Map<string, { jobId: string }[]>): Promise<Error[]> {
+    const results = await Promise.allSettled(
+      [...byQueue].flatMap(([name, sessions]) => sessions.map((s) => this.get(name).remove(s.jobId))),
     );
+    return results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
   }
 
   /** Jobs not yet finished (waiting, delayed, prioritized, active) per queue name. */

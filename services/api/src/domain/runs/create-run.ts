@@ -6,6 +6,7 @@ import {
   deleteRun, getArtifactsByIds, getRunByIdempotencyKey, insertJobs, insertRun, listDevices, withTransaction,
   type ArtifactRow, type DeviceRow, type NewJob, type Pool,
 } from '@pocketbench/db';
+import type { Logger } from 'pino';
 import { ApiError, validationFailed } from '../../errors.js';
 import type { SessionQueues, QueuedSession } from '../../infra/session-queues.js';
 import { MAX_CELLS } from '../../schemas.js';
@@ -99,7 +100,7 @@ function resolveConfig(input: Partial<RunConfig> | undefined, paired: boolean): 
  * A failure to enqueue removes the run again, so nothing is left half-made.
  */
 export async function createRun(
-  deps: { db: Pool; queues: SessionQueues },
+  deps: { db: Pool; queues: SessionQueues; logger?: Logger },
   principal: Principal,
   req: RunRequest,
 ): Promise<CreatedRun> {
@@ -171,7 +172,7 @@ export async function createRun(
           target: target.name,
           pool: target.pool,
           deviceId,
-          queue: reason ? null : deviceId ? queueNameForDevice(deviceId, queues.prefix) : queueNameForPool(target.pool, queues.prefix),
+          queue: reason ? null : cellQueueName({ deviceId, pool: target.pool }, queues.prefix),
           status: reason ? 'unsupported' : 'queued',
           reason,
           sessionsPlanned: config.sessions * (paired ? 2 : 1),
@@ -216,8 +217,12 @@ export async function createRun(
   try {
     await queues.addBulk(byQueue);
   } catch (err) {
-    await queues.remove(byQueue).catch(() => undefined);
-    await deleteRun(db, inserted.id).catch(() => undefined);
+    // Compensation: a failure here is logged, never hidden; a run left behind is re-enqueued by
+    // reconcileQueuedRuns at the next start.
+    for (const e of await queues.remove(byQueue)) deps.logger?.error({ err: e, runId: inserted.id }, 'could not remove an enqueued session');
+    await deleteRun(db, inserted.id).catch((e: unknown) =>
+      deps.logger?.error({ err: e, runId: inserted.id }, 'could not delete the run whose sessions failed to enqueue'),
+    );
     throw new ApiError(503, 'queue_unavailable', `could not enqueue the run's sessions: ${(err as Error).message}`);
   }
   return { runId: inserted.id, created: true, cells };
@@ -243,23 +248,44 @@ function planSessions(
   config: RunConfig,
 ): Map<string, QueuedSession[]> {
   const byQueue = new Map<string, QueuedSession[]>();
-  const ref = (a: ArtifactRow) => ({ id: a.id, sha256: a.sha256, format: a.format, sizeBytes: a.sizeBytes });
   for (const c of cells) {
     if (!c.queue) continue;
     const list = byQueue.get(c.queue) ?? [];
     byQueue.set(c.queue, list);
-    const head = ref(artifacts.get(c.artifactId)!);
-    const base = baseline ? ref(baseline) : undefined;
-    for (let s = 0; s < config.sessions; s++) {
-      const sides: [SessionRole, ReturnType<typeof ref>][] = base ? [['head', head], ['baseline', base]] : [['head', head]];
-      for (const [role, artifact] of sides) {
-        const data: SessionJobData = {
-          runId, jobId: c.jobId, cellIndex: c.cellIndex, role, sessionIndex: s, artifact, backend: c.backend, pool: c.pool,
-          ...(c.deviceId ? { deviceId: c.deviceId } : {}), config,
-        };
-        list.push({ jobId: sessionJobId(runId, c.cellIndex, role, s), data });
-      }
-    }
+    list.push(...cellSessions(runId, c, artifacts.get(c.artifactId)!, baseline, config));
   }
   return byQueue;
+}
+
+/** The cell's queue: its device's when pinned (A/B cells, device targets), else its pool's. */
+export function cellQueueName(cell: { deviceId: string | null; pool: string }, prefix: string): string {
+  return cell.deviceId ? queueNameForDevice(cell.deviceId, prefix) : queueNameForPool(cell.pool, prefix);
+}
+
+/**
+ * The sessions a cell is planned with at submission, with their deterministic job ids: the
+ * same cell always gives the same ids, so enqueueing them again (reconcileQueuedRuns) is a no-op.
+ */
+export function cellSessions(
+  runId: string,
+  c: { jobId: string; cellIndex: number; backend: Backend; pool: string; deviceId: string | null },
+  headArtifact: ArtifactRow,
+  baseline: ArtifactRow | undefined,
+  config: RunConfig,
+): QueuedSession[] {
+  const ref = (a: ArtifactRow) => ({ id: a.id, sha256: a.sha256, format: a.format, sizeBytes: a.sizeBytes });
+  const head = ref(headArtifact);
+  const base = baseline ? ref(baseline) : undefined;
+  const list: QueuedSession[] = [];
+  for (let s = 0; s < config.sessions; s++) {
+    const sides: [SessionRole, ReturnType<typeof ref>][] = base ? [['head', head], ['baseline', base]] : [['head', head]];
+    for (const [role, artifact] of sides) {
+      const data: SessionJobData = {
+        runId, jobId: c.jobId, cellIndex: c.cellIndex, role, sessionIndex: s, artifact, backend: c.backend, pool: c.pool,
+        ...(c.deviceId ? { deviceId: c.deviceId } : {}), config,
+      };
+      list.push({ jobId: sessionJobId(runId, c.cellIndex, role, s), data });
+    }
+  }
+  return list;
 }
