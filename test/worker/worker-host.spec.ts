@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Job } from 'bullmq';
@@ -439,7 +439,7 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     assert.equal(job!.sessionsDone, 1);
   });
 
-  it('a device that stops heart-beating is offline within two periods and gets no new jobs', async () => {
+  it('a crashed device (heartbeats and consumers gone) is offline within two periods and gets no new jobs', async () => {
     const prefix = testQueuePrefix();
     const pool = uniq('host-test');
     const heartbeatMs = 400;
@@ -466,6 +466,63 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     const sessions = await listSessionsForRun(db.pool, run.runId);
     assert.deepEqual([...new Set(sessions.map((s) => s.deviceId))], [a], 'only the heart-beating device ran them');
     void hostA;
+  });
+
+  it('a device whose heartbeats fail (consumer still alive) is offline within two periods, pauses itself past the TTL, and resumes when they succeed', async () => {
+    const prefix = testQueuePrefix();
+    const pool = uniq('host-test');
+    const heartbeatMs = 400;
+    const [a, b] = [uniq('dev-a'), uniq('dev-b')];
+    await startHost(prefix, pool, [a], { heartbeatMs });
+    const hostB = await startHost(prefix, pool, [b], { heartbeatMs });
+    const devB = hostB.devices[0];
+    await devB.beat();
+    // Postgres refuses device b's heartbeat writes from now on; nothing else of it is touched.
+    const fn = `pb_refuse_beat_${b.replace(/\W/g, '_')}`;
+    await db.pool.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.id = '${b}' AND NEW.last_heartbeat_at IS DISTINCT FROM OLD.last_heartbeat_at THEN
+          RAISE EXCEPTION 'heartbeat refused (test)';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await db.pool.query(`CREATE TRIGGER ${fn} BEFORE UPDATE ON devices FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
+    try {
+      const silentSince = Date.now();
+      const offlineAt = await waitFor('device b offline', async () => {
+        const d = (await listDevices(db.pool, { pool })).find((x) => x.id === b);
+        return d?.state === 'offline' ? Date.now() : undefined;
+      }, 10_000, 20);
+      assert.ok(offlineAt - silentSince <= 2 * heartbeatMs, `offline after ${offlineAt - silentSince} ms (period ${heartbeatMs} ms)`);
+      await waitFor('device b to pause itself', async () => devB.isPaused, 10_000, 20);
+      const devA = (await listDevices(db.pool, { pool })).find((x) => x.id === a)!;
+      assert.notEqual(devA.state, 'offline', 'the live device stays online');
+
+      const run = await seedRun(db.pool, { file: onnx, pool, prefix, sessions: 3, config: { iterations: 3, warmup: 1 } });
+      await seedWorkerCache(run.file);
+      const q = sessionQueue(run.queueName, prefix);
+      queues.push(q);
+      for (const s of run.sessions) await enqueue(q, s);
+      await waitFor('three sessions', async () => (await listSessionsForRun(db.pool, run.runId)).length === 3);
+      const sessions = await listSessionsForRun(db.pool, run.runId);
+      assert.deepEqual([...new Set(sessions.map((s) => s.deviceId))], [a], 'only the heart-beating device ran them');
+      assert.ok(devB.isPaused, 'b is still paused');
+    } finally {
+      await db.pool.query(`DROP TRIGGER IF EXISTS ${fn} ON devices`);
+      await db.pool.query(`DROP FUNCTION IF EXISTS ${fn}()`);
+    }
+
+    // Its consumer was paused, not closed: once heartbeats succeed it serves its own queue again.
+    await waitFor('device b to resume', async () => !devB.isPaused, 10_000, 20);
+    const pinned = await seedRun(db.pool, { file: onnx, pool, prefix, deviceId: b, config: { iterations: 3, warmup: 1 } });
+    const qb = sessionQueue(pinned.queueName, prefix);
+    queues.push(qb);
+    await enqueue(qb, pinned.sessions[0]);
+    const [s] = await waitFor('b runs its session', async () => {
+      const rows = await listSessionsForRun(db.pool, pinned.runId);
+      return rows.length ? rows : undefined;
+    });
+    assert.equal(s.deviceId, b);
   });
 
   it('a quarantined device gets no jobs until released', async () => {
