@@ -45,7 +45,7 @@ describe('harness: large runner results reach the reader whole', function () {
     const outputFile = path.join(dir, 'output.bin');
     const { command, args } = onnxRunnerCommand({
       modelPath: m.path, backend: 'cpu', threads: 1, warmup: 1, iterations: ITERATIONS, minDurationMs: 0,
-      inputs: [{ name: m.inputs[0].name, dtype: 'float32', shape: m.inputs[0].shape, file: input }], outputIndex: 0, outputFile,
+      inputs: [{ name: m.inputs[0].name, dtype: 'float32', shape: m.inputs[0].shape, file: input }], outputIndex: 0, outputFile, scratchDir: dir,
     });
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stderr.resume();

@@ -205,6 +205,7 @@ async function measure(
     inputs,
     outputIndex: spec.output?.index ?? 0,
     outputFile: path.join(scratch, 'output.f32'),
+    scratchDir: scratch,
   };
   let cmd: { command: string; args: string[] };
   let runEnv = env;
@@ -235,6 +236,12 @@ async function measure(
     const cls = result.errorClass === 'inference' && /size|shape|dimension|expected .*input|channels/i.test(result.message) ? 'input_mismatch' : result.errorClass;
     throw new SessionFailure(cls, result.message);
   }
+  // backend.used is what the runner established from the runtime (ONNX Runtime's per-node profile,
+  // the lite interpreter's operator list), never the request echoed back.
+  if (!result.backendUsed) throw new SessionFailure('internal', `${spec.runtime} runner did not report the backend it ran on`);
+  if (result.backendUsed !== spec.backend) {
+    throw new Unsupported(`requested backend '${spec.backend}', but ${spec.runtime} ran the model on '${result.backendUsed}'; a fallback is a failure, not a result`);
+  }
   if (result.iterationsUs.length < spec.iterations) {
     throw new SessionFailure('internal', `runner returned ${result.iterationsUs.length} iterations, the spec asked for ${spec.iterations}`);
   }
@@ -252,10 +259,17 @@ async function measure(
       version: result.runtimeVersion,
       detail:
         spec.runtime === 'pytorch-lite'
-          ? { interpreter: 'lite (torch::jit::_load_for_mobile)', qengine: 'qnnpack', threads: spec.threads, allocatorEnv: PTL_ALLOCATOR_ENV }
+          ? {
+              interpreter: 'lite (torch::jit::_load_for_mobile)',
+              qengine: 'qnnpack',
+              threads: spec.threads,
+              allocatorEnv: PTL_ALLOCATOR_ENV,
+              ...(result.detail ?? {}),
+              backendEvidence: "the model's operator list (_export_operator_list): lite-interpreter CPU kernels, XNNPACK for prepacked:: ops, qnnpack for quantized:: ops",
+            }
           : (result.detail ?? {}),
     },
-    backend: { requested: spec.backend, used: spec.backend, ...(adapter ? { adapter } : {}) },
+    backend: { requested: spec.backend, used: result.backendUsed, ...(adapter ? { adapter } : {}) },
     model: { path: spec.artifact.path, sha256, sizeBytes: size, format: spec.artifact.format },
     timing: {
       modelLoadMs: result.modelLoadMs,

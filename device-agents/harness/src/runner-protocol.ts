@@ -12,6 +12,8 @@ export interface RunnerRequest {
   outputIndex: number;
   /** The chosen output is written here as little-endian float32. */
   outputFile: string;
+  /** Scratch directory for evidence files (ONNX Runtime's profile); removed with the session. */
+  scratchDir: string;
 }
 
 /** The one JSON line a runner prints on stdout. */
@@ -26,6 +28,11 @@ export type RunnerResult =
       peakRssBytes: number;
       outputDtype: string;
       outputShape: number[];
+      /**
+       * The backend the runtime actually ran every node on, from the runtime's own evidence
+       * (ONNX Runtime's profile; the lite interpreter's operator list), never copied from the request.
+       */
+      backendUsed?: string;
       detail?: Record<string, unknown>;
     }
   | { status: 'error'; errorClass: BenchErrorClass; message: string }

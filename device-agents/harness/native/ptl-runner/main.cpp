@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -186,6 +187,25 @@ int main(int argc, char** argv) {
   }
   double load_ms = ms_since(t0);
 
+  // The backend used, from the model's own operator list rather than the request: the lite
+  // interpreter runs every op on its CPU kernels, except ops a mobile GPU pass inserted
+  // (vulkan_prepack::, metal_prepack::), which this libtorch cannot run anyway. prepacked:: ops are
+  // XNNPACK (optimize_for_mobile), quantized:: ops run on the qnnpack engine; both on the CPU.
+  std::set<std::string> ops;
+  try {
+    ops = torch::jit::mobile::_export_operator_list(module);
+  } catch (const std::exception& e) {
+    fail("model_load", "cannot list the model's operators: " + message_of(e));
+  }
+  std::vector<std::string> xnnpack_ops, quantized_ops;
+  std::string backend_used = "cpu";
+  for (const auto& op : ops) {
+    if (op.rfind("prepacked::", 0) == 0) xnnpack_ops.push_back(op);
+    else if (op.rfind("quantized::", 0) == 0) quantized_ops.push_back(op);
+    else if (op.rfind("vulkan_prepack::", 0) == 0) backend_used = "vulkan";
+    else if (op.rfind("metal_prepack::", 0) == 0) backend_used = "metal";
+  }
+
   c10::IValue out;
   double first_ms = 0;
   std::vector<double> iterations_us;
@@ -228,7 +248,11 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < out_shape.size(); ++i) js << (i ? "," : "") << out_shape[i];
   js << "],\"peakRssBytes\":" << peak_rss_bytes() << ",\"iterationsUs\":[";
   for (size_t i = 0; i < iterations_us.size(); ++i) js << (i ? "," : "") << iterations_us[i];
-  js << "]}";
+  js << "],\"backendUsed\":\"" << backend_used << "\",\"detail\":{\"operatorCount\":" << ops.size() << ",\"xnnpackOps\":[";
+  for (size_t i = 0; i < xnnpack_ops.size(); ++i) js << (i ? "," : "") << '"' << json_escape(xnnpack_ops[i]) << '"';
+  js << "],\"quantizedOps\":[";
+  for (size_t i = 0; i < quantized_ops.size(); ++i) js << (i ? "," : "") << '"' << json_escape(quantized_ops[i]) << '"';
+  js << "]}}";
   std::cout << js.str() << std::endl;
   return 0;
 }

@@ -3,10 +3,12 @@
  * Loads the model, runs warmup + timed iterations, prints one RunnerResult line.
  * Kept free of anything but onnxruntime-node so its memory and timing are the runtime's own.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { peakRssOfSelf, type RunnerRequest, type RunnerResult } from '../runner-protocol.js';
 import { writeFully } from '../write-fully.js';
+import { describeNodes, judgePlacement, placementsFromProfile, type NodePlacement } from './node-placement.js';
 
 const TYPED: Record<string, (b: Buffer) => ort.Tensor['data']> = {
   float32: (b) => new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4),
@@ -38,23 +40,17 @@ async function main(): Promise<RunnerResult> {
     feeds[input.name] = new ort.Tensor(input.dtype as 'float32', TYPED[input.dtype](bytes) as Float32Array, input.shape);
   }
 
+  const options = sessionOptions(req, vulkan);
   const t0 = performance.now();
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(req.modelPath, {
-      // WebGPU on Linux is Dawn on Vulkan; no CPU fallback, so "vulkan" means every node ran there.
-      executionProviders: [vulkan ? 'webgpu' : 'cpu'],
-      intraOpNumThreads: req.threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-      extra: { session: { disable_cpu_ep_fallback: vulkan ? '1' : '0' } },
-    });
+    session = await ort.InferenceSession.create(req.modelPath, options);
   } catch (err) {
     const message = messageOf(err);
     if (vulkan && /adapter|vulkan|webgpu context/i.test(message)) return { status: 'unsupported', reason: `no usable Vulkan device for WebGPU: ${message}` };
-    if (vulkan && /fallback|not supported by|no kernel/i.test(message)) return { status: 'unsupported', reason: `model has nodes the WebGPU EP cannot run, and CPU fallback is refused: ${message}` };
+    if (vulkan && /fallback|not supported by|no kernel/i.test(message)) {
+      return { status: 'unsupported', reason: `model has nodes the WebGPU EP cannot run, and CPU fallback is refused: ${await nodesThatFallBack(req, feeds)}(ONNX Runtime: ${message})` };
+    }
     return { status: 'error', errorClass: 'model_load', message };
   }
   const modelLoadMs = performance.now() - t0;
@@ -98,8 +94,22 @@ async function main(): Promise<RunnerResult> {
   const data = tensor.data;
   const f32 = data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>, Number);
   writeFileSync(req.outputFile, Buffer.from(f32.buffer, f32.byteOffset, f32.byteLength));
+  // Read before the placement session below, so VmHWM is the timed session's.
   const peakRssBytes = peakRssOfSelf(() => readFileSync('/proc/self/status', 'utf8'));
   await session.release();
+
+  // The backend used comes from what the runtime did, not from what was asked for.
+  let placements: NodePlacement[];
+  try {
+    placements = await profiledPlacement(req, options, feeds);
+  } catch (err) {
+    return { status: 'error', errorClass: 'internal', message: `could not establish the backend used from ONNX Runtime's profile: ${messageOf(err)}` };
+  }
+  const verdict = judgePlacement(req.backend, placements);
+  if (!verdict.ok) {
+    if (vulkan && verdict.offenders.length) return { status: 'unsupported', reason: `not every node ran on the WebGPU EP although CPU fallback was disabled: ${verdict.reason}` };
+    return { status: 'error', errorClass: 'internal', message: `backend '${req.backend}' not established: ${verdict.reason}` };
+  }
   return {
     status: 'ok',
     runtimeVersion: ort.env.versions.node ?? ort.env.versions.common,
@@ -109,8 +119,61 @@ async function main(): Promise<RunnerResult> {
     peakRssBytes,
     outputDtype: tensor.type,
     outputShape: [...tensor.dims],
-    detail: { executionProviders: [vulkan ? 'webgpu' : 'cpu'], cpuFallback: vulkan ? 'disabled' : 'n/a', intraOpNumThreads: req.threads },
+    backendUsed: verdict.backendUsed,
+    detail: {
+      // Providers ONNX Runtime's profile shows running nodes; the request is listed separately.
+      executionProviders: verdict.providers,
+      requestedExecutionProviders: [vulkan ? 'webgpu' : 'cpu'],
+      profiledNodes: verdict.computeNodes,
+      backendEvidence: 'onnxruntime profile (per-node provider) of one inference in a second session with the same options, after timing',
+      cpuFallback: vulkan ? 'disabled' : 'n/a',
+      intraOpNumThreads: req.threads,
+    },
   };
+}
+
+function sessionOptions(req: RunnerRequest, vulkan: boolean, allowCpuFallback = false): ort.InferenceSession.SessionOptions {
+  return {
+    // WebGPU on Linux is Dawn on Vulkan; no CPU fallback, so "vulkan" means every node ran there.
+    executionProviders: [vulkan ? 'webgpu' : 'cpu'],
+    intraOpNumThreads: req.threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+    extra: { session: { disable_cpu_ep_fallback: vulkan && !allowCpuFallback ? '1' : '0' } },
+  };
+}
+
+let profiles = 0;
+
+/**
+ * One inference in a separate, profiled session with the given options; returns where each node ran.
+ * Separate so the timed session carries no profiling cost; partitioning depends only on the model
+ * and the options, so it places the nodes as the timed session did.
+ */
+async function profiledPlacement(req: RunnerRequest, options: ort.InferenceSession.SessionOptions, feeds: Record<string, ort.Tensor>): Promise<NodePlacement[]> {
+  const prefix = `ort-profile-${++profiles}`;
+  const session = await ort.InferenceSession.create(req.modelPath, { ...options, enableProfiling: true, profileFilePrefix: path.join(req.scratchDir, prefix) });
+  try {
+    await session.run(feeds);
+    session.endProfiling();
+  } finally {
+    await session.release();
+  }
+  const files = readdirSync(req.scratchDir).filter((f) => f.startsWith(`${prefix}_`) && f.endsWith('.json'));
+  if (files.length !== 1) throw new Error(`expected one profile file ${prefix}_*.json in ${req.scratchDir}, found ${files.length}`);
+  return placementsFromProfile(readFileSync(path.join(req.scratchDir, files[0]), 'utf8'));
+}
+
+/** When fallback is refused at load: which nodes would have run on the CPU (with fallback allowed, profiled). */
+async function nodesThatFallBack(req: RunnerRequest, feeds: Record<string, ort.Tensor>): Promise<string> {
+  try {
+    const verdict = judgePlacement('vulkan', await profiledPlacement(req, sessionOptions(req, true, true), feeds));
+    return verdict.ok ? '' : `${describeNodes(verdict.offenders)} `;
+  } catch {
+    return ''; // The diagnosis is a courtesy; the refusal stands without it.
+  }
 }
 
 main()
