@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {
-  artifactShaExists, ensureModel, getArtifact, insertArtifact, withTransaction, type ArtifactRow, type Pool,
+  artifactShaExists, ensureModel, getArtifact, insertArtifact, withTransaction, type ArtifactRow, type Pool, type Queryable,
 } from '@pocketbench/db';
 import { ApiError, notFound, validationFailed } from '../../errors.js';
 import { canAccessProject, projectForWrite, type Principal } from '../auth/tokens.js';
@@ -51,8 +51,11 @@ export async function registerUpload(
     }
     // Refusals that need no write come first (403 for another project's token).
     if (principal.kind === 'project') await projectForWrite(db, principal, fields.project, { create: false });
-    committed = await store.commit(temp);
     return await withTransaction(db, async (tx) => {
+      // Held until commit/rollback: the file check, the row and (below) the cleanup decision of
+      // every upload of these bytes are serialised, so no row can point at a removed file.
+      await lockSha(tx, temp.sha256);
+      committed = await store.commit(temp);
       const project = await projectForWrite(tx, principal, fields.project, { create: true });
       const m = await ensureModel(tx, project.id, model);
       const { artifact, created } = await insertArtifact(tx, {
@@ -67,10 +70,27 @@ export async function registerUpload(
     });
   } catch (err) {
     await store.discard(temp);
-    // Only remove stored bytes this upload put there and no artifact row references.
-    if (committed?.created && !(await artifactShaExists(db, temp.sha256).catch(() => true))) await store.remove(temp.sha256);
+    // Only remove stored bytes this upload put there and no committed or in-flight artifact row
+    // references: an upload in flight holds the lock until it commits, and one that comes after
+    // this decision stores the file again. If the check itself fails the file stays (an orphan
+    // file is harmless, a row without its file is not).
+    if (committed?.created) {
+      await removeIfUnreferenced(db, store, temp.sha256).catch(() => undefined);
+    }
     throw err;
   }
+}
+
+/** Transaction-scoped advisory lock on a content hash (released at commit or rollback). */
+async function lockSha(tx: Queryable, sha256: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [sha256]);
+}
+
+async function removeIfUnreferenced(db: Pool, store: ArtifactStore, sha256: string): Promise<void> {
+  await withTransaction(db, async (tx) => {
+    await lockSha(tx, sha256);
+    if (!(await artifactShaExists(tx, sha256))) await store.remove(sha256);
+  });
 }
 
 export async function getArtifactFor(db: Pool, principal: Principal, id: string): Promise<ArtifactRow> {
