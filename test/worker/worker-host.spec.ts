@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Job } from 'bullmq';
-import type { SessionJobData, SessionJobResult } from '@pocketbench/contracts';
-import { getJob, listDevices, listSessionsForRun, recordDeviceOutcome, releaseDevice } from '@pocketbench/db';
+import { sessionJobId, type SessionJobData, type SessionJobResult } from '@pocketbench/contracts';
+import { addPlannedSessions, getJob, listDevices, listSessionsForRun, recordDeviceOutcome, releaseDevice } from '@pocketbench/db';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { testQueuePrefix } from '../support/redis.js';
 import { loadDeviceLayer, type AppiumServerHandle, type DeviceLayer } from '../../services/worker/src/device-layer.js';
@@ -286,10 +286,14 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     const q = sessionQueue(run.queueName, prefix);
     queues.push(q);
     for (const s of run.sessions) await enqueue(q, s);
+    let earlyFinish = '';
     const job = await waitFor('the paired cell to finish', async () => {
       const j = await getJob(db.pool, run.jobId);
+      // The extra sessions are planned in the transaction that stores the last one: the cell never reads finished before the cap.
+      if (j && ['done', 'failed'].includes(j.status) && j.sessionsPlanned < 12) earlyFinish ||= `${j.status} at ${j.sessionsDone}/${j.sessionsPlanned}`;
       return j && j.status === 'done' && j.sessionsDone === j.sessionsPlanned && j;
-    }, 150_000, 250);
+    }, 150_000, 50);
+    assert.equal(earlyFinish, '', 'the cell was never seen finished early');
     assert.equal(job.sessionsPlanned, 12, '6 per side');
     const sessions = await listSessionsForRun(db.pool, run.runId);
     assert.equal(sessions.filter((s) => s.role === 'head').length, 6);
@@ -326,6 +330,39 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     const counts = await q.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
     assert.equal(Object.values(counts).reduce((a, b) => a + b, 0), 0, JSON.stringify(counts));
     assert.equal((await getJob(db.pool, run.jobId))!.status, 'done');
+  });
+
+  it('adaptive A/B: planned sessions a dead delivery never enqueued are enqueued by the next duplicate delivery', async () => {
+    const prefix = testQueuePrefix();
+    const pool = uniq('host-test');
+    const dev = uniq('dev');
+    await startHost(prefix, pool, [dev]);
+    const run = await seedRun(db.pool, {
+      file: onnx, baseline: ptl, pool, deviceId: dev, prefix, sessions: 1,
+      config: { iterations: 5, warmup: 1, adaptive: true, maxSessions: 2 },
+    });
+    await seedWorkerCache(run.file);
+    await seedWorkerCache(run.baselineFile!);
+    // As if a delivery had committed its plan of one more session per side and died before enqueueing them.
+    assert.deepEqual(await addPlannedSessions(db.pool, run.jobId, 2), { sessionsPlanned: 4 });
+    const q = sessionQueue(run.queueName, prefix);
+    queues.push(q);
+    for (const s of run.sessions) await enqueue(q, s);
+    await waitFor('the two seeded sessions', async () => (await listSessionsForRun(db.pool, run.runId)).length === 2);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await listSessionsForRun(db.pool, run.runId)).length, 2, 'nobody enqueued the planned ones yet');
+    assert.equal((await getJob(db.pool, run.jobId))!.status, 'running');
+
+    // A redelivery of a stored session (another id: the first completed and was removed).
+    await q.add('session', run.sessions[0], { jobId: `${sessionJobId(run.runId, 0, 'head', 0)}.again`, attempts: 1 });
+    const job = await waitFor('the cell to finish', async () => {
+      const j = await getJob(db.pool, run.jobId);
+      return j && j.status === 'done' && j;
+    }, 90_000, 100);
+    assert.equal(job.sessionsDone, 4);
+    const sessions = await listSessionsForRun(db.pool, run.runId);
+    assert.deepEqual(sessions.map((s) => `${s.role}.${s.sessionIndex}`).sort(), ['baseline.0', 'baseline.1', 'head.0', 'head.1']);
+    assert.equal((await q.getJob(`${sessionJobId(run.runId, 0, 'head', 0)}.again`))?.returnvalue?.status, 'duplicate');
   });
 
   it('a duplicated delivery (the same job twice, and a copy under another id) stores one session', async () => {

@@ -6,8 +6,8 @@ import {
   validateBenchReport,
 } from '@pocketbench/contracts';
 import {
-  addPlannedSessions, failJob, getJobArtifacts, getSessionByKey, insertSession, listSessionsForJob, markJobRunning,
-  recordDeviceOutcome, recordSessionFinished, seriesInputSpec, withTransaction, type Pool,
+  addPlannedSessions, failJob, getJob, getJobArtifacts, getSessionByKey, insertSession, listSessionsForJob, markJobRunning,
+  recordDeviceOutcome, recordSessionFinished, seriesInputSpec, withTransaction, type Pool, type Queryable,
 } from '@pocketbench/db';
 import { adaptiveNextStep, checkSessionHygiene, checkTemperatureCeiling, hygieneAction } from '@pocketbench/stats';
 import type { ArtifactCache } from './artifact-cache.js';
@@ -113,6 +113,8 @@ export function createSessionProcessor(deps: SessionProcessorDeps) {
     const existing = await getSessionByKey(deps.pool, data.jobId, data.role, data.sessionIndex);
     if (existing) {
       log.info({ sessionId: existing.id }, 'session already stored; duplicate delivery ignored');
+      // The first delivery may have died between its commit and enqueueing the adaptive extras.
+      if (data.config.adaptive) await enqueuePlannedAdaptive(deps, data, log);
       return { sessionId: String(existing.id), status: 'duplicate' };
     }
     if (!(await markJobRunning(deps.pool, data.jobId))) {
@@ -253,29 +255,40 @@ export function createSessionProcessor(deps: SessionProcessorDeps) {
           inputSpec: seriesInputSpec(r.spec),
         } : undefined,
       });
-      if (!s.inserted) return { ...s, jobDone: false, runDone: false };
+      if (!s.inserted) return { ...s, jobDone: false, runDone: false, addedPerSide: 0 };
       if (modelFault) {
         const f = await failJob(tx, data.jobId, r.error!.class, r.error!.message);
-        return { ...s, jobDone: true, runDone: f.runDone };
+        return { ...s, jobDone: true, runDone: f.runDone, addedPerSide: 0 };
       }
-      return { ...s, ...(await recordSessionFinished(tx, data.jobId)) };
+      // Adaptive A/B decides before the session is counted, in this transaction: the cell (and
+      // run) never reads finished while more sessions are coming.
+      const addedPerSide = data.config.adaptive ? await planAdaptive(tx, data) : 0;
+      return { ...s, ...(await recordSessionFinished(tx, data.jobId)), addedPerSide };
     });
-    log.info({ sessionId: stored.id, status, inserted: stored.inserted, jobDone: stored.jobDone, runDone: stored.runDone }, 'session stored');
+    log.info({ sessionId: stored.id, status, inserted: stored.inserted, jobDone: stored.jobDone, runDone: stored.runDone, addedPerSide: stored.addedPerSide }, 'session stored');
 
     if (modelFault) {
       // Kept on the BullMQ job too: the harness's own message, no retries.
       throw new UnrecoverableError(`${r.error!.class}: ${r.error!.message}`);
     }
-    if (stored.inserted && stored.jobDone && data.config.adaptive) await scheduleAdaptive(deps, data, log);
+    // After the commit; deterministic ids make this idempotent, and a failure here is retried
+    // through the duplicate path above.
+    if (data.config.adaptive && (stored.addedPerSide > 0 || !stored.inserted)) await enqueuePlannedAdaptive(deps, data, log);
     return { sessionId: String(stored.id), status };
   };
 }
 
-/** Adaptive A/B: while the paired cell is inconclusive, add interleaved sessions on this device. */
-async function scheduleAdaptive(deps: SessionProcessorDeps, data: SessionJobData, log: Logger): Promise<void> {
-  const artifacts = await getJobArtifacts(deps.pool, data.jobId);
-  if (!artifacts?.baseline) return;
-  const sessions = await listSessionsForJob(deps.pool, data.jobId);
+/**
+ * Adaptive A/B, inside the session's transaction (the session just inserted, not yet counted):
+ * when it is the cell's last planned session and the paired cell is still inconclusive, plans
+ * more sessions per side (`addPlannedSessions`). Returns how many per side (0: none).
+ */
+async function planAdaptive(tx: Queryable, data: SessionJobData): Promise<number> {
+  const job = await getJob(tx, data.jobId);
+  if (!job || job.sessionsDone + 1 < job.sessionsPlanned) return 0;
+  const artifacts = await getJobArtifacts(tx, data.jobId);
+  if (!artifacts?.baseline) return 0;
+  const sessions = await listSessionsForJob(tx, data.jobId);
   const ok = sessions.filter((s) => s.status === 'ok');
   const head = ok.filter((s) => s.role === 'head').map((s) => s.iterationsUs);
   const baseline = ok.filter((s) => s.role === 'baseline').map((s) => s.iterationsUs);
@@ -283,18 +296,29 @@ async function scheduleAdaptive(deps: SessionProcessorDeps, data: SessionJobData
   // produces unstable sessions must not schedule forever.
   const scheduledPerSide = Math.max(...(['head', 'baseline'] as const).map((role) => sessions.filter((s) => s.role === role).length));
   const step = adaptiveNextStep(head, baseline, { cap: data.config.maxSessions, scheduledPerSide });
-  if (step.decided || step.addPerSide <= 0) return;
-  const planned = await addPlannedSessions(deps.pool, data.jobId, step.addPerSide * 2);
-  if (!planned) return;
-  const nextIndex = (role: 'head' | 'baseline') =>
-    Math.max(-1, ...sessions.filter((s) => s.role === role).map((s) => s.sessionIndex)) + 1;
-  const startHead = nextIndex('head');
-  const startBase = nextIndex('baseline');
+  if (step.decided || step.addPerSide <= 0) return 0;
+  const planned = await addPlannedSessions(tx, data.jobId, step.addPerSide * 2);
+  return planned ? step.addPerSide : 0;
+}
+
+/**
+ * Enqueues the adaptive sessions the cell plans but has neither stored nor queued, on this
+ * device's queue. Job ids are `sessionJobId(...)`, so one already queued (or retrying) is not
+ * added twice: safe to call again after a crash between the commit and the enqueue.
+ */
+async function enqueuePlannedAdaptive(deps: SessionProcessorDeps, data: SessionJobData, log: Logger): Promise<void> {
+  const job = await getJob(deps.pool, data.jobId);
+  if (!job || !['queued', 'running'].includes(job.status)) return;
+  const artifacts = await getJobArtifacts(deps.pool, data.jobId);
+  if (!artifacts?.baseline) return;
+  const perSide = Math.floor(job.sessionsPlanned / 2);
+  const stored = new Set((await listSessionsForJob(deps.pool, data.jobId)).map((s) => `${s.role}.${s.sessionIndex}`));
   const jobs = [];
-  for (let i = 0; i < step.addPerSide; i++) {
+  // The first `config.sessions` per side are the api's; the worker enqueues only what it planned.
+  for (let sessionIndex = data.config.sessions; sessionIndex < perSide; sessionIndex++) {
     for (const role of ['head', 'baseline'] as const) {
+      if (stored.has(`${role}.${sessionIndex}`)) continue;
       const a = role === 'head' ? artifacts.head : artifacts.baseline;
-      const sessionIndex = (role === 'head' ? startHead : startBase) + i;
       jobs.push({
         name: 'session',
         data: {
@@ -308,6 +332,7 @@ async function scheduleAdaptive(deps: SessionProcessorDeps, data: SessionJobData
       });
     }
   }
+  if (!jobs.length) return;
   await deps.deviceQueue.addBulk(jobs);
-  log.info({ addPerSide: step.addPerSide, sessionsPlanned: planned.sessionsPlanned }, 'adaptive A/B: more sessions scheduled');
+  log.info({ sessionsPlanned: job.sessionsPlanned, enqueued: jobs.map((j) => j.opts.jobId) }, 'adaptive A/B: planned sessions enqueued');
 }
