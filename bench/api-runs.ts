@@ -35,7 +35,7 @@ try {
   for (let i = 0; i < ARTIFACTS; i++) {
     const form = new FormData();
     form.append('model', `m${i}`);
-    form.append('file', new Blob([tinyOnnx(`bench-${i}`)]), `m${i}.onnx`);
+    form.append('file', new Blob([new Uint8Array(tinyOnnx(`bench-${i}`))]), `m${i}.onnx`);
     const res = await fetch(`${server.url}/api/v1/artifacts`, { method: 'POST', body: form });
     artifacts.push(((await res.json()) as { id: string }).id);
   }

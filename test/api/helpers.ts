@@ -133,7 +133,7 @@ export async function upload(
 ): Promise<{ status: number; body: any }> {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  form.append('file', new Blob([bytes]), opts.filename ?? 'model.bin');
+  form.append('file', new Blob([new Uint8Array(bytes)]), opts.filename ?? 'model.bin');
   const res = await fetch(`${api.url}/api/v1/artifacts`, {
     method: 'POST',
     body: form,

@@ -14,7 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { createGateFixture, insertArtifact, insertJob, insertRun, insertSessions, type GateFixture } from '../stats/gate-fixtures.js';
 
 // The CLI's own commander (the repository root resolves an older one for other tools).
-const { Command } = createRequire(new URL('../../packages/cli/src/main.ts', import.meta.url))('commander') as typeof import('commander');
+const { Command } = createRequire(new URL('../../packages/cli/src/main.ts', import.meta.url))('commander') as { Command: new (name: string) => Parameters<typeof registerGateCommand>[0] };
 
 const MANDATE = `rules:
   - match: { model: mobilenet_v2 }

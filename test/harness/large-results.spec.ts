@@ -1,7 +1,8 @@
 // A result of many timed iterations is far larger than a pipe's buffer; it used to be cut
 // when a runner exited right after writing it ("exited with code 0 without a result").
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +18,7 @@ const WRITE_FULLY = fileURLToPath(new URL('../../device-agents/harness/src/write
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Everything the child prints on stdout, read only from the moment this is called. */
-async function readAll(child: ChildProcessWithoutNullStreams): Promise<string> {
+async function readAll(child: ChildProcessByStdio<null, Readable, Readable>): Promise<string> {
   let text = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
   if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
