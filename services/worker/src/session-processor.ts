@@ -220,7 +220,11 @@ export function createSessionProcessor(deps: SessionProcessorDeps) {
       unstable = true;
       hygieneReasons = [...hygieneReasons, tooHot];
     }
-    const info = await deps.deviceInfo().catch(() => undefined);
+    const info = await deps.deviceInfo().catch((err: Error) => {
+      // The session is kept, but without device facts it cannot join its series.
+      log.warn({ err: err.message }, 'could not read the device info; session stored without a series');
+      return undefined;
+    });
     const status = r.status === 'ok' ? (unstable ? 'unstable' : 'ok') : r.status;
     const stored = await withTransaction(deps.pool, async (tx) => {
       const s = await insertSession(tx, {
