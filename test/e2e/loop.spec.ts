@@ -35,13 +35,14 @@ describe('e2e: upload → submit → worker runs it on this machine → stored �
   let host: WorkerHost;
   let tmp: string;
   let onnx: string;
+  let ptl: string;
   const arch = process.arch === 'x64' ? 'x86_64' : 'aarch64';
 
   before(async function () {
     this.timeout(900_000);
     db = await createTestDatabase();
     tmp = await mkdtemp(path.join(os.tmpdir(), 'pb-e2e-'));
-    onnx = (await fixturePaths()).onnx;
+    ({ onnx, ptl } = await fixturePaths());
     const prefix = testQueuePrefix();
     api = await startWebServer({
       config: loadApiConfig({
@@ -125,6 +126,19 @@ describe('e2e: upload → submit → worker runs it on this machine → stored �
     assert.equal(cell.backendUsed, 'cpu');
     assert.equal(cell.deviceArch, arch);
     assert.ok(cell.peakRssMb > 1 && cell.sizeMb > 0 && cell.loadMs > 0);
+  });
+
+  it('`pocketbench submit --input` runs a `.ptl` model with its own input shape (not the 224×224 default)', async () => {
+    const bad = await cli(['submit', ptl, '--input', 'image:1x3x0x64:float32'], api.url);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--input image: shape "1x3x0x64" must be positive integers joined by x/);
+    const r = await cli(['submit', ptl, '--devices', 'host', '--iterations', '3', '--warmup', '1', '--input', 'image:1x3x64x64:float32', '--wait', '--json'], api.url);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.cells[0].status, 'done');
+    const { rows } = await db.pool.query<{ report: { spec: { inputs: unknown } } }>('SELECT report FROM sessions WHERE run_id = $1', [doc.runId]);
+    assert.equal(rows.length, 1);
+    assert.deepEqual(rows[0].report.spec.inputs, [{ name: 'image', shape: [1, 3, 64, 64], dtype: 'float32' }]);
   });
 
   it('`pocketbench submit --wait --json` uploads, follows the run and prints the figures', async () => {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { INPUT_DTYPES, type InputDtype } from '@pocketbench/contracts';
 import { client, CliError, EXIT, parseNonNegativeInt, parsePositiveInt, resolveTarget, splitList } from '../context.js';
 import { ProgressBar } from '../render/progress.js';
 import { normalizeResults, renderTable, type RunResults } from '../render/results.js';
@@ -20,6 +21,7 @@ interface SubmitOptions {
   timeout?: number;
   baseline?: string;
   adaptive?: boolean;
+  input?: RunInput[];
   commit?: string;
   branch?: string;
   mergeBase?: string;
@@ -28,6 +30,26 @@ interface SubmitOptions {
 }
 
 type UploadedArtifact = ArtifactDoc;
+type RunInput = { name: string; shape: number[]; dtype: InputDtype };
+
+/** `--input image:1x3x96x96:float32` (repeatable, in input order) → a run config input. */
+function parseInput(v: string, prev: RunInput[] = []): RunInput[] {
+  const parts = v.split(':');
+  const usage = `--input must be name:shape:dtype like image:1x3x224x224:float32, got "${v}"`;
+  if (parts.length < 3) throw new CliError(usage, EXIT.usage);
+  const dtype = parts.pop()!;
+  const shapeText = parts.pop()!;
+  const name = parts.join(':');
+  if (!name) throw new CliError(`${usage} (the name is empty)`, EXIT.usage);
+  const shape = shapeText.split('x').map(Number);
+  if (!shapeText || shape.some((d) => !Number.isInteger(d) || d <= 0)) {
+    throw new CliError(`--input ${name}: shape "${shapeText}" must be positive integers joined by x`, EXIT.usage);
+  }
+  if (!(INPUT_DTYPES as readonly string[]).includes(dtype)) {
+    throw new CliError(`--input ${name}: dtype "${dtype}" must be one of ${INPUT_DTYPES.join(', ')}`, EXIT.usage);
+  }
+  return [...prev, { name, shape, dtype: dtype as InputDtype }];
+}
 
 /** The api answers an upload with the artifact (bare or under `artifact`). */
 function artifactOf(doc: ArtifactDoc | { artifact: ArtifactDoc }): UploadedArtifact {
@@ -111,6 +133,7 @@ export function registerSubmitCommand(program: Command): void {
     .option('--timeout <sec>', 'time budget per session in seconds (default 300)', parsePositiveInt('--timeout'))
     .option('--baseline <file|artifact-id>', 'paired A/B: baseline model file or artifact id, interleaved on the same device')
     .option('--adaptive', 'A/B: add sessions while the verdict is inconclusive')
+    .option('--input <name:shape:dtype>', 'a model input, e.g. image:1x3x96x96:float32 (repeat for each, in order; default: read from ONNX, 1x3x224x224 float32 for .ptl)', parseInput)
     .option('--commit <sha>', 'commit the models come from')
     .option('--branch <name>', 'branch of that commit')
     .option('--merge-base <sha>', 'merge base of the branch')
@@ -141,6 +164,7 @@ Exit codes: 0 submitted (with --wait: every cell done), 1 a cell failed, 2 bad i
       if (opts.threads !== undefined) config.threads = opts.threads;
       if (opts.timeout !== undefined) config.timeoutSec = opts.timeout;
       if (opts.adaptive) config.adaptive = true;
+      if (opts.input?.length) config.inputs = opts.input;
       const body = {
         project: opts.project,
         commit: opts.commit,
