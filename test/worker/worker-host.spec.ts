@@ -99,7 +99,10 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     const q = sessionQueue(run.queueName, prefix);
     queues.push(q);
     await enqueue(q, run.sessions[0]);
-    const [s] = await waitFor('the session row', async () => (await listSessionsForRun(db.pool, run.runId)).filter((x) => x.status === 'ok').length && listSessionsForRun(db.pool, run.runId));
+    const [s] = await waitFor('the session row', async () => {
+      const rows = await listSessionsForRun(db.pool, run.runId);
+      return rows.some((x) => x.status === 'ok') ? rows : undefined;
+    });
     assert.equal(s.status, 'ok');
     // minDurationMs is 0 (the default): exactly the iterations asked for.
     assert.equal(s.iterationsUs.length, 12, 'every timed iteration kept');
