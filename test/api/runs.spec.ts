@@ -303,7 +303,8 @@ describe('api/runs', () => {
     assert.equal(ok.status, 201, JSON.stringify(ok.body));
     // The farm's session 0 is still queued: the external one must not take its slot.
     assert.equal(ok.body.sessionIndex, 100_000);
-    assert.equal(ok.body.cellStatus, 'done');
+    // Nor count towards the farm's plan: the cell waits for the farm's own session.
+    assert.equal(ok.body.cellStatus, 'queued');
     const dup = await api.call('POST', `/api/v1/runs/${runId}/sessions`, {
       body: { cellIndex: 0, sessionIndex: 100_000, report: benchReport({ sha256: headSha, iterationsUs: [1] }) },
     });
@@ -315,7 +316,7 @@ describe('api/runs', () => {
     assert.deepEqual(rows[0].iterations_us, [1000, 1100, 1200, 1300, 5000]);
     assert.ok(rows[0].series_id);
     const run = await api.call('GET', `/api/v1/runs/${runId}`);
-    assert.equal(run.body.status, 'done');
+    assert.equal(run.body.status, 'queued');
     assert.equal(run.body.cells[0].figures.deviceArch, 'aarch64');
 
     // The farm still stores its own session 0 afterwards (it is not dropped as a duplicate).
@@ -323,6 +324,7 @@ describe('api/runs', () => {
       jobId: `${runId}.0`, runId, role: 'head', sessionIndex: 0, artifactId: head, status: 'ok', backendRequested: 'cpu', report: {},
     });
     assert.equal(farm.inserted, true);
+    assert.deepEqual(await recordSessionFinished(api.db.pool, `${runId}.0`), { jobDone: true, runDone: true });
     const next = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 0, report: benchReport({ sha256: headSha }) } });
     assert.equal(next.status, 201);
     assert.equal(next.body.sessionIndex, 100_001);

@@ -1,6 +1,6 @@
 import { validateBenchReport, type SessionRole } from '@pocketbench/contracts';
 import {
-  EXTERNAL_SESSION_INDEX_BASE, getArtifact, getDevice, insertSession, listJobsForRun, recordSessionFinished, seriesInputSpec,
+  EXTERNAL_SESSION_INDEX_BASE, getArtifact, getDevice, insertSession, listJobsForRun, seriesInputSpec,
   withTransaction, type Pool,
 } from '@pocketbench/db';
 import { ApiError, validationFailed } from '../../errors.js';
@@ -130,7 +130,8 @@ export async function addExternalSession(db: Pool, principal: Principal, runId: 
         inputSpec: seriesInputSpec(report.spec),
       },
     });
-    if (inserted) await recordSessionFinished(tx, job.id);
+    // Not counted towards the cell's planned sessions: those are the farm's, and counting an
+    // external one would finish the cell early and make the farm drop its own results.
     const { rows } = await tx.query<{ status: string }>('SELECT status FROM jobs WHERE id = $1', [job.id]);
     return { sessionId: id, inserted, jobId: job.id, role, sessionIndex, cellStatus: rows[0].status };
   });
