@@ -6,7 +6,7 @@ import {
   validateBenchReport,
 } from '@pocketbench/contracts';
 import {
-  addPlannedSessions, failJob, getJob, getJobArtifacts, getSessionByKey, insertSession, listSessionsForJob, markJobRunning,
+  addPlannedSessions, EXTERNAL_SESSION_INDEX_BASE, failJob, getJob, getJobArtifacts, getSessionByKey, insertSession, listSessionsForJob, markJobRunning,
   recordDeviceOutcome, recordSessionFinished, seriesInputSpec, withTransaction, type Pool, type Queryable,
 } from '@pocketbench/db';
 import { adaptiveNextStep, checkSessionHygiene, checkTemperatureCeiling, hygieneAction } from '@pocketbench/stats';
@@ -292,7 +292,8 @@ async function planAdaptive(tx: Queryable, data: SessionJobData): Promise<number
   if (!job || job.sessionsDone + 1 < job.sessionsPlanned) return 0;
   const artifacts = await getJobArtifacts(tx, data.jobId);
   if (!artifacts?.baseline) return 0;
-  const sessions = await listSessionsForJob(tx, data.jobId);
+  // Only the farm's own sessions on this device: external ones (from 100000 up) are not paired.
+  const sessions = (await listSessionsForJob(tx, data.jobId)).filter((s) => s.sessionIndex < EXTERNAL_SESSION_INDEX_BASE);
   const ok = sessions.filter((s) => s.status === 'ok');
   const head = ok.filter((s) => s.role === 'head').map((s) => s.iterationsUs);
   const baseline = ok.filter((s) => s.role === 'baseline').map((s) => s.iterationsUs);
