@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type pg from 'pg';
+import { withTransaction } from './pool.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 /** Arbitrary constant: every pocketbench process migrating the same database takes this lock. */
@@ -34,9 +35,7 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFil
  */
 export async function migrate(pool: pg.Pool, dir?: string): Promise<string[]> {
   const files = await readMigrations(dir);
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCK_KEY]);
     await client.query(`CREATE TABLE IF NOT EXISTS pocketbench_migrations (
       id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
@@ -53,12 +52,6 @@ export async function migrate(pool: pg.Pool, dir?: string): Promise<string[]> {
       await client.query('INSERT INTO pocketbench_migrations (id, name) VALUES ($1, $2)', [f.id, f.name]);
       done.push(f.name);
     }
-    await client.query('COMMIT');
     return done;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

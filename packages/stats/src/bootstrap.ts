@@ -1,5 +1,5 @@
 import { incompleteBeta } from './special.js';
-import { orderStatisticTable } from './order-statistic.js';
+import { firstIndexAtLeast, orderStatisticTable } from './order-statistic.js';
 import { quantileSorted, sortedCopy } from './summary.js';
 
 /**
@@ -198,15 +198,7 @@ function nextUniform(state: ResampleState): number {
 
 /** Smallest pooled value whose CDF reaches u. */
 function pooledInverse(side: PreparedSide, u: number): number {
-  const cdf = side.cdf;
-  let lo = 0;
-  let hi = cdf.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (cdf[mid] < u) lo = mid + 1;
-    else hi = mid;
-  }
-  return side.values[lo];
+  return side.values[firstIndexAtLeast(side.cdf, u)];
 }
 
 /**

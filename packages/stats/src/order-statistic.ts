@@ -56,9 +56,8 @@ function buildTable(n: number, q: number): OrderStatisticTable {
   return { start, cdf };
 }
 
-/** Sorted index drawn from the table for the uniform u. */
-export function drawIndex(table: OrderStatisticTable, u: number): number {
-  const cdf = table.cdf;
+/** First index whose cumulative probability reaches u (binary search over a non-decreasing CDF). */
+export function firstIndexAtLeast(cdf: ArrayLike<number>, u: number): number {
   let lo = 0;
   let hi = cdf.length - 1;
   while (lo < hi) {
@@ -66,5 +65,10 @@ export function drawIndex(table: OrderStatisticTable, u: number): number {
     if (cdf[mid] < u) lo = mid + 1;
     else hi = mid;
   }
-  return table.start + lo;
+  return lo;
+}
+
+/** Sorted index drawn from the table for the uniform u. */
+export function drawIndex(table: OrderStatisticTable, u: number): number {
+  return table.start + firstIndexAtLeast(table.cdf, u);
 }
