@@ -118,6 +118,20 @@ describe('harness bad input: a report with a class, never a hang or a fallback',
     });
   }
 
+  it('.ptl where the bundle has no ptl-runner for this arch is unsupported (the emulated aarch64 device), not a device fault', async function () {
+    const missing = path.join(dir, 'native', 'no-such-arch', 'ptl-runner');
+    const r = await runSession(specFor(ptl), { config: { ...config, ptlRunnerPath: missing, ptlRunnerBundled: true } });
+    assertReport(r, 'unsupported');
+    assert.match(r.backend.reason!, /pytorch-lite is not built for/);
+  });
+
+  it('.ptl with a missing runner outside a bundle is an internal error saying how to build it', async function () {
+    const missing = path.join(dir, 'no-such-runner');
+    const r = await runSession(specFor(ptl), { config: { ...config, ptlRunnerPath: missing, ptlRunnerBundled: false } });
+    assertReport(r, 'error', 'internal');
+    assert.match(r.error!.message, /build\.sh/);
+  });
+
   it('vulkan without a Vulkan device is unsupported (loader finds no driver)', async function () {
     const noVulkan = { ...config, childEnv: { ...config.childEnv, VK_ICD_FILENAMES: '/nonexistent/icd.json', VK_DRIVER_FILES: '/nonexistent/icd.json' } };
     const r = await runSession(specFor(onnx, { backend: 'vulkan' }), { config: noVulkan });

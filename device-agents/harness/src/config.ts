@@ -14,6 +14,11 @@ export interface HarnessConfig {
   dataDir: string;
   /** The native pytorch-lite runner. @defaultValue `<dataDir>/harness/native/ptl-runner` (bundle: `native/<arch>/ptl-runner`) */
   ptlRunnerPath: string;
+  /**
+   * The runner is the bundle's own for this architecture (no override): when it is absent the bundle
+   * was not built for this arch (the emulated aarch64 device), so .ptl cells are `unsupported` there.
+   */
+  ptlRunnerBundled?: boolean;
   /** Vulkan loaders need XDG_RUNTIME_DIR; when unset the harness makes a private one. */
   xdgRuntimeDir?: string;
   /** `vulkaninfo` (Debian vulkan-tools) names the Vulkan adapter. @defaultValue `vulkaninfo` on PATH */
@@ -32,6 +37,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HarnessConfig 
   return {
     dataDir,
     ptlRunnerPath: path.resolve(env.POCKETBENCH_PTL_RUNNER || defaultRunner),
+    ptlRunnerBundled: !FROM_SOURCE && !env.POCKETBENCH_PTL_RUNNER,
     xdgRuntimeDir: env.XDG_RUNTIME_DIR || undefined,
     vulkaninfoPath: env.POCKETBENCH_VULKANINFO || 'vulkaninfo',
     childEnv,

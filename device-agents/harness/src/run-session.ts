@@ -214,6 +214,8 @@ async function measure(
     try {
       await access(config.ptlRunnerPath, constants.X_OK);
     } catch {
+      // A bundle without a runner for this arch is a platform fact, not a fault of the device.
+      if (config.ptlRunnerBundled) throw new Unsupported(`pytorch-lite is not built for ${os.machine()} in this harness bundle (no native ptl-runner for it)`);
       throw new SessionFailure('internal', `native ptl-runner not found at ${config.ptlRunnerPath}; build it with device-agents/harness/native/build.sh (or set POCKETBENCH_PTL_RUNNER)`);
     }
     cmd = ptlRunnerCommand(config.ptlRunnerPath, req);
