@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { modelNameFor, variantFromFileName } from '../../packages/cli/src/commands/submit.js';
 import { normalizeResults, renderTable } from '../../packages/cli/src/render/results.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -95,5 +96,37 @@ describe('cli: pocketbench', function () {
     // The api's `emulated` flag labels the pool; a physical pool is not labelled.
     assert.match(text, /cpu\s+qemu-arm64 \(emulated\)\s+queued/);
     assert.doesNotMatch(text, /host-x86_64 \(emulated\)/);
+  });
+  it('takes the model and variant from a file name ending in a variant (the fixtures\' names)', () => {
+    assert.equal(modelNameFor('/x/mobilenet_v2-int8-static.ptl'), 'mobilenet_v2');
+    assert.equal(variantFromFileName('/x/mobilenet_v2-int8-static.ptl'), 'int8-static');
+    assert.equal(modelNameFor('mobilenet_v2-fp32.onnx'), 'mobilenet_v2');
+    assert.equal(variantFromFileName('mobilenet_v2-fp32.onnx'), 'fp32');
+    assert.equal(modelNameFor('Head Model.ptl'), 'head-model');
+    assert.equal(variantFromFileName('head.ptl'), undefined);
+    // "int8" alone is no variant: it stays in the name.
+    assert.equal(modelNameFor('resnet-int8.onnx'), 'resnet-int8');
+    assert.equal(variantFromFileName('resnet-int8.onnx'), undefined);
+  });
+
+  it('labels an A/B cell\'s baseline row with the baseline\'s own artifact, not the head\'s', () => {
+    const results = normalizeResults({
+      id: 'r2',
+      status: 'done',
+      cells: [{
+        cellIndex: 0, jobId: 'r2.0', backend: 'cpu', pool: 'host-x86_64', deviceId: 'host-vm', status: 'done', reason: null,
+        artifact: { id: 'h', model: 'mobilenet_v2', variant: 'int8-static', format: 'ptl', sizeBytes: 3_625_488 },
+        baselineArtifact: { id: 'b', model: 'mobilenet_v2', variant: 'int8-dynamic', format: 'ptl', sizeBytes: 10_163_122 },
+        figures: { sessions: 6, iterations: 120, p50Ms: 21.9, backendUsed: 'cpu', deviceArch: 'x86_64' },
+        baseline: { sessions: 6, iterations: 120, p50Ms: 15.9, backendUsed: 'cpu', deviceArch: 'x86_64' },
+      }],
+    });
+    const [head, base] = results.cells;
+    assert.equal(head.role, 'head');
+    assert.equal(head.variant, 'int8-static');
+    assert.equal(base.role, 'baseline');
+    assert.equal(base.variant, 'int8-dynamic');
+    assert.equal(base.sizeMb?.toFixed(2), (10_163_122 / (1024 * 1024)).toFixed(2));
+    assert.match(renderTable(results), /0 \(baseline\)\s+mobilenet_v2 int8-dynamic/);
   });
 });

@@ -28,6 +28,8 @@ export interface CellDoc {
   cellIndex: number;
   jobId: string;
   artifact?: Partial<ArtifactDoc>;
+  /** A paired cell's baseline artifact (another file, often another variant). */
+  baselineArtifact?: Partial<ArtifactDoc> | null;
   backend: string;
   pool: string;
   deviceId?: string | null;

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { INPUT_DTYPES, type InputDtype } from '@pocketbench/contracts';
+import { INPUT_DTYPES, VARIANTS, type InputDtype } from '@pocketbench/contracts';
 import { client, CliError, EXIT, parseNonNegativeInt, parsePositiveInt, resolveTarget, splitList } from '../context.js';
 import { ProgressBar } from '../render/progress.js';
 import { normalizeResults, renderTable, type RunResults } from '../render/results.js';
-import type { ApiClient } from '../api-client.js';
+import { ApiRequestError, type ApiClient } from '../api-client.js';
 import type { ArtifactDoc, ProgressDoc, RunDoc } from '../api-types.js';
 
 interface SubmitOptions {
@@ -58,19 +58,36 @@ function artifactOf(doc: ArtifactDoc | { artifact: ArtifactDoc }): UploadedArtif
   return a;
 }
 
-/** Model name from a file name: "mobilenet_v2-int8.onnx" → "mobilenet_v2-int8". */
-function modelNameFor(file: string): string {
-  return path.basename(file).replace(/\.[^.]+$/, '').toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'model';
+/** A variant named at the end of a file name: "mobilenet_v2-int8-static.ptl" → int8-static. */
+const VARIANT_SUFFIX = new RegExp(`[-_.](${VARIANTS.join('|')})$`);
+
+/** The variant a file name ends with, if any. */
+export function variantFromFileName(file: string): string | undefined {
+  return VARIANT_SUFFIX.exec(path.basename(file).replace(/\.[^.]+$/, '').toLowerCase())?.[1];
+}
+
+/** Model name from a file name, without a trailing variant: "mobilenet_v2-int8-static.ptl" → "mobilenet_v2". */
+export function modelNameFor(file: string): string {
+  const base = path.basename(file).replace(/\.[^.]+$/, '').toLowerCase().replace(VARIANT_SUFFIX, '');
+  return base.replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '') || 'model';
 }
 
 async function upload(api: ApiClient, file: string, opts: SubmitOptions, log: (s: string) => void): Promise<UploadedArtifact> {
-  const a = artifactOf(
-    await api.upload<ArtifactDoc | { artifact: ArtifactDoc }>('/api/v1/artifacts', file, {
+  let doc: ArtifactDoc | { artifact: ArtifactDoc };
+  try {
+    doc = await api.upload<ArtifactDoc | { artifact: ArtifactDoc }>('/api/v1/artifacts', file, {
       project: opts.project,
       model: opts.model ?? modelNameFor(file),
-      variant: opts.variant,
-    }),
-  );
+      variant: opts.variant ?? variantFromFileName(file),
+    });
+  } catch (err) {
+    // With several files the user must learn which one the api refused.
+    if (err instanceof ApiRequestError && err.status >= 400 && err.status < 500) {
+      throw new ApiRequestError(`${file}: ${err.message}`, err.status, err.code, err.details);
+    }
+    throw err;
+  }
+  const a = artifactOf(doc);
   log(`uploaded ${path.basename(file)}: ${a.format}, ${(a.sizeBytes / 1e6).toFixed(2)} MB, sha256 ${a.sha256.slice(0, 12)}…`);
   return a;
 }
@@ -122,8 +139,8 @@ export function registerSubmitCommand(program: Command): void {
     .description('upload model files and benchmark them on devices (one run: files × backends × devices)')
     .argument('<files...>', 'model files (.onnx, .ptl)')
     .option('--project <name>', 'project the models belong to (default: the token\'s project)')
-    .option('--model <name>', 'model name (default: from the file name)')
-    .option('--variant <variant>', 'fp32, fp16, int8-dynamic or int8-static (default fp32)')
+    .option('--model <name>', 'model name (default: the file name without its extension and variant suffix)')
+    .option('--variant <variant>', 'fp32, fp16, int8-dynamic or int8-static (default: the file name\'s suffix, e.g. mobilenet_v2-int8-static.ptl, else fp32)')
     .option('--devices <list>', 'comma-separated device ids or pools; "host" is this machine\'s pool', splitList, ['host'])
     .option('--backends <list>', 'comma-separated backends: cpu, xnnpack, vulkan, nnapi, coreml', splitList, ['cpu'])
     .option('--iterations <n>', 'timed iterations per session (default 50)', parsePositiveInt('--iterations'))
@@ -155,7 +172,9 @@ Exit codes: 0 submitted (with --wait: every cell done), 1 a cell failed, 2 bad i
       for (const f of files) artifacts.push(await upload(api, f, opts, log));
       let baselineId: string | undefined;
       if (opts.baseline) {
-        baselineId = existsSync(opts.baseline) ? (await upload(api, opts.baseline, { ...opts, model: opts.model ?? modelNameFor(files[0]) }, log)).id : opts.baseline;
+        // The baseline is the same model; its variant is its own file name's, else the head's (same variant, older commit).
+        const baselineOpts = { ...opts, model: opts.model ?? modelNameFor(files[0]), variant: variantFromFileName(opts.baseline) ?? opts.variant ?? variantFromFileName(files[0]) };
+        baselineId = existsSync(opts.baseline) ? (await upload(api, opts.baseline, baselineOpts, log)).id : opts.baseline;
       }
       const config: Record<string, unknown> = {};
       if (opts.iterations !== undefined) config.iterations = opts.iterations;

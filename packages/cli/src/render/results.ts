@@ -65,12 +65,17 @@ export function normalizeResults(doc: RunDoc): RunResults {
       continue;
     }
     for (const f of sides) {
+      // A baseline row names the baseline's own artifact (the api lists it apart from the head's).
+      const own = f.role === 'baseline' && c.baselineArtifact ? c.baselineArtifact : artifact;
       const rss = num(f.peakRssBytes);
-      const size = num(f.modelSizeBytes ?? artifact.sizeBytes);
+      const size = num(f.modelSizeBytes ?? own.sizeBytes);
       // A cell whose every session was `unsupported` on the device says so, with the reason.
       const allUnsupported = Number(f.sessions) > 0 && Number(f.sessionsUnsupported) === Number(f.sessions);
       cells.push({
         ...base,
+        model: str(own.model),
+        variant: str(own.variant),
+        format: str(own.format),
         status: allUnsupported ? 'unsupported' : base.status,
         role: String(f.role ?? 'head'),
         reason: base.reason ?? str(f.lastError),
