@@ -202,6 +202,20 @@ describe('dashboard: pages in headless chromium', function () {
     assert.equal(rows[0].n, 1, 'the acknowledgement started a baseline segment');
   });
 
+  it('Series: sessions from runs on no branch (submit without --branch) are shown, not an empty main', async () => {
+    const { rows } = await api.db.pool.query('SELECT series_id FROM sessions WHERE series_id IS NOT NULL ORDER BY series_id DESC LIMIT 1');
+    const id = Number(rows[0].series_id);
+    // Runs of this series only (no other series shares them), so the other tests see their data unchanged.
+    await api.db.pool.query(
+      `UPDATE runs SET branch = NULL WHERE id IN (SELECT run_id FROM sessions WHERE series_id = $1)
+         AND NOT EXISTS (SELECT 1 FROM sessions o WHERE o.run_id = runs.id AND o.series_id IS DISTINCT FROM $1)`, [id]);
+    const left = await api.db.pool.query(`SELECT count(*)::int AS n FROM sessions s JOIN runs r ON r.id = s.run_id WHERE s.series_id = $1 AND r.branch = 'main'`, [id]);
+    if (left.rows[0].n > 0) await api.db.pool.query(`UPDATE runs SET branch = NULL WHERE id IN (SELECT run_id FROM sessions WHERE series_id = $1)`, [id]);
+    await visit(`#/series/${id}`, 'canvas#series-chart');
+    assert.doesNotMatch(await text('main'), /No sessions on this branch yet/);
+    assert.equal(await page.locator('a.chip[aria-current="true"]').innerText(), 'every branch');
+  });
+
   it('is usable from the keyboard and says when a page does not exist', async () => {
     await page.goto('about:blank');
     await visit('#/runs', 'tr[data-run]');

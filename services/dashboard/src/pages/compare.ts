@@ -56,7 +56,8 @@ function table(v: CompareView): HTMLElement {
 
 async function picker(main: HTMLElement): Promise<void> {
   const { runs } = await api.get<{ runs: RunOverview[] }>('/api/v1/dashboard/runs?limit=40&status=done');
-  const option = (r: RunOverview) => h('option', { value: r.id }, `${sha(r.commitSha)} · ${r.project} · ${r.branch ?? '—'} · ${ago(r.createdAt)}`);
+  // Runs submitted without --commit are told apart by their id.
+  const option = (r: RunOverview) => h('option', { value: r.id }, `${r.commitSha ? sha(r.commitSha) : `run ${r.id.slice(0, 8)}`} · ${r.project} · ${r.branch ?? '—'} · ${ago(r.createdAt)}`);
   const a = h('select', { id: 'cmp-a' }, runs.map(option));
   const b = h('select', { id: 'cmp-b' }, runs.map(option));
   if (runs.length > 1) {

@@ -13,9 +13,18 @@ const ALERT_COLOR: Record<string, string> = { active: '#dc2626', acknowledged: '
 /** Series: is this model getting slower on this device, since which commit? */
 export async function seriesPage(ctx: PageContext, id: string): Promise<void> {
   const { main, params } = ctx;
-  const branch = params.get('branch') ?? 'main';
+  const asked = params.get('branch');
+  let branch = asked ?? 'main';
   const before = params.get('before');
-  const v = await api.get<SeriesView>(`/api/v1/series/${id}${qs({ branch, before })}`);
+  let v = await api.get<SeriesView>(`/api/v1/series/${id}${qs({ branch, before })}`);
+  if (!asked && !before && v.points.length === 0) {
+    // Runs submitted without --branch are on no branch: show them rather than an empty main.
+    const every = await api.get<SeriesView>(`/api/v1/series/${id}${qs({ branch: '*' })}`);
+    if (every.points.length) {
+      branch = '*';
+      v = every;
+    }
+  }
   const s = v.series;
   const pts = v.points;
   const ok = pts.filter((p) => p.status === 'ok');
