@@ -89,7 +89,7 @@ function view(m: RunMatrix, live = false): (HTMLElement | null)[] {
 
   return [
     h('p', { class: 'crumbs' }, h('a', { href: '#/runs' }, '← Runs')),
-    h('h1', {}, 'Run ', h('span', { class: 'mono' }, sha(run.commitSha)), ` on ${run.branch ?? 'no branch'}`),
+    h('h1', {}, 'Run ', h('span', { class: 'mono' }, run.commitSha ? sha(run.commitSha) : run.id.slice(0, 8)), ` on ${run.branch ?? 'no branch'}`),
     h('p', { class: 'meta' }, `${run.project} · merge base `, h('span', { class: 'mono' }, sha(run.mergeBase)),
       ` · started ${dateTime(run.createdAt)} (${ago(run.createdAt)}) · `, statusBadge(run.status)),
     h('section', { class: `answer-box v-${run.verdict ?? 'none'}`, 'aria-label': 'Verdict' },

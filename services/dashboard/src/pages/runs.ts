@@ -43,7 +43,8 @@ export async function runsPage({ main, params }: PageContext): Promise<void> {
       h('thead', {}, h('tr', {}, ['Verdict', 'Commit', 'Project', 'Branch', 'Status', 'Cells', 'Started'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, runs.map((r) => h('tr', { 'data-run': r.id },
         h('td', {}, verdictBadge(r.verdict)),
-        h('td', {}, h('a', { href: `#/runs/${r.id}`, class: 'mono' }, sha(r.commitSha))),
+        // Without --commit the link would be a bare dash: the run's id is what tells runs apart then.
+        h('td', {}, h('a', { href: `#/runs/${r.id}`, class: 'mono' }, r.commitSha ? sha(r.commitSha) : `run ${r.id.slice(0, 8)}`)),
         h('td', {}, r.project),
         h('td', {}, r.branch ?? '—'),
         h('td', {}, statusBadge(r.status), r.status === 'running' || r.status === 'queued'
