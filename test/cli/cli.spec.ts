@@ -129,4 +129,14 @@ describe('cli: pocketbench', function () {
     assert.equal(base.sizeMb?.toFixed(2), (10_163_122 / (1024 * 1024)).toFixed(2));
     assert.match(renderTable(results), /0 \(baseline\)\s+mobilenet_v2 int8-dynamic/);
   });
+  it('says unstable when every session of a cell was unstable (the dashboard excludes them)', () => {
+    const results = normalizeResults({
+      id: 'r3', status: 'done',
+      cells: [{ cellIndex: 0, jobId: 'r3.0', backend: 'cpu', pool: 'host-x86_64', status: 'done', reason: null,
+        artifact: { model: 'tiny_cnn', variant: 'fp32', format: 'onnx', sizeBytes: 7000 },
+        figures: { sessions: 1, sessionsUnstable: 1, iterations: 20, p50Ms: 0.075 }, baseline: null }],
+    });
+    assert.equal(results.cells[0].status, 'unstable');
+    assert.match(renderTable(results), /tiny_cnn fp32\s+cpu\s+host-x86_64\s+unstable/);
+  });
 });

@@ -12,6 +12,7 @@ export interface ArtifactDoc {
 export interface FiguresDoc {
   sessions?: number;
   sessionsUnsupported?: number;
+  sessionsUnstable?: number;
   iterations?: number;
   p50Ms?: number | null;
   p90Ms?: number | null;

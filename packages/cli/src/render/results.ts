@@ -71,12 +71,14 @@ export function normalizeResults(doc: RunDoc): RunResults {
       const size = num(f.modelSizeBytes ?? own.sizeBytes);
       // A cell whose every session was `unsupported` on the device says so, with the reason.
       const allUnsupported = Number(f.sessions) > 0 && Number(f.sessionsUnsupported) === Number(f.sessions);
+      // Likewise every session unstable (noisy beyond the hygiene caps): the dashboard excludes them, so say so.
+      const allUnstable = Number(f.sessions) > 0 && Number(f.sessionsUnstable) === Number(f.sessions);
       cells.push({
         ...base,
         model: str(own.model),
         variant: str(own.variant),
         format: str(own.format),
-        status: allUnsupported ? 'unsupported' : base.status,
+        status: allUnsupported ? 'unsupported' : allUnstable && base.status === 'done' ? 'unstable' : base.status,
         role: String(f.role ?? 'head'),
         reason: base.reason ?? str(f.lastError),
         sessions: Number(f.sessions ?? 0),
