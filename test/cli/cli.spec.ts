@@ -39,6 +39,13 @@ describe('cli: pocketbench', function () {
     const missing = await run(['submit', 'no-such-model.onnx']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /no-such-model\.onnx: no such file/);
+    // Checked before the upload: an api that is not there is never asked (else this would be exit 3).
+    const backend = await run(['submit', 'package.json', '--backends', 'cpu,nnpai'], { POCKETBENCH_URL: 'http://127.0.0.1:9' });
+    assert.equal(backend.code, 2);
+    assert.equal(backend.stderr.trim(), 'pocketbench: --backends: "nnpai" is not a backend; expected one of cpu, xnnpack, vulkan, nnapi, coreml');
+    const variant = await run(['submit', 'package.json', '--variant', 'int8'], { POCKETBENCH_URL: 'http://127.0.0.1:9' });
+    assert.equal(variant.code, 2);
+    assert.match(variant.stderr, /--variant: "int8" is not a variant; expected one of fp32, fp16, int8-dynamic, int8-static/);
     const unknown = await run(['frobnicate']);
     assert.equal(unknown.code, 2);
     const url = await run(['devices'], { POCKETBENCH_URL: 'not a url' });
@@ -134,9 +141,10 @@ describe('cli: pocketbench', function () {
       id: 'r3', status: 'done',
       cells: [{ cellIndex: 0, jobId: 'r3.0', backend: 'cpu', pool: 'host-x86_64', status: 'done', reason: null,
         artifact: { model: 'tiny_cnn', variant: 'fp32', format: 'onnx', sizeBytes: 7000 },
-        figures: { sessions: 1, sessionsUnstable: 1, iterations: 20, p50Ms: 0.075 }, baseline: null }],
+        figures: { sessions: 1, sessionsUnstable: 1, iterations: 20, p50Ms: 0.075, lastError: 'unstable: robust CV 17.4 % exceeds the cap of 10.0 %' }, baseline: null }],
     });
     assert.equal(results.cells[0].status, 'unstable');
     assert.match(renderTable(results), /tiny_cnn fp32\s+cpu\s+host-x86_64\s+unstable/);
+    assert.match(renderTable(results), /^cell 0 unstable: robust CV 17\.4 %/m);
   });
 });

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { INPUT_DTYPES, VARIANTS, type InputDtype } from '@pocketbench/contracts';
+import { BACKENDS, INPUT_DTYPES, VARIANTS, type InputDtype } from '@pocketbench/contracts';
 import { client, CliError, EXIT, parseNonNegativeInt, parsePositiveInt, resolveTarget, splitList } from '../context.js';
 import { ProgressBar } from '../render/progress.js';
 import { normalizeResults, renderTable, type RunResults } from '../render/results.js';
@@ -141,8 +141,8 @@ export function registerSubmitCommand(program: Command): void {
     .option('--project <name>', 'project the models belong to (default: the token\'s project)')
     .option('--model <name>', 'model name (default: the file name without its extension and variant suffix)')
     .option('--variant <variant>', 'fp32, fp16, int8-dynamic or int8-static (default: the file name\'s suffix, e.g. mobilenet_v2-int8-static.ptl, else fp32)')
-    .option('--devices <list>', 'comma-separated device ids or pools; "host" is this machine\'s pool', splitList, ['host'])
-    .option('--backends <list>', 'comma-separated backends: cpu, xnnpack, vulkan, nnapi, coreml', splitList, ['cpu'])
+    .option('--devices <list>', 'comma-separated device ids or pools; "host" is this machine\'s pool (default: host)', splitList)
+    .option('--backends <list>', 'comma-separated backends: cpu, xnnpack, vulkan, nnapi, coreml (default: cpu)', splitList)
     .option('--iterations <n>', 'timed iterations per session (default 50)', parsePositiveInt('--iterations'))
     .option('--warmup <n>', 'untimed warmup iterations (default 5)', parseNonNegativeInt('--warmup'))
     .option('--sessions <n>', 'sessions per cell and side (default 1; 6 for A/B)', parsePositiveInt('--sessions'))
@@ -168,6 +168,14 @@ Exit codes: 0 submitted (with --wait: every cell done), 1 a cell failed, 2 bad i
         if (!opts.json) process.stderr.write(`${s}\n`);
       };
       for (const f of files) if (!existsSync(f)) throw new CliError(`${f}: no such file`, EXIT.usage);
+      opts.devices = opts.devices?.length ? opts.devices : ['host'];
+      opts.backends = opts.backends?.length ? opts.backends : ['cpu'];
+      // Checked before any upload, so a typo costs no transfer.
+      const badBackend = opts.backends.find((b) => !(BACKENDS as readonly string[]).includes(b));
+      if (badBackend) throw new CliError(`--backends: "${badBackend}" is not a backend; expected one of ${BACKENDS.join(', ')}`, EXIT.usage);
+      if (opts.variant !== undefined && !(VARIANTS as readonly string[]).includes(opts.variant)) {
+        throw new CliError(`--variant: "${opts.variant}" is not a variant; expected one of ${VARIANTS.join(', ')}`, EXIT.usage);
+      }
       const artifacts: UploadedArtifact[] = [];
       for (const f of files) artifacts.push(await upload(api, f, opts, log));
       let baselineId: string | undefined;

@@ -123,6 +123,6 @@ export function renderTable(results: RunResults): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((v, i) => (numeric.has(i) ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ').trimEnd();
   const out = [`run ${results.runId}: ${results.status}`, line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
-  for (const c of results.cells) if (c.reason && c.status !== 'done') out.push(`cell ${c.cellIndex} ${c.status}: ${c.reason}`);
+  for (const c of results.cells) if (c.reason && c.status !== 'done') out.push(`cell ${c.cellIndex} ${c.status}: ${c.reason.replace(`${c.status}: `, '')}`);
   return out.join('\n');
 }
