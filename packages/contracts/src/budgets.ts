@@ -1,7 +1,7 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { BACKENDS, VARIANTS } from './vocabulary.js';
 
-/** Upper limits a cell must stay under. Sizes are in MB of 1,000,000 bytes. */
+/** Upper limits a cell must stay under. Sizes are in MB of 1,048,576 bytes (docs/statistics.md; the gate divides by 1024²). */
 export interface BudgetLimits {
   p50_ms?: number;
   p90_ms?: number;

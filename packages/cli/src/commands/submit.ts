@@ -88,7 +88,7 @@ async function upload(api: ApiClient, file: string, opts: SubmitOptions, log: (s
     throw err;
   }
   const a = artifactOf(doc);
-  log(`uploaded ${path.basename(file)}: ${a.format}, ${(a.sizeBytes / 1e6).toFixed(2)} MB, sha256 ${a.sha256.slice(0, 12)}…`);
+  log(`uploaded ${path.basename(file)}: ${a.format}, ${(a.sizeBytes / (1024 * 1024)).toFixed(2)} MB, sha256 ${a.sha256.slice(0, 12)}…`);
   return a;
 }
 
