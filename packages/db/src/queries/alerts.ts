@@ -33,22 +33,12 @@ export interface AlertListItem extends AlertRow {
   series: { project: string; model: string; variant: string; runtime: string; backend: string; deviceModel: string };
 }
 
-export interface NewAlert {
-  seriesId: number;
-  sessionId: number;
-  runId: string | null;
-  commitSha: string | null;
-  previousCommitSha: string | null;
-  direction: AlertDirection;
-  metric?: string;
-  beforeValue: number;
-  afterValue: number;
-  changePct: number;
-  pValue: number | null;
-  sessionsBefore: number;
-  sessionsAfter: number;
-  changedAt: Date;
-}
+export type NewAlert = Pick<
+  AlertRow,
+  | 'seriesId' | 'sessionId' | 'runId' | 'commitSha' | 'previousCommitSha' | 'direction' | 'beforeValue' | 'afterValue'
+  | 'changePct' | 'pValue' | 'sessionsBefore' | 'sessionsAfter' | 'changedAt'
+> &
+  Partial<Pick<AlertRow, 'metric'>>;
 
 const ALERT_COLUMNS = `a.id, a.series_id, a.session_id, a.run_id, a.commit_sha, a.previous_commit_sha, a.status, a.direction,
   a.metric, a.before_value, a.after_value, a.change_pct, a.p_value, a.sessions_before, a.sessions_after, a.changed_at,

@@ -262,18 +262,7 @@ export interface SeriesFilter extends DashboardPage {
   alerting?: boolean;
 }
 
-export interface SeriesSummary {
-  id: number;
-  project: string;
-  model: string;
-  variant: string;
-  runtime: string;
-  backend: string;
-  deviceModel: string;
-  /** Every registered device of this model is emulated. */
-  emulated: boolean;
-  osMajor: string;
-  harnessVersion: string;
+export interface SeriesSummary extends Omit<SeriesMeta, 'inputSpec'> {
   activeAlerts: number;
   /** Newest first: the last (up to 30) ok head session medians, µs. */
   recentP50Us: number[];
