@@ -1,10 +1,11 @@
 # The reference harness: libtorch + CMake for the native pytorch-lite runner, Debian's
-# python3-torch/torchvision for the fixture models, Mesa's lavapipe (bookworm-backports 25.x;
-# bookworm's is too old for ONNX Runtime's WebGPU provider) and vulkaninfo for vulkan.
+# python3-torch/torchvision for the fixture models, python3-sklearn for the bundled digits the
+# fidelity fixture is trained on, Mesa's lavapipe (bookworm-backports 25.x; bookworm's is too old
+# for ONNX Runtime's WebGPU provider) and vulkaninfo for vulkan.
 # Sourced by scripts/setup.sh: ROOT_DIR, POCKETBENCH_DATA_DIR, need_apt, ensure_backports, say, die are set.
 (
   set -euo pipefail
-  need_apt cmake g++ libtorch-dev python3-torch python3-torchvision vulkan-tools
+  need_apt cmake g++ libtorch-dev python3-torch python3-torchvision python3-sklearn vulkan-tools
 
   mesa=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
   if [ -z "$mesa" ] || dpkg --compare-versions "$mesa" lt 25; then

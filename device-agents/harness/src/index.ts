@@ -5,5 +5,5 @@ export { generateInput, mulberry32, sha256Tag } from './seeded-input.js';
 export { summarize, quantile } from './summary.js';
 export { readDeviceSnapshot, readHostFacts } from './device-snapshot.js';
 export { ensurePtlRunner } from './native-build.js';
-export { ensureFixtures, type FixtureManifest, type FixtureModel } from './fixtures.js';
+export { ensureDigitsFixtures, ensureFixtures, type DigitsFixtures, type FixtureFile, type FixtureManifest, type FixtureModel } from './fixtures.js';
 export { HARNESS_NAME, HARNESS_VERSION } from './version.js';
