@@ -15,6 +15,7 @@ import {
 import { FORMAT_FOR_RUNTIME, UNSUPPORTED_REASONS } from './backend-support.js';
 import type { HarnessConfig } from './config.js';
 import { readDeviceSnapshot, readHostFacts } from './device-snapshot.js';
+import { FidelityError, fidelityReport, prepareFidelity, type PreparedFidelity } from './fidelity.js';
 import { onnxRunnerCommand } from './onnx/onnx-runner.js';
 import { describeOutput } from './output-digest.js';
 import { PTL_ALLOCATOR_ENV, ptlRunnerCommand } from './ptl/ptl-runner.js';
@@ -120,7 +121,8 @@ export async function runSession(specDoc: unknown, opts: RunSessionOptions): Pro
     await sweepOrphanScratch(parent);
     scratch = await mkdtemp(path.join(parent, `${SCRATCH_PREFIX}${process.pid}-`));
     report = await measure(spec, opts.config, scratch, { base, before, host, started });
-  } catch (err) {
+  } catch (caught) {
+    const err = caught instanceof FidelityError ? new SessionFailure(caught.errorClass, caught.message) : caught;
     const after = readDeviceSnapshot();
     const backend = { requested: typeof raw.backend === 'string' ? raw.backend : 'unknown', used: null };
     if (err instanceof Unsupported) {
@@ -195,6 +197,8 @@ async function measure(
     inputs.push({ name: input.name, dtype: input.dtype, shape: input.shape, file });
     inputBytes.push(bytes);
   }
+  // Prepared before the runner starts: a bad eval set or reference fails without running anything.
+  const fidelity: PreparedFidelity | undefined = spec.fidelity ? await prepareFidelity(spec, scratch) : undefined;
   const req: RunnerRequest = {
     modelPath: spec.artifact.path,
     backend: spec.backend,
@@ -206,6 +210,9 @@ async function measure(
     outputIndex: spec.output?.index ?? 0,
     outputFile: path.join(scratch, 'output.f32'),
     scratchDir: scratch,
+    ...(fidelity
+      ? { fidelity: { count: fidelity.seeded + fidelity.evalSamples, inputFiles: fidelity.inputFiles, outputFile: path.join(scratch, 'fidelity-output.f32') } }
+      : {}),
   };
   let cmd: { command: string; args: string[] };
   let runEnv = env;
@@ -246,6 +253,12 @@ async function measure(
   }
   if (result.iterationsUs.length < spec.iterations) {
     throw new SessionFailure('internal', `runner returned ${result.iterationsUs.length} iterations, the spec asked for ${spec.iterations}`);
+  }
+
+  let fidelityResult: BenchReport['fidelity'];
+  if (fidelity) {
+    if (!result.fidelityOutputs?.length) throw new SessionFailure('internal', `${spec.runtime} runner did not report its fidelity outputs`);
+    fidelityResult = await fidelityReport(spec, fidelity, req.fidelity!.outputFile, result.fidelityOutputs);
   }
 
   const outBytes = await readFile(req.outputFile);
@@ -290,6 +303,7 @@ async function measure(
       topK: described.topK,
       inputDigest: sha256Tag(...inputBytes),
     },
+    ...(fidelityResult ? { fidelity: fidelityResult } : {}),
     device: { before: ctx.before, after },
     finishedAt: new Date().toISOString(),
   };

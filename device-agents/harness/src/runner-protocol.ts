@@ -14,6 +14,14 @@ export interface RunnerRequest {
   outputFile: string;
   /** Scratch directory for evidence files (ONNX Runtime's profile); removed with the session. */
   scratchDir: string;
+  /**
+   * Fidelity pass, after the timed loop and after VmHWM is read (never timed): `inputFiles[i]`
+   * holds `count` samples of input i back to back (each the input's full shape and dtype); the
+   * runner runs every sample once and appends all of the model's tensor outputs, in order, to
+   * `outputFile` as little-endian float32, sample by sample. Native flags: `--fidelity-count N`,
+   * `--fidelity-input FILE` (one per `--input`, same order), `--fidelity-output FILE`.
+   */
+  fidelity?: { count: number; inputFiles: string[]; outputFile: string };
 }
 
 /** The one JSON line a runner prints on stdout. */
@@ -34,6 +42,8 @@ export type RunnerResult =
        */
       backendUsed?: string;
       detail?: Record<string, unknown>;
+      /** With a fidelity pass: every output of one sample, in the order written to the file. */
+      fidelityOutputs?: { dtype: string; shape: number[] }[];
     }
   | { status: 'error'; errorClass: BenchErrorClass; message: string }
   | { status: 'unsupported'; reason: string };

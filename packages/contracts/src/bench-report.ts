@@ -1,4 +1,5 @@
 import type { BenchSpec } from './bench-spec.js';
+import type { BenchFidelity } from './fidelity.js';
 
 export const BENCH_REPORT_VERSION = 1 as const;
 
@@ -114,6 +115,8 @@ export interface BenchReport {
     /** `sha256:<hex>` of the generated input bytes. */
     inputDigest: string;
   };
+  /** Agreement with the reference and eval-set accuracy, when the spec asked for a fidelity pass. */
+  fidelity?: BenchFidelity;
   device: { before: DeviceSnapshot; after: DeviceSnapshot };
   host: HostFacts;
   labels?: Record<string, string>;

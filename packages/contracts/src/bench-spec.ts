@@ -1,3 +1,4 @@
+import type { BenchFidelitySpec } from './fidelity.js';
 import type { ArtifactFormat, Backend, Runtime } from './vocabulary.js';
 
 /** Version of the BenchSpec document; a harness refuses versions it does not know. */
@@ -42,6 +43,8 @@ export interface BenchSpec {
     /** @defaultValue true */
     digest?: boolean;
   };
+  /** A fidelity pass after the timed loop (never timed): outputs on seeded inputs and an eval set, compared with a reference's. */
+  fidelity?: BenchFidelitySpec;
   /** Wall-clock budget for the whole session in seconds. */
   timeBudgetSec: number;
   /** Opaque ids echoed into the report (run, job, session). */

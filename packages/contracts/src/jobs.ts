@@ -1,4 +1,5 @@
 import type { BenchInputSpec } from './bench-spec.js';
+import type { RunFidelityConfig } from './fidelity.js';
 import type { ArtifactFormat, Backend, SessionRole } from './vocabulary.js';
 
 /** Queue name for a pool; one BullMQ queue per pool, one consumer per device. */
@@ -29,6 +30,8 @@ export interface SessionJobData {
   /** Set when the cell targets one device rather than a pool. */
   deviceId?: string;
   config: RunConfig;
+  /** The cell's fidelity reference (its outputs are computed on the worker host), when it has one. */
+  reference?: { id: string; sha256: string; format: ArtifactFormat };
 }
 
 export interface SessionJobResult {
@@ -58,6 +61,11 @@ export interface RunConfig {
    * graph; a `.ptl` model (positional, untyped) gets one `input` of 1×3×224×224 float32.
    */
   inputs?: Pick<BenchInputSpec, 'name' | 'shape' | 'dtype'>[];
+  /**
+   * Fidelity pass (agreement with a reference, eval-set accuracy). A cell runs it when it has a
+   * reference or the run an eval set.
+   */
+  fidelity?: RunFidelityConfig;
 }
 
 export const DEFAULT_RUN_CONFIG: RunConfig = {

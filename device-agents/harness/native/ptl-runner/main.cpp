@@ -5,7 +5,11 @@
 //
 // Usage: ptl-runner --model PATH --threads N --warmup N --iterations N --min-duration-ms N
 //                   --input FILE:DTYPE:D0xD1x... [--input ...] --output-index I --output-file PATH
+//                   [--fidelity-count N --fidelity-input FILE [--fidelity-input ...] --fidelity-output PATH]
 //        ptl-runner --version
+// Fidelity pass (after the timed loop, never timed): each --fidelity-input holds N samples of the
+// matching --input back to back; every sample runs once and all tensor outputs are appended to
+// --fidelity-output as little-endian float32 (sample by sample, outputs in order).
 #include <sys/resource.h>
 
 #include <ATen/Parallel.h>
@@ -115,6 +119,23 @@ at::Tensor load_input(const InputArg& in) {
   return t;
 }
 
+// Every tensor output in order: a tensor, or the tensors of a tuple or list.
+std::vector<at::Tensor> all_outputs(const c10::IValue& out) {
+  std::vector<at::Tensor> v;
+  if (out.isTensor()) v.push_back(out.toTensor());
+  else if (out.isTuple()) {
+    for (const auto& e : out.toTupleRef().elements()) if (e.isTensor()) v.push_back(e.toTensor());
+  } else if (out.isList()) {
+    auto list = out.toList();
+    for (size_t i = 0; i < list.size(); ++i) {
+      c10::IValue e = list.get(i);
+      if (e.isTensor()) v.push_back(e.toTensor());
+    }
+  }
+  if (v.empty()) fail("inference", "model output has no tensor");
+  return v;
+}
+
 at::Tensor pick_output(const c10::IValue& out, int index) {
   if (out.isTensor()) return out.toTensor();
   if (out.isTuple()) {
@@ -139,9 +160,11 @@ int main(int argc, char** argv) {
   setrlimit(RLIMIT_CORE, &no_core);
 
   std::string model, output_file;
-  int threads = 1, warmup = 0, iterations = 1, output_index = 0;
+  int threads = 1, warmup = 0, iterations = 1, output_index = 0, fidelity_count = 0;
   double min_duration_ms = 0;
   std::vector<InputArg> inputs;
+  std::vector<std::string> fidelity_inputs;
+  std::string fidelity_output;
   if (argc == 2 && std::string(argv[1]) == "--version") {
     std::cout << TORCH_VERSION << std::endl;
     return 0;
@@ -159,6 +182,9 @@ int main(int argc, char** argv) {
       else if (k == "--input") inputs.push_back(parse_input(v));
       else if (k == "--output-index") output_index = std::stoi(v);
       else if (k == "--output-file") output_file = v;
+      else if (k == "--fidelity-count") fidelity_count = std::stoi(v);
+      else if (k == "--fidelity-input") fidelity_inputs.push_back(v);
+      else if (k == "--fidelity-output") fidelity_output = v;
       else fail("bad_spec", "unknown argument " + k);
     } catch (const std::logic_error&) {
       fail("bad_spec", "bad value '" + v + "' for " + k);
@@ -166,6 +192,8 @@ int main(int argc, char** argv) {
   }
   if (model.empty()) fail("bad_spec", "--model is required");
   if (threads < 1 || iterations < 1 || warmup < 0) fail("bad_spec", "threads and iterations must be >= 1, warmup >= 0");
+  if (fidelity_count < 0 || (fidelity_count > 0 && (fidelity_inputs.size() != inputs.size() || fidelity_output.empty())))
+    fail("bad_spec", "a fidelity pass needs --fidelity-count >= 1, one --fidelity-input per --input and --fidelity-output");
 
   at::set_num_threads(threads);
   at::globalContext().setQEngine(at::QEngine::QNNPACK);
@@ -240,19 +268,73 @@ int main(int argc, char** argv) {
     if (!f) fail("io", "cannot write output file " + output_file);
   }
 
+  // Read before the fidelity pass, so the peak is the timed loop's.
+  long peak_rss = peak_rss_bytes();
+
+  // Fidelity pass: outside the timed loop, one inference per sample, every output kept.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> fidelity_shapes;
+  if (fidelity_count > 0) {
+    std::ofstream fo(fidelity_output, std::ios::binary);
+    if (!fo) fail("internal", "cannot write fidelity output file " + fidelity_output);
+    std::vector<std::ifstream> files;
+    for (const auto& f : fidelity_inputs) {
+      files.emplace_back(f, std::ios::binary);
+      if (!files.back()) fail("bad_spec", "cannot open fidelity input file " + f);
+    }
+    try {
+      for (int k = 0; k < fidelity_count; ++k) {
+        std::vector<c10::IValue> sample;
+        for (size_t i = 0; i < inputs.size(); ++i) {
+          auto t = torch::empty(inputs[i].shape, torch::TensorOptions().dtype(inputs[i].dtype));
+          files[i].read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
+          if (static_cast<size_t>(files[i].gcount()) != t.nbytes())
+            fail("bad_spec", "fidelity input file " + fidelity_inputs[i] + " holds fewer than " + std::to_string(fidelity_count) + " samples");
+          sample.emplace_back(t);
+        }
+        auto outs = all_outputs(module.forward(sample));
+        if (k == 0) {
+          for (const auto& o : outs)
+            fidelity_shapes.emplace_back(c10::toString(o.scalar_type()), std::vector<int64_t>(o.sizes().begin(), o.sizes().end()));
+        } else if (outs.size() != fidelity_shapes.size()) {
+          fail("inference", "the model returned a different number of outputs for fidelity sample " + std::to_string(k));
+        }
+        for (size_t j = 0; j < outs.size(); ++j) {
+          std::vector<int64_t> shape(outs[j].sizes().begin(), outs[j].sizes().end());
+          if (shape != fidelity_shapes[j].second) fail("inference", "output " + std::to_string(j) + " changed shape at fidelity sample " + std::to_string(k));
+          at::Tensor f32 = outs[j].to(c10::kFloat).contiguous();
+          fo.write(static_cast<const char*>(f32.data_ptr()), static_cast<std::streamsize>(f32.nbytes()));
+        }
+      }
+    } catch (const std::exception& e) {
+      fail("inference", "fidelity pass: " + message_of(e));
+    }
+    fo.close();
+    if (!fo) fail("internal", "cannot write fidelity output file " + fidelity_output);
+  }
+
   std::ostringstream js;
   js.precision(12);
   js << "{\"status\":\"ok\",\"runtimeVersion\":\"" << TORCH_VERSION << "\",\"qengine\":\"qnnpack\""
      << ",\"threads\":" << at::get_num_threads() << ",\"modelLoadMs\":" << load_ms
      << ",\"firstInferenceMs\":" << first_ms << ",\"outputDtype\":\"" << json_escape(out_dtype) << "\",\"outputShape\":[";
   for (size_t i = 0; i < out_shape.size(); ++i) js << (i ? "," : "") << out_shape[i];
-  js << "],\"peakRssBytes\":" << peak_rss_bytes() << ",\"iterationsUs\":[";
+  js << "],\"peakRssBytes\":" << peak_rss << ",\"iterationsUs\":[";
   for (size_t i = 0; i < iterations_us.size(); ++i) js << (i ? "," : "") << iterations_us[i];
   js << "],\"backendUsed\":\"" << backend_used << "\",\"detail\":{\"operatorCount\":" << ops.size() << ",\"xnnpackOps\":[";
   for (size_t i = 0; i < xnnpack_ops.size(); ++i) js << (i ? "," : "") << '"' << json_escape(xnnpack_ops[i]) << '"';
   js << "],\"quantizedOps\":[";
   for (size_t i = 0; i < quantized_ops.size(); ++i) js << (i ? "," : "") << '"' << json_escape(quantized_ops[i]) << '"';
-  js << "]}}";
+  js << "]}";
+  if (fidelity_count > 0) {
+    js << ",\"fidelityOutputs\":[";
+    for (size_t j = 0; j < fidelity_shapes.size(); ++j) {
+      js << (j ? "," : "") << "{\"dtype\":\"" << json_escape(fidelity_shapes[j].first) << "\",\"shape\":[";
+      for (size_t d = 0; d < fidelity_shapes[j].second.size(); ++d) js << (d ? "," : "") << fidelity_shapes[j].second[d];
+      js << "]}";
+    }
+    js << "]";
+  }
+  js << "}";
   std::cout << js.str() << std::endl;
   return 0;
 }

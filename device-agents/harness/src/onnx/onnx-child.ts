@@ -3,7 +3,7 @@
  * Loads the model, runs warmup + timed iterations, prints one RunnerResult line.
  * Kept free of anything but onnxruntime-node so its memory and timing are the runtime's own.
  */
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { peakRssOfSelf, type RunnerRequest, type RunnerResult } from '../runner-protocol.js';
@@ -96,6 +96,15 @@ async function main(): Promise<RunnerResult> {
   writeFileSync(req.outputFile, Buffer.from(f32.buffer, f32.byteOffset, f32.byteLength));
   // Read before the placement session below, so VmHWM is the timed session's.
   const peakRssBytes = peakRssOfSelf(() => readFileSync('/proc/self/status', 'utf8'));
+  let fidelityOutputs: { dtype: string; shape: number[] }[] | undefined;
+  if (req.fidelity) {
+    try {
+      fidelityOutputs = await fidelityPass(req, session);
+    } catch (err) {
+      const message = messageOf(err);
+      return { status: 'error', errorClass: /invalid dimensions|invalid rank|shape|data type/i.test(message) ? 'input_mismatch' : 'inference', message: `fidelity pass: ${message}` };
+    }
+  }
   await session.release();
 
   // The backend used comes from what the runtime did, not from what was asked for.
@@ -120,6 +129,7 @@ async function main(): Promise<RunnerResult> {
     outputDtype: tensor.type,
     outputShape: [...tensor.dims],
     backendUsed: verdict.backendUsed,
+    ...(fidelityOutputs ? { fidelityOutputs } : {}),
     detail: {
       // Providers ONNX Runtime's profile shows running nodes; the request is listed separately.
       executionProviders: verdict.providers,
@@ -130,6 +140,39 @@ async function main(): Promise<RunnerResult> {
       intraOpNumThreads: req.threads,
     },
   };
+}
+
+/** The fidelity pass on the timed session: every sample once, every output appended as float32. */
+async function fidelityPass(req: RunnerRequest, session: ort.InferenceSession): Promise<{ dtype: string; shape: number[] }[]> {
+  const { count, inputFiles, outputFile } = req.fidelity!;
+  const fds = inputFiles.map((f) => openSync(f, 'r'));
+  const out = openSync(outputFile, 'w');
+  let shapes: { dtype: string; shape: number[] }[] = [];
+  try {
+    for (let k = 0; k < count; k++) {
+      const feeds: Record<string, ort.Tensor> = {};
+      req.inputs.forEach((input, i) => {
+        const bytes = Buffer.alloc(input.shape.reduce((n, d) => n * d, 1) * (input.dtype === 'int64' ? 8 : input.dtype === 'uint8' ? 1 : 4));
+        if (readSync(fds[i], bytes, 0, bytes.length, k * bytes.length) !== bytes.length) {
+          throw new Error(`fidelity input file ${inputFiles[i]} holds fewer than ${count} samples`);
+        }
+        feeds[input.name] = new ort.Tensor(input.dtype as 'float32', TYPED[input.dtype](bytes) as Float32Array, input.shape);
+      });
+      const result = await session.run(feeds);
+      const tensors = session.outputNames.map((n) => result[n] as ort.Tensor);
+      if (k === 0) shapes = tensors.map((t) => ({ dtype: t.type, shape: [...t.dims] }));
+      tensors.forEach((t, j) => {
+        if (t.dims.join('x') !== shapes[j].shape.join('x')) throw new Error(`output ${j} changed shape at fidelity sample ${k}`);
+        const d = t.data;
+        const f32 = d instanceof Float32Array ? d : Float32Array.from(d as ArrayLike<number>, Number);
+        writeSync(out, Buffer.from(f32.buffer, f32.byteOffset, f32.byteLength));
+      });
+    }
+  } finally {
+    for (const fd of fds) closeSync(fd);
+    closeSync(out);
+  }
+  return shapes;
 }
 
 function sessionOptions(req: RunnerRequest, vulkan: boolean, allowCpuFallback = false): ort.InferenceSession.SessionOptions {

@@ -24,5 +24,9 @@ export function ptlRunnerCommand(runnerPath: string, req: RunnerRequest): { comm
     '--output-file', req.outputFile,
   ];
   for (const input of req.inputs) args.push('--input', `${input.file}:${input.dtype}:${input.shape.join('x')}`);
+  if (req.fidelity) {
+    args.push('--fidelity-count', String(req.fidelity.count), '--fidelity-output', req.fidelity.outputFile);
+    for (const file of req.fidelity.inputFiles) args.push('--fidelity-input', file);
+  }
   return { command: runnerPath, args };
 }
