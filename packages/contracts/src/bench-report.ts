@@ -22,17 +22,6 @@ export const BENCH_ERROR_CLASSES = [
 export type BenchErrorClass = (typeof BENCH_ERROR_CLASSES)[number];
 
 /**
- * Error classes that are the model's (or the spec's) own fault: another attempt cannot help.
- * The worker stores the session and fails the cell at once on these; the rest are retried.
- * `crash` is deliberately not here: the worker retries a crashing runner (it may be the
- * device), while the gate also counts a head crash that persisted through the retries as the
- * model's fault (`evaluate-run-gate.ts` adds it).
- */
-export const MODEL_FAULT_ERROR_CLASSES: ReadonlySet<string> = new Set<BenchErrorClass>([
-  'bad_spec', 'model_load', 'input_mismatch', 'inference', 'timeout',
-]);
-
-/**
  * How memory.peakRssBytes was measured. `VmHWM-emulator-host`: VmHWM read under an emulator
  * (qemu-user passes /proc through), so it is the host-side peak of the emulator process.
  */

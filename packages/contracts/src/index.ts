@@ -6,3 +6,4 @@ export * from './bench-validation.js';
 export * from './budgets.js';
 export * from './fidelity.js';
 export * from './npz.js';
+export * from './fault-policy.js';

@@ -1,7 +1,12 @@
-/** An infrastructure fault (network, transfer, Appium): the queue retries the job with backoff. */
+import { isErrorClass, type BenchErrorClass, type ErrorClass, type WorkerErrorClass } from '@pocketbench/contracts';
+
+/**
+ * An infrastructure fault (network, transfer, Appium). It carries its class from where it is
+ * raised; the fault policy (packages/contracts) says the queue retries it with backoff.
+ */
 export class InfrastructureError extends Error {
   override name = 'InfrastructureError';
-  readonly errorClass: string = 'infrastructure';
+  readonly errorClass: WorkerErrorClass = 'infrastructure';
 }
 
 /** Downloading or verifying an artifact failed. */
@@ -14,9 +19,15 @@ export class TransferError extends InfrastructureError {
 export class ModelFaultError extends Error {
   override name = 'ModelFaultError';
   constructor(
-    readonly errorClass: string,
+    readonly errorClass: BenchErrorClass,
     message: string,
   ) {
     super(message);
   }
+}
+
+/** The class an error was raised with; an error from elsewhere (a library, the database) is infrastructure. */
+export function errorClassOf(err: unknown): ErrorClass {
+  const c = (err as { errorClass?: unknown } | undefined)?.errorClass;
+  return isErrorClass(c) ? c : 'infrastructure';
 }

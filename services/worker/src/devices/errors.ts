@@ -1,3 +1,4 @@
+import type { WorkerErrorClass } from '@pocketbench/contracts';
 import { InfrastructureError, TransferError } from '../errors.js';
 
 export { TransferError };
@@ -10,25 +11,25 @@ export { TransferError };
 /** Appium is down, the session was lost, or the target cannot be reached. */
 export class DeviceUnavailableError extends InfrastructureError {
   override name = 'DeviceUnavailableError';
-  override readonly errorClass: string = 'device_unavailable';
+  override readonly errorClass: WorkerErrorClass = 'device_unavailable';
 }
 
 /** The harness outran the driver's backstop budget (its own budget plus a grace) and was killed. */
 export class HarnessTimeoutError extends InfrastructureError {
   override name = 'HarnessTimeoutError';
-  override readonly errorClass: string = 'harness_timeout';
+  override readonly errorClass: WorkerErrorClass = 'harness_timeout';
 }
 
 /** The harness ended without writing a report (crash, missing runtime). */
 export class HarnessFailedError extends InfrastructureError {
   override name = 'HarnessFailedError';
-  override readonly errorClass: string = 'harness_failed';
+  override readonly errorClass: WorkerErrorClass = 'harness_failed';
 }
 
 /** The pulled report is not a BenchReport. */
 export class ReportInvalidError extends InfrastructureError {
   override name = 'ReportInvalidError';
-  override readonly errorClass: string = 'invalid_report';
+  override readonly errorClass: WorkerErrorClass = 'invalid_report';
 }
 
 /** Appium is not there or the session is gone: re-create the session before the next command. */
@@ -41,15 +42,31 @@ export function isSessionLost(err: unknown): boolean {
 }
 
 /**
- * Maps an error from a WebdriverIO command to the device layer's types. The Linux driver tags
- * its typed errors with `[Kind]` in the message, which survives the wire.
+ * The error class of each kind our Appium driver raises. The driver names the kind as a
+ * `[Kind]` tag opening its message (device-agents/appium-linux-driver/src/errors.ts), the one
+ * part of a W3C error that survives the wire besides the protocol status.
+ */
+const DRIVER_ERROR_KINDS = {
+  TransferIntegrity: TransferError,
+  HarnessTimeout: HarnessTimeoutError,
+  TargetUnreachable: DeviceUnavailableError,
+  HarnessNotInstalled: DeviceUnavailableError,
+} as const satisfies Record<string, new (message: string, options?: ErrorOptions) => InfrastructureError>;
+
+/** The kind tag of a driver error's message, when it has one of ours (WebdriverIO prefixes its own words). */
+function driverErrorKind(message: string): keyof typeof DRIVER_ERROR_KINDS | undefined {
+  return (Object.keys(DRIVER_ERROR_KINDS) as (keyof typeof DRIVER_ERROR_KINDS)[]).find((kind) => message.includes(`[${kind}]`));
+}
+
+/**
+ * Maps an error from a WebdriverIO command to the device layer's types, each carrying its
+ * errorClass from here on: our driver's kinds by their tag, anything else (Appium gone, session
+ * lost, the target unreachable) is the device being unavailable.
  */
 export function classifyDeviceError(err: unknown, what: string): Error {
   if (err instanceof InfrastructureError) return err;
   const msg = (err as Error)?.message ?? String(err);
-  const m = `${what}: ${msg}`;
-  if (msg.includes('[TransferIntegrity]')) return new TransferError(m, { cause: err });
-  if (msg.includes('[HarnessTimeout]')) return new HarnessTimeoutError(m, { cause: err });
-  if (msg.includes('[TargetUnreachable]') || isSessionLost(err)) return new DeviceUnavailableError(m, { cause: err });
-  return new DeviceUnavailableError(m, { cause: err });
+  const kind = driverErrorKind(msg);
+  const ErrorType = kind ? DRIVER_ERROR_KINDS[kind] : DeviceUnavailableError;
+  return new ErrorType(`${what}: ${msg}`, { cause: err });
 }

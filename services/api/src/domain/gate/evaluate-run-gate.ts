@@ -1,4 +1,4 @@
-import { MODEL_FAULT_ERROR_CLASSES, matchBudget, type Budgets, type ResolvedBudget, type Verdict } from '@pocketbench/contracts';
+import { faultPolicy, matchBudget, type Budgets, type ResolvedBudget, type Verdict } from '@pocketbench/contracts';
 import {
   getGateRun,
   listBranchBaselineSessions,
@@ -28,13 +28,6 @@ import { GateError } from './gate-error.js';
 
 /** Sizes and memory budgets are in MB of 1,048,576 bytes, as the results report them. */
 const MB = 1024 * 1024;
-/**
- * Harness error classes that are the model's own fault: a head that cannot run on the device
- * cannot merge. The worker's classes plus `crash`: the worker retries a crash, so one still
- * stored on the head persisted through the retries. Transfer and infrastructure faults leave
- * the cell inconclusive instead.
- */
-const MODEL_FAULT_CLASSES: ReadonlySet<string> = new Set([...MODEL_FAULT_ERROR_CLASSES, 'crash']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface GateOptions {
@@ -139,7 +132,7 @@ async function evaluateCell(
   const excludedNote = excluded.length
     ? ` ${excluded.length} session(s) excluded (${countBy(excluded.map((s) => s.status))}).`
     : '';
-  const headFault = sessions.find((x) => x.role === 'head' && x.status === 'error' && MODEL_FAULT_CLASSES.has(x.errorClass ?? ''));
+  const headFault = sessions.find((x) => x.role === 'head' && x.status === 'error' && faultPolicy(x.errorClass).failGate);
   if (headFault) {
     const message = headFault.errorMessage ? `: ${headFault.errorMessage.split('\n')[0].slice(0, 300)}` : '';
     return [{ ...emptyCheck('runs', 0, `The head model failed on the device (${headFault.errorClass}${message}).`), verdict: 'fail', budget: null }];
