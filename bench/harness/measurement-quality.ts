@@ -15,7 +15,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import type { BenchSpec } from '@pocketbench/contracts';
-import { ensureFixtures, ensurePtlRunner, generateInput, loadConfig, quantile, readHostFacts, runSession, type FixtureModel } from '@pocketbench/harness';
+import { ensureFixtures, ensurePtlRunner, generateInput, loadConfig, readHostFacts, runSession, type FixtureModel } from '@pocketbench/harness';
+import { median } from '@pocketbench/stats';
 import { PTL_ALLOCATOR_ENV } from '../../device-agents/harness/src/ptl/ptl-runner.js';
 
 const run = promisify(execFile);
@@ -32,7 +33,6 @@ const SEED = 7;
 // The contenders run with the same process-level allocator settings as the harness's ptl runner:
 // the comparison is about the harness, not about glibc's trimming.
 const SAME_PROCESS_ENV = { ...process.env, ...PTL_ALLOCATOR_ENV };
-const median = (xs: number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
 const cv = (xs: number[]) => {
   const m = xs.reduce((s, v) => s + v, 0) / xs.length;
   return Math.sqrt(xs.reduce((s, v) => s + (v - m) ** 2, 0) / (xs.length - 1)) / m;

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startWebServer, type WebServer } from '@pocketbench/api';
-import { queueNameForDevice, queueNameForPool, sessionJobId, type SessionJobData } from '@pocketbench/contracts';
-import { failJob, insertSession, markJobRunning, recordSessionFinished, seriesInputSpec } from '@pocketbench/db';
+import { queueNameForDevice, queueNameForPool, seriesInputSpec, sessionJobId, type SessionJobData } from '@pocketbench/contracts';
+import { failJob, insertSession, markJobRunning, recordSessionFinished } from '@pocketbench/db';
+import { iterationSummary } from '@pocketbench/stats';
 import { device, registerDevices, startTestApi, tinyOnnx, upload, type TestApi } from './helpers.js';
 
 export function benchReport(
@@ -205,8 +206,8 @@ describe('api/runs', () => {
       await insertSession(api.db.pool, {
         jobId: c0.jobId, runId: run.id, role: 'head', sessionIndex: s, artifactId: head, deviceId: 'host-a', status: 'ok',
         backendRequested: 'cpu', backendUsed: 'cpu', runtime: 'onnxruntime', deviceArch: 'x86_64',
-        iterationsUs: s === 0 ? [1000, 2000, 3000] : [4000, 5000], loadMs: s === 0 ? 10 : 20, peakRssBytes: 100 + s,
-        peakRssMethod: 'VmHWM', modelSizeBytes: 77, report: {},
+        iterationsUs: s === 0 ? [1000, 2000, 3000] : [4000, 5000], summary: iterationSummary(s === 0 ? [1000, 2000, 3000] : [4000, 5000]),
+        loadMs: s === 0 ? 10 : 20, peakRssBytes: 100 + s, peakRssMethod: 'VmHWM', modelSizeBytes: 77, report: {},
       });
       await recordSessionFinished(api.db.pool, c0.jobId);
     }

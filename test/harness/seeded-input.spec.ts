@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { generateInput, mulberry32, summarize, quantile } from '@pocketbench/harness';
+import { generateInput, mulberry32 } from '@pocketbench/harness';
 
-describe('harness seeded input and summary', function () {
+describe('harness seeded input', function () {
   it('mulberry32 matches the reference C sequence documented in the README', function () {
     const next = mulberry32(7);
     // First values of the reference C implementation (README, "Generated input") for seed 7.
@@ -19,20 +19,6 @@ describe('harness seeded input and summary', function () {
     const ints = generateInput({ name: 'i', shape: [100], dtype: 'int64', distribution: { low: 0, high: 10 } }, 3);
     const i64 = new BigInt64Array(ints.buffer, ints.byteOffset, 100);
     assert.ok(i64.every((v) => v >= 0n && v < 10n));
-  });
-
-  it('summarizes iterations: quantiles, MAD and CV', function () {
-    const s = summarize([5, 1, 4, 2, 3]);
-    assert.equal(s.count, 5);
-    assert.equal(s.minUs, 1);
-    assert.equal(s.maxUs, 5);
-    assert.equal(s.p50Us, 3);
-    assert.equal(s.meanUs, 3);
-    assert.equal(s.madUs, 1);
-    assert.ok(Math.abs(s.p90Us - 4.6) < 1e-9);
-    assert.ok(Math.abs(s.cv - Math.sqrt(2.5) / 3) < 1e-12);
-    assert.equal(quantile([7], 0.9), 7);
-    assert.throws(() => summarize([]), /no iterations/);
   });
 });
 

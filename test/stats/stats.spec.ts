@@ -11,7 +11,9 @@ import {
   eDivisive,
   hygieneAction,
   incompleteBeta,
+  iterationSummary,
   normalCdf,
+  quantile,
   studentTQuantile,
   studentTTwoSidedP,
   summarize,
@@ -44,6 +46,20 @@ describe('stats', () => {
       assert.ok(Math.abs(s.stddev - 3.0276503540974917) < 1e-12);
       assert.equal(s.mad, 2.5);
       assert.ok(Math.abs(s.cv - 3.0276503540974917 / 5.5) < 1e-12);
+    });
+
+    it('summarizes iterations in the report\'s shape (the harness\'s summary): quantiles, MAD and CV', () => {
+      const s = iterationSummary([5, 1, 4, 2, 3]);
+      assert.equal(s.count, 5);
+      assert.equal(s.minUs, 1);
+      assert.equal(s.maxUs, 5);
+      assert.equal(s.p50Us, 3);
+      assert.equal(s.meanUs, 3);
+      assert.equal(s.madUs, 1);
+      assert.ok(Math.abs(s.p90Us - 4.6) < 1e-9);
+      assert.ok(Math.abs(s.cv - Math.sqrt(2.5) / 3) < 1e-12);
+      assert.equal(quantile([7], 0.9), 7);
+      assert.throws(() => iterationSummary([]), /no iterations/);
     });
 
     it('refuses an empty session and non-finite values', () => {

@@ -22,7 +22,7 @@ import { PTL_ALLOCATOR_ENV, ptlRunnerCommand } from './ptl/ptl-runner.js';
 import type { RunnerRequest } from './runner-protocol.js';
 import { runRunnerProcess } from './runner-process.js';
 import { generateInput, sha256Tag } from './seeded-input.js';
-import { summarize } from './summary.js';
+import { iterationSummary } from '@pocketbench/stats';
 import { HARNESS_NAME, HARNESS_VERSION } from './version.js';
 import { preferredAdapter, probeVulkan, type VulkanAdapter } from './vulkan-probe.js';
 
@@ -293,7 +293,7 @@ async function measure(
       iterationsUs: result.iterationsUs,
       timedDurationMs: result.iterationsUs.reduce((s, v) => s + v, 0) / 1000,
     },
-    summary: summarize(result.iterationsUs),
+    summary: iterationSummary(result.iterationsUs),
     memory: { peakRssBytes: result.peakRssBytes, method: 'VmHWM' },
     output: {
       index: req.outputIndex,

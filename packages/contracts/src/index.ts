@@ -7,3 +7,4 @@ export * from './budgets.js';
 export * from './fidelity.js';
 export * from './npz.js';
 export * from './fault-policy.js';
+export * from './session-record.js';

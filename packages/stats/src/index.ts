@@ -9,3 +9,4 @@ export * from './change-points.js';
 export * from './verdict.js';
 export { incompleteBeta, normalCdf, studentTQuantile, studentTTwoSidedP, welchTTest } from './special.js';
 export * from './report/index.js';
+export * from './session-from-report.js';

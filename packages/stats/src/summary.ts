@@ -1,3 +1,5 @@
+import type { IterationSummary } from '@pocketbench/contracts';
+
 /** Summary of one session's timed iterations, in the unit given (µs for iterations). */
 export interface SessionSummary {
   n: number;
@@ -43,7 +45,7 @@ export function quantile(values: ArrayLike<number>, q: number): number {
 /** min, mean, p50, p90, p99, stddev (sample), MAD and CV of one session's iterations. */
 export function summarize(iterationsUs: ArrayLike<number>): SessionSummary {
   const n = iterationsUs.length;
-  if (n === 0) throw new RangeError('summarize needs at least one iteration');
+  if (n === 0) throw new RangeError('summarize: no iterations (it needs at least one iteration)');
   const sorted = sortedCopy(iterationsUs);
   for (let i = 0; i < n; i++) {
     if (!Number.isFinite(sorted[i])) throw new RangeError(`iteration ${i} is not a finite number`);
@@ -68,5 +70,18 @@ export function summarize(iterationsUs: ArrayLike<number>): SessionSummary {
     stddev,
     mad: quantileSorted(dev, 0.5),
     cv: mean > 0 ? stddev / mean : 0,
+  };
+}
+
+/**
+ * The one summary of a session's iterations in the BenchReport's shape (µs names, count and
+ * max too): the harness puts it in its report and the stored session's columns are read from it.
+ */
+export function iterationSummary(iterationsUs: ArrayLike<number>): IterationSummary {
+  const s = summarize(iterationsUs);
+  let max = -Infinity;
+  for (let i = 0; i < iterationsUs.length; i++) if (iterationsUs[i] > max) max = iterationsUs[i];
+  return {
+    count: s.n, minUs: s.min, meanUs: s.mean, p50Us: s.p50, p90Us: s.p90, p99Us: s.p99, maxUs: max, stddevUs: s.stddev, madUs: s.mad, cv: s.cv,
   };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { insertSession, listSessionsForRun, summarizeIterations, type InsertSessionInput } from '@pocketbench/db';
+import { insertSession, listSessionsForRun, type InsertSessionInput } from '@pocketbench/db';
+import { iterationSummary } from '@pocketbench/stats';
 import { createTestDatabase, type TestDatabase } from '../../support/db.js';
 
 describe('db/queries/sessions', () => {
@@ -30,22 +31,11 @@ describe('db/queries/sessions', () => {
   function input(sessionIndex: number, iterationsUs: number[]): InsertSessionInput {
     return {
       jobId, runId, role: 'head', sessionIndex, artifactId, status: 'ok', backendRequested: 'cpu', backendUsed: 'cpu',
-      runtime: 'onnxruntime', runtimeVersion: '1.22.0', harnessVersion: 'h1', deviceArch: 'x86_64', iterationsUs,
+      runtime: 'onnxruntime', runtimeVersion: '1.22.0', harnessVersion: 'h1', deviceArch: 'x86_64', iterationsUs, summary: iterationSummary(iterationsUs),
       loadMs: 12.5, peakRssBytes: 50_000_000, modelSizeBytes: 1234, report: { iterationsUs },
       series: { deviceModel: 'test-box', osVersion: '6.1.0', inputSpec: { inputs: [{ name: 'x', shape: [1, 3, 8, 8] }], seed: 1 } },
     };
   }
-
-  it('summarises iterations: percentiles, MAD and CV', () => {
-    const s = summarizeIterations([100, 200, 300, 400, 500])!;
-    assert.equal(s.minUs, 100);
-    assert.equal(s.meanUs, 300);
-    assert.equal(s.p50Us, 300);
-    assert.equal(s.p90Us, 460);
-    assert.equal(s.madUs, 100);
-    assert.ok(Math.abs(s.cv - Math.sqrt(25000) / 300) < 1e-12);
-    assert.equal(summarizeIterations([]), undefined);
-  });
 
   it('stores every iteration with summary columns and a series, once per (job, role, session)', async () => {
     const first = await insertSession(db.pool, input(0, [1000, 1100, 1200]));

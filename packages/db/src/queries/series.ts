@@ -43,15 +43,6 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-/**
- * The input-spec part of a series key, from the spec a BenchReport echoes: the inputs and the
- * seed. Farm and external sessions both use this, so they share one history.
- */
-export function seriesInputSpec(spec: unknown): { inputs: unknown; seed: unknown } {
-  const s = (spec ?? {}) as { inputs?: unknown; seed?: unknown };
-  return { inputs: s.inputs ?? null, seed: s.seed ?? 0 };
-}
-
 /** Returns the series id for this key, creating the row the first time. */
 export async function upsertSeries(q: Queryable, input: SeriesKeyInput): Promise<number> {
   const key = seriesKey(input);

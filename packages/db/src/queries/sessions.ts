@@ -1,86 +1,10 @@
-import type { SessionRole, SessionStatus } from '@pocketbench/contracts';
+import type { SessionRecord, SessionRole, SessionStatus } from '@pocketbench/contracts';
 import { canonicalJson, osMajor, upsertSeries } from './series.js';
 import type { Queryable } from '../queryable.js';
+import { EXTERNAL_SESSION_INDEX_BASE } from './jobs.js';
 
-/** Summary columns of one session, computed from its timed iterations (µs). */
-export interface IterationSummary {
-  minUs: number;
-  meanUs: number;
-  p50Us: number;
-  p90Us: number;
-  p99Us: number;
-  stddevUs: number;
-  madUs: number;
-  cv: number;
-}
-
-/** Linear-interpolated quantile of a sorted array (type 7, as numpy's default). */
-function quantileSorted(sorted: number[], p: number): number {
-  const pos = (sorted.length - 1) * p;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-
-/** min, mean, p50/p90/p99, sample stddev, MAD (unscaled), CV = stddev / mean. */
-export function summarizeIterations(iterationsUs: readonly number[]): IterationSummary | undefined {
-  if (iterationsUs.length === 0) return undefined;
-  const sorted = [...iterationsUs].sort((a, b) => a - b);
-  const n = sorted.length;
-  const mean = sorted.reduce((s, v) => s + v, 0) / n;
-  const variance = n > 1 ? sorted.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1) : 0;
-  const stddev = Math.sqrt(variance);
-  const p50 = quantileSorted(sorted, 0.5);
-  const deviations = sorted.map((v) => Math.abs(v - p50)).sort((a, b) => a - b);
-  return {
-    minUs: sorted[0],
-    meanUs: mean,
-    p50Us: p50,
-    p90Us: quantileSorted(sorted, 0.9),
-    p99Us: quantileSorted(sorted, 0.99),
-    stddevUs: stddev,
-    madUs: quantileSorted(deviations, 0.5),
-    cv: mean > 0 ? stddev / mean : 0,
-  };
-}
-
-/** One harness execution's result, as the worker hands it over. */
-export interface InsertSessionInput {
-  jobId: string;
-  runId: string;
-  role: SessionRole;
-  sessionIndex: number;
-  /** @defaultValue 1 */
-  attempt?: number;
-  artifactId: string;
-  deviceId?: string | null;
-  status: SessionStatus;
-  errorClass?: string | null;
-  errorMessage?: string | null;
-  backendRequested: string;
-  backendUsed?: string | null;
-  runtime?: string | null;
-  runtimeVersion?: string | null;
-  harnessVersion?: string | null;
-  deviceArch?: string | null;
-  /** Every timed iteration, µs (rounded to integers for storage). */
-  iterationsUs?: readonly number[];
-  loadMs?: number | null;
-  firstInferenceMs?: number | null;
-  peakRssBytes?: number | null;
-  peakRssMethod?: string | null;
-  modelSizeBytes?: number | null;
-  deviceStateBefore?: unknown;
-  deviceStateAfter?: unknown;
-  /** The whole BenchReport (or, for a session that never produced one, what is known). */
-  report: unknown;
-  /** @defaultValue 'farm' */
-  source?: 'farm' | 'external';
-  /** Series facts beyond the artifact's project/model/variant; the series row is upserted when present. */
-  series?: { deviceModel: string; osVersion?: string | null; inputSpec: unknown };
-  /** Summary columns; computed from iterationsUs when omitted. */
-  summary?: IterationSummary;
-}
+/** One harness execution's result, as `sessionFromReport` (packages/stats) builds it. */
+export type InsertSessionInput = SessionRecord;
 
 /**
  * Stores one session. Idempotent on (job_id, role, session_index): a retried or duplicated
@@ -88,7 +12,7 @@ export interface InsertSessionInput {
  */
 export async function insertSession(q: Queryable, input: InsertSessionInput): Promise<{ id: number; inserted: boolean }> {
   const iterations = (input.iterationsUs ?? []).map((v) => Math.round(v));
-  const s = input.summary ?? summarizeIterations(iterations);
+  const s = input.summary;
   let seriesId: number | null = null;
   if (input.series && input.runtime && input.harnessVersion) {
     const { rows } = await q.query(
@@ -255,4 +179,21 @@ export async function getJobArtifacts(
     head: { id: r.h_id, sha256: r.h_sha, format: r.h_format, sizeBytes: Number(r.h_size) },
     baseline: r.b_id ? { id: r.b_id, sha256: r.b_sha, format: r.b_format, sizeBytes: Number(r.b_size) } : null,
   };
+}
+
+/**
+ * Locks the cell's `jobs` row for the transaction: concurrent external posts to one cell are
+ * serialised, so "the next free session index" is well defined.
+ */
+export async function lockCell(tx: Queryable, jobId: string): Promise<void> {
+  await tx.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [jobId]);
+}
+
+/** The next free external session index of (cell, role): above every index the farm may plan. */
+export async function nextExternalSessionIndex(tx: Queryable, jobId: string, role: SessionRole): Promise<number> {
+  const { rows } = await tx.query<{ next: number }>(
+    'SELECT greatest(coalesce(max(session_index) + 1, 0), $3)::int AS next FROM sessions WHERE job_id = $1 AND role = $2',
+    [jobId, role, EXTERNAL_SESSION_INDEX_BASE],
+  );
+  return rows[0].next;
 }

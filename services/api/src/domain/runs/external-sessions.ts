@@ -1,8 +1,9 @@
 import { validateBenchReport, type SessionRole } from '@pocketbench/contracts';
 import {
-  EXTERNAL_SESSION_INDEX_BASE, getArtifact, getDevice, insertSession, listJobsForRun, seriesInputSpec,
+  EXTERNAL_SESSION_INDEX_BASE, getArtifact, getDevice, getJob, insertSession, listJobsForRun, lockCell, nextExternalSessionIndex,
   withTransaction, type Pool,
 } from '@pocketbench/db';
+import { sessionFromReport } from '@pocketbench/stats';
 import { ApiError, validationFailed } from '../../errors.js';
 import type { Principal } from '../auth/tokens.js';
 import { loadRun } from './run-view.js';
@@ -86,53 +87,22 @@ export async function addExternalSession(db: Pool, principal: Principal, runId: 
     );
   }
   return withTransaction(db, async (tx) => {
-    // Serialises concurrent external posts to one cell so "next free index" is well defined.
-    await tx.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [job.id]);
-    let sessionIndex = req.sessionIndex;
-    if (sessionIndex === undefined) {
-      // Above every index the farm may plan, so a queued farm session keeps its slot.
-      const { rows } = await tx.query<{ next: number }>(
-        'SELECT greatest(coalesce(max(session_index) + 1, 0), $3)::int AS next FROM sessions WHERE job_id = $1 AND role = $2',
-        [job.id, role, EXTERNAL_SESSION_INDEX_BASE],
-      );
-      sessionIndex = rows[0].next;
-    }
-    const status = report.status === 'ok' ? 'ok' : report.status === 'unsupported' ? 'unsupported' : 'error';
-    const { id, inserted } = await insertSession(tx, {
+    await lockCell(tx, job.id);
+    // Above every index the farm may plan, so a queued farm session keeps its slot.
+    const sessionIndex = req.sessionIndex ?? (await nextExternalSessionIndex(tx, job.id, role));
+    const { id, inserted } = await insertSession(tx, sessionFromReport(report, {
       jobId: job.id,
       runId: run.id,
       role,
       sessionIndex,
       artifactId,
       deviceId: req.deviceId ?? null,
-      status,
-      errorClass: report.error?.class ?? null,
-      errorMessage: report.error?.message ?? null,
-      backendRequested: report.backend.requested,
-      backendUsed: report.backend.used,
-      runtime: report.runtime.name,
-      runtimeVersion: report.runtime.version,
-      harnessVersion: report.harness.version,
-      deviceArch: report.host.arch,
-      iterationsUs: report.timing?.iterationsUs ?? [],
-      loadMs: report.timing?.modelLoadMs ?? null,
-      firstInferenceMs: report.timing?.firstInferenceMs ?? null,
-      peakRssBytes: report.memory?.peakRssBytes ?? null,
-      peakRssMethod: report.memory?.method ?? null,
-      modelSizeBytes: report.model?.sizeBytes ?? null,
-      deviceStateBefore: report.device.before,
-      deviceStateAfter: report.device.after,
-      report,
       source: 'external',
-      series: {
-        deviceModel: req.deviceModel ?? report.host.cpuModel,
-        osVersion: report.host.os,
-        inputSpec: seriesInputSpec(report.spec),
-      },
-    });
+      seriesDevice: { deviceModel: req.deviceModel ?? report.host.cpuModel, osVersion: report.host.os },
+    }));
     // Not counted towards the cell's planned sessions: those are the farm's, and counting an
     // external one would finish the cell early and make the farm drop its own results.
-    const { rows } = await tx.query<{ status: string }>('SELECT status FROM jobs WHERE id = $1', [job.id]);
-    return { sessionId: id, inserted, jobId: job.id, role, sessionIndex, cellStatus: rows[0].status };
+    const cell = await getJob(tx, job.id);
+    return { sessionId: id, inserted, jobId: job.id, role, sessionIndex, cellStatus: cell!.status };
   });
 }
