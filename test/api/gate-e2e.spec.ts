@@ -59,7 +59,7 @@ describe('e2e: pocketbench submit --baseline, then pocketbench gate', function (
     host = new WorkerHost({
       // This machine is shared with other work: the tiny CNN's ~45 µs iterations show a robust CV
       // around 20 % here, so the 10 % default would (rightly) mark every session unstable.
-      config: { ...testWorkerConfig(db, prefix, { cvCap: 0.5 }), apiUrl: api.url, cacheDir: path.join(tmp, 'worker-cache') },
+      config: { ...testWorkerConfig(db, prefix, { session: { cvCap: 0.5 } }), apiUrl: api.url, cacheDir: path.join(tmp, 'worker-cache') },
       logger: quietLogger(),
     });
     await host.start();

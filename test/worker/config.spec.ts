@@ -9,7 +9,7 @@ describe('worker/config', () => {
     assert.equal(c.reaperMs, 1250);
     assert.equal(c.redisUrl, 'redis://127.0.0.1:6379');
     assert.equal(c.apiUrl, 'http://127.0.0.1:8080');
-    assert.equal(c.quarantineAfter, 3);
+    assert.equal(c.session.quarantineAfter, 3);
     assert.equal(c.deviceFilter, undefined);
   });
 

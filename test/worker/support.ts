@@ -11,7 +11,7 @@ import {
 import { ensureModel, ensureProject, insertArtifact, insertJobs, insertRun, type Pool } from '@pocketbench/db';
 import { ensureFixtures } from '@pocketbench/harness';
 import { TEST_REDIS_URL } from '../support/redis.js';
-import { loadConfig, type WorkerConfig } from '../../services/worker/src/config.js';
+import { loadConfig, type SessionPolicy, type WorkerConfig } from '../../services/worker/src/config.js';
 import type { DeviceConfig } from '../../services/worker/src/devices/device-session.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -58,20 +58,19 @@ export function cloneDevice(local: DeviceConfig, id: string, pool: string, workR
   return { ...local, id, name: id, pool, capabilities: { ...local.capabilities, 'pocketbench:workDir': path.join(workRoot, id) } };
 }
 
-export function testWorkerConfig(db: { url: string }, prefix: string, overrides: Partial<WorkerConfig> = {}): WorkerConfig {
-  return {
-    ...loadConfig({
+/** Overrides of a test's worker config; `session` is merged into the loaded policy. */
+export type WorkerConfigOverrides = Partial<Omit<WorkerConfig, 'session'>> & { session?: Partial<SessionPolicy> };
+
+export function testWorkerConfig(db: { url: string }, prefix: string, overrides: WorkerConfigOverrides = {}): WorkerConfig {
+  const loaded = loadConfig({
       DATABASE_URL: db.url,
       REDIS_URL: TEST_REDIS_URL,
       POCKETBENCH_DATA_DIR: SHARED_DATA_DIR,
       POCKETBENCH_QUEUE_PREFIX: prefix,
       POCKETBENCH_URL: 'http://127.0.0.1:9',
       POCKETBENCH_SHUTDOWN_GRACE_MS: '30000',
-    }),
-    cvCap: 10,
-    driftCap: 10,
-    ...overrides,
-  };
+  });
+  return { ...loaded, ...overrides, session: { ...loaded.session, cvCap: 10, driftCap: 10, ...overrides.session } };
 }
 
 /** Puts an artifact in the worker's host cache, as a download would. */

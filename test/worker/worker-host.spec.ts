@@ -9,10 +9,10 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { testQueuePrefix } from '../support/redis.js';
 import { loadDeviceLayer, type AppiumServerHandle, type DeviceLayer } from '../../services/worker/src/device-layer.js';
 import type { DeviceConfig } from '../../services/worker/src/devices/device-session.js';
-import type { WorkerConfig } from '../../services/worker/src/config.js';
 import { WorkerHost } from '../../services/worker/src/worker-host.js';
 import {
   cloneDevice, enqueue, fixturePaths, quietLogger, seedRun, seedWorkerCache, sessionQueue, SHARED_DATA_DIR, testWorkerConfig, waitFor,
+  type WorkerConfigOverrides,
 } from './support.js';
 
 /**
@@ -61,7 +61,7 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     ids: string[],
     extra: {
       heartbeatMs?: number; cvCap?: number; shutdownGraceMs?: number; onHarnessStart?: (j: Job<SessionJobData, SessionJobResult>) => void;
-      deviceLayer?: DeviceLayer; config?: Partial<WorkerConfig>;
+      deviceLayer?: DeviceLayer; config?: WorkerConfigOverrides;
     } = {},
   ) {
     const heartbeatMs = extra.heartbeatMs ?? 5000;
@@ -71,7 +71,7 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
         heartbeatMs,
         heartbeatTtlMs: Math.round(heartbeatMs * 1.5),
         reaperMs: Math.max(20, Math.round(heartbeatMs / 4)),
-        ...(extra.cvCap !== undefined ? { cvCap: extra.cvCap } : {}),
+        ...(extra.cvCap !== undefined ? { session: { cvCap: extra.cvCap } } : {}),
         ...(extra.shutdownGraceMs !== undefined ? { shutdownGraceMs: extra.shutdownGraceMs } : {}),
         ...extra.config,
       }),
@@ -169,7 +169,7 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     const started = Date.now();
     await startHost(prefix, pool, [uniq('dev')], {
       deviceLayer: hotLayer(() => 80, reads),
-      config: { tempCeilingC: 45, cooldownPollMs: 100, cooldownMaxMs: 500 },
+      config: { session: { tempCeilingC: 45, cooldownPollMs: 100, cooldownMaxMs: 500 } },
     });
     const q = sessionQueue(run.queueName, prefix);
     queues.push(q);
@@ -194,7 +194,7 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     // Two hot readings, then cool (the session's own before-state reads come after).
     await startHost(prefix, pool, [uniq('dev')], {
       deviceLayer: hotLayer((n) => (n < 2 ? 60 : 40), reads),
-      config: { tempCeilingC: 45, cooldownPollMs: 50, cooldownMaxMs: 60_000 },
+      config: { session: { tempCeilingC: 45, cooldownPollMs: 50, cooldownMaxMs: 60_000 } },
     });
     const q = sessionQueue(run.queueName, prefix);
     queues.push(q);

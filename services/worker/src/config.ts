@@ -1,6 +1,24 @@
 import os from 'node:os';
 import path from 'node:path';
 
+/**
+ * How a device worker runs and judges each session, from the environment (defaults here only).
+ */
+export interface SessionPolicy {
+  /** Consecutive failed sessions that quarantine a device (`POCKETBENCH_QUARANTINE_AFTER`). @defaultValue 3 */
+  quarantineAfter: number;
+  /** Session CV cap for hygiene (`POCKETBENCH_CV_CAP`, robust CV). @defaultValue 0.10 */
+  cvCap: number;
+  /** Largest drift between a session's first and last thirds (`POCKETBENCH_DRIFT_CAP`). @defaultValue 0.10 */
+  driftCap: number;
+  /** Hottest thermal zone (°C) above which a session first waits for the device to cool (`POCKETBENCH_TEMP_CEILING_C`). @defaultValue 45 */
+  tempCeilingC: number;
+  /** How often a hot device's temperature is read again (`POCKETBENCH_COOLDOWN_POLL_MS`). @defaultValue 10000 */
+  cooldownPollMs: number;
+  /** Longest cooldown before the session runs anyway, marked `unstable` (`POCKETBENCH_COOLDOWN_MAX_MS`). @defaultValue 300000 */
+  cooldownMaxMs: number;
+}
+
 /** Everything the worker reads from its environment, parsed once at start. */
 export interface WorkerConfig {
   /** Where artifacts are downloaded from (`POCKETBENCH_URL`). @defaultValue 'http://127.0.0.1:8080' */
@@ -29,18 +47,8 @@ export interface WorkerConfig {
   heartbeatTtlMs: number;
   /** How often the reaper looks. @defaultValue heartbeatMs / 4 */
   reaperMs: number;
-  /** Consecutive failed sessions that quarantine a device. @defaultValue 3 */
-  quarantineAfter: number;
-  /** Session CV cap for hygiene (`POCKETBENCH_CV_CAP`, robust CV). @defaultValue 0.10 */
-  cvCap: number;
-  /** Largest drift between a session's first and last thirds (`POCKETBENCH_DRIFT_CAP`). @defaultValue 0.10 */
-  driftCap: number;
-  /** Hottest thermal zone (°C) above which a session first waits for the device to cool (`POCKETBENCH_TEMP_CEILING_C`). @defaultValue 45 */
-  tempCeilingC: number;
-  /** How often a hot device's temperature is read again (`POCKETBENCH_COOLDOWN_POLL_MS`). @defaultValue 10000 */
-  cooldownPollMs: number;
-  /** Longest cooldown before the session runs anyway, marked `unstable` (`POCKETBENCH_COOLDOWN_MAX_MS`). @defaultValue 300000 */
-  cooldownMaxMs: number;
+  /** How each session is run and judged: hygiene caps, cooldown, quarantine. */
+  session: SessionPolicy;
   /** How long shutdown waits for the job in hand before handing it back. @defaultValue 60000 */
   shutdownGraceMs: number;
   /** @defaultValue 'info' */
@@ -99,12 +107,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     heartbeatMs,
     heartbeatTtlMs: int(env, 'POCKETBENCH_HEARTBEAT_TTL_MS', Math.round(heartbeatMs * 1.5), 50),
     reaperMs: int(env, 'POCKETBENCH_REAPER_MS', Math.max(25, Math.round(heartbeatMs / 4)), 10),
-    quarantineAfter: int(env, 'POCKETBENCH_QUARANTINE_AFTER', 3),
-    cvCap,
-    driftCap,
-    tempCeilingC,
-    cooldownPollMs: int(env, 'POCKETBENCH_COOLDOWN_POLL_MS', 10_000, 10),
-    cooldownMaxMs: int(env, 'POCKETBENCH_COOLDOWN_MAX_MS', 300_000, 0),
+    session: {
+      quarantineAfter: int(env, 'POCKETBENCH_QUARANTINE_AFTER', 3),
+      cvCap,
+      driftCap,
+      tempCeilingC,
+      cooldownPollMs: int(env, 'POCKETBENCH_COOLDOWN_POLL_MS', 10_000, 10),
+      cooldownMaxMs: int(env, 'POCKETBENCH_COOLDOWN_MAX_MS', 300_000, 0),
+    },
     shutdownGraceMs: int(env, 'POCKETBENCH_SHUTDOWN_GRACE_MS', 60_000, 0),
     logLevel: env.LOG_LEVEL || 'info',
   };

@@ -29,9 +29,9 @@ export interface DeviceLayer {
 
 /** The real device layer and harness bundle, loaded when a worker host starts. */
 export async function loadDeviceLayer(): Promise<DeviceLayer> {
-  const devices = (await import('./devices/index.js')) as unknown as Omit<DeviceLayer, 'ensureHarnessBundle'>;
-  const bundleModule = '@pocketbench/harness/bundle';
-  const bundle = (await import(bundleModule)) as Pick<DeviceLayer, 'ensureHarnessBundle'>;
+  // Loaded on demand: WebdriverIO and the bundler are a worker host's, not every importer's.
+  const devices: Omit<DeviceLayer, 'ensureHarnessBundle'> = await import('./devices/index.js');
+  const bundle: Pick<DeviceLayer, 'ensureHarnessBundle'> = await import('@pocketbench/harness/bundle');
   return {
     startAppiumServer: devices.startAppiumServer,
     openDeviceSession: devices.openDeviceSession,

@@ -1,9 +1,10 @@
 import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { queueNameForDevice, queueNameForPool, type SessionJobData, type SessionJobResult } from '@pocketbench/contracts';
-import { heartbeat, markDeviceOffline, upsertDevice, type Pool } from '@pocketbench/db';
+import { heartbeat, markDeviceOffline, upsertDevice, type DeviceRow, type Pool } from '@pocketbench/db';
 import type { ArtifactCache } from './artifact-cache.js';
 import type { DeviceConfig, DeviceInfo, DeviceSession } from './devices/device-session.js';
+import type { SessionPolicy } from './config.js';
 import { createSessionProcessor } from './session-processor.js';
 
 export interface DeviceWorkerOptions {
@@ -20,16 +21,11 @@ export interface DeviceWorkerOptions {
   logger: Logger;
   heartbeatMs: number;
   heartbeatTtlMs: number;
-  quarantineAfter: number;
-  cvCap: number;
-  driftCap: number;
+  /** How sessions are run and judged (loadConfig's `session`). */
+  policy: SessionPolicy;
   shutdownGraceMs: number;
-  /** See SessionProcessorDeps.tempCeilingC. */
-  tempCeilingC?: number;
-  cooldownPollMs?: number;
-  cooldownMaxMs?: number;
   onHarnessStart?(job: Job<SessionJobData, SessionJobResult>): void;
-  /** See SessionProcessorDeps.waitForAppium. */
+  /** See SessionDeps.waitForAppium. */
   waitForAppium?(ms: number): Promise<boolean>;
 }
 
@@ -111,16 +107,23 @@ export class DeviceWorker {
     return this.info;
   }
 
-  /** Reads the device's facts through Appium, registers it, then starts consuming and heart-beating. */
-  async start(): Promise<void> {
+  /** Reads the device's facts through Appium (afresh) and registers the device: at start, and when its row went missing. */
+  private async register(): Promise<DeviceRow> {
+    this.info = undefined;
     const info = await this.deviceInfo();
     const d = this.opts.device;
-    const row = await upsertDevice(this.opts.pool, {
+    return upsertDevice(this.opts.pool, {
       id: d.id, name: d.name, platform: d.platform, arch: info.arch, os: info.os, osVersion: info.osVersion,
       deviceModel: info.deviceModel, pool: d.pool, host: this.opts.hostName, emulated: d.emulated, backends: info.backends,
       heartbeatTtlMs: this.opts.heartbeatTtlMs, info: { ...info },
       soc: typeof info.soc === 'string' ? info.soc : null, abi: typeof info.abi === 'string' ? info.abi : null,
     });
+  }
+
+  /** Registers the device, then starts consuming and heart-beating. */
+  async start(): Promise<void> {
+    const row = await this.register();
+    const info = this.info!;
     this.quarantined = row.state === 'quarantined';
     const prefix = this.opts.bullPrefix;
     this.deviceQueue = new Queue(queueNameForDevice(this.id, this.opts.queuePrefix), { connection: this.opts.connection, prefix });
@@ -133,12 +136,7 @@ export class DeviceWorker {
       deviceInfo: () => this.deviceInfo(),
       deviceQueue: this.deviceQueue,
       logger: this.log,
-      cvCap: this.opts.cvCap,
-      driftCap: this.opts.driftCap,
-      quarantineAfter: this.opts.quarantineAfter,
-      tempCeilingC: this.opts.tempCeilingC,
-      cooldownPollMs: this.opts.cooldownPollMs,
-      cooldownMaxMs: this.opts.cooldownMaxMs,
+      policy: this.opts.policy,
       onQuarantined: (reason) => this.pauseForQuarantine(reason),
       shuttingDown: () => this.closing !== undefined,
       onHarnessStart: this.opts.onHarnessStart,
@@ -213,14 +211,7 @@ export class DeviceWorker {
       });
       if (!state) {
         this.log.warn('device row missing; registering again');
-        this.info = undefined;
-        const info = await this.deviceInfo();
-        const d = this.opts.device;
-        await upsertDevice(this.opts.pool, {
-          id: d.id, name: d.name, platform: d.platform, arch: info.arch, os: info.os, osVersion: info.osVersion,
-          deviceModel: info.deviceModel, pool: d.pool, host: this.opts.hostName, emulated: d.emulated,
-          backends: info.backends, heartbeatTtlMs: this.opts.heartbeatTtlMs, info: { ...info },
-        });
+        await this.register();
         return;
       }
       this.lastBeatOk = Date.now();

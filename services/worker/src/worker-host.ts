@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { ConnectionOptions, Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { SessionJobData, SessionJobResult } from '@pocketbench/contracts';
-import { createPool, markSilentDevicesOffline, type Pool } from '@pocketbench/db';
+import { createPool, markSilentDevicesOffline, ping, type Pool } from '@pocketbench/db';
 import { ArtifactCache } from './artifact-cache.js';
 import type { WorkerConfig } from './config.js';
 import { loadDeviceLayer, type AppiumServerHandle, type DeviceLayer, type HarnessBundle } from './device-layer.js';
@@ -73,7 +73,7 @@ export class WorkerHost {
       this.ownPool = true;
     }
     try {
-      await this.pool.query('SELECT 1');
+      await ping(this.pool);
     } catch (err) {
       throw new Error(`cannot reach Postgres at DATABASE_URL: ${(err as Error).message}`);
     }
@@ -112,13 +112,8 @@ export class WorkerHost {
         logger,
         heartbeatMs: config.heartbeatMs,
         heartbeatTtlMs: config.heartbeatTtlMs,
-        quarantineAfter: config.quarantineAfter,
-        cvCap: config.cvCap,
-        driftCap: config.driftCap,
+        policy: config.session,
         shutdownGraceMs: config.shutdownGraceMs,
-        tempCeilingC: config.tempCeilingC,
-        cooldownPollMs: config.cooldownPollMs,
-        cooldownMaxMs: config.cooldownMaxMs,
         onHarnessStart: this.opts.onHarnessStart,
         waitForAppium: (ms) => this.waitForAppium(ms),
       });

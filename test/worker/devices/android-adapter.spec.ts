@@ -13,6 +13,7 @@ import {
 import { FakeWebDriverServer, WebDriverCommandError, type RecordedCommand } from './support/fake-webdriver-server.js';
 import { testLogger } from './support/logger.js';
 import { sampleReport } from './support/sample-report.js';
+import { hostSpec } from './support/host-spec.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const unq = (s: string) => s.replace(/^'|'$/g, '');
@@ -147,7 +148,7 @@ describe('Android adapter (UiAutomator2 command sequence against a simulated pho
   it('installs the harness, pushes and hash-checks the model, records state, runs, pulls and validates the report', async () => {
     const session = await open();
     const modelSha = sha(await import('node:fs').then((f) => f.readFileSync(model)));
-    const report = (await session.runHarness({ spec: spec(), artifactPath: model, artifactSha256: modelSha })) as Record<string, any>;
+    const report = (await session.runHarness(hostSpec(spec(), model, modelSha))) as Record<string, any>;
     await session.close();
 
     assert.equal(report.status, 'ok');
@@ -188,9 +189,9 @@ describe('Android adapter (UiAutomator2 command sequence against a simulated pho
   it('reuses the session, the installed harness and the pushed model on the next job', async () => {
     const session = await open();
     const data = await import('node:fs').then((f) => f.readFileSync(model));
-    await session.runHarness({ spec: spec(), artifactPath: model, artifactSha256: sha(data) });
+    await session.runHarness(hostSpec(spec(), model, sha(data)));
     const before = server.commands.length;
-    await session.runHarness({ spec: spec(), artifactPath: model, artifactSha256: sha(data) });
+    await session.runHarness(hostSpec(spec(), model, sha(data)));
     const second = server.trace().slice(before);
     await session.close();
     assert.equal(second.filter((x) => x.startsWith('new session')).length, 0);
@@ -201,7 +202,7 @@ describe('Android adapter (UiAutomator2 command sequence against a simulated pho
     const session = await open();
     const data = await import('node:fs').then((f) => f.readFileSync(model));
     phone.loseSessionOnce = true;
-    const report = await session.runHarness({ spec: spec(), artifactPath: model, artifactSha256: sha(data) });
+    const report = await session.runHarness(hostSpec(spec(), model, sha(data)));
     await session.close();
     assert.equal(report.status, 'ok');
     assert.equal(server.trace().filter((x) => x.startsWith('new session')).length, 2);
@@ -211,7 +212,7 @@ describe('Android adapter (UiAutomator2 command sequence against a simulated pho
     const session = await open();
     const data = await import('node:fs').then((f) => f.readFileSync(model));
     phone.corrupt = '/models/';
-    await assert.rejects(session.runHarness({ spec: spec(), artifactPath: model, artifactSha256: sha(data) }), (err: Error) => {
+    await assert.rejects(session.runHarness(hostSpec(spec(), model, sha(data))), (err: Error) => {
       assert.ok(err instanceof TransferError, String(err));
       assert.match(err.message, /pushed sha256 [0-9a-f]{64}, device has [0-9a-f]{64}/);
       return true;
@@ -222,7 +223,7 @@ describe('Android adapter (UiAutomator2 command sequence against a simulated pho
   it('reads facts with getprop and backends from the harness probe', async () => {
     const session = await open();
     const data = await import('node:fs').then((f) => f.readFileSync(model));
-    await session.runHarness({ spec: spec(), artifactPath: model, artifactSha256: sha(data) });
+    await session.runHarness(hostSpec(spec(), model, sha(data)));
     const info = await session.info();
     await session.close();
     assert.equal(info.deviceModel, 'Google Pixel 7');
@@ -248,7 +249,7 @@ describe('Android adapter (UiAutomator2 command sequence against a simulated pho
 
   it('fails clearly when no Android harness is configured', async () => {
     const session = await openDeviceSession(device, { appiumUrl: server.url, harnessBundle: { dir: '/x', version: 'l' }, cacheDir: tmp, logger: testLogger });
-    await assert.rejects(session.runHarness({ spec: spec(), artifactPath: model, artifactSha256: 'a'.repeat(64) }), /no Android harness is configured/);
+    await assert.rejects(session.runHarness(hostSpec(spec(), model, 'a'.repeat(64))), /no Android harness is configured/);
     await session.close();
   });
 });

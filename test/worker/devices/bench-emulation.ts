@@ -13,6 +13,7 @@ import { pino } from 'pino';
 import { ensureFixtures } from '@pocketbench/harness';
 import { ensureHarnessBundle } from '@pocketbench/harness/bundle';
 import { discoverLocalDevices, openDeviceSession, startAppiumServer } from '../../../services/worker/src/devices/index.js';
+import { hostSpec } from './support/host-spec.js';
 
 const dataDir = path.resolve(process.env.POCKETBENCH_DATA_DIR ?? fileURLToPath(new URL('../../../.pocketbench', import.meta.url)));
 const models = (process.argv[2] ?? 'tiny_cnn,mobilenet_v2').split(',');
@@ -35,7 +36,7 @@ try {
       const iterations = device.emulated && name !== 'tiny_cnn' ? 10 : 30;
       const spec = { specVersion: 1, artifact: { format: 'onnx' }, runtime: 'onnxruntime', backend: 'cpu', threads: 1, warmup: 2, iterations, inputs: m.inputs, timeBudgetSec: 600 };
       const started = Date.now();
-      const r = (await session.runHarness({ spec, artifactPath: m.path, artifactSha256: sha })) as Record<string, any>;
+      const r = (await session.runHarness(hostSpec(spec, m.path, sha))) as Record<string, any>;
       const wallMs = Date.now() - started;
       rows.push(
         [

@@ -7,6 +7,7 @@ import { IosAdapter, openDeviceSession, TransferError, type DeviceConfig } from 
 import { FakeWebDriverServer, WebDriverCommandError, type RecordedCommand } from './support/fake-webdriver-server.js';
 import { testLogger } from './support/logger.js';
 import { sampleReport } from './support/sample-report.js';
+import { hostSpec } from './support/host-spec.js';
 
 const BUNDLE = 'dev.pocketbench.harness';
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -111,7 +112,7 @@ describe('iOS adapter (XCUITest command sequence against a simulated iPhone)', (
     const session = await open();
     ((session as unknown as { adapter: IosAdapter }).adapter).pollMs = 10;
     const digest = sha(await readFile(model));
-    const report = (await session.runHarness({ spec: spec(), artifactPath: model, artifactSha256: digest })) as Record<string, any>;
+    const report = (await session.runHarness(hostSpec(spec(), model, digest))) as Record<string, any>;
     const state = await session.state();
     await session.close();
 
@@ -151,9 +152,9 @@ describe('iOS adapter (XCUITest command sequence against a simulated iPhone)', (
     const session = await open();
     ((session as unknown as { adapter: IosAdapter }).adapter).pollMs = 10;
     const digest = sha(await readFile(model));
-    await session.runHarness({ spec: spec(), artifactPath: model, artifactSha256: digest });
+    await session.runHarness(hostSpec(spec(), model, digest));
     const n = server.commands.length;
-    await session.runHarness({ spec: spec(), artifactPath: model, artifactSha256: digest });
+    await session.runHarness(hostSpec(spec(), model, digest));
     const second = server.trace().slice(n);
     await session.close();
     assert.equal(phone.installed.length, 1);
@@ -163,7 +164,7 @@ describe('iOS adapter (XCUITest command sequence against a simulated iPhone)', (
   it('rejects a model that reads back different with a TransferError', async () => {
     const session = await open();
     phone.corruptNextPush = true;
-    await assert.rejects(session.runHarness({ spec: spec(), artifactPath: model, artifactSha256: sha(await readFile(model)) }), TransferError);
+    await assert.rejects(session.runHarness(hostSpec(spec(), model, sha(await readFile(model)))), TransferError);
     await session.close();
   });
 
@@ -172,7 +173,7 @@ describe('iOS adapter (XCUITest command sequence against a simulated iPhone)', (
     ((session as unknown as { adapter: IosAdapter }).adapter).pollMs = 10;
     phone.runPolls = Number.POSITIVE_INFINITY;
     await assert.rejects(
-      session.runHarness({ spec: { ...spec(), timeBudgetSec: 0 }, artifactPath: model, artifactSha256: sha(await readFile(model)) }),
+      session.runHarness(hostSpec({ ...spec(), timeBudgetSec: 0 }, model, sha(await readFile(model)))),
       { name: 'HarnessTimeoutError' },
     );
     assert.ok(server.trace().some((x) => x.startsWith('mobile: terminateApp')));

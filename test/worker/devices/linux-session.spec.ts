@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { BenchReport } from '@pocketbench/contracts';
 import { InfrastructureError } from '../../../services/worker/src/errors.js';
 import {
   DeviceUnavailableError,
@@ -19,6 +18,7 @@ import {
 import { DATA_DIR, ensureAppiumHome } from './support/appium-home.js';
 import { testLogger } from './support/logger.js';
 import { onnxFixture } from './support/onnx-fixture.js';
+import { hostSpec } from './support/host-spec.js';
 
 async function harnessBundle(): Promise<HarnessBundle> {
   const mod = '@pocketbench/harness/bundle';
@@ -96,7 +96,7 @@ describe('Linux device sessions: real Appium 3, our driver, the real harness', f
     const d = device(`host-${os.machine()}`);
     const session = await open(d);
     try {
-      const report = (await session.runHarness({ spec: spec(), artifactPath: model, artifactSha256: modelSha })) as unknown as BenchReport;
+      const report = (await session.runHarness(hostSpec(spec(), model, modelSha)))
       assert.equal(report.status, 'ok', JSON.stringify(report.error));
       assert.equal(report.host.arch, os.machine());
       assert.equal(report.backend.used, 'cpu');
@@ -110,7 +110,7 @@ describe('Linux device sessions: real Appium 3, our driver, the real harness', f
 
       const installed = path.join(String(d.capabilities['pocketbench:workDir']), 'harness', bundle.version, '.pocketbench-installed');
       const mark = await readFile(installed, 'utf8');
-      const again = (await session.runHarness({ spec: spec(), artifactPath: model, artifactSha256: modelSha })) as unknown as BenchReport;
+      const again = (await session.runHarness(hostSpec(spec(), model, modelSha)))
       assert.equal(again.status, 'ok');
       assert.equal(await readFile(installed, 'utf8'), mark, 'the harness was not copied again');
       const info = await session.info();
@@ -131,7 +131,7 @@ describe('Linux device sessions: real Appium 3, our driver, the real harness', f
       assert.equal(info.arch, 'aarch64');
       assert.equal(info.emulated, true);
       assert.ok(info.backends.includes('cpu'), JSON.stringify(info.backends));
-      const report = (await session.runHarness({ spec: spec({ iterations: 5 }), artifactPath: model, artifactSha256: modelSha })) as unknown as BenchReport;
+      const report = (await session.runHarness(hostSpec(spec({ iterations: 5 }), model, modelSha)))
       assert.equal(report.status, 'ok', JSON.stringify(report.error ?? report));
       assert.equal(report.host.arch, 'aarch64');
       assert.equal(report.host.emulated, true);
@@ -150,7 +150,7 @@ describe('Linux device sessions: real Appium 3, our driver, the real harness', f
     const session = await open(d, own.url);
     try {
       // Long enough to be killed in the middle: time the iterations for at least 20 s.
-      const running = session.runHarness({ spec: spec({ iterations: 5, minDurationMs: 20_000, labels: { test: 'killed' } }), artifactPath: model, artifactSha256: modelSha });
+      const running = session.runHarness(hostSpec(spec({ iterations: 5, minDurationMs: 20_000, labels: { test: 'killed' } }), model, modelSha));
       const workDir = String(d.capabilities['pocketbench:workDir']);
       const deadline = Date.now() + 60_000;
       while ((await processesMentioning(`${workDir}/runs/`)).length === 0) {
@@ -166,7 +166,7 @@ describe('Linux device sessions: real Appium 3, our driver, the real harness', f
       });
 
       await own.restart();
-      const report = (await session.runHarness({ spec: spec({ iterations: 3 }), artifactPath: model, artifactSha256: modelSha })) as unknown as BenchReport;
+      const report = (await session.runHarness(hostSpec(spec({ iterations: 3 }), model, modelSha)))
       assert.equal(report.status, 'ok');
       assert.deepEqual(await processesMentioning(`${workDir}/runs/`), [], 'the orphaned harness of the killed run was reaped');
     } finally {

@@ -3,7 +3,7 @@
  * against an Appium server. The BullMQ processor only sees this interface.
  * Owned by the devices layer; the processor in services/worker/src/ consumes it.
  */
-import type { Backend, Platform } from '@pocketbench/contracts';
+import type { Backend, BenchReport, BenchSpec, Platform } from '@pocketbench/contracts';
 
 /** What a worker host knows about one of its devices before any session exists. */
 export interface DeviceConfig {
@@ -46,23 +46,17 @@ export interface DeviceStateSnapshot {
   [key: string]: unknown;
 }
 
-export interface HarnessRunInput {
-  /** BenchSpec document (packages/contracts) minus the device-side artifact path, which the session fills in. */
-  spec: Record<string, unknown>;
-  /** Local path and sha256 of the artifact file on the worker host (already hash-verified). */
-  artifactPath: string;
-  artifactSha256: string;
-}
-
 export interface DeviceSession {
   readonly device: DeviceConfig;
   info(): Promise<DeviceInfo>;
   state(): Promise<DeviceStateSnapshot>;
   /**
    * ensure harness installed → ensure model present (by hash) → run → pull report →
-   * validate against the BenchReport schema. Resolves with the validated report (whatever its
-   * status); rejects only on infrastructure faults (session lost, transfer hash mismatch…).
+   * validate against the BenchReport schema: the one place a report enters the worker.
+   * `spec.artifact` names the file on the worker host (already hash-verified); the device runs
+   * its own copy. Resolves with the validated report (whatever its status); rejects only on
+   * infrastructure faults (session lost, transfer hash mismatch…), each carrying its errorClass.
    */
-  runHarness(input: HarnessRunInput): Promise<Record<string, unknown>>;
+  runHarness(spec: BenchSpec): Promise<BenchReport>;
   close(): Promise<void>;
 }

@@ -3,9 +3,9 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { remote } from 'webdriverio';
-import { validateBenchReport } from '@pocketbench/contracts';
+import { validateBenchReport, type BenchReport, type BenchSpec } from '@pocketbench/contracts';
 import type { Browser, DeviceAdapter } from './device-adapter.js';
-import type { DeviceConfig, DeviceInfo, DeviceSession, DeviceStateSnapshot, HarnessRunInput } from './device-session.js';
+import type { DeviceConfig, DeviceInfo, DeviceSession, DeviceStateSnapshot } from './device-session.js';
 import { classifyDeviceError, DeviceUnavailableError, isSessionLost, ReportInvalidError } from './errors.js';
 
 export interface WebDriverSessionOptions {
@@ -19,8 +19,6 @@ export interface WebDriverSessionOptions {
 
 /** Pulled reports kept per device under `<cacheDir>/reports/<deviceId>/`. */
 const KEEP_REPORTS = 200;
-
-const FORMAT_BY_EXT: Record<string, string> = { '.onnx': 'onnx', '.ptl': 'ptl', '.tflite': 'tflite', '.pte': 'pte' };
 
 /**
  * DeviceSession over one WebDriver session with Appium, kept across jobs: created on first
@@ -120,25 +118,21 @@ export class WebDriverDeviceSession implements DeviceSession {
     return (await this.first('reading the device state', (x) => this.adapter.state(x))).value;
   }
 
-  async runHarness(input: HarnessRunInput): Promise<Record<string, unknown>> {
-    const spec = { ...input.spec } as Record<string, unknown> & { artifact?: Record<string, unknown>; timeBudgetSec?: number };
-    const format = String(spec.artifact?.format ?? FORMAT_BY_EXT[path.extname(input.artifactPath)] ?? '');
-    if (!format) throw new ReportInvalidError(`cannot tell the artifact format of ${input.artifactPath}; give spec.artifact.format`);
-    const budgetSec = Number(spec.timeBudgetSec ?? 300);
-
+  async runHarness(spec: BenchSpec): Promise<BenchReport> {
+    const { path: hostPath, sha256, format } = spec.artifact;
     // Both idempotent, so a session found stale here is re-created and they are redone.
     const { b, value: devicePath } = await this.first('installing the harness and the model', async (x) => {
       await this.adapter.ensureHarness(x);
-      return await this.adapter.ensureModel(x, input.artifactPath, input.artifactSha256, format);
+      return await this.adapter.ensureModel(x, hostPath, sha256, format);
     });
     this.lastStateBefore = await this.step('recording the device state', (x) => this.adapter.state(x), b);
-    spec.artifact = { ...spec.artifact, path: devicePath, sha256: input.artifactSha256, format };
+    const deviceSpec: BenchSpec = { ...spec, artifact: { ...spec.artifact, path: devicePath } };
 
     const label = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
     const started = Date.now();
     const text = await this.step(
       'running the harness',
-      (x) => this.adapter.runHarness(x, JSON.stringify(spec), label, budgetSec + (this.opts.killGraceSec ?? 60)),
+      (x) => this.adapter.runHarness(x, JSON.stringify(deviceSpec), label, spec.timeBudgetSec + (this.opts.killGraceSec ?? 60)),
       b,
     );
     await this.keepReport(label, text);
@@ -152,7 +146,7 @@ export class WebDriverDeviceSession implements DeviceSession {
     const checked = validateBenchReport(doc);
     if (!checked.ok) throw new ReportInvalidError(`the report from ${this.device.id} is not a BenchReport: ${checked.errors.join('; ')}`);
     this.log.info({ status: checked.value.status, ms: Date.now() - started }, 'harness report pulled and valid');
-    return checked.value as unknown as Record<string, unknown>;
+    return checked.value;
   }
 
   /** Keeps the newest reports as pulled (labels sort by time), for looking into a device's recent runs. */

@@ -1,0 +1,70 @@
+import type { Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { runtimeForFormat, type BenchInputSpec, type BenchSpec, type SessionJobData, type SessionJobResult } from '@pocketbench/contracts';
+import { getSessionByKey, markJobRunning } from '@pocketbench/db';
+import { ModelFaultError } from '../errors.js';
+import { inputsForArtifact } from '../input-spec.js';
+import { enqueuePlannedAdaptive } from './adaptive.js';
+import type { SessionDeps } from './session-deps.js';
+
+/** Whether the session job is to run: not when its result is stored already or its cell is over. */
+export type Preparation = { run: true } | { run: false; result: SessionJobResult };
+
+/**
+ * Step 1: a duplicate delivery finds its stored result (and re-enqueues the adaptive extras the
+ * first delivery may have died before enqueueing); a cell that is no longer runnable drops the
+ * session; otherwise the cell is marked running.
+ */
+export async function prepareSession(deps: SessionDeps, sessionJob: Job<SessionJobData, SessionJobResult>, log: Logger): Promise<Preparation> {
+  const data = sessionJob.data;
+  const existing = await getSessionByKey(deps.pool, data.jobId, data.role, data.sessionIndex);
+  if (existing) {
+    log.info({ sessionId: existing.id }, 'session already stored; duplicate delivery ignored');
+    if (data.config.adaptive) await enqueuePlannedAdaptive(deps, data, log);
+    return { run: false, result: { sessionId: String(existing.id), status: 'duplicate' } };
+  }
+  if (!(await markJobRunning(deps.pool, data.jobId))) {
+    log.info('cell is no longer runnable (failed, cancelled or finished); session dropped');
+    return { run: false, result: { sessionId: '', status: 'skipped' } };
+  }
+  return { run: true };
+}
+
+/** The model's inputs by (artifact, the run's inputs): two runs of one artifact may give different ones. */
+export type InputsCache = Map<string, BenchInputSpec[]>;
+
+/**
+ * Step 1b: the artifact in the host cache (downloaded and hash-checked) and the BenchSpec the
+ * device runs. An unreadable graph, or an input the harness cannot generate, is the model's
+ * fault: no invented inputs, no retry.
+ */
+export async function buildSpec(deps: SessionDeps, data: SessionJobData, inputsCache: InputsCache): Promise<BenchSpec> {
+  const artifact = await deps.cache.ensure(data.artifact.sha256);
+  const inputsKey = `${data.artifact.sha256}:${JSON.stringify(data.config.inputs ?? null)}`;
+  let inputs = inputsCache.get(inputsKey);
+  if (!inputs) {
+    try {
+      inputs = await inputsForArtifact(artifact.path, data.artifact.format, data.config.inputs);
+    } catch (err) {
+      throw new ModelFaultError('bad_spec', `cannot read the model's inputs: ${(err as Error).message}`);
+    }
+    inputsCache.set(inputsKey, inputs);
+  }
+  const runtime = runtimeForFormat(data.artifact.format);
+  if (!runtime) throw new ModelFaultError('bad_spec', `no runtime runs the artifact format "${data.artifact.format}"`);
+  return {
+    specVersion: 1,
+    artifact: { path: artifact.path, sha256: data.artifact.sha256, format: data.artifact.format },
+    runtime,
+    backend: data.backend,
+    threads: data.config.threads,
+    warmup: data.config.warmup,
+    iterations: data.config.iterations,
+    minDurationMs: data.config.minDurationMs,
+    seed: 0,
+    inputs,
+    output: { topK: 5, digest: true },
+    timeBudgetSec: data.config.timeoutSec,
+    labels: { runId: data.runId, jobId: data.jobId, role: data.role, sessionIndex: String(data.sessionIndex) },
+  };
+}

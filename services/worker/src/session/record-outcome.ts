@@ -1,0 +1,112 @@
+import type { Job } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
+import type { Logger } from 'pino';
+import type { SessionJobData, SessionJobResult } from '@pocketbench/contracts';
+import { failJob, insertSession, recordDeviceOutcome, recordSessionFinished, withTransaction } from '@pocketbench/db';
+import { sessionFromReport } from '@pocketbench/stats';
+import { InfrastructureError } from '../errors.js';
+import { enqueuePlannedAdaptive, planAdaptive } from './adaptive.js';
+import type { SessionOutcome } from './classify-outcome.js';
+import type { SessionDeps } from './session-deps.js';
+
+/** How long a failed job waits for a restarting Appium server before going back for its retry. */
+const APPIUM_WAIT_MS = 30_000;
+
+function isLastAttempt(sessionJob: Job): boolean {
+  return sessionJob.attemptsMade + 1 >= (sessionJob.opts.attempts ?? 1);
+}
+
+/** The circumstances classifyOutcome needs, read from the job and the host. */
+export async function outcomeContext(deps: SessionDeps, sessionJob: Job, probeAppium: boolean) {
+  const shuttingDown = deps.shuttingDown?.() ?? false;
+  return {
+    lastAttempt: isLastAttempt(sessionJob),
+    shuttingDown,
+    appiumUp: probeAppium && !shuttingDown && deps.waitForAppium ? await deps.waitForAppium(0) : true,
+  };
+}
+
+/** One more consecutive failure on the device; quarantine pauses its consumers. */
+async function countDeviceFailure(deps: SessionDeps, message: string): Promise<void> {
+  const outcome = await recordDeviceOutcome(deps.pool, deps.deviceId, false, deps.policy.quarantineAfter, message).catch(() => undefined);
+  if (outcome?.state === 'quarantined') deps.onQuarantined?.(message);
+}
+
+/**
+ * Step 4: carries out the outcome. A stored session (with the cell's progress and the adaptive
+ * plan, in one transaction) returns the job's result; every other outcome throws what BullMQ
+ * needs (`UnrecoverableError` for no retry). `raised` is the fault the run threw, if it did.
+ */
+export async function recordOutcome(
+  deps: SessionDeps,
+  sessionJob: Job<SessionJobData, SessionJobResult>,
+  outcome: SessionOutcome,
+  log: Logger,
+  raised?: unknown,
+): Promise<SessionJobResult> {
+  const data = sessionJob.data;
+  if (outcome.action === 'fail-cell') {
+    log.warn({ errorClass: outcome.errorClass, err: outcome.message }, 'model fault before the run; the cell fails');
+    await failJob(deps.pool, data.jobId, outcome.errorClass, outcome.message);
+    throw new UnrecoverableError(`${outcome.errorClass}: ${outcome.message}`);
+  }
+  if (outcome.action === 'requeue') {
+    log.warn({ err: outcome.message }, 'session interrupted by the shutdown; the job goes back to the queue');
+    throw raised;
+  }
+  if (outcome.action === 'retry') {
+    if (outcome.reported) log.warn({ errorClass: outcome.errorClass, err: outcome.message }, 'harness error (retried)');
+    else log.warn({ err: outcome.message, attempt: sessionJob.attemptsMade + 1, of: sessionJob.opts.attempts ?? 1 }, 'infrastructure fault');
+    await deps.dropSession().catch(() => undefined);
+    if (outcome.waitForAppium) {
+      log.warn('the Appium server is down; waiting for it before the retry');
+      await deps.waitForAppium?.(APPIUM_WAIT_MS);
+    } else if (outcome.blameDevice) {
+      await countDeviceFailure(deps, outcome.message);
+    }
+    if (outcome.failCell) await failJob(deps.pool, data.jobId, outcome.errorClass, outcome.message);
+    throw outcome.reported ? new InfrastructureError(`harness ${outcome.errorClass}: ${outcome.message}`) : raised;
+  }
+
+  const { report, unstableReasons, modelFault } = outcome;
+  await recordDeviceOutcome(deps.pool, deps.deviceId, true).catch(() => undefined);
+  const info = await deps.deviceInfo().catch((err: Error) => {
+    // The session is kept, but without device facts it cannot join its series.
+    log.warn({ err: err.message }, 'could not read the device info; session stored without a series');
+    return undefined;
+  });
+  const session = sessionFromReport(report, {
+    jobId: data.jobId,
+    runId: data.runId,
+    role: data.role,
+    sessionIndex: data.sessionIndex,
+    attempt: sessionJob.attemptsMade + 1,
+    artifactId: data.artifact.id,
+    deviceId: deps.deviceId,
+    artifactSizeBytes: data.artifact.sizeBytes,
+    seriesDevice: report.status === 'ok' && info ? { deviceModel: info.deviceModel, osVersion: info.osVersion } : undefined,
+    unstableReasons,
+  });
+  const stored = await withTransaction(deps.pool, async (tx) => {
+    const s = await insertSession(tx, session);
+    if (!s.inserted) return { ...s, jobDone: false, runDone: false, addedPerSide: 0 };
+    if (modelFault) {
+      const f = await failJob(tx, data.jobId, modelFault.errorClass, modelFault.message);
+      return { ...s, jobDone: true, runDone: f.runDone, addedPerSide: 0 };
+    }
+    // Adaptive A/B decides before the session is counted, in this transaction: the cell (and
+    // run) never reads finished while more sessions are coming.
+    const addedPerSide = data.config.adaptive ? await planAdaptive(tx, data) : 0;
+    return { ...s, ...(await recordSessionFinished(tx, data.jobId)), addedPerSide };
+  });
+  log.info(
+    { sessionId: stored.id, status: session.status, inserted: stored.inserted, jobDone: stored.jobDone, runDone: stored.runDone, addedPerSide: stored.addedPerSide },
+    'session stored',
+  );
+  // Kept on the BullMQ job too: the harness's own message, no retries.
+  if (modelFault) throw new UnrecoverableError(`${modelFault.errorClass}: ${modelFault.message}`);
+  // After the commit; deterministic ids make this idempotent, and a failure here is retried
+  // through the duplicate path in prepareSession.
+  if (data.config.adaptive && (stored.addedPerSide > 0 || !stored.inserted)) await enqueuePlannedAdaptive(deps, data, log);
+  return { sessionId: String(stored.id), status: session.status };
+}
