@@ -51,4 +51,47 @@ describe('architecture', () => {
     }
     assert.deepEqual(offences, []);
   });
+
+  it('keeps SQL in packages/db: no query calls or SQL text anywhere else', () => {
+    const offences: string[] = [];
+    for (const file of ROOTS.flatMap(sourceFiles)) {
+      if (workspaceOf(file) === 'packages/db') continue;
+      const text = readFileSync(file, 'utf8');
+      if (/\.query\s*(<[^>]*>)?\s*\(/.test(text)) offences.push(`${file} calls .query()`);
+      if (/['"`]\s*(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|WITH \w+ AS)\s/.test(text)) offences.push(`${file} holds SQL text`);
+    }
+    assert.deepEqual(offences, []);
+  });
+
+  it('imports modules by name only: no import() of a computed string, so tsc -b, madge and this test see every edge', () => {
+    const offences: string[] = [];
+    for (const file of ROOTS.flatMap(sourceFiles)) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/\bimport\(\s*([^)]*)\)/g)) {
+        const arg = m[1].trim();
+        if (!/^(['"])[^'"]+\1$/.test(arg) && !/^`[^`$]+`$/.test(arg)) offences.push(`${file}: import(${arg})`);
+      }
+    }
+    assert.deepEqual(offences, []);
+  });
+
+  it('types the harness boundary: runHarness(spec: BenchSpec): Promise<BenchReport>, no Record<string, unknown> or casts around it', () => {
+    const deviceSession = readFileSync('services/worker/src/devices/device-session.ts', 'utf8');
+    assert.match(deviceSession, /runHarness\(spec: BenchSpec\): Promise<BenchReport>;/);
+    const boundary = [
+      'services/worker/src/devices/device-session.ts',
+      'services/worker/src/devices/webdriver-device-session.ts',
+      'services/worker/src/session-processor.ts',
+      ...sourceFiles('services/worker/src/session'),
+    ];
+    const offences: string[] = [];
+    for (const file of boundary) {
+      const text = readFileSync(file, 'utf8');
+      // DeviceConfig's Appium capabilities are a free-form map by nature; the spec and report are not.
+      const lines = text.split('\n').filter((l) => !/capabilities: Record<string, unknown>/.test(l));
+      if (lines.some((l) => l.includes('Record<string, unknown>'))) offences.push(`${file} uses Record<string, unknown>`);
+      if (text.includes('as unknown as')) offences.push(`${file} erases a type with "as unknown as"`);
+    }
+    assert.deepEqual(offences, []);
+  });
 });

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Queryable } from './queryable.js';
 
 // bigint columns (sizes, RSS) fit in a JS number for anything a device can hold.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -24,4 +25,9 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
   } finally {
     client.release();
   }
+}
+
+/** One round trip: rejects when the database cannot be reached (readiness, start-up checks). */
+export async function ping(db: Queryable): Promise<void> {
+  await db.query('SELECT 1');
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createPool, migrate, startEmbeddedPostgres } from '@pocketbench/db';
+import { createPool, migrate, ping, startEmbeddedPostgres } from '@pocketbench/db';
 import { CliError, config } from '../context.js';
 
 export function registerMigrateCommand(program: Command): void {
@@ -12,7 +12,7 @@ export function registerMigrateCommand(program: Command): void {
       const embedded = c.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: path.join(c.dataDir, 'pglite') });
       const pool = createPool(c.databaseUrl ?? embedded!.url, 1);
       try {
-        await pool.query('SELECT 1').catch((err: Error) => {
+        await ping(pool).catch((err: Error) => {
           throw new CliError(`cannot reach Postgres at DATABASE_URL (${err.message})`);
         });
         const applied = await migrate(pool);

@@ -144,6 +144,12 @@ export async function listAlerts(
  * Moves an alert from `active` to `to`, only if it is still active (the caller reports a
  * conflict otherwise). Returns the updated row, or undefined when no active alert had that id.
  */
+/** Locks an alert's row for the transaction and reads its status: two people clicking at once give one transition. */
+export async function lockAlertStatus(tx: Queryable, id: number): Promise<AlertStatus | undefined> {
+  const { rows } = await tx.query<{ status: AlertStatus }>('SELECT status FROM alerts WHERE id = $1 FOR UPDATE', [id]);
+  return rows[0]?.status;
+}
+
 export async function transitionAlert(q: Queryable, id: number, to: Exclude<AlertStatus, 'active'>, note: string | null): Promise<AlertRow | undefined> {
   const { rows } = await q.query(
     `UPDATE alerts a SET status = $2, status_changed_at = now(), status_note = $3

@@ -86,3 +86,8 @@ export async function listArtifacts(
   );
   return rows;
 }
+
+/** Transaction-scoped advisory lock on a content hash (released at commit or rollback). */
+export async function lockArtifactSha(tx: Queryable, sha256: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [sha256]);
+}

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { listDevices } from '@pocketbench/db';
+import { listDevices, ping } from '@pocketbench/db';
 import { queueNameForDevice, queueNameForPool } from '@pocketbench/contracts';
 import type { AppDeps } from '../deps.js';
 
@@ -29,7 +29,7 @@ export function healthRoutes(deps: AppDeps, openapi: () => unknown): Router {
   router.get('/readyz', async (_req, res) => {
     const checks: Record<string, string> = {};
     await Promise.all([
-      withTimeout(deps.db.query('SELECT 1'), 2000, 'postgres').then(
+      withTimeout(ping(deps.db), 2000, 'postgres').then(
         () => (checks.db = 'ok'),
         (err: Error) => (checks.db = err.message),
       ),

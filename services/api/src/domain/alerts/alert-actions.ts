@@ -1,6 +1,6 @@
 import type { AlertStatus } from '@pocketbench/contracts';
 import {
-  getAlert, insertBaselineSegment, transitionAlert, withTransaction, type AlertRow, type BaselineSegment, type Pool,
+  getAlert, insertBaselineSegment, lockAlertStatus, transitionAlert, withTransaction, type AlertRow, type BaselineSegment, type Pool,
 } from '@pocketbench/db';
 import { ApiError, notFound } from '../../errors.js';
 
@@ -15,9 +15,8 @@ const conflict = (message: string) => new ApiError(409, 'conflict', message);
 async function transition(db: Pool, id: number, to: Exclude<AlertStatus, 'active'>, note: string | null): Promise<AlertActionResult> {
   return withTransaction(db, async (tx) => {
     // Row lock so two people clicking at once give one transition and one repeat.
-    const { rows } = await tx.query('SELECT status FROM alerts WHERE id = $1 FOR UPDATE', [id]);
-    if (!rows[0]) throw notFound(`alert ${id} does not exist`);
-    const status = rows[0].status as AlertStatus;
+    const status = await lockAlertStatus(tx, id);
+    if (!status) throw notFound(`alert ${id} does not exist`);
     if (status === to) return { alert: (await getAlert(tx, id))! };
     if (status !== 'active') throw conflict(`alert ${id} is already ${status}; only an active alert can be ${to}`);
     const alert = (await transitionAlert(tx, id, to, note))!;

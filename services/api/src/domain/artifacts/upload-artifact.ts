@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {
-  artifactShaExists, ensureModel, getArtifact, insertArtifact, withTransaction, type ArtifactRow, type Pool, type Queryable,
+  artifactShaExists, ensureModel, getArtifact, insertArtifact, lockArtifactSha, withTransaction, type ArtifactRow, type Pool,
 } from '@pocketbench/db';
 import { ApiError, notFound, validationFailed } from '../../errors.js';
 import { canAccessProject, projectForWrite, type Principal } from '../auth/tokens.js';
@@ -54,7 +54,7 @@ export async function registerUpload(
     return await withTransaction(db, async (tx) => {
       // Held until commit/rollback: the file check, the row and (below) the cleanup decision of
       // every upload of these bytes are serialised, so no row can point at a removed file.
-      await lockSha(tx, temp.sha256);
+      await lockArtifactSha(tx, temp.sha256);
       committed = await store.commit(temp);
       const project = await projectForWrite(tx, principal, fields.project, { create: true });
       const m = await ensureModel(tx, project.id, model);
@@ -81,14 +81,9 @@ export async function registerUpload(
   }
 }
 
-/** Transaction-scoped advisory lock on a content hash (released at commit or rollback). */
-async function lockSha(tx: Queryable, sha256: string): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [sha256]);
-}
-
 async function removeIfUnreferenced(db: Pool, store: ArtifactStore, sha256: string): Promise<void> {
   await withTransaction(db, async (tx) => {
-    await lockSha(tx, sha256);
+    await lockArtifactSha(tx, sha256);
     if (!(await artifactShaExists(tx, sha256))) await store.remove(sha256);
   });
 }
