@@ -109,20 +109,13 @@ describe('db/queries/jobs', () => {
     assert.equal(run.jobsFailed, 0);
   });
 
-  it('reopens a finished cell and its run when adaptive sessions are added', async () => {
+  it('adds adaptive sessions to a running cell only', async () => {
     const runId = await makeRun([{ sessions: 2 }]);
-    await recordSessionFinished(db.pool, `${runId}.0`);
-    assert.deepEqual(await recordSessionFinished(db.pool, `${runId}.0`), { jobDone: true, runDone: true });
     assert.deepEqual(await addPlannedSessions(db.pool, `${runId}.0`, 2), { sessionsPlanned: 4 });
-    let run = (await getRun(db.pool, runId))!;
-    assert.equal(run.status, 'running');
-    assert.equal(run.jobsFinished, 0);
-    assert.equal(run.finishedAt, null);
-    await recordSessionFinished(db.pool, `${runId}.0`);
+    for (let i = 0; i < 3; i++) await recordSessionFinished(db.pool, `${runId}.0`);
     assert.deepEqual(await recordSessionFinished(db.pool, `${runId}.0`), { jobDone: true, runDone: true });
-    run = (await getRun(db.pool, runId))!;
-    assert.equal(run.status, 'done');
-    assert.equal(run.jobsDone, 1);
+    assert.equal(await addPlannedSessions(db.pool, `${runId}.0`, 2), null, 'a finished cell stays finished');
+    assert.equal((await getRun(db.pool, runId))!.status, 'done');
     await failJob(db.pool, `${runId}.0`, 'X', 'ignored: already done');
     assert.equal((await getJob(db.pool, `${runId}.0`))!.status, 'done');
     assert.equal(await addPlannedSessions(db.pool, 'nope.0', 1), null);

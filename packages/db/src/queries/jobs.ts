@@ -232,10 +232,10 @@ export async function failJob(
 }
 
 /**
- * Adaptive A/B: plans `n` more sessions (counted over both roles) for a cell. A cell that had
- * already finished `done` is reopened, and its run with it, so nobody reads the run as
- * finished while the extra sessions are pending. Returns the new planned count, or null when
- * the cell is failed, cancelled, unsupported or unknown.
+ * Adaptive A/B: plans `n` more sessions (counted over both roles) for a cell still running.
+ * The worker plans them in the transaction that stores the cell's last planned session, before
+ * counting it, so a cell never finishes while more sessions are coming. Returns the new planned
+ * count, or null when the cell is finished, failed, cancelled, unsupported or unknown.
  */
 export async function addPlannedSessions(
   q: Queryable,
@@ -244,19 +244,9 @@ export async function addPlannedSessions(
 ): Promise<{ sessionsPlanned: number } | null> {
   if (!Number.isInteger(n) || n <= 0) throw new RangeError(`addPlannedSessions: n must be a positive integer, got ${n}`);
   const { rows } = await q.query<{ sessions_planned: number }>(
-    `WITH old AS (
-       SELECT id, run_id, status FROM jobs WHERE id = $1 AND status IN ('queued', 'running', 'done') FOR UPDATE
-     ), j AS (
-       UPDATE jobs SET sessions_planned = jobs.sessions_planned + $2, status = 'running', finished_at = NULL
-         FROM old WHERE jobs.id = old.id
-         RETURNING jobs.sessions_planned
-     ), r AS (
-       UPDATE runs SET jobs_finished = runs.jobs_finished - 1, jobs_done = runs.jobs_done - 1,
-                       status = CASE WHEN runs.status = 'cancelled' THEN 'cancelled' ELSE 'running' END,
-                       finished_at = NULL
-         FROM old WHERE runs.id = old.run_id AND old.status = 'done'
-     )
-     SELECT sessions_planned FROM j`,
+    `UPDATE jobs SET sessions_planned = sessions_planned + $2, status = 'running'
+      WHERE id = $1 AND status IN ('queued', 'running')
+      RETURNING sessions_planned`,
     [jobId, n],
   );
   return rows[0] ? { sessionsPlanned: rows[0].sessions_planned } : null;
