@@ -27,6 +27,12 @@ export interface ApiConfig {
   eventsPollMs: number;
   /** `POCKETBENCH_ALERT_SWEEP_MS`: how often the alert sweeper looks at series with new sessions; 0 disables it. @defaultValue 60000 */
   alertSweepMs: number;
+  /**
+   * `POCKETBENCH_RECONCILE_MS`: how often planned sessions are compared with the queue and the
+   * missing ones enqueued again (a lost Redis heals within one interval); 0 runs it only at start.
+   * @defaultValue 15000
+   */
+  reconcileMs: number;
 }
 
 export class ConfigError extends Error {
@@ -84,7 +90,12 @@ export function loadConfig(env: Env): ApiConfig {
   if (alertSweepMs > 0 && alertSweepMs < 100) {
     throw new ConfigError('POCKETBENCH_ALERT_SWEEP_MS', `must be 0 (off) or at least 100 ms, got "${alertSweepMs}"`);
   }
+  const reconcileMs = integer(env, 'POCKETBENCH_RECONCILE_MS', 15_000, 0, 24 * 3600_000);
+  if (reconcileMs > 0 && reconcileMs < 100) {
+    throw new ConfigError('POCKETBENCH_RECONCILE_MS', `must be 0 (only at start) or at least 100 ms, got "${reconcileMs}"`);
+  }
   return {
+    reconcileMs,
     port: integer(env, 'PORT', 8080, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),

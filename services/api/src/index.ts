@@ -8,4 +8,4 @@ export { ApiError } from './errors.js';
 export { detectArtifactFormat, ArtifactFormatError } from './domain/artifacts/detect-format.js';
 export { ArtifactStore } from './domain/artifacts/artifact-store.js';
 export { SESSION_JOB_OPTIONS } from './infra/session-queues.js';
-export { reconcileQueuedRuns, type ReconcileResult } from './domain/runs/reconcile-runs.js';
+export { reconcileRuns, startReconciler, type ReconcileResult, type Reconciler } from './domain/runs/reconcile-runs.js';

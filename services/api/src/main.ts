@@ -12,7 +12,7 @@ import type { AppDeps } from './deps.js';
 import { AfterRunAlertTrigger } from './domain/alerts/after-run-trigger.js';
 import { startAlertSweeper, type AlertSweeper } from './domain/alerts/alert-sweeper.js';
 import { ArtifactStore } from './domain/artifacts/artifact-store.js';
-import { reconcileQueuedRuns } from './domain/runs/reconcile-runs.js';
+import { startReconciler, type Reconciler } from './domain/runs/reconcile-runs.js';
 import { Metrics } from './infra/metrics.js';
 import { SessionQueues } from './infra/session-queues.js';
 
@@ -75,11 +75,13 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
     const { port } = server.address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${host}:${port}`;
-    // A crash between storing a run and enqueueing it left cells nobody will run: enqueue them
-    // again (idempotent). Redis being down must not stop the API; /readyz reports it.
-    await reconcileQueuedRuns({ db, queues, logger }).catch((err: unknown) =>
-      logger.error({ err }, 'could not re-enqueue queued cells at start; they run after the next successful start'),
-    );
+    // Postgres is the record, Redis a cache of work: planned sessions missing from the queue (a
+    // crash between a run's commit and its enqueue, a Redis restart) are enqueued again, at start
+    // and then periodically. Redis being down must not stop the API; /readyz reports it.
+    const reconciler: Reconciler = startReconciler({
+      db, queues, logger, intervalMs: config.reconcileMs, minAgeMs: Math.min(config.reconcileMs, 10_000),
+    });
+    await reconciler.runOnce(0);
     // Started once listening, so a failed start has no timer to stop.
     const sweeper: AlertSweeper | undefined =
       config.alertSweepMs > 0 ? startAlertSweeper(db, { intervalMs: config.alertSweepMs, logger }) : undefined;
@@ -96,7 +98,7 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
           server.closeAllConnections();
           await new Promise<void>((resolve) => server.close(() => resolve()));
           // Detection still running must finish before the pool it uses is ended.
-          await Promise.allSettled([sweeper?.stop(), deps.alerts?.close()]);
+          await Promise.allSettled([sweeper?.stop(), deps.alerts?.close(), reconciler.stop()]);
           await runCleanups();
         })();
         return closing;

@@ -251,3 +251,30 @@ export async function addPlannedSessions(
   );
   return rows[0] ? { sessionsPlanned: rows[0].sessions_planned } : null;
 }
+
+export interface LiveJob extends UnstartedJob {
+  /** `role.sessionIndex` of every farm session already stored for the cell. */
+  storedKeys: string[];
+}
+
+/**
+ * Every cell still `queued` or `running` in a run still `queued` or `running`, created at least
+ * `minAgeMs` ago (a run being enqueued right now is its submitter's), with the run's config and
+ * the farm sessions already stored: what the reconciler compares with the queue.
+ */
+export async function listLiveJobs(q: Queryable, minAgeMs = 0): Promise<LiveJob[]> {
+  const { rows } = await q.query<LiveJob>(
+    `SELECT j.id, j.run_id AS "runId", j.cell_index AS "cellIndex", j.artifact_id AS "artifactId",
+            j.baseline_artifact_id AS "baselineArtifactId", j.backend, j.pool, j.device_id AS "deviceId", j.status, j.reason,
+            j.error_class AS "errorClass", j.sessions_planned AS "sessionsPlanned", j.sessions_done AS "sessionsDone",
+            j.created_at AS "createdAt", j.started_at AS "startedAt", j.finished_at AS "finishedAt", r.config,
+            coalesce((SELECT array_agg(s.role || '.' || s.session_index) FROM sessions s
+                       WHERE s.job_id = j.id AND s.session_index < ${EXTERNAL_SESSION_INDEX_BASE}), '{}') AS "storedKeys"
+       FROM jobs j JOIN runs r ON r.id = j.run_id
+      WHERE j.status IN ('queued', 'running') AND r.status IN ('queued', 'running')
+        AND j.created_at <= now() - make_interval(secs => $1::double precision / 1000)
+      ORDER BY r.created_at, j.cell_index`,
+    [minAgeMs],
+  );
+  return rows;
+}

@@ -280,3 +280,30 @@ export async function cancelRun(
   if (rows.length === 0) return null;
   return rows.filter((r) => r.jobId !== null) as { jobId: string; cellIndex: number; pool: string; deviceId: string | null; sessionsPlanned: number; hasBaseline: boolean }[];
 }
+
+/**
+ * Runs still `queued` or `running` whose every cell is final (a crash between a cell's last
+ * update and its run's, or counters out of step): their counters are recounted from the cells
+ * and the run is finished like `finishRunSql` would have. Returns the ids finished.
+ */
+export async function finishSettledRuns(q: Queryable): Promise<string[]> {
+  const { rows } = await q.query<{ id: string }>(
+    `WITH settled AS (
+       SELECT r.id,
+              count(j.*)::int AS total,
+              count(*) FILTER (WHERE j.status = 'done')::int AS done,
+              count(*) FILTER (WHERE j.status = 'failed')::int AS failed
+         FROM runs r JOIN jobs j ON j.run_id = r.id
+        WHERE r.status IN ('queued', 'running')
+        GROUP BY r.id
+       HAVING bool_and(j.status NOT IN ('queued', 'running'))
+     )
+     UPDATE runs SET jobs_finished = settled.total, jobs_done = settled.done, jobs_failed = settled.failed,
+                     status = CASE WHEN settled.done = 0 AND settled.failed > 0 THEN 'failed' ELSE 'done' END,
+                     started_at = coalesce(runs.started_at, now()), finished_at = now()
+       FROM settled
+      WHERE runs.id = settled.id AND runs.status IN ('queued', 'running')
+      RETURNING runs.id`,
+  );
+  return rows.map((r) => r.id);
+}

@@ -218,7 +218,7 @@ export async function createRun(
     await queues.addBulk(byQueue);
   } catch (err) {
     // Compensation: a failure here is logged, never hidden; a run left behind is re-enqueued by
-    // reconcileQueuedRuns at the next start.
+    // the reconciler (reconcileRuns) on its next pass.
     for (const e of await queues.remove(byQueue)) deps.logger?.error({ err: e, runId: inserted.id }, 'could not remove an enqueued session');
     await deleteRun(db, inserted.id).catch((e: unknown) =>
       deps.logger?.error({ err: e, runId: inserted.id }, 'could not delete the run whose sessions failed to enqueue'),
@@ -263,8 +263,9 @@ export function cellQueueName(cell: { deviceId: string | null; pool: string }, p
 }
 
 /**
- * The sessions a cell is planned with at submission, with their deterministic job ids: the
- * same cell always gives the same ids, so enqueueing them again (reconcileQueuedRuns) is a no-op.
+ * The sessions a cell is planned with (`perSide` per role: `config.sessions` at submission, more
+ * once adaptive A/B added some), with their deterministic job ids: the same cell always gives the
+ * same ids, so enqueueing them again (the reconciler) is a no-op.
  */
 export function cellSessions(
   runId: string,
@@ -272,12 +273,13 @@ export function cellSessions(
   headArtifact: ArtifactRow,
   baseline: ArtifactRow | undefined,
   config: RunConfig,
+  perSide = config.sessions,
 ): QueuedSession[] {
   const ref = (a: ArtifactRow) => ({ id: a.id, sha256: a.sha256, format: a.format, sizeBytes: a.sizeBytes });
   const head = ref(headArtifact);
   const base = baseline ? ref(baseline) : undefined;
   const list: QueuedSession[] = [];
-  for (let s = 0; s < config.sessions; s++) {
+  for (let s = 0; s < perSide; s++) {
     const sides: [SessionRole, ReturnType<typeof ref>][] = base ? [['head', head], ['baseline', base]] : [['head', head]];
     for (const [role, artifact] of sides) {
       const data: SessionJobData = {
