@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { createPool, migrate, type Pool } from '@pocketbench/db';
+import { createPool, isDatabaseUnavailable, migrate, type Pool } from '@pocketbench/db';
 import { createApp } from './app.js';
 import { ConfigError, loadConfig, type ApiConfig } from './config.js';
 import type { AppDeps } from './deps.js';
@@ -43,10 +43,13 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
   if (!opts.db && !config.databaseUrl) throw new ConfigError('DATABASE_URL', 'is not set (pocketbench up provides an embedded Postgres)');
   if (!opts.redis && !config.redisUrl) throw new ConfigError('REDIS_URL', 'is not set (pocketbench up provides a local redis-server)');
   const ownDb = !opts.db;
-  const db = opts.db ?? createPool(config.databaseUrl!);
+  // An idle connection dropped by a restarting or failing-over Postgres is replaced, not a crash.
+  const db = opts.db ?? createPool(config.databaseUrl!, { onError: (err) => logger.warn({ err: err.message }, 'postgres connection lost; reconnecting on the next query') });
   const ownRedis = !opts.redis;
   // A producer should fail fast (503, nothing stored) when Redis is down, not hang the request.
   const redis = opts.redis ?? new Redis(config.redisUrl!, { maxRetriesPerRequest: 2 });
+  // ioredis reconnects by itself; an unheard `error` event would only be printed, not crash.
+  if (ownRedis) redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error; reconnecting'));
   const queues = new SessionQueues(redis, config.queuePrefix);
   const cleanups: (() => Promise<unknown>)[] = [
     () => queues.close(),
@@ -123,6 +126,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     console.error(`pocketbench api: ${(err as Error).message}`);
     process.exit(2);
   }
+  // A database outage surfacing in a background task is waited out; anything else is a bug
+  // and exits (pocketbench up restarts the process).
+  process.on('unhandledRejection', (reason) => {
+    if (isDatabaseUnavailable(reason)) return void console.error(`pocketbench api: database unavailable: ${(reason as Error).message}`);
+    console.error('pocketbench api: unhandled rejection', reason);
+    process.exit(1);
+  });
   startWebServer({ config }).then(
     (server) => {
       const stop = () => void server.close().then(() => process.exit(0));

@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '@pocketbench/db';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { WorkerHost } from './worker-host.js';
@@ -12,6 +13,13 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config.logLevel);
+  // A database outage surfacing in a background task is waited out; anything else is a bug and
+  // exits (pocketbench up restarts the process, the job in hand returns to the queue).
+  process.on('unhandledRejection', (reason) => {
+    if (isDatabaseUnavailable(reason)) return void logger.warn({ err: (reason as Error).message }, 'database unavailable');
+    logger.fatal({ err: reason instanceof Error ? reason.stack : String(reason) }, 'unhandled rejection; exiting');
+    process.exit(1);
+  });
   const host = new WorkerHost({ config, logger });
   let stopping = false;
   const stop = (signal: string) => {

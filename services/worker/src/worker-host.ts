@@ -69,7 +69,11 @@ export class WorkerHost {
     const layer = this.opts.deviceLayer ?? (await loadDeviceLayer());
     this.pool = this.opts.pool;
     if (!this.pool) {
-      this.pool = createPool(config.databaseUrl, 4);
+      // A restarting Postgres drops idle connections: replaced on the next query, never a crash.
+      this.pool = createPool(config.databaseUrl, {
+        max: 4,
+        onError: (err) => logger.warn({ err: err.message }, 'postgres connection lost; reconnecting on the next query'),
+      });
       this.ownPool = true;
     }
     try {
