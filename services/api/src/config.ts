@@ -33,6 +33,8 @@ export interface ApiConfig {
    * @defaultValue 15000
    */
   reconcileMs: number;
+  /** `POCKETBENCH_SUPERVISED=1` (started by `pocketbench up`): terminal SIGINT is left to the supervisor. @defaultValue false */
+  supervised: boolean;
 }
 
 export class ConfigError extends Error {
@@ -96,6 +98,7 @@ export function loadConfig(env: Env): ApiConfig {
   }
   return {
     reconcileMs,
+    supervised: env.POCKETBENCH_SUPERVISED === '1',
     port: integer(env, 'PORT', 8080, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),

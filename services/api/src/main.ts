@@ -136,7 +136,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   startWebServer({ config }).then(
     (server) => {
       const stop = () => void server.close().then(() => process.exit(0));
-      process.once('SIGINT', stop);
+      // Under `pocketbench up` the terminal's Ctrl-C reaches the whole group; up sends SIGTERM.
+      if (config.supervised) process.on('SIGINT', () => undefined);
+      else process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     },
     (err) => {

@@ -53,6 +53,11 @@ export interface WorkerConfig {
   shutdownGraceMs: number;
   /** @defaultValue 'info' */
   logLevel: string;
+  /**
+   * Started by `pocketbench up` / `worker` (`POCKETBENCH_SUPERVISED=1`): SIGINT from the terminal is
+   * left to the supervisor, which sends SIGTERM once. @defaultValue false
+   */
+  supervised: boolean;
 }
 
 export class ConfigError extends Error {
@@ -117,5 +122,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     },
     shutdownGraceMs: int(env, 'POCKETBENCH_SHUTDOWN_GRACE_MS', 60_000, 0),
     logLevel: env.LOG_LEVEL || 'info',
+    supervised: env.POCKETBENCH_SUPERVISED === '1',
   };
 }

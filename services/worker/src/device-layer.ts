@@ -23,7 +23,7 @@ export interface DeviceLayer {
     device: DeviceConfig,
     opts: { appiumUrl: string; harnessBundle: HarnessBundle; cacheDir: string; logger: Logger },
   ): Promise<DeviceSession>;
-  discoverLocalDevices(opts: { dataDir: string }): Promise<DeviceConfig[]>;
+  discoverLocalDevices(opts: { dataDir: string; hostname?: string }): Promise<DeviceConfig[]>;
   ensureHarnessBundle(opts: { dataDir: string }): Promise<HarnessBundle>;
 }
 

@@ -37,7 +37,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on('SIGINT', () => stop('SIGINT'));
+  // Under `pocketbench up` the terminal's Ctrl-C reaches the whole group; up sends SIGTERM once.
+  process.on('SIGINT', () => (config.supervised ? undefined : stop('SIGINT')));
   process.on('SIGTERM', () => stop('SIGTERM'));
   try {
     await host.start();

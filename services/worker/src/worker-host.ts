@@ -88,7 +88,7 @@ export class WorkerHost {
       : await layer.startAppiumServer({ appiumHome: path.join(config.dataDir, 'appium'), logger });
     logger.info({ appiumUrl: this.appium.url, own: !config.appiumUrl }, 'appium server ready');
 
-    let devices = this.opts.devices ?? (await layer.discoverLocalDevices({ dataDir: config.dataDir }));
+    let devices = this.opts.devices ?? (await layer.discoverLocalDevices({ dataDir: config.dataDir, hostname: config.hostName }));
     if (config.deviceFilter) {
       const wanted = new Set(config.deviceFilter);
       devices = devices.filter((d) => wanted.has(d.id) || wanted.has(d.pool));

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { createPool, migrate, startEmbeddedPostgres, type EmbeddedPostgres } from '@pocketbench/db';
 import { config, CliError, EXIT } from '../context.js';
-import { startService, stopChild, type Child } from '../processes.js';
+import { assertPortFree, startService, Supervisor, type Child } from '../processes.js';
 import { ensureLocalRedis, type LocalRedis } from '../redis-local.js';
 
 const say = (s: string) => process.stderr.write(`[up] ${s}\n`);
@@ -43,17 +43,22 @@ export function registerUpCommand(program: Command): void {
     .addHelpText('after', `
 Uses DATABASE_URL, or an embedded Postgres (PGlite) in POCKETBENCH_DATA_DIR; REDIS_URL, or a local redis-server
 (started, and installed when possible, if none answers on 127.0.0.1:6379). PORT (8080) is the api's port.
-Logs: <data dir>/logs/{api,worker}.log; warnings and errors are shown here. Ctrl-C stops everything.`)
+Logs: <data dir>/logs/{api,worker}.log; warnings and errors are shown here. A service that crashes is restarted
+(back-off 1 s, 2 s, 4 s … 30 s); every service stops with \`up\`, even when \`up\` itself is killed. Ctrl-C stops everything.`)
     .action(async (opts: { worker: boolean; devices?: string }) => {
       const c = config();
+      // Before anything starts: a second `up` must not report success on a port another serves.
+      await assertPortFree(c.port).catch((err: Error) => {
+        throw new CliError(err.message, EXIT.usage);
+      });
       mkdirSync(path.join(c.dataDir, 'logs'), { recursive: true });
-      const children: Child[] = [];
+      const services: Supervisor[] = [];
       let embedded: EmbeddedPostgres | undefined;
       let redis: LocalRedis | undefined;
       let stopping: Promise<void> | undefined;
       const stopAll = () =>
         (stopping ??= (async () => {
-          for (const child of [...children].reverse()) await stopChild(child).catch(() => undefined);
+          for (const s of [...services].reverse()) await s.stop().catch(() => undefined);
           await redis?.stop().catch(() => undefined);
           await embedded?.stop().catch(() => undefined);
         })());
@@ -62,9 +67,12 @@ Logs: <data dir>/logs/{api,worker}.log; warnings and errors are shown here. Ctrl
         void stopAll().then(() => process.exit(0));
       });
       process.on('SIGTERM', () => void stopAll().then(() => process.exit(0)));
-      // The services run in their own process groups: never leave them behind.
+      // Whatever way `up` ends, its services end with it (they also watch for its death).
       process.on('exit', () => {
-        for (const child of children) if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGTERM');
+        for (const s of services) {
+          const p = s.current.proc;
+          if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
+        }
       });
       try {
         let databaseUrl = c.databaseUrl;
@@ -94,50 +102,61 @@ Logs: <data dir>/logs/{api,worker}.log; warnings and errors are shown here. Ctrl
           PORT: String(c.port),
           POCKETBENCH_URL: apiUrl,
         };
-        // PORT=0 lets the api pick a free port; its "api listening" line says which.
+        // The api's own "api listening" line (not just any answer on the port) says it is up;
+        // with PORT=0 it also says which port it took.
         let listening!: (url: string) => void;
-        const listeningUrl = new Promise<string>((r) => (listening = r));
-        const api = startService('api', env, {
-          logFile: path.join(c.dataDir, 'logs', 'api.log'),
-          echo: important,
-          onLine: (line) => {
-            try {
-              const j = JSON.parse(line);
-              if (j.msg === 'api listening' && typeof j.url === 'string') listening(j.url);
-            } catch {
-              /* not a log line */
-            }
-          },
+        let listeningUrl = new Promise<string>((r) => (listening = r));
+        const api = new Supervisor({
+          say,
+          start: () =>
+            startService('api', env, {
+              logFile: path.join(c.dataDir, 'logs', 'api.log'),
+              echo: important,
+              onLine: (line) => {
+                try {
+                  const j = JSON.parse(line);
+                  if (j.msg === 'api listening' && typeof j.url === 'string') listening(j.url);
+                } catch {
+                  /* not a log line */
+                }
+              },
+            }),
         });
-        children.push(api);
-        if (c.port === 0) {
-          const outcome = await Promise.race([listeningUrl, api.exited.then(() => undefined)]);
-          if (!outcome) throw new CliError('the api exited during start-up; see its log above');
-          apiUrl = outcome;
-          env.POCKETBENCH_URL = apiUrl;
-        }
-        await waitForHttp(`${apiUrl}/healthz`, api, 60_000);
+        services.push(api);
+        const outcome = await Promise.race([listeningUrl, api.current.exited.then(() => undefined), timeout(60_000)]);
+        if (outcome === undefined) throw new CliError(`the api exited during start-up; see ${path.join(c.dataDir, 'logs', 'api.log')}`);
+        if (outcome === TIMED_OUT) throw new CliError('the api did not start listening within 60 s');
+        apiUrl = outcome;
+        // A restarted api keeps the port it was given (PORT=0 resolved once).
+        env.PORT = String(new URL(apiUrl).port);
+        env.POCKETBENCH_URL = apiUrl;
+        api.onRestart(() => (listeningUrl = new Promise<string>((r) => (listening = r))));
+        await waitForHttp(`${apiUrl}/healthz`, api.current, 60_000);
         let workerSummary = 'not started (--no-worker)';
         if (opts.worker) {
-          let ready: (devices: string) => void;
+          let ready!: (devices: string) => void;
           const readyLine = new Promise<string>((r) => (ready = r));
           const wenv = { ...env, ...(opts.devices ? { POCKETBENCH_WORKER_DEVICES: opts.devices } : {}) };
-          const worker = startService('worker', wenv, {
-            logFile: path.join(c.dataDir, 'logs', 'worker.log'),
-            echo: important,
-            onLine: (line) => {
-              try {
-                const j = JSON.parse(line);
-                if (j.msg === 'worker ready') ready(`${(j.devices ?? []).join(', ')} (Appium at ${j.appiumUrl})`);
-              } catch {
-                /* not a log line */
-              }
-            },
+          const worker = new Supervisor({
+            say,
+            start: () =>
+              startService('worker', wenv, {
+                logFile: path.join(c.dataDir, 'logs', 'worker.log'),
+                echo: important,
+                onLine: (line) => {
+                  try {
+                    const j = JSON.parse(line);
+                    if (j.msg === 'worker ready') ready(`${(j.devices ?? []).join(', ')} (Appium at ${j.appiumUrl})`);
+                  } catch {
+                    /* not a log line */
+                  }
+                },
+              }),
           });
-          children.push(worker);
-          const outcome = await Promise.race([readyLine, worker.exited.then((code) => ({ code }))]);
-          if (typeof outcome !== 'string') throw new CliError(`the worker exited during start-up (code ${outcome.code}); see ${path.join(c.dataDir, 'logs', 'worker.log')}`);
-          workerSummary = outcome;
+          services.push(worker);
+          const w = await Promise.race([readyLine, worker.current.exited.then((code) => ({ code }))]);
+          if (typeof w !== 'string') throw new CliError(`the worker exited during start-up (code ${w.code}); see ${path.join(c.dataDir, 'logs', 'worker.log')}`);
+          workerSummary = w;
         }
         process.stdout.write(
           [
@@ -154,15 +173,16 @@ Logs: <data dir>/logs/{api,worker}.log; warnings and errors are shown here. Ctrl
             '',
           ].join('\n'),
         );
-        const first = await Promise.race(children.map((ch) => ch.exited.then((code) => ({ ch, code }))));
-        if (!stopping) {
-          say(`the ${first.ch.name} exited (code ${first.code}); stopping the rest`);
-          await stopAll();
-          process.exitCode = EXIT.failed;
-        }
+        // From here a crashed service is restarted by its supervisor; `up` runs until signalled.
+        await new Promise(() => undefined);
       } catch (err) {
         await stopAll();
         throw err;
       }
     });
+}
+
+const TIMED_OUT = Symbol('timed out');
+function timeout(ms: number): Promise<typeof TIMED_OUT> {
+  return new Promise((r) => setTimeout(() => r(TIMED_OUT), ms).unref());
 }

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { DeviceUnavailableError } from './errors.js';
 
@@ -76,7 +77,9 @@ export async function startAppiumServer(opts: AppiumServerOptions): Promise<Appi
   const url = `http://${address}:${port}/`;
   const log = opts.logger.child({ component: 'appium', port });
   const entry = appiumEntry();
-  const args = [entry, 'server', '--address', address, '--port', String(port), '--base-path', '/', '--log-no-colors', '--log-level', 'info'];
+  // The watchdog kills this server's group when the worker dies without stopping it (SIGKILL).
+  const watchdog = pathToFileURL(fileURLToPath(new URL('./appium-watchdog.mjs', import.meta.url))).href;
+  const args = ['--import', watchdog, entry, 'server', '--address', address, '--port', String(port), '--base-path', '/', '--log-no-colors', '--log-level', 'info'];
   for (const f of opts.allowInsecure ?? ['*:adb_shell']) args.push('--allow-insecure', f);
 
   let child: ChildProcess | undefined;
@@ -85,7 +88,7 @@ export async function startAppiumServer(opts: AppiumServerOptions): Promise<Appi
 
   const spawnServer = async (): Promise<void> => {
     const c = spawn(process.execPath, args, {
-      env: { ...process.env, APPIUM_HOME: opts.appiumHome },
+      env: { ...process.env, APPIUM_HOME: opts.appiumHome, POCKETBENCH_APPIUM_PARENT_PID: String(process.pid) },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // own process group: stop() takes the drivers' children with it
     });
