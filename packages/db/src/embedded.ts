@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { SerialWireServer } from './embedded-wire.js';
 
 export interface EmbeddedPostgresOptions {
   /** PGlite's data directory (`$POCKETBENCH_DATA_DIR/pglite`). */
@@ -11,9 +11,10 @@ export interface EmbeddedPostgresOptions {
   /** 0 picks a free port. @defaultValue 0 */
   port?: number;
   /**
-   * Wire connections accepted at once. PGlite runs one query at a time; the socket server
-   * queues them and keeps a client's transaction exclusive until it ends, so several `pg`
-   * pools (api, worker) can share it. @defaultValue 64
+   * Wire connections accepted at once. PGlite is one backend session: the wire server lets one
+   * connection hold it per unit of work (to its Sync or Query, and to the end of a transaction it
+   * opened), so several `pg` pools (api, worker with several devices) share it without their
+   * statements mixing. @defaultValue 64
    */
   maxConnections?: number;
 }
@@ -47,10 +48,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   }
   await writeFile(lockFile, String(process.pid));
   let db: PGlite | undefined;
-  let server: PGLiteSocketServer | undefined;
+  let server: SerialWireServer | undefined;
   try {
     db = await PGlite.create({ dataDir: path.resolve(opts.dataDir) });
-    server = new PGLiteSocketServer({
+    server = new SerialWireServer({
       db,
       host: opts.host ?? '127.0.0.1',
       port: opts.port ?? 0,
@@ -63,7 +64,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     await rm(lockFile, { force: true });
     throw new Error(`could not start the embedded database in ${opts.dataDir}: ${(err as Error).message}`);
   }
-  const url = `postgres://postgres@${server.getServerConn()}/postgres`;
+  const url = `postgres://postgres@${server.conn}/postgres`;
   let stopped = false;
   return {
     url,
