@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { startPrivateRedis, type PrivateRedis } from '../support/redis.js';
+import { waitFor } from '../worker/support.js';
+import { startFarm, startFarmBase, storedSessions, type Farm, type FarmBase } from './farm.js';
+
+/**
+ * Redis is a cache of work: restarted mid-run with nothing kept on disk, every queued session
+ * is lost, and the api's reconciler enqueues them again from Postgres. What a user notices: the
+ * run ends, every planned session stored exactly once, within the stated bound.
+ */
+describe('faults: Redis restarted mid-run (private redis-server, nothing on disk)', function () {
+  this.timeout(240_000);
+  let base: FarmBase;
+  let db: TestDatabase;
+  let redis: PrivateRedis;
+  let farm: Farm | undefined;
+
+  before(async function () {
+    this.timeout(600_000);
+    base = await startFarmBase();
+    db = await createTestDatabase();
+    redis = await startPrivateRedis();
+  });
+  after(async () => {
+    await farm?.close();
+    await redis?.stop();
+    await db?.drop();
+    await base?.close();
+  });
+
+  it('heals the lost queue: every planned session stored exactly once, the run done within 60 s of Redis being back', async () => {
+    farm = await startFarm(base, db.url, { databaseUrl: db.url, redisUrl: redis.url, hosts: [['rr-a', 'rr-b']], pool: 'faults-rr' });
+    const artifact = await farm.upload();
+    const runId = await farm.submit(artifact, { sessions: 12, iterations: 20, warmup: 1 });
+    await waitFor('3 sessions stored', async () => (await storedSessions(farm!.db, runId)) >= 3, 120_000, 50);
+    await redis.restart(3000);
+    const back = Date.now();
+    const beforeHeal = await storedSessions(farm.db, runId);
+    assert.ok(beforeHeal < 12, 'the restart came while sessions were still queued');
+    const r = await farm.waitForRun(runId, 90_000);
+    const recoveryMs = Date.now() - back;
+    console.log(`      (Redis back → run done in ${(recoveryMs / 1000).toFixed(1)} s; ${12 - beforeHeal} sessions re-enqueued from Postgres)`);
+    assert.deepEqual(r, { status: 'done', sessions: 12, distinct: 12, planned: 12 });
+    assert.ok(recoveryMs < 60_000, `recovered in ${recoveryMs} ms`);
+    // The service answers afterwards.
+    assert.equal((await fetch(`${farm.api.url}/readyz`)).status, 200);
+  });
+});
