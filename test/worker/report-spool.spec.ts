@@ -42,7 +42,7 @@ describe('worker/report-spool (finished reports survive a database outage and a 
     await a.hold(key(0), { v: 1 });
     await a.hold(key(1), { v: 2 });
     await a.release(key(1));
-    await writeFile(path.join(dir, 'x.json.123.tmp'), '{"half');
+    await writeFile(path.join(dir, 'x.json.999999999.tmp'), '{"half');
     await writeFile(path.join(dir, 'broken.json'), 'not json');
     // A new process on the same disk.
     const b = new ReportSpool<{ v: number }>(dir, quietLogger());

@@ -1,10 +1,13 @@
 import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { queueNameForDevice, queueNameForPool, type SessionJobData, type SessionJobResult } from '@pocketbench/contracts';
-import { heartbeat, markDeviceOffline, upsertDevice, type DeviceRow, type Pool } from '@pocketbench/db';
+import { getJob, heartbeat, isDatabaseUnavailable, markDeviceOffline, upsertDevice, type DeviceRow, type Pool } from '@pocketbench/db';
 import type { ArtifactCache } from './artifact-cache.js';
 import type { DeviceConfig, DeviceInfo, DeviceSession } from './devices/device-session.js';
 import type { SessionPolicy } from './config.js';
+import type { ReportSpool } from './report-spool.js';
+import { storeHeldSession } from './session/record-outcome.js';
+import type { HeldSession, SessionDeps } from './session/session-deps.js';
 import { createSessionProcessor } from './session-processor.js';
 
 export interface DeviceWorkerOptions {
@@ -27,10 +30,16 @@ export interface DeviceWorkerOptions {
   onHarnessStart?(job: Job<SessionJobData, SessionJobResult>): void;
   /** See SessionDeps.waitForAppium. */
   waitForAppium?(ms: number): Promise<boolean>;
+  /** Finished reports waiting for the database, shared by the host's devices (see SessionDeps.spool). */
+  spool?: ReportSpool<HeldSession>;
+  /** See SessionDeps.storeGiveUpMs. */
+  storeGiveUpMs?: number;
 }
 
 /** How long a job handed back by a paused device waits before another consumer may take it. */
 const HAND_BACK_DELAY_MS = 250;
+/** How long a job that found the database away waits before it is tried again (no attempt used). */
+const DATABASE_WAIT_MS = 5000;
 
 /**
  * One device: one BullMQ consumer on its pool queue and one on its own queue, never more than
@@ -45,8 +54,8 @@ export class DeviceWorker {
   private deviceQueue?: Queue<SessionJobData, SessionJobResult>;
   private timer?: NodeJS.Timeout;
   private currentJobId: string | null = null;
-  /** The job in hand and its lock token, to hand it back at shutdown. */
-  private active?: { job: Job<SessionJobData, SessionJobResult>; token: string };
+  /** The job in hand and its lock token, to hand it back at shutdown; `cancelled` once its cell was. */
+  private active?: { job: Job<SessionJobData, SessionJobResult>; token?: string; cancelled: boolean };
   /** Serialises the two consumers: the device runs one session at a time. */
   private lock: Promise<void> = Promise.resolve();
   private quarantined = false;
@@ -127,7 +136,7 @@ export class DeviceWorker {
     this.quarantined = row.state === 'quarantined';
     const prefix = this.opts.bullPrefix;
     this.deviceQueue = new Queue(queueNameForDevice(this.id, this.opts.queuePrefix), { connection: this.opts.connection, prefix });
-    const processor = createSessionProcessor({
+    const deps: SessionDeps = {
       pool: this.opts.pool,
       cache: this.opts.cache,
       deviceId: this.id,
@@ -139,9 +148,14 @@ export class DeviceWorker {
       policy: this.opts.policy,
       onQuarantined: (reason) => this.pauseForQuarantine(reason),
       shuttingDown: () => this.closing !== undefined,
+      cancelled: () => this.active?.cancelled === true,
+      spool: this.opts.spool,
+      storeGiveUpMs: this.opts.storeGiveUpMs,
       onHarnessStart: this.opts.onHarnessStart,
       waitForAppium: this.opts.waitForAppium,
-    });
+    };
+    const processor = createSessionProcessor(deps);
+    void this.storeHeldReports(deps);
     const run = async (job: Job<SessionJobData, SessionJobResult>, token?: string) => {
       // A consumer can hold a job it fetched just as the device was paused: hand it back.
       if ((this.isPaused || this.closing) && token) {
@@ -149,9 +163,17 @@ export class DeviceWorker {
         throw new DelayedError();
       }
       return this.exclusive(job, async () => {
-        this.active = token ? { job, token } : undefined;
+        this.active = { job, token, cancelled: false };
         try {
           return await processor(job);
+        } catch (err) {
+          // The database was away before the session ran: wait for it without using an attempt.
+          if (token && isDatabaseUnavailable(err) && !this.closing) {
+            this.log.warn({ queueJobId: job.id, err: (err as Error).message }, 'database unavailable; the job waits and is tried again');
+            await job.moveToDelayed(Date.now() + DATABASE_WAIT_MS, token);
+            throw new DelayedError();
+          }
+          throw err;
         } finally {
           this.active = undefined;
         }
@@ -176,6 +198,19 @@ export class DeviceWorker {
     this.timer = setInterval(() => void this.beat(), this.opts.heartbeatMs);
     this.timer.unref();
     this.log.info({ queues: this.queueNames, arch: info.arch, backends: info.backends }, 'device consuming');
+  }
+
+  /**
+   * Reports of this device's sessions that a previous run of the worker finished but could not
+   * store (the database was away, the worker was stopped or killed): stored now, in the
+   * background, waiting out an outage that still lasts. A redelivered job finds them too.
+   */
+  private async storeHeldReports(deps: SessionDeps): Promise<void> {
+    for (const entry of deps.spool?.list() ?? []) {
+      if (entry.payload.session.deviceId !== this.id || this.closing) continue;
+      const log = this.log.child({ runId: entry.payload.data.runId, jobId: entry.key.jobId });
+      await storeHeldSession(deps, entry, log).catch((err: Error) => log.warn({ err: err.message }, 'a held report was not stored'));
+    }
   }
 
   private async exclusive<T>(job: Job<SessionJobData, SessionJobResult>, fn: () => Promise<T>): Promise<T> {
@@ -215,6 +250,7 @@ export class DeviceWorker {
         return;
       }
       this.lastBeatOk = Date.now();
+      await this.stopIfCancelled();
       if (this.selfOffline) {
         this.selfOffline = false;
         this.log.info('heartbeats recorded again; consuming again');
@@ -235,6 +271,21 @@ export class DeviceWorker {
         this.pauseConsumers();
       }
     }
+  }
+
+  /**
+   * A run cancelled (or a cell failed) while its session runs: the device's Appium session is
+   * deleted, which makes the driver kill the harness, so the device is free within one heartbeat;
+   * the processor then stores nothing for it.
+   */
+  private async stopIfCancelled(): Promise<void> {
+    const held = this.active;
+    if (!held || held.cancelled) return;
+    const cell = await getJob(this.opts.pool, held.job.data.jobId);
+    if (!cell || ['queued', 'running'].includes(cell.status)) return;
+    held.cancelled = true;
+    this.log.warn({ queueJobId: held.job.id, cell: cell.id, status: cell.status }, 'the session\'s cell is no longer runnable; stopping its harness');
+    await this.dropSession().catch((err) => this.log.warn({ err: (err as Error).message }, 'closing the device session failed'));
   }
 
   /** Stops heart-beating without closing anything else. */
@@ -291,7 +342,7 @@ export class DeviceWorker {
     clearTimeout(timer);
     if (finished) return;
     const held = this.active;
-    if (held) {
+    if (held?.token) {
       this.log.warn({ queueJobId: held.job.id }, 'job still running after the grace period; handing it back to the queue');
       // Back to waiting at once (not after the stalled-job check): another device takes it. A
       // result this device still stores is kept once: the redelivery finds it and stops.

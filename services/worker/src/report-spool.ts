@@ -18,6 +18,16 @@ export interface SpoolEntry<T> {
   payload: T;
 }
 
+function pidAlive(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function spoolKey(k: SpoolKey): string {
   return `${k.jobId}.${k.role}.${k.sessionIndex}`;
 }
@@ -49,8 +59,10 @@ export class ReportSpool<T> {
     for (const f of await readdir(this.dir)) {
       const file = path.join(this.dir, f);
       if (f.endsWith('.tmp')) {
-        // A write cut short by a crash: the report never reached its final name.
-        await rm(file, { force: true });
+        // A write cut short by a crash: the report never reached its final name. (Another live
+        // worker sharing the directory may be writing it right now: left alone then.)
+        const pid = Number(/\.(\d+)\.tmp$/.exec(f)?.[1]);
+        if (!pidAlive(pid)) await rm(file, { force: true });
         continue;
       }
       if (!f.endsWith('.json')) continue;

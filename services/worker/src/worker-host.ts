@@ -8,6 +8,8 @@ import type { WorkerConfig } from './config.js';
 import { loadDeviceLayer, type AppiumServerHandle, type DeviceLayer, type HarnessBundle } from './device-layer.js';
 import type { DeviceConfig } from './devices/device-session.js';
 import { DeviceWorker } from './device-worker.js';
+import { ReportSpool } from './report-spool.js';
+import type { HeldSession } from './session/session-deps.js';
 
 export interface WorkerHostOptions {
   config: WorkerConfig;
@@ -94,6 +96,9 @@ export class WorkerHost {
       devices = devices.filter((d) => wanted.has(d.id) || wanted.has(d.pool));
     }
     if (devices.length === 0) throw new Error('no devices to serve on this host (check POCKETBENCH_WORKER_DEVICES)');
+    // Finished reports the database has not taken yet, kept on this host's disk across restarts.
+    const spool = new ReportSpool<HeldSession>(path.join(config.cacheDir, 'spool'), logger);
+    await spool.open();
     const cache = new ArtifactCache({ dir: path.join(config.cacheDir, 'artifacts'), apiUrl: config.apiUrl, apiToken: config.apiToken });
     const connection = redisConnection(config.redisUrl);
     const failures: string[] = [];
@@ -117,6 +122,7 @@ export class WorkerHost {
         heartbeatMs: config.heartbeatMs,
         heartbeatTtlMs: config.heartbeatTtlMs,
         policy: config.session,
+        spool,
         shutdownGraceMs: config.shutdownGraceMs,
         onHarnessStart: this.opts.onHarnessStart,
         waitForAppium: (ms) => this.waitForAppium(ms),

@@ -11,6 +11,9 @@ export abstract class HostFsTarget implements Target {
   abstract readonly kind: TargetKind;
   abstract readonly emulated: boolean;
   abstract readonly peakRssMethod: string;
+  /** Process groups this target started that are still running (killed by `close`). */
+  private readonly running = new Set<number>();
+
   constructor(readonly workDir: string) {}
 
   abstract nodeArgv(): string[];
@@ -19,7 +22,17 @@ export abstract class HostFsTarget implements Target {
   }
 
   exec(argv: string[], opts?: ExecOptions): Promise<ExecResult> {
-    return runProcess(argv, opts);
+    let pid: number | undefined;
+    return runProcess(argv, {
+      ...opts,
+      onSpawn: (p) => {
+        pid = p;
+        this.running.add(p);
+        opts?.onSpawn?.(p);
+      },
+    }).finally(() => {
+      if (pid) this.running.delete(pid);
+    });
   }
 
   async writeFile(p: string, data: Buffer): Promise<void> {
@@ -104,5 +117,18 @@ export abstract class HostFsTarget implements Target {
     return killed;
   }
 
-  async close(): Promise<void> {}
+  /**
+   * Ends the session's work on the device: every process group it started and that still runs
+   * (a harness in flight when its run is cancelled) is killed, so the device is free at once.
+   */
+  async close(): Promise<void> {
+    for (const pid of this.running) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* gone already */
+      }
+    }
+    this.running.clear();
+  }
 }

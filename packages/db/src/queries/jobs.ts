@@ -278,3 +278,12 @@ export async function listLiveJobs(q: Queryable, minAgeMs = 0): Promise<LiveJob[
   );
   return rows;
 }
+
+/**
+ * Locks a cell for the rest of the transaction if it may still take a session (`queued` or
+ * `running`); false when it was cancelled or ended meanwhile, so a late result is not stored.
+ */
+export async function lockRunnableJob(q: Queryable, jobId: string): Promise<boolean> {
+  const { rows } = await q.query(`SELECT 1 FROM jobs WHERE id = $1 AND status IN ('queued', 'running') FOR UPDATE`, [jobId]);
+  return rows.length > 0;
+}

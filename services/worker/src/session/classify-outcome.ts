@@ -20,6 +20,8 @@ export interface OutcomeContext {
   shuttingDown: boolean;
   /** This host's Appium server answered just after a raised fault. @defaultValue true */
   appiumUp?: boolean;
+  /** The session's cell was cancelled (or ended) while it ran. @defaultValue false */
+  cancelled?: boolean;
 }
 
 /** What the session processor does with a run, decided by the fault policy (packages/contracts). */
@@ -48,13 +50,17 @@ export type SessionOutcome =
   /** A model fault before any report (unreadable inputs): the cell fails, nothing is stored. */
   | { action: 'fail-cell'; errorClass: ErrorClass; message: string }
   /** Interrupted by the shutdown: the job goes back to the queue as it is. */
-  | { action: 'requeue'; message: string };
+  | { action: 'requeue'; message: string }
+  /** Its cell was cancelled meanwhile: whatever the run gave is dropped, nobody is blamed. */
+  | { action: 'drop'; message: string };
 
 /**
  * Decides a session's outcome from its run and circumstances alone: no I/O, so every branch of
  * the fault policy is unit-tested without Redis, Postgres or Appium.
  */
 export function classifyOutcome(run: RunResult, ctx: OutcomeContext): SessionOutcome {
+  // A harness stopped by a cancel fails the way a fault does; it is neither a fault nor a result.
+  if (ctx.cancelled) return { action: 'drop', message: run.ran ? 'the cell was cancelled while its session ran' : run.message };
   if (!run.ran) {
     const policy = faultPolicy(run.errorClass);
     if (policy.failCell) return { action: 'fail-cell', errorClass: run.errorClass, message: run.message };

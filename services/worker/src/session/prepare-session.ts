@@ -5,6 +5,7 @@ import { getSessionByKey, markJobRunning } from '@pocketbench/db';
 import { ModelFaultError } from '../errors.js';
 import { inputsForArtifact } from '../input-spec.js';
 import { enqueuePlannedAdaptive } from './adaptive.js';
+import { storeHeldSession } from './record-outcome.js';
 import type { SessionDeps } from './session-deps.js';
 
 /** Whether the session job is to run: not when its result is stored already or its cell is over. */
@@ -22,6 +23,14 @@ export async function prepareSession(deps: SessionDeps, sessionJob: Job<SessionJ
     log.info({ sessionId: existing.id }, 'session already stored; duplicate delivery ignored');
     if (data.config.adaptive) await enqueuePlannedAdaptive(deps, data, log);
     return { run: false, result: { sessionId: String(existing.id), status: 'duplicate' } };
+  }
+  // Run here before, its report held until the database took it (an outage, a worker restart):
+  // stored now, not run again.
+  const held = deps.spool?.get({ jobId: data.jobId, role: data.role, sessionIndex: data.sessionIndex });
+  if (held) {
+    log.info({ heldMs: Date.now() - held.heldAt }, 'this session\'s report is held on this host; storing it instead of running it again');
+    const stored = await storeHeldSession(deps, held, log);
+    return { run: false, result: { sessionId: stored.dropped ? '' : String(stored.id), status: stored.dropped ? 'cancelled' : held.payload.session.status } };
   }
   if (!(await markJobRunning(deps.pool, data.jobId))) {
     log.info('cell is no longer runnable (failed, cancelled or finished); session dropped');

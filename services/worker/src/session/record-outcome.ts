@@ -2,12 +2,13 @@ import type { Job } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import type { SessionJobData, SessionJobResult } from '@pocketbench/contracts';
-import { failJob, insertSession, recordDeviceOutcome, recordSessionFinished, withTransaction } from '@pocketbench/db';
+import { failJob, insertSession, lockRunnableJob, recordDeviceOutcome, recordSessionFinished, withTransaction } from '@pocketbench/db';
 import { sessionFromReport } from '@pocketbench/stats';
 import { InfrastructureError } from '../errors.js';
+import { storeHeld, StoreFailedError, type SpoolEntry } from '../report-spool.js';
 import { enqueuePlannedAdaptive, planAdaptive } from './adaptive.js';
 import type { SessionOutcome } from './classify-outcome.js';
-import type { SessionDeps } from './session-deps.js';
+import type { HeldSession, SessionDeps } from './session-deps.js';
 
 /** How long a failed job waits for a restarting Appium server before going back for its retry. */
 const APPIUM_WAIT_MS = 30_000;
@@ -23,7 +24,60 @@ export async function outcomeContext(deps: SessionDeps, sessionJob: Job, probeAp
     lastAttempt: isLastAttempt(sessionJob),
     shuttingDown,
     appiumUp: probeAppium && !shuttingDown && deps.waitForAppium ? await deps.waitForAppium(0) : true,
+    cancelled: deps.cancelled?.() ?? false,
   };
+}
+
+/**
+ * The session row, the cell's progress and the adaptive plan, in one transaction; a cell that
+ * was cancelled or ended meanwhile takes no late result. Idempotent: the sessions table's unique
+ * key makes a second store (a held report stored after a redelivery ran it again) a no-op.
+ */
+export async function storeSession(deps: SessionDeps, held: HeldSession, log: Logger) {
+  const { data, session, modelFault } = held;
+  const stored = await withTransaction(deps.pool, async (tx) => {
+    if (!(await lockRunnableJob(tx, data.jobId))) return { id: 0, inserted: false, dropped: true, jobDone: false, runDone: false, addedPerSide: 0 };
+    const s = await insertSession(tx, session);
+    if (!s.inserted) return { ...s, dropped: false, jobDone: false, runDone: false, addedPerSide: 0 };
+    if (modelFault) {
+      const f = await failJob(tx, data.jobId, modelFault.errorClass, modelFault.message);
+      return { ...s, dropped: false, jobDone: true, runDone: f.runDone, addedPerSide: 0 };
+    }
+    // Adaptive A/B decides before the session is counted, in this transaction: the cell (and
+    // run) never reads finished while more sessions are coming.
+    const addedPerSide = data.config.adaptive ? await planAdaptive(tx, data) : 0;
+    return { ...s, dropped: false, ...(await recordSessionFinished(tx, data.jobId)), addedPerSide };
+  });
+  if (stored.dropped) log.info('the cell was cancelled or ended before the session was stored; result dropped');
+  else log.info(
+    { sessionId: stored.id, status: session.status, inserted: stored.inserted, jobDone: stored.jobDone, runDone: stored.runDone, addedPerSide: stored.addedPerSide },
+    'session stored',
+  );
+  // After the commit; deterministic ids make this idempotent, and a failure here is retried
+  // through the duplicate path in prepareSession.
+  if (!stored.dropped && data.config.adaptive && !modelFault && (stored.addedPerSide > 0 || !stored.inserted)) await enqueuePlannedAdaptive(deps, data, log);
+  return stored;
+}
+
+/**
+ * Stores a held session through the spool (waiting out an outage), or fails its cell when the
+ * store keeps failing for another reason past `storeGiveUpMs`: no cell stays `running` on a result
+ * that can never be stored.
+ */
+export async function storeHeldSession(deps: SessionDeps, entry: SpoolEntry<HeldSession>, log: Logger) {
+  try {
+    return await storeHeld(deps.spool!, entry, (held) => storeSession(deps, held, log), {
+      logger: log,
+      giveUpMs: deps.storeGiveUpMs,
+      abandoned: () => deps.shuttingDown?.() ?? false,
+    });
+  } catch (err) {
+    if (!(err instanceof StoreFailedError)) throw err;
+    log.error({ err: err.message }, 'the session could not be stored; the cell fails');
+    await failJob(deps.pool, entry.payload.data.jobId, 'infrastructure', err.message);
+    await deps.spool!.release(entry.key);
+    throw new UnrecoverableError(`infrastructure: ${err.message}`);
+  }
 }
 
 /** One more consecutive failure on the device; quarantine pauses its consumers. */
@@ -49,6 +103,10 @@ export async function recordOutcome(
     log.warn({ errorClass: outcome.errorClass, err: outcome.message }, 'model fault before the run; the cell fails');
     await failJob(deps.pool, data.jobId, outcome.errorClass, outcome.message);
     throw new UnrecoverableError(`${outcome.errorClass}: ${outcome.message}`);
+  }
+  if (outcome.action === 'drop') {
+    log.info({ err: outcome.message }, 'the cell was cancelled while its session ran; nothing stored');
+    return { sessionId: '', status: 'cancelled' };
   }
   if (outcome.action === 'requeue') {
     log.warn({ err: outcome.message }, 'session interrupted by the shutdown; the job goes back to the queue');
@@ -87,26 +145,12 @@ export async function recordOutcome(
     seriesDevice: report.status === 'ok' && info ? { deviceModel: info.deviceModel, osVersion: info.osVersion } : undefined,
     unstableReasons,
   });
-  const stored = await withTransaction(deps.pool, async (tx) => {
-    const s = await insertSession(tx, session);
-    if (!s.inserted) return { ...s, jobDone: false, runDone: false, addedPerSide: 0 };
-    if (modelFault) {
-      const f = await failJob(tx, data.jobId, modelFault.errorClass, modelFault.message);
-      return { ...s, jobDone: true, runDone: f.runDone, addedPerSide: 0 };
-    }
-    // Adaptive A/B decides before the session is counted, in this transaction: the cell (and
-    // run) never reads finished while more sessions are coming.
-    const addedPerSide = data.config.adaptive ? await planAdaptive(tx, data) : 0;
-    return { ...s, ...(await recordSessionFinished(tx, data.jobId)), addedPerSide };
-  });
-  log.info(
-    { sessionId: stored.id, status: session.status, inserted: stored.inserted, jobDone: stored.jobDone, runDone: stored.runDone, addedPerSide: stored.addedPerSide },
-    'session stored',
-  );
+  const held: HeldSession = { data, session, modelFault };
+  const stored = deps.spool
+    ? await storeHeldSession(deps, await deps.spool.hold({ jobId: data.jobId, role: data.role, sessionIndex: data.sessionIndex }, held), log)
+    : await storeSession(deps, held, log);
+  if (stored.dropped) return { sessionId: '', status: 'cancelled' };
   // Kept on the BullMQ job too: the harness's own message, no retries.
   if (modelFault) throw new UnrecoverableError(`${modelFault.errorClass}: ${modelFault.message}`);
-  // After the commit; deterministic ids make this idempotent, and a failure here is retried
-  // through the duplicate path in prepareSession.
-  if (data.config.adaptive && (stored.addedPerSide > 0 || !stored.inserted)) await enqueuePlannedAdaptive(deps, data, log);
   return { sessionId: String(stored.id), status: session.status };
 }

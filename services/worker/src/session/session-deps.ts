@@ -1,10 +1,18 @@
 import type { Job, Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import type { SessionJobData, SessionJobResult } from '@pocketbench/contracts';
+import type { SessionJobData, SessionJobResult, SessionRecord } from '@pocketbench/contracts';
 import type { Pool } from '@pocketbench/db';
 import type { ArtifactCache } from '../artifact-cache.js';
 import type { SessionPolicy } from '../config.js';
 import type { DeviceInfo, DeviceSession } from '../devices/device-session.js';
+import type { ReportSpool } from '../report-spool.js';
+
+/** A finished session as the spool holds it until the database takes it. */
+export interface HeldSession {
+  data: SessionJobData;
+  session: SessionRecord;
+  modelFault?: { errorClass: string; message: string };
+}
 
 /** What the session processor of one device is given by its DeviceWorker. */
 export interface SessionDeps {
@@ -24,6 +32,15 @@ export interface SessionDeps {
   logger: Logger;
   /** True once the worker is shutting down: a fault then is the shutdown's, not the job's. */
   shuttingDown?(): boolean;
+  /** True once the session's cell was cancelled (or ended) while it ran: nothing is stored, no fault counted. */
+  cancelled?(): boolean;
+  /**
+   * Where a finished report waits (memory and the host's disk) until the database takes it: an
+   * outage is waited out, a worker restart loses nothing. Without one the report is stored directly.
+   */
+  spool?: ReportSpool<HeldSession>;
+  /** How long a store failing for a reason other than an outage is retried before the cell fails. @defaultValue 120000 */
+  storeGiveUpMs?: number;
   /** Called when the device's state changes because of an outcome (quarantine). */
   onQuarantined?(reason: string): void;
   /**
