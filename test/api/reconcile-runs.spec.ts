@@ -120,8 +120,8 @@ describe('api/reconcileRuns', () => {
     await store(single.body.id, 0, 'head', 1, head);
     // The paired cell stored its first pair and planned one more pair (adaptive).
     await store(paired.body.id, 0, 'head', 0, head);
-    await store(paired.body.id, 0, 'baseline', 0, base);
     assert.ok(await addPlannedSessions(api.db.pool, `${paired.body.id}.0`, 2));
+    await store(paired.body.id, 0, 'baseline', 0, base);
     await emptyQueues();
 
     const r = await reconcileRuns({ db: api.db.pool, queues: api.server.deps.queues });

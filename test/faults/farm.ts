@@ -6,6 +6,7 @@ import { loadConfig as loadApiConfig, startWebServer, type WebServer } from '@po
 import { createPool, type Pool } from '@pocketbench/db';
 import { loadDeviceLayer, type AppiumServerHandle, type DeviceLayer } from '../../services/worker/src/device-layer.js';
 import type { DeviceConfig } from '../../services/worker/src/devices/device-session.js';
+import type { WorkerConfig } from '../../services/worker/src/config.js';
 import { WorkerHost } from '../../services/worker/src/worker-host.js';
 import { tinyOnnx } from '../api/helpers.js';
 import { testQueuePrefix } from '../support/redis.js';
@@ -47,6 +48,14 @@ export interface FarmOptions {
   pool: string;
   /** @defaultValue '1000' */
   reconcileMs?: string;
+  /** Worker settings for every host (job lock, store give-up, …). */
+  worker?: Partial<WorkerConfig>;
+}
+
+/** One worker host's own way to the database and Redis (a fault proxy of its own: its network link). */
+export interface HostLinks {
+  databaseUrl?: string;
+  redisUrl?: string;
 }
 
 /** An api and worker hosts wired like `pocketbench up` wires them, each with its own pools and Redis connections. */
@@ -56,7 +65,7 @@ export interface Farm {
   prefix: string;
   /** A pool straight to the database (not through any fault proxy) for the test's own reads. */
   db: Pool;
-  startHost(ids: string[]): Promise<WorkerHost>;
+  startHost(ids: string[], links?: HostLinks): Promise<WorkerHost>;
   upload(): Promise<string>;
   submit(artifactId: string, config: Record<string, unknown>): Promise<string>;
   /** Waits until the run is final; returns its status and how its sessions were stored. */
@@ -77,13 +86,13 @@ export async function startFarm(base: FarmBase, directDbUrl: string, opts: FarmO
     migrate: false,
   });
   const hosts: WorkerHost[] = [];
-  const startHost = async (ids: string[]) => {
+  const startHost = async (ids: string[], links: HostLinks = {}) => {
     const host = new WorkerHost({
       config: {
-        ...testWorkerConfig({ url: opts.databaseUrl }, prefix, {
-          appiumUrl: base.appium.url, heartbeatMs: 500, heartbeatTtlMs: 2000, reaperMs: 250, shutdownGraceMs: 2000,
+        ...testWorkerConfig({ url: links.databaseUrl ?? opts.databaseUrl }, prefix, {
+          appiumUrl: base.appium.url, heartbeatMs: 500, heartbeatTtlMs: 2000, reaperMs: 250, shutdownGraceMs: 2000, ...opts.worker,
         }),
-        redisUrl: opts.redisUrl,
+        redisUrl: links.redisUrl ?? opts.redisUrl,
         apiUrl: api.url,
         cacheDir: path.join(base.workRoot, 'cache'),
         logLevel: 'silent',

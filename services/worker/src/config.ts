@@ -51,6 +51,18 @@ export interface WorkerConfig {
   session: SessionPolicy;
   /** How long shutdown waits for the job in hand before handing it back. @defaultValue 60000 */
   shutdownGraceMs: number;
+  /**
+   * BullMQ lock of the job in hand (`POCKETBENCH_JOB_LOCK_MS`), renewed while the worker lives: a
+   * worker killed or cut off mid-session has its job run elsewhere within about 1.5 × this.
+   * @defaultValue 30000
+   */
+  jobLockMs: number;
+  /**
+   * How long storing a finished session may fail for a reason other than a database outage
+   * (`POCKETBENCH_STORE_GIVE_UP_MS`) before its cell is failed with the reason; an outage is
+   * waited out without limit. @defaultValue 120000
+   */
+  storeGiveUpMs: number;
   /** @defaultValue 'info' */
   logLevel: string;
   /**
@@ -121,6 +133,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
       cooldownMaxMs: int(env, 'POCKETBENCH_COOLDOWN_MAX_MS', 300_000, 0),
     },
     shutdownGraceMs: int(env, 'POCKETBENCH_SHUTDOWN_GRACE_MS', 60_000, 0),
+    jobLockMs: int(env, 'POCKETBENCH_JOB_LOCK_MS', 30_000, 1000),
+    storeGiveUpMs: int(env, 'POCKETBENCH_STORE_GIVE_UP_MS', 120_000, 0),
     logLevel: env.LOG_LEVEL || 'info',
     supervised: env.POCKETBENCH_SUPERVISED === '1',
   };

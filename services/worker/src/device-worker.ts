@@ -27,6 +27,8 @@ export interface DeviceWorkerOptions {
   /** How sessions are run and judged (loadConfig's `session`). */
   policy: SessionPolicy;
   shutdownGraceMs: number;
+  /** BullMQ lock of the job in hand; the stalled-job check runs every half of it. @defaultValue 30000 */
+  jobLockMs?: number;
   onHarnessStart?(job: Job<SessionJobData, SessionJobResult>): void;
   /** See SessionDeps.waitForAppium. */
   waitForAppium?(ms: number): Promise<boolean>;
@@ -186,8 +188,8 @@ export class DeviceWorker {
         concurrency: 1,
         autorun: !this.quarantined,
         // A worker that dies mid-job: its job becomes stalled and goes back to the queue.
-        lockDuration: 30_000,
-        stalledInterval: 15_000,
+        lockDuration: this.opts.jobLockMs ?? 30_000,
+        stalledInterval: Math.round((this.opts.jobLockMs ?? 30_000) / 2),
         maxStalledCount: 2,
       });
       w.on('error', (err) => this.log.error({ err: err.message, queue: name }, 'queue consumer error'));

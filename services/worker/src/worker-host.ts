@@ -124,6 +124,8 @@ export class WorkerHost {
         policy: config.session,
         spool,
         shutdownGraceMs: config.shutdownGraceMs,
+        jobLockMs: config.jobLockMs,
+        storeGiveUpMs: config.storeGiveUpMs,
         onHarnessStart: this.opts.onHarnessStart,
         waitForAppium: (ms) => this.waitForAppium(ms),
       });
