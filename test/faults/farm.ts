@@ -10,7 +10,7 @@ import type { WorkerConfig } from '../../services/worker/src/config.js';
 import { WorkerHost } from '../../services/worker/src/worker-host.js';
 import { tinyOnnx } from '../api/helpers.js';
 import { testQueuePrefix } from '../support/redis.js';
-import { cloneDevice, quietLogger, SHARED_DATA_DIR, testWorkerConfig, waitFor } from '../worker/support.js';
+import { cloneDevice, quietLogger, REPO_ROOT, SHARED_DATA_DIR, testWorkerConfig, waitFor } from '../worker/support.js';
 
 /** What every fault test needs once: the device layer, one Appium server, this machine as a device. */
 export interface FarmBase {
@@ -158,4 +158,69 @@ export async function startFarm(base: FarmBase, directDbUrl: string, opts: FarmO
 export async function storedSessions(db: Pool, runId: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions WHERE run_id = $1', [runId]);
   return rows[0].n;
+}
+
+/** A worker host as its own process (`services/worker/src/main.ts`), serving this machine under its own host name. */
+export interface WorkerProcess {
+  deviceId: string;
+  proc: import('node:child_process').ChildProcess;
+  output(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function spawnWorker(
+  base: FarmBase,
+  farm: Farm,
+  opts: { hostName: string; databaseUrl: string; redisUrl: string; env?: Record<string, string> },
+): Promise<WorkerProcess> {
+  const { spawn } = await import('node:child_process');
+  const cacheDir = await mkdtemp(path.join(base.workRoot, `cache-${opts.hostName}-`));
+  const deviceId = `host-${opts.hostName}`;
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'services/worker/src/main.ts')], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      DATABASE_URL: opts.databaseUrl,
+      REDIS_URL: opts.redisUrl,
+      POCKETBENCH_URL: farm.api.url,
+      POCKETBENCH_QUEUE_PREFIX: farm.prefix,
+      POCKETBENCH_DATA_DIR: SHARED_DATA_DIR,
+      POCKETBENCH_WORKER_CACHE_DIR: cacheDir,
+      POCKETBENCH_HOST_NAME: opts.hostName,
+      POCKETBENCH_WORKER_DEVICES: deviceId,
+      APPIUM_URL: base.appium.url,
+      POCKETBENCH_HEARTBEAT_MS: '500',
+      POCKETBENCH_JOB_LOCK_MS: '4000',
+      POCKETBENCH_SHUTDOWN_GRACE_MS: '2000',
+      POCKETBENCH_CV_CAP: '10',
+      POCKETBENCH_DRIFT_CAP: '10',
+      LOG_LEVEL: 'info',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  await waitFor(`worker ${opts.hostName} ready`, async () => {
+    if (proc.exitCode !== null) throw new Error(`worker ${opts.hostName} exited during start:\n${out.slice(-3000)}`);
+    return /"msg":"worker ready"/.test(out);
+  }, 120_000, 100);
+  return {
+    deviceId,
+    proc,
+    output: () => out,
+    async kill(signal = 'SIGKILL') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** The session job a device is running now (from its heartbeats), or null. */
+export async function currentJobOf(db: Pool, deviceId: string): Promise<string | null> {
+  const { rows } = await db.query<{ current_job_id: string | null }>('SELECT current_job_id FROM devices WHERE id = $1', [deviceId]);
+  return rows[0]?.current_job_id ?? null;
 }
