@@ -1,7 +1,11 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { BACKENDS, VARIANTS } from './vocabulary.js';
 
-/** Upper limits a cell must stay under. Sizes are in MB of 1,048,576 bytes (docs/statistics.md; the gate divides by 1024²). */
+/** Budgets on a cell's fidelity pass; `min_` fields are lower limits. */
+export const FIDELITY_BUDGET_FIELDS = ['min_top1_agreement_pct', 'min_cosine', 'max_accuracy_drop_pct', 'min_snr_db'] as const;
+export type FidelityBudgetField = (typeof FIDELITY_BUDGET_FIELDS)[number];
+
+/** Limits a cell must stay within (upper limits, except the fidelity `min_` fields). Sizes are in MB of 1,048,576 bytes (docs/statistics.md; the gate divides by 1024²). */
 export interface BudgetLimits {
   p50_ms?: number;
   p90_ms?: number;
@@ -10,9 +14,17 @@ export interface BudgetLimits {
   model_size_mb?: number;
   /** Largest tolerated slowdown of the head's median latency against the baseline, in %. */
   max_regression_pct?: number;
+  /** Fidelity (lower limits unless named max_): top-1 agreement with the reference, in %. */
+  min_top1_agreement_pct?: number;
+  /** Mean cosine similarity of outputs with the reference's, at most 1. */
+  min_cosine?: number;
+  /** Largest tolerated eval-set top-1 accuracy drop against the reference, in percentage points. */
+  max_accuracy_drop_pct?: number;
+  /** Signal-to-noise ratio of outputs against the reference's, in dB. */
+  min_snr_db?: number;
 }
 
-export const BUDGET_FIELDS = ['p50_ms', 'p90_ms', 'load_ms', 'peak_rss_mb', 'model_size_mb', 'max_regression_pct'] as const;
+export const BUDGET_FIELDS = ['p50_ms', 'p90_ms', 'load_ms', 'peak_rss_mb', 'model_size_mb', 'max_regression_pct', ...FIDELITY_BUDGET_FIELDS] as const;
 export type BudgetField = (typeof BUDGET_FIELDS)[number];
 export const MATCH_FIELDS = ['model', 'variant', 'backend', 'pool'] as const;
 export type MatchField = (typeof MATCH_FIELDS)[number];
@@ -194,6 +206,14 @@ function readLimit(node: YamlNode | null, path: string, field: BudgetField, at: 
   }
   if (field === 'max_regression_pct' && raw >= 100) {
     at(node, path, `must be below 100 (got ${raw})`);
+    return undefined;
+  }
+  if ((field === 'min_top1_agreement_pct' || field === 'max_accuracy_drop_pct') && raw > 100) {
+    at(node, path, `is a percentage: at most 100 (got ${raw})`);
+    return undefined;
+  }
+  if (field === 'min_cosine' && raw > 1) {
+    at(node, path, `a cosine similarity is at most 1 (got ${raw})`);
     return undefined;
   }
   return raw;

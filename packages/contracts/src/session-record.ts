@@ -1,4 +1,5 @@
 import type { BenchReport, IterationSummary } from './bench-report.js';
+import type { BenchFidelity } from './fidelity.js';
 import type { SessionRole, SessionStatus } from './vocabulary.js';
 
 /** The summary columns of a stored session (µs), as `sessionFromReport` computes them. */
@@ -41,6 +42,8 @@ export interface SessionRecord {
   report: BenchReport | Record<string, unknown>;
   /** @defaultValue 'farm' */
   source?: 'farm' | 'external';
+  /** The report's fidelity pass (agreement with the reference, eval-set accuracy), when it ran one. */
+  fidelity?: BenchFidelity | null;
   /** Series facts beyond the artifact's project/model/variant; the series row is upserted when present. */
   series?: { deviceModel: string; osVersion?: string | null; inputSpec: unknown };
 }

@@ -15,3 +15,4 @@ export * from './embedded.js';
 export * from './queries/alerts.js';
 export * from './queries/dashboard.js';
 export * from './queries/baselines.js';
+export * from './queries/fidelity.js';

@@ -7,6 +7,7 @@ export * from './multiple-testing.js';
 export * from './adaptive.js';
 export * from './change-points.js';
 export * from './verdict.js';
+export * from './fidelity.js';
 export { incompleteBeta, normalCdf, studentTQuantile, studentTTwoSidedP, welchTTest } from './special.js';
 export * from './report/index.js';
 export * from './session-from-report.js';

@@ -56,6 +56,7 @@ export function sessionFromReport(report: BenchReport, ctx: SessionContext): Ses
     deviceStateAfter: report.device.after,
     report,
     source: ctx.source ?? 'farm',
+    fidelity: report.status === 'ok' ? (report.fidelity ?? null) : null,
     series: ctx.seriesDevice
       ? { deviceModel: ctx.seriesDevice.deviceModel, osVersion: ctx.seriesDevice.osVersion, inputSpec: seriesInputSpec(report.spec) }
       : undefined,

@@ -5,6 +5,7 @@ import { errorHandler, notFoundHandler } from './http/errors.js';
 import { buildOpenApi } from './openapi.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { deviceRoutes } from './routes/devices.js';
+import { fidelityPaths, fidelityRoutes } from './routes/fidelity.js';
 import { gatePaths, gateRoutes } from './routes/gate.js';
 import { healthRoutes } from './routes/health.js';
 import { projectRoutes } from './routes/projects.js';
@@ -36,13 +37,14 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(express.json({ limit: '16mb' }));
 
-  const openapi = buildOpenApi(uiPaths, gatePaths);
+  const openapi = buildOpenApi(uiPaths, gatePaths, fidelityPaths);
   app.use(healthRoutes(deps, () => openapi));
   app.use('/api/v1', authenticate(deps.db, deps.config.adminToken));
   app.use(projectRoutes(deps));
   app.use(artifactRoutes(deps));
   app.use(runRoutes(deps));
   app.use(deviceRoutes(deps));
+  app.use(fidelityRoutes(deps));
   app.use(gateRoutes({ db: deps.db }));
   app.use(uiRoutes({ db: deps.db }));
 

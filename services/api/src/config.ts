@@ -19,6 +19,8 @@ export interface ApiConfig {
   adminToken?: string;
   /** `POCKETBENCH_MAX_UPLOAD_MB`, stored in bytes. @defaultValue 512 MB */
   maxUploadBytes: number;
+  /** `POCKETBENCH_MAX_EVAL_SET_MB`: largest eval set upload, in bytes (it is read whole to validate). @defaultValue 64 MB */
+  maxEvalSetBytes?: number;
   /** `POCKETBENCH_QUEUE_PREFIX`: BullMQ key prefix and queue-name prefix. @defaultValue 'pocketbench' */
   queuePrefix: string;
   /** `LOG_LEVEL` (pino). @defaultValue 'info' */
@@ -106,6 +108,7 @@ export function loadConfig(env: Env): ApiConfig {
     dataDir: path.resolve(REPO_ROOT, env.POCKETBENCH_DATA_DIR?.trim() || '.pocketbench'),
     adminToken,
     maxUploadBytes: integer(env, 'POCKETBENCH_MAX_UPLOAD_MB', 512, 1, 1024 * 1024) * 1024 * 1024,
+    maxEvalSetBytes: integer(env, 'POCKETBENCH_MAX_EVAL_SET_MB', 64, 1, 4096) * 1024 * 1024,
     queuePrefix,
     logLevel,
     eventsPollMs: integer(env, 'POCKETBENCH_EVENTS_POLL_MS', 500, 20, 60_000),

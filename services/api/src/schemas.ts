@@ -25,6 +25,22 @@ export const runConfigSchema = {
       Object.entries(RUN_CONFIG_LIMITS).map(([k, [min, max]]) => [k, { type: 'integer', minimum: min, maximum: max }]),
     ),
     adaptive: { type: 'boolean', description: 'A/B only: add sessions while a cell is inconclusive, up to maxSessions per side.' },
+    fidelity: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Fidelity pass (never timed): agreement with a reference on seeded inputs and an eval set, eval-set accuracy. Runs in a cell that has a reference or when evalSet is given.',
+      properties: {
+        inputs: { type: 'integer', minimum: 0, maximum: 10_000, description: 'Seeded inputs per session (default 32).' },
+        seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295, description: 'Seed of the fidelity inputs (default 1000000).' },
+        evalSet: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'sha256 of an eval set uploaded with POST /api/v1/eval-sets.' },
+        reference: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 64,
+          description: 'Artifact id of every cell\'s reference, or "none". Default: per model with several artifacts in the run, its fp32 artifact (.ptl before .onnx).',
+        },
+      },
+    },
     inputs: {
       type: 'array',
       minItems: 1,

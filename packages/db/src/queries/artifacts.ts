@@ -68,7 +68,9 @@ export async function getArtifactsByIds(q: Queryable, ids: string[]): Promise<Ar
 /** Whether some artifact (of `projectId`, when given) has this content hash. */
 export async function artifactShaExists(q: Queryable, sha256: string, projectId?: string): Promise<boolean> {
   const { rows } = await q.query<{ exists: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM ${FROM} WHERE a.sha256 = $1 AND ($2::uuid IS NULL OR m.project_id = $2)) AS exists`,
+    // Eval sets share the content store: their bytes are served and kept like a model's.
+    `SELECT EXISTS (SELECT 1 FROM ${FROM} WHERE a.sha256 = $1 AND ($2::uuid IS NULL OR m.project_id = $2))
+         OR EXISTS (SELECT 1 FROM eval_sets e WHERE e.sha256 = $1 AND ($2::uuid IS NULL OR e.project_id = $2)) AS exists`,
     [sha256, projectId ?? null],
   );
   return rows[0].exists;

@@ -15,6 +15,8 @@ export interface JobRow {
   cellIndex: number;
   artifactId: string;
   baselineArtifactId: string | null;
+  /** Fidelity reference of the cell (null: none). */
+  referenceArtifactId: string | null;
   backend: Backend;
   pool: string;
   deviceId: string | null;
@@ -34,6 +36,7 @@ export interface NewJob {
   cellIndex: number;
   artifactId: string;
   baselineArtifactId?: string | null;
+  referenceArtifactId?: string | null;
   backend: string;
   pool: string;
   deviceId?: string | null;
@@ -44,7 +47,7 @@ export interface NewJob {
 }
 
 const JOB_COLUMNS = `id, run_id AS "runId", cell_index AS "cellIndex", artifact_id AS "artifactId",
-  baseline_artifact_id AS "baselineArtifactId", backend, pool, device_id AS "deviceId", status, reason,
+  baseline_artifact_id AS "baselineArtifactId", reference_artifact_id AS "referenceArtifactId", backend, pool, device_id AS "deviceId", status, reason,
   error_class AS "errorClass", sessions_planned AS "sessionsPlanned", sessions_done AS "sessionsDone",
   created_at AS "createdAt", started_at AS "startedAt", finished_at AS "finishedAt"`;
 
@@ -53,13 +56,13 @@ export async function insertJobs(q: Queryable, jobs: NewJob[]): Promise<void> {
   if (jobs.length === 0) return;
   await q.query(
     `INSERT INTO jobs (id, run_id, cell_index, artifact_id, baseline_artifact_id, backend, pool, device_id,
-                       status, reason, sessions_planned, finished_at)
+                       status, reason, sessions_planned, finished_at, reference_artifact_id)
      SELECT id, run_id, cell_index, artifact_id, baseline_artifact_id, backend, pool, device_id, status, reason,
-            sessions_planned, CASE WHEN status = 'unsupported' THEN now() END
+            sessions_planned, CASE WHEN status = 'unsupported' THEN now() END, reference_artifact_id
        FROM unnest($1::text[], $2::uuid[], $3::int[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[],
-                   $9::text[], $10::text[], $11::int[])
+                   $9::text[], $10::text[], $11::int[], $12::uuid[])
          AS t(id, run_id, cell_index, artifact_id, baseline_artifact_id, backend, pool, device_id, status, reason,
-              sessions_planned)`,
+              sessions_planned, reference_artifact_id)`,
     [
       jobs.map((j) => j.id),
       jobs.map((j) => j.runId),
@@ -72,6 +75,7 @@ export async function insertJobs(q: Queryable, jobs: NewJob[]): Promise<void> {
       jobs.map((j) => j.status),
       jobs.map((j) => j.reason ?? null),
       jobs.map((j) => j.sessionsPlanned),
+      jobs.map((j) => j.referenceArtifactId ?? null),
     ],
   );
 }
@@ -98,7 +102,7 @@ export interface UnstartedJob extends JobRow {
 export async function listUnstartedQueuedJobs(q: Queryable): Promise<UnstartedJob[]> {
   const { rows } = await q.query<UnstartedJob>(
     `SELECT j.id, j.run_id AS "runId", j.cell_index AS "cellIndex", j.artifact_id AS "artifactId",
-            j.baseline_artifact_id AS "baselineArtifactId", j.backend, j.pool, j.device_id AS "deviceId", j.status, j.reason,
+            j.baseline_artifact_id AS "baselineArtifactId", j.reference_artifact_id AS "referenceArtifactId", j.backend, j.pool, j.device_id AS "deviceId", j.status, j.reason,
             j.error_class AS "errorClass", j.sessions_planned AS "sessionsPlanned", j.sessions_done AS "sessionsDone",
             j.created_at AS "createdAt", j.started_at AS "startedAt", j.finished_at AS "finishedAt", r.config
        FROM jobs j JOIN runs r ON r.id = j.run_id
@@ -265,7 +269,8 @@ export interface LiveJob extends UnstartedJob {
 export async function listLiveJobs(q: Queryable, minAgeMs = 0): Promise<LiveJob[]> {
   const { rows } = await q.query<LiveJob>(
     `SELECT j.id, j.run_id AS "runId", j.cell_index AS "cellIndex", j.artifact_id AS "artifactId",
-            j.baseline_artifact_id AS "baselineArtifactId", j.backend, j.pool, j.device_id AS "deviceId", j.status, j.reason,
+            j.baseline_artifact_id AS "baselineArtifactId", j.reference_artifact_id AS "referenceArtifactId", j.backend, j.pool,
+            j.device_id AS "deviceId", j.status, j.reason,
             j.error_class AS "errorClass", j.sessions_planned AS "sessionsPlanned", j.sessions_done AS "sessionsDone",
             j.created_at AS "createdAt", j.started_at AS "startedAt", j.finished_at AS "finishedAt", r.config,
             coalesce((SELECT array_agg(s.role || '.' || s.session_index) FROM sessions s

@@ -36,9 +36,9 @@ export async function insertSession(q: Queryable, input: InsertSessionInput): Pr
     `INSERT INTO sessions (job_id, run_id, role, session_index, attempt, artifact_id, device_id, series_id, status,
        error_class, error_message, backend_requested, backend_used, runtime, runtime_version, harness_version, device_arch,
        iterations_us, min_us, mean_us, p50_us, p90_us, p99_us, stddev_us, mad_us, cv, load_ms, first_inference_ms,
-       peak_rss_bytes, peak_rss_method, model_size_bytes, device_state_before, device_state_after, report, source)
+       peak_rss_bytes, peak_rss_method, model_size_bytes, device_state_before, device_state_after, report, source, fidelity)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-       $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35)
+       $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)
      ON CONFLICT (job_id, role, session_index) DO NOTHING
      RETURNING id`,
     [
@@ -49,7 +49,7 @@ export async function insertSession(q: Queryable, input: InsertSessionInput): Pr
       s?.p99Us ?? null, s?.stddevUs ?? null, s?.madUs ?? null, s?.cv ?? null, input.loadMs ?? null,
       input.firstInferenceMs ?? null, input.peakRssBytes ?? null, input.peakRssMethod ?? null, input.modelSizeBytes ?? null,
       jsonOrNull(input.deviceStateBefore), jsonOrNull(input.deviceStateAfter), JSON.stringify(input.report ?? {}),
-      input.source ?? 'farm',
+      input.source ?? 'farm', jsonOrNull(input.fidelity),
     ],
   );
   if (rows[0]) return { id: Number(rows[0].id), inserted: true };

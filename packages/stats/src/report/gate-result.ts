@@ -1,10 +1,15 @@
-import type { Verdict } from '@pocketbench/contracts';
+import type { CellFidelity, FidelityBudgetField, Verdict } from '@pocketbench/contracts';
 
 /**
  * What a gate check measures; absolute ones are named like the budgets file's fields.
  * `runs`: the head model failed on the device because of the model itself (load, inference, crash).
  */
-export type GateMetric = 'runs' | 'regression' | 'p50_ms' | 'p90_ms' | 'load_ms' | 'peak_rss_mb' | 'model_size_mb';
+export type GateMetric = 'runs' | 'regression' | 'p50_ms' | 'p90_ms' | 'load_ms' | 'peak_rss_mb' | 'model_size_mb' | FidelityBudgetField;
+
+/** Fidelity checks whose budget is a lower limit (the rest are upper limits). */
+export function isLowerLimit(metric: GateMetric): boolean {
+  return metric.startsWith('min_');
+}
 
 /** One check of one cell (one budget field, or the regression against the baseline). */
 export interface GateCheck {
@@ -45,6 +50,8 @@ export interface GateCell {
   /** Worst of the cell's checks. */
   verdict: Verdict;
   checks: GateCheck[];
+  /** The cell's fidelity figures (medians over its head sessions), when it ran a fidelity pass. */
+  fidelity?: CellFidelity;
 }
 
 export interface GateResult {

@@ -1,5 +1,5 @@
 import { verdictSeverity } from '../verdict.js';
-import { cellLabel, type GateCell, type GateCheck, type GateResult } from './gate-result.js';
+import { cellLabel, isLowerLimit, type GateCell, type GateCheck, type GateResult } from './gate-result.js';
 
 const ICON = { pass: '✅', fail: '❌', inconclusive: '⚠️' } as const;
 
@@ -42,26 +42,60 @@ export function renderGateMarkdown(result: GateResult): string {
     for (const { cell, check } of notes) lines.push(`- **${esc(cellLabel(cell))}**, ${check.metric}: ${esc(check.note!)}`);
     lines.push('', '</details>');
   }
+  const withFidelity = result.cells.filter((c) => c.fidelity);
+  if (withFidelity.length) {
+    lines.push(
+      '',
+      '### Fidelity',
+      '',
+      '| cell | reference | top-1 agreement | cosine | SNR | accuracy top-1 | reference top-1 | drop |',
+      '|---|---|---|---|---|---|---|---|',
+    );
+    for (const c of withFidelity) {
+      const f = c.fidelity!;
+      const pct = (x: number | null) => (x === null ? '—' : `${fmt(x)} %`);
+      const ref = f.reference ? `${f.reference.variant} ${f.reference.format}` : '—';
+      lines.push(
+        `| ${esc(cellLabel(c))} | ${ref} | ${pct(f.top1AgreementPct)} | ${f.cosine === null ? '—' : fmt(f.cosine)} | ` +
+          `${f.snrDb === null ? (f.top1AgreementPct === null ? '—' : 'exact') : `${fmt(f.snrDb)} dB`} | ${pct(f.accuracyTop1Pct)} | ` +
+          `${pct(f.referenceAccuracyTop1Pct)} | ${f.accuracyDropPct === null ? '—' : `${fmt(f.accuracyDropPct)} pp`} |`,
+      );
+    }
+  }
   lines.push(
     '',
     '<sub>Sessions are the unit: ratio of medians of session medians, 95 % hierarchical bootstrap interval, ' +
-      'Benjamini–Hochberg across the run; unstable sessions excluded.</sub>',
+      'Benjamini–Hochberg across the run; unstable sessions excluded. Fidelity: medians over sessions; Wilson interval ' +
+      'on top-1 agreement, Newcombe paired interval on the accuracy drop (pp: percentage points).</sub>',
     '',
   );
   return lines.join('\n');
 }
 
+const FIDELITY_UNITS: Partial<Record<GateCheck['metric'], string>> = {
+  min_top1_agreement_pct: '%',
+  min_cosine: '',
+  max_accuracy_drop_pct: 'pp',
+  min_snr_db: 'dB',
+};
+
 function unitOf(check: GateCheck): string {
+  const fidelity = FIDELITY_UNITS[check.metric];
+  if (fidelity !== undefined) return fidelity;
   return check.metric.endsWith('_mb') ? 'MB' : 'ms';
+}
+
+function withUnit(text: string, unit: string): string {
+  return unit ? `${text} ${unit}` : text;
 }
 
 function headText(check: GateCheck): string {
   if (check.head === null) return '—';
   const unit = unitOf(check);
   if (check.metric !== 'regression' && check.ciLow !== null && check.ciHigh !== null && check.ciLow !== check.ciHigh) {
-    return `${fmt(check.head)} ${unit} (${fmt(check.ciLow)}–${fmt(check.ciHigh)})`;
+    return `${withUnit(fmt(check.head), unit)} (${fmt(check.ciLow)}–${fmt(check.ciHigh)})`;
   }
-  return `${fmt(check.head)} ${unit}`;
+  return withUnit(fmt(check.head), unit);
 }
 
 function ratioText(check: GateCheck): string {
@@ -74,11 +108,13 @@ function budgetText(check: GateCheck): string {
   if (check.budget === null) return '—';
   // Budgets are shown as the user wrote them.
   const b = String(+check.budget.toPrecision(6));
-  return check.metric === 'regression' ? `≤ +${b} %` : `≤ ${b} ${unitOf(check)}`;
+  if (check.metric === 'regression') return `≤ +${b} %`;
+  return withUnit(`${isLowerLimit(check.metric) ? '≥' : '≤'} ${b}`, unitOf(check));
 }
 
 function fmt(x: number): string {
   const a = Math.abs(x);
+  if (a > 0 && a < 1 && 1 - a < 0.01) return x.toFixed(5); // cosines near 1 need their digits
   return a >= 100 ? x.toFixed(1) : a >= 1 ? x.toFixed(2) : x.toPrecision(3);
 }
 

@@ -1,6 +1,6 @@
 // POST /api/v1/runs/:id/gate — the merge gate's verdict for a finished run (issue 5).
 import express, { Router, type Response } from 'express';
-import { BudgetsError, parseBudgets, type Budgets } from '@pocketbench/contracts';
+import { BudgetsError, FIDELITY_BUDGET_FIELDS, parseBudgets, type Budgets } from '@pocketbench/contracts';
 import type { Pool } from '@pocketbench/db';
 import { evaluateRunGate } from '../domain/gate/evaluate-run-gate.js';
 import { GateError } from '../domain/gate/gate-error.js';
@@ -138,12 +138,13 @@ export const gatePaths: Record<string, unknown> = {
                         backend: { type: 'string' },
                         pool: { type: 'string' },
                         verdict: { enum: ['pass', 'fail', 'inconclusive'] },
+                        fidelity: { type: 'object', description: 'Medians over the head sessions\' fidelity passes: reference, top1AgreementPct, cosine, snrDb, accuracyTop1Pct, referenceAccuracyTop1Pct, accuracyDropPct …' },
                         checks: {
                           type: 'array',
                           items: {
                             type: 'object',
                             properties: {
-                              metric: { enum: ['runs', 'regression', 'p50_ms', 'p90_ms', 'load_ms', 'peak_rss_mb', 'model_size_mb'] },
+                              metric: { enum: ['runs', 'regression', 'p50_ms', 'p90_ms', 'load_ms', 'peak_rss_mb', 'model_size_mb', ...FIDELITY_BUDGET_FIELDS] },
                               verdict: { enum: ['pass', 'fail', 'inconclusive'] },
                               head: { type: ['number', 'null'] },
                               baseline: { type: ['number', 'null'] },

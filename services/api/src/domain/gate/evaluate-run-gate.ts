@@ -1,10 +1,12 @@
-import { faultPolicy, matchBudget, type Budgets, type ResolvedBudget, type Verdict } from '@pocketbench/contracts';
+import { faultPolicy, matchBudget, type BenchFidelity, type Budgets, type ResolvedBudget, type Verdict } from '@pocketbench/contracts';
 import {
   getGateRun,
   listBranchBaselineSessions,
+  listCellFidelity,
   listGateCells,
   listGateSessions,
   listMergeBaseSessions,
+  listRunFidelity,
   replaceVerdictsForRun,
   withTransaction,
   type GateCellRow,
@@ -24,6 +26,7 @@ import {
   type GateMetric,
   type GateResult,
 } from '@pocketbench/stats';
+import { fidelityChecks } from './fidelity-checks.js';
 import { GateError } from './gate-error.js';
 
 /** Sizes and memory budgets are in MB of 1,048,576 bytes, as the results report them. */
@@ -63,7 +66,13 @@ export async function evaluateRunGate(db: Pool, runId: string, budgets: Budgets,
     });
   }
   const baselineBranch = options.baselineBranch ?? run.baselineBranch ?? 'main';
-  const [cellRows, sessionRows] = await Promise.all([listGateCells(db, run.id), listGateSessions(db, run.id)]);
+  const [cellRows, sessionRows, fidelityByJob, cellFidelity] = await Promise.all([
+    listGateCells(db, run.id),
+    listGateSessions(db, run.id),
+    listRunFidelity(db, run.id),
+    listCellFidelity(db, run.id),
+  ]);
+  const fidelityOfCell = new Map(cellFidelity.map(({ jobId, ...f }) => [jobId, f]));
   const byJob = new Map<string, GateSessionRow[]>();
   for (const s of sessionRows) byJob.set(s.jobId, [...(byJob.get(s.jobId) ?? []), s]);
 
@@ -71,6 +80,11 @@ export async function evaluateRunGate(db: Pool, runId: string, budgets: Budgets,
   for (const row of cellRows) {
     const budget = matchBudget(budgets, { model: row.model, variant: row.variant, backend: row.backend, pool: row.pool });
     const checks = await evaluateCell(db, run, row, byJob.get(row.jobId) ?? [], budget, { ...options, baselineBranch });
+    const fidelity = fidelityOfCell.get(row.jobId);
+    // A head that could not run has already failed the cell; fidelity adds nothing to that.
+    if (!checks.some((k) => k.metric === 'runs')) {
+      checks.push(...fidelityChecks((fidelityByJob.get(row.jobId) ?? []) as BenchFidelity[], budget, { hasReference: Boolean(fidelity?.reference) }));
+    }
     cells.push({
       jobId: row.jobId,
       cellIndex: row.cellIndex,
@@ -82,6 +96,7 @@ export async function evaluateRunGate(db: Pool, runId: string, budgets: Budgets,
       deviceId: row.deviceId,
       verdict: 'inconclusive',
       checks,
+      ...(fidelity ? { fidelity } : {}),
     });
   }
 

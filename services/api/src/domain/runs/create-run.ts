@@ -11,6 +11,7 @@ import { ApiError, validationFailed } from '../../errors.js';
 import type { SessionQueues, QueuedSession } from '../../infra/session-queues.js';
 import { MAX_CELLS } from '../../schemas.js';
 import { PROJECT_NAME, canAccessProject, invalidProjectName, projectForWrite, type Principal } from '../auth/tokens.js';
+import { checkFidelityConfig, explicitReferenceId, resolveReferences } from '../fidelity/resolve-references.js';
 
 export interface RunRequest {
   project?: string;
@@ -29,6 +30,8 @@ export interface PlannedCell {
   jobId: string;
   artifactId: string;
   baselineArtifactId: string | null;
+  /** Fidelity reference of the cell (its outputs are what the cell's are compared with). */
+  referenceArtifactId: string | null;
   backend: Backend;
   /** The pool or device name as given in the matrix. */
   target: string;
@@ -109,7 +112,8 @@ export async function createRun(
   const config = resolveConfig(req.config, paired);
 
   const ids = [...new Set([...req.matrix.artifacts, ...(paired ? [req.matrix.baselineArtifact!] : [])])];
-  const [artifactRows, devices] = await Promise.all([getArtifactsByIds(db, ids), listDevices(db)]);
+  const referenceId = explicitReferenceId(config);
+  const [artifactRows, devices] = await Promise.all([getArtifactsByIds(db, referenceId ? [...ids, referenceId] : ids), listDevices(db)]);
   const artifacts = new Map(artifactRows.map((a) => [a.id, a]));
   const field = (id: string) =>
     id === req.matrix.baselineArtifact ? 'matrix.baselineArtifact' : `matrix.artifacts[${req.matrix.artifacts.indexOf(id)}]`;
@@ -135,6 +139,8 @@ export async function createRun(
     const existing = await getRunByIdempotencyKey(db, project.id, req.idempotencyKey);
     if (existing) return { runId: existing.id, created: false };
   }
+  await checkFidelityConfig(db, principal, project.id, config, artifacts);
+  const references = resolveReferences(config, req.matrix.artifacts.map((id) => artifacts.get(id)!), artifacts);
 
   const targets = resolveTargets(req.matrix.devices, devices);
   const cellCount = req.matrix.artifacts.length * req.matrix.backends.length * targets.length;
@@ -168,6 +174,7 @@ export async function createRun(
           jobId: '',
           artifactId,
           baselineArtifactId: baseline?.id ?? null,
+          referenceArtifactId: references.get(artifactId)?.id ?? null,
           backend,
           target: target.name,
           pool: target.pool,
@@ -202,7 +209,7 @@ export async function createRun(
       tx,
       cells.map<NewJob>((c) => ({
         id: c.jobId, runId: run.id, cellIndex: c.cellIndex, artifactId: c.artifactId, baselineArtifactId: c.baselineArtifactId,
-        backend: c.backend, pool: c.pool, deviceId: c.deviceId, status: c.status, reason: c.reason, sessionsPlanned: c.sessionsPlanned,
+        referenceArtifactId: c.referenceArtifactId, backend: c.backend, pool: c.pool, deviceId: c.deviceId, status: c.status, reason: c.reason, sessionsPlanned: c.sessionsPlanned,
       })),
     );
     return run;
@@ -252,7 +259,8 @@ function planSessions(
     if (!c.queue) continue;
     const list = byQueue.get(c.queue) ?? [];
     byQueue.set(c.queue, list);
-    list.push(...cellSessions(runId, c, artifacts.get(c.artifactId)!, baseline, config));
+    const reference = c.referenceArtifactId ? artifacts.get(c.referenceArtifactId) : undefined;
+    list.push(...cellSessions(runId, c, artifacts.get(c.artifactId)!, baseline, config, config.sessions, reference));
   }
   return byQueue;
 }
@@ -274,6 +282,7 @@ export function cellSessions(
   baseline: ArtifactRow | undefined,
   config: RunConfig,
   perSide = config.sessions,
+  reference?: ArtifactRow,
 ): QueuedSession[] {
   const ref = (a: ArtifactRow) => ({ id: a.id, sha256: a.sha256, format: a.format, sizeBytes: a.sizeBytes });
   const head = ref(headArtifact);
@@ -285,6 +294,7 @@ export function cellSessions(
       const data: SessionJobData = {
         runId, jobId: c.jobId, cellIndex: c.cellIndex, role, sessionIndex: s, artifact, backend: c.backend, pool: c.pool,
         ...(c.deviceId ? { deviceId: c.deviceId } : {}), config,
+        ...(reference ? { reference: { id: reference.id, sha256: reference.sha256, format: reference.format } } : {}),
       };
       list.push({ jobId: sessionJobId(runId, c.cellIndex, role, s), data });
     }

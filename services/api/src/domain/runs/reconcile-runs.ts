@@ -54,7 +54,7 @@ export async function reconcileRuns(opts: ReconcileOptions): Promise<ReconcileRe
   const seenLockless = new Set<string>();
 
   const jobs = await listLiveJobs(db, opts.minAgeMs ?? 0);
-  const ids = [...new Set(jobs.flatMap((j) => [j.artifactId, ...(j.baselineArtifactId ? [j.baselineArtifactId] : [])]))];
+  const ids = [...new Set(jobs.flatMap((j) => [j.artifactId, ...(j.baselineArtifactId ? [j.baselineArtifactId] : []), ...(j.referenceArtifactId ? [j.referenceArtifactId] : [])]))];
   const artifacts = ids.length ? new Map((await getArtifactsByIds(db, ids)).map((a) => [a.id, a])) : new Map();
   const byQueue = new Map<string, QueuedSession[]>();
   for (const j of jobs) {
@@ -63,7 +63,8 @@ export async function reconcileRuns(opts: ReconcileOptions): Promise<ReconcileRe
     const baseline = j.baselineArtifactId ? artifacts.get(j.baselineArtifactId) : undefined;
     const perSide = Math.ceil(j.sessionsPlanned / (j.baselineArtifactId ? 2 : 1));
     const stored = new Set(j.storedKeys);
-    const missing = cellSessions(j.runId, { ...j, jobId: j.id }, head, baseline, j.config, perSide).filter(
+    const reference = j.referenceArtifactId ? artifacts.get(j.referenceArtifactId) : undefined;
+    const missing = cellSessions(j.runId, { ...j, jobId: j.id }, head, baseline, j.config, perSide, reference).filter(
       (s) => !stored.has(`${s.data.role}.${s.data.sessionIndex}`),
     );
     if (missing.length === 0) continue;

@@ -1,5 +1,6 @@
+import type { CellFidelity } from '@pocketbench/contracts';
 import {
-  emulatedTargets, getArtifactsByIds, getRun, getRunProgress, listCellFigures, listJobsForRun, listRunSessions, listRuns,
+  emulatedTargets, getArtifactsByIds, getRun, getRunProgress, listCellFidelity, listCellFigures, listJobsForRun, listRunSessions, listRuns,
   type ArtifactRow, type CellFigures, type JobRow, type Pool, type RunFilter, type RunRow, type SessionSummary,
 } from '@pocketbench/db';
 import { getProjectByName } from '@pocketbench/db';
@@ -38,6 +39,8 @@ export interface CellView {
   figures: Figures | null;
   /** Figures of the baseline side of a paired A/B cell. */
   baseline: Figures | null;
+  /** Agreement with the cell's reference and eval-set accuracy (medians over ok head sessions); null without a fidelity pass. */
+  fidelity: CellFidelity | null;
   sessions?: SessionSummary[];
 }
 
@@ -111,12 +114,14 @@ export async function getRunView(
   opts: { sessions?: boolean; iterations?: boolean } = {},
 ): Promise<RunView> {
   const run = await loadRun(db, principal, runId);
-  const [jobs, figs, progress, sessions] = await Promise.all([
+  const [jobs, figs, progress, sessions, fidelity] = await Promise.all([
     listJobsForRun(db, run.id),
     listCellFigures(db, run.id),
     getRunProgress(db, run.id),
     opts.sessions ? listRunSessions(db, run.id, opts.iterations) : Promise.resolve([]),
+    listCellFidelity(db, run.id),
   ]);
+  const fidelityByJob = new Map(fidelity.map(({ jobId, ...f }) => [jobId, f]));
   const artifactIds = [...new Set(jobs.flatMap((j) => [j.artifactId, ...(j.baselineArtifactId ? [j.baselineArtifactId] : [])]))];
   const [artifactRows, emulated] = await Promise.all([
     getArtifactsByIds(db, artifactIds),
@@ -147,6 +152,7 @@ export async function getRunView(
       sessionsDone: j.sessionsDone,
       figures: figures(figByKey.get(`${j.id}|head`)),
       baseline: figures(figByKey.get(`${j.id}|baseline`)),
+      fidelity: fidelityByJob.get(j.id) ?? null,
       ...(opts.sessions ? { sessions: sessionsByJob.get(j.id) ?? [] } : {}),
     })),
   };
