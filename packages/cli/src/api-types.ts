@@ -1,3 +1,4 @@
+import type { CellFidelity } from '@pocketbench/contracts';
 /** The parts of the api's documents (GET /api/v1/openapi.json) the CLI reads. */
 
 export interface ArtifactDoc {
@@ -41,6 +42,8 @@ export interface CellDoc {
   sessionsDone?: number;
   figures?: FiguresDoc | null;
   baseline?: FiguresDoc | null;
+  /** Agreement with the reference and eval-set accuracy (medians over sessions), when the cell ran a fidelity pass. */
+  fidelity?: CellFidelity | null;
 }
 
 export interface ProgressDoc {

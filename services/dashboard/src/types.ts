@@ -18,6 +18,8 @@ export interface MatrixCell {
   sessionsPlanned: number; sessionsDone: number; sessionsOk: number; sessionsUnstable: number; p50Us: number | null;
   p90Us: number | null; peakRssBytes: number | null; seriesId: number | null; sessionId: number | null;
   verdict: Verdict | null; verdicts: MatrixVerdict[];
+  /** Fidelity medians (null without a fidelity pass): top-1 agreement %, eval-set top-1 %, drop in pp. */
+  top1AgreementPct: number | null; accuracyTop1Pct: number | null; accuracyDropPct: number | null;
 }
 
 export interface RunMatrix {
@@ -73,7 +75,11 @@ export interface SessionView {
   deviceBefore: DeviceStateView | null; deviceAfter: DeviceStateView | null;
 }
 
-export interface CompareCell { sizeBytes: number; p50Us: number | null; p90Us: number | null; peakRssBytes: number | null; sessions: number; speedup: number | null }
+export interface CompareCell {
+  sizeBytes: number; p50Us: number | null; p90Us: number | null; peakRssBytes: number | null; sessions: number; speedup: number | null;
+  /** Against the cells' fidelity reference: top-1 agreement %, eval-set top-1 %, accuracy drop (pp). */
+  top1AgreementPct: number | null; accuracyTop1Pct: number | null; accuracyDropPct: number | null;
+}
 export interface CompareView {
   kind: 'runs' | 'artifacts';
   subjects: { id: string; label: string; detail: string }[];

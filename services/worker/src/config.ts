@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { loadConfig as loadHarnessConfig, type HarnessConfig } from '@pocketbench/harness';
 
 /**
  * How a device worker runs and judges each session, from the environment (defaults here only).
@@ -33,6 +34,8 @@ export interface WorkerConfig {
   queuePrefix: string;
   /** @defaultValue '<cwd>/.pocketbench' */
   dataDir: string;
+  /** The harness on this host itself, which computes fidelity reference outputs (its own environment variables). */
+  hostHarness: HarnessConfig;
   /** Host-side caches: artifacts by hash, pulled reports (`POCKETBENCH_WORKER_CACHE_DIR`). @defaultValue '<dataDir>/worker-cache' */
   cacheDir: string;
   /** Use this Appium server instead of starting one (`APPIUM_URL`). */
@@ -118,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     queuePrefix: env.POCKETBENCH_QUEUE_PREFIX || 'pocketbench',
     dataDir,
     cacheDir: path.resolve(env.POCKETBENCH_WORKER_CACHE_DIR || path.join(dataDir, 'worker-cache')),
+    hostHarness: loadHarnessConfig(env),
     appiumUrl: url(env, 'APPIUM_URL'),
     deviceFilter: filter?.length ? filter : undefined,
     hostName: env.POCKETBENCH_HOST_NAME || os.hostname(),

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { queueNameForDevice, queueNameForPool, type SessionJobData, type SessionJobResult } from '@pocketbench/contracts';
 import { getJob, heartbeat, isDatabaseUnavailable, markDeviceOffline, upsertDevice, type DeviceRow, type Pool } from '@pocketbench/db';
 import type { ArtifactCache } from './artifact-cache.js';
+import type { ReferenceOutputs } from './session/reference-outputs.js';
 import type { DeviceConfig, DeviceInfo, DeviceSession } from './devices/device-session.js';
 import type { SessionPolicy } from './config.js';
 import type { ReportSpool } from './report-spool.js';
@@ -26,6 +27,8 @@ export interface DeviceWorkerOptions {
   heartbeatTtlMs: number;
   /** How sessions are run and judged (loadConfig's `session`). */
   policy: SessionPolicy;
+  /** Computes fidelity reference outputs on this host (shared by the host's devices). */
+  referenceOutputs?: ReferenceOutputs;
   shutdownGraceMs: number;
   /** BullMQ lock of the job in hand; the stalled-job check runs every half of it. @defaultValue 30000 */
   jobLockMs?: number;
@@ -155,6 +158,7 @@ export class DeviceWorker {
       storeGiveUpMs: this.opts.storeGiveUpMs,
       onHarnessStart: this.opts.onHarnessStart,
       waitForAppium: this.opts.waitForAppium,
+      referenceOutputs: this.opts.referenceOutputs,
     };
     const processor = createSessionProcessor(deps);
     void this.storeHeldReports(deps);

@@ -10,6 +10,7 @@ import type { DeviceConfig } from './devices/device-session.js';
 import { DeviceWorker } from './device-worker.js';
 import { ReportSpool } from './report-spool.js';
 import type { HeldSession } from './session/session-deps.js';
+import { ReferenceOutputs } from './session/reference-outputs.js';
 
 export interface WorkerHostOptions {
   config: WorkerConfig;
@@ -101,6 +102,7 @@ export class WorkerHost {
     await spool.open();
     const cache = new ArtifactCache({ dir: path.join(config.cacheDir, 'artifacts'), apiUrl: config.apiUrl, apiToken: config.apiToken });
     const connection = redisConnection(config.redisUrl);
+    const referenceOutputs = new ReferenceOutputs({ dir: path.join(config.cacheDir, 'fidelity'), harness: config.hostHarness });
     const failures: string[] = [];
     for (const device of devices) {
       const dw = new DeviceWorker({
@@ -123,6 +125,7 @@ export class WorkerHost {
         heartbeatTtlMs: config.heartbeatTtlMs,
         policy: config.session,
         spool,
+        referenceOutputs,
         shutdownGraceMs: config.shutdownGraceMs,
         jobLockMs: config.jobLockMs,
         storeGiveUpMs: config.storeGiveUpMs,

@@ -22,6 +22,9 @@ interface SubmitOptions {
   baseline?: string;
   adaptive?: boolean;
   input?: RunInput[];
+  reference?: string;
+  evalSet?: string;
+  fidelityInputs?: number;
   commit?: string;
   branch?: string;
   mergeBase?: string;
@@ -92,6 +95,17 @@ async function upload(api: ApiClient, file: string, opts: SubmitOptions, log: (s
   return a;
 }
 
+async function uploadEvalSet(api: ApiClient, file: string, project: string | undefined): Promise<{ sha256: string; samples: number; sampleShape: number[] }> {
+  try {
+    return await api.upload<{ sha256: string; samples: number; sampleShape: number[] }>('/api/v1/eval-sets', file, { project });
+  } catch (err) {
+    if (err instanceof ApiRequestError && err.status >= 400 && err.status < 500) {
+      throw new ApiRequestError(`--eval-set ${file}: ${err.message}`, err.status, err.code, err.details);
+    }
+    throw err;
+  }
+}
+
 /** Follows the run's SSE stream (polling as a fallback) until it finishes, drawing progress. */
 async function waitForRun(api: ApiClient, runId: string, showProgress: boolean): Promise<void> {
   const bar = showProgress ? new ProgressBar() : undefined;
@@ -151,6 +165,9 @@ export function registerSubmitCommand(program: Command): void {
     .option('--baseline <file|artifact-id>', 'paired A/B: baseline model file or artifact id, interleaved on the same device')
     .option('--adaptive', 'A/B: add sessions while the verdict is inconclusive')
     .option('--input <name:shape:dtype>', 'a model input, e.g. image:1x3x96x96:float32 (repeat for each, in order; default: read from ONNX, 1x3x224x224 float32 for .ptl)', parseInput)
+    .option('--reference <file|artifact-id>', 'fidelity reference of every cell: a model file or artifact id, or "none" (default: per model, its fp32 file in the run, .ptl before .onnx)')
+    .option('--eval-set <file.npz>', 'labelled eval set (.npz with inputs [N, ...] and labels [N]): accuracy per cell and the drop against the reference')
+    .option('--fidelity-inputs <n>', 'seeded inputs of the fidelity pass (default 32)', parseNonNegativeInt('--fidelity-inputs'))
     .option('--commit <sha>', 'commit the models come from')
     .option('--branch <name>', 'branch of that commit')
     .option('--merge-base <sha>', 'merge base of the branch')
@@ -160,6 +177,7 @@ export function registerSubmitCommand(program: Command): void {
 Examples:
   pocketbench submit mobilenet_v2.onnx --devices host --backends cpu --iterations 50 --wait
   pocketbench submit head.ptl --baseline base.ptl --devices host --sessions 6 --wait --json
+  pocketbench submit m-fp32.ptl m-int8-static.ptl m.onnx --reference m-fp32.ptl --eval-set eval.npz --input input:1x1x8x8:float32 --wait
 
 Exit codes: 0 submitted (with --wait: every cell done), 1 a cell failed, 2 bad input, 3 api unreachable.`)
     .action(async (files: string[], opts: SubmitOptions) => {
@@ -168,6 +186,7 @@ Exit codes: 0 submitted (with --wait: every cell done), 1 a cell failed, 2 bad i
         if (!opts.json) process.stderr.write(`${s}\n`);
       };
       for (const f of files) if (!existsSync(f)) throw new CliError(`${f}: no such file`, EXIT.usage);
+      if (opts.evalSet !== undefined && !existsSync(opts.evalSet)) throw new CliError(`--eval-set ${opts.evalSet}: no such file`, EXIT.usage);
       opts.devices = opts.devices?.length ? opts.devices : ['host'];
       opts.backends = opts.backends?.length ? opts.backends : ['cpu'];
       // Checked before any upload, so a typo costs no transfer.
@@ -184,7 +203,21 @@ Exit codes: 0 submitted (with --wait: every cell done), 1 a cell failed, 2 bad i
         const baselineOpts = { ...opts, model: opts.model ?? modelNameFor(files[0]), variant: variantFromFileName(opts.baseline) ?? opts.variant ?? variantFromFileName(files[0]) };
         baselineId = existsSync(opts.baseline) ? (await upload(api, opts.baseline, baselineOpts, log)).id : opts.baseline;
       }
+      const fidelity: Record<string, unknown> = {};
+      if (opts.reference) {
+        // A file is uploaded like the models (same project and model name rules); anything else is an artifact id or "none".
+        fidelity.reference = existsSync(opts.reference)
+          ? (await upload(api, opts.reference, { ...opts, model: opts.model ?? modelNameFor(opts.reference), variant: variantFromFileName(opts.reference) ?? 'fp32' }, log)).id
+          : opts.reference;
+      }
+      if (opts.evalSet) {
+        const e = await uploadEvalSet(api, opts.evalSet, opts.project);
+        log(`uploaded eval set ${path.basename(opts.evalSet)}: ${e.samples} samples of [${e.sampleShape.join(', ')}], sha256 ${e.sha256.slice(0, 12)}…`);
+        fidelity.evalSet = e.sha256;
+      }
+      if (opts.fidelityInputs !== undefined) fidelity.inputs = opts.fidelityInputs;
       const config: Record<string, unknown> = {};
+      if (Object.keys(fidelity).length) config.fidelity = fidelity;
       if (opts.iterations !== undefined) config.iterations = opts.iterations;
       if (opts.warmup !== undefined) config.warmup = opts.warmup;
       if (opts.sessions !== undefined) config.sessions = opts.sessions;

@@ -21,6 +21,8 @@ export interface CellResult {
   sizeMb: number | null;
   backendUsed: string | null;
   deviceArch: string | null;
+  /** Head rows of a cell with a fidelity pass: agreement with its reference, eval-set accuracy and drop (pp). */
+  fidelity?: CellFidelity;
 }
 
 export interface RunResults {
@@ -29,6 +31,7 @@ export interface RunResults {
   cells: CellResult[];
 }
 
+import type { CellFidelity } from '@pocketbench/contracts';
 import type { CellDoc, FiguresDoc, RunDoc } from '../api-types.js';
 
 const num = (v: unknown): number | null => (v === null || v === undefined || v === '' || Number.isNaN(Number(v)) ? null : Number(v));
@@ -55,13 +58,15 @@ export function normalizeResults(doc: RunDoc): RunResults {
       status: String(c.status),
       reason: str(c.reason),
     };
+    const fidelity = c.fidelity ? { fidelity: c.fidelity } : {};
     // The api gives the head side's figures in `figures` and a paired cell's baseline in `baseline`.
     const sides: (FiguresDoc & { role: string })[] = [];
     if (c.figures) sides.push({ role: 'head', ...c.figures });
     if (c.baseline && typeof c.baseline === 'object') sides.push({ role: 'baseline', ...c.baseline });
     if (!sides.length) {
       cells.push({ ...base, role: 'head', sessions: 0, iterations: 0, p50Ms: null, p90Ms: null, p99Ms: null, loadMs: null,
-        peakRssMb: null, sizeMb: num(artifact.sizeBytes) === null ? null : Number(artifact.sizeBytes) / (1024 * 1024), backendUsed: null, deviceArch: null });
+        peakRssMb: null, sizeMb: num(artifact.sizeBytes) === null ? null : Number(artifact.sizeBytes) / (1024 * 1024), backendUsed: null, deviceArch: null,
+        ...fidelity });
       continue;
     }
     for (const f of sides) {
@@ -91,6 +96,7 @@ export function normalizeResults(doc: RunDoc): RunResults {
         sizeMb: size === null ? null : size / (1024 * 1024),
         backendUsed: str(f.backendUsed),
         deviceArch: str(f.deviceArch),
+        ...(f.role === 'head' ? fidelity : {}),
       });
     }
   }
@@ -103,6 +109,9 @@ const fmt = (v: number | null, digits = 2) => (v === null ? '-' : v.toFixed(digi
 /** A plain-text table, columns padded, one row per cell (and role for A/B cells). */
 export function renderTable(results: RunResults): string {
   const header = ['cell', 'model', 'backend', 'target', 'status', 'p50 ms', 'p90 ms', 'p99 ms', 'load ms', 'peak RSS MB', 'size MB', 'backend used', 'arch', 'n'];
+  // Fidelity columns only when some cell ran a fidelity pass.
+  const withFidelity = results.cells.some((c) => c.fidelity);
+  if (withFidelity) header.push('agree %', 'acc %', 'drop pp');
   const rows = results.cells.map((c) => [
     c.role === 'head' ? String(c.cellIndex) : `${c.cellIndex} (${c.role})`,
     [c.model, c.variant].filter(Boolean).join(' ') || '-',
@@ -118,8 +127,9 @@ export function renderTable(results: RunResults): string {
     c.backendUsed ?? '-',
     c.deviceArch ?? '-',
     String(c.iterations),
+    ...(withFidelity ? [fmt(c.fidelity?.top1AgreementPct ?? null, 1), fmt(c.fidelity?.accuracyTop1Pct ?? null, 2), fmt(c.fidelity?.accuracyDropPct ?? null, 2)] : []),
   ]);
-  const numeric = new Set([5, 6, 7, 8, 9, 10, 13]);
+  const numeric = new Set([5, 6, 7, 8, 9, 10, 13, 14, 15, 16]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((v, i) => (numeric.has(i) ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ').trimEnd();
   const out = [`run ${results.runId}: ${results.status}`, line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];

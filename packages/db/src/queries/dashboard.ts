@@ -134,6 +134,10 @@ export interface MatrixCell {
   /** Worst verdict over the cell's metrics. */
   verdict: string | null;
   verdicts: MatrixVerdict[];
+  /** Fidelity medians over ok head sessions (null without a fidelity pass): top-1 agreement %, eval-set top-1 %, drop in pp. */
+  top1AgreementPct: number | null;
+  accuracyTop1Pct: number | null;
+  accuracyDropPct: number | null;
 }
 
 export interface MatrixArtifact {
@@ -182,7 +186,10 @@ export async function getRunMatrix(q: Queryable, runId: string): Promise<RunMatr
                   percentile_cont(0.5) WITHIN GROUP (ORDER BY s.p50_us) FILTER (WHERE s.status = 'ok') AS p50,
                   percentile_cont(0.5) WITHIN GROUP (ORDER BY s.p90_us) FILTER (WHERE s.status = 'ok') AS p90,
                   max(s.peak_rss_bytes) FILTER (WHERE s.status = 'ok') AS rss,
-                  max(s.series_id) AS series_id
+                  max(s.series_id) AS series_id,
+                  percentile_cont(0.5) WITHIN GROUP (ORDER BY (s.fidelity->'agreement'->0->>'top1AgreementPct')::float8) FILTER (WHERE s.status = 'ok') AS agreement,
+                  percentile_cont(0.5) WITHIN GROUP (ORDER BY (s.fidelity->'accuracy'->>'top1Pct')::float8) FILTER (WHERE s.status = 'ok') AS accuracy,
+                  percentile_cont(0.5) WITHIN GROUP (ORDER BY (s.fidelity->'accuracy'->>'dropPct')::float8) FILTER (WHERE s.status = 'ok') AS accuracy_drop
              FROM sessions s WHERE s.job_id = j.id AND s.role = 'head') agg ON true
         WHERE j.run_id = $1
         ORDER BY j.cell_index`,
@@ -226,6 +233,7 @@ export async function getRunMatrix(q: Queryable, runId: string): Promise<RunMatr
       reason: c.reason, sessionsPlanned: c.sessions_planned, sessionsDone: c.sessions_done, sessionsOk: c.ok ?? 0,
       sessionsUnstable: c.unstable ?? 0, p50Us: num(c.p50), p90Us: num(c.p90), peakRssBytes: num(c.rss),
       seriesId: num(c.series_id), sessionId: sessionOf.get(c.id)?.id ?? null, verdict: worst, verdicts: vs,
+      top1AgreementPct: num(c.agreement), accuracyTop1Pct: num(c.accuracy), accuracyDropPct: num(c.accuracy_drop),
     };
   });
   const runVerdict = runVerdicts.length ? runVerdicts[runVerdicts.length - 1].verdict : null;
@@ -486,17 +494,25 @@ export interface CompareFigures {
   p90Us: number | null;
   peakRssBytes: number | null;
   sessions: number;
+  /** Fidelity (medians over the sessions that ran a fidelity pass): top-1 agreement with the reference, eval-set top-1, drop in pp. */
+  top1AgreementPct: number | null;
+  accuracyTop1Pct: number | null;
+  accuracyDropPct: number | null;
 }
 
 const FIGURES = `m.name AS model, a.variant, a.format, a.id AS artifact_id, a.size_bytes,
   percentile_cont(0.5) WITHIN GROUP (ORDER BY s.p50_us) AS p50, percentile_cont(0.5) WITHIN GROUP (ORDER BY s.p90_us) AS p90,
-  max(s.peak_rss_bytes) AS rss, count(s.id)::int AS n, min(ser.device_model) AS device_model, ${poolEmulatedSql('j.pool')} AS emulated`;
+  max(s.peak_rss_bytes) AS rss, count(s.id)::int AS n, min(ser.device_model) AS device_model, ${poolEmulatedSql('j.pool')} AS emulated,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY (s.fidelity->'agreement'->0->>'top1AgreementPct')::float8) AS agreement,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY (s.fidelity->'accuracy'->>'top1Pct')::float8) AS accuracy,
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY (s.fidelity->'accuracy'->>'dropPct')::float8) AS accuracy_drop`;
 
 function toFigures(r: Record<string, any>): CompareFigures {
   return {
     model: r.model, variant: r.variant, format: r.format, artifactId: r.artifact_id, pool: r.pool, emulated: r.emulated, backend: r.backend,
     deviceModel: r.device_model ?? null, sizeBytes: Number(r.size_bytes), p50Us: num(r.p50), p90Us: num(r.p90),
     peakRssBytes: num(r.rss), sessions: r.n,
+    top1AgreementPct: num(r.agreement), accuracyTop1Pct: num(r.accuracy), accuracyDropPct: num(r.accuracy_drop),
   };
 }
 
@@ -528,7 +544,7 @@ export async function compareArtifacts(
     `SELECT j.pool, j.backend, ${FIGURES}
        FROM artifacts a JOIN models m ON m.id = a.model_id
        CROSS JOIN LATERAL (
-         SELECT x.id, x.job_id, x.series_id, x.p50_us, x.p90_us, x.peak_rss_bytes FROM sessions x
+         SELECT x.id, x.job_id, x.series_id, x.p50_us, x.p90_us, x.peak_rss_bytes, x.fidelity FROM sessions x
           WHERE x.artifact_id = a.id AND x.role = 'head' AND x.status = 'ok' AND ($2::uuid IS NULL OR x.run_id = $2)
           ORDER BY x.created_at DESC LIMIT $3) s
        JOIN jobs j ON j.id = s.job_id

@@ -17,7 +17,8 @@ export async function comparePage({ main, params }: PageContext): Promise<void> 
     h('p', { class: 'answer' }, headline(v)),
     h('div', { class: 'scroll' }, table(v)),
     h('p', { class: 'legend' }, `Figures are medians over the ok sessions${run ? ' of this run' : ''}: p50 and p90 latency, peak RSS (max), model size. `,
-      `Speed-up is the first column's p50 divided by this column's p50: above 1× is faster than `, h('strong', {}, v.subjects[0].label), '.'));
+      `Speed-up is the first column's p50 divided by this column's p50: above 1× is faster than `, h('strong', {}, v.subjects[0].label), '. ',
+      'Agreement is top-1 agreement with the cell\'s fidelity reference; accuracy is top-1 on the eval set, and drop its loss against the reference in percentage points.'));
 }
 
 function headline(v: CompareView): (string | HTMLElement)[] | string {
@@ -38,7 +39,9 @@ function headline(v: CompareView): (string | HTMLElement)[] | string {
 }
 
 function table(v: CompareView): HTMLElement {
-  const metrics = ['p50', 'p90', 'size', 'peak RSS', 'speed-up'];
+  // Agreement, accuracy and drop only when some cell ran a fidelity pass.
+  const fidelity = v.rows.some((r) => r.cells.some((c) => c && (c.top1AgreementPct !== null || c.accuracyTop1Pct !== null)));
+  const metrics = ['p50', 'p90', 'size', 'peak RSS', 'speed-up', ...(fidelity ? ['agreement', 'accuracy', 'drop'] : [])];
   return h('table', { class: 'data compare', 'aria-label': 'Side-by-side comparison' },
     h('thead', {},
       h('tr', {}, h('th', { scope: 'col', rowspan: 2 }, v.kind === 'runs' ? 'Cell' : 'Device · backend'),
@@ -51,7 +54,17 @@ function table(v: CompareView): HTMLElement {
         h('td', { class: 'num group-start' }, ms(c.p50Us)), h('td', { class: 'num' }, ms(c.p90Us)),
         h('td', { class: 'num' }, bytes(c.sizeBytes)), h('td', { class: 'num' }, bytes(c.peakRssBytes)),
         h('td', { class: `num ${i > 0 && c.speedup ? (c.speedup > 1.02 ? 'c-pass' : c.speedup < 0.98 ? 'c-fail' : '') : ''}` }, i === 0 ? '1.00×' : speedup(c.speedup)),
+        fidelity ? [
+          h('td', { class: 'num', 'data-metric': 'agreement', title: 'top-1 agreement with the reference' }, pct(c.top1AgreementPct)),
+          h('td', { class: 'num', 'data-metric': 'accuracy', title: 'top-1 accuracy on the eval set' }, pct(c.accuracyTop1Pct)),
+          h('td', { class: `num ${c.accuracyDropPct !== null && c.accuracyDropPct > 2 ? 'c-fail' : ''}`, 'data-metric': 'drop', title: 'accuracy drop against the reference, percentage points' },
+            c.accuracyDropPct === null ? '—' : `${c.accuracyDropPct > 0 ? '−' : c.accuracyDropPct < 0 ? '+' : '±'}${Math.abs(c.accuracyDropPct).toFixed(2)} pp`),
+        ] : null,
       ] : h('td', { colspan: metrics.length, class: 'muted group-start' }, 'not measured'))))));
+}
+
+function pct(x: number | null): string {
+  return x === null ? '—' : `${x.toFixed(x >= 99.95 || x === 0 ? 0 : 1)} %`;
 }
 
 async function picker(main: HTMLElement): Promise<void> {

@@ -101,7 +101,8 @@ function view(m: RunMatrix, live = false): (HTMLElement | null)[] {
       m.previousRunId ? h('a', { class: 'button', href: href('/compare', { runs: `${m.previousRunId},${run.id}` }) }, 'Compare with the previous run') : null,
       variantLinks),
     matrix(m),
-    h('p', { class: 'legend' }, 'Each cell: verdict, p50 and p90 latency (median over the cell\u2019s sessions), the ratio of medians against the baseline with its 95 % interval, peak RSS. ',
+    h('p', { class: 'legend' }, 'Each cell: verdict, p50 and p90 latency (median over the cell\u2019s sessions), the ratio of medians against the baseline with its 95 % interval, peak RSS; ',
+      'with a fidelity pass, top-1 agreement with the reference and eval-set accuracy (its drop in percentage points). A failed budget, latency or fidelity, marks the cell failed. ',
       'Open a cell\u2019s series to see its history and sessions.'),
   ];
 }
@@ -112,9 +113,21 @@ function describe(v: MatrixVerdict): string {
     const against = (v.baselineSource ?? 'baseline').replace(/^merge-base:.*/, 'merge base').replace(/^branch:/, 'branch ');
     return `${pct >= 0 ? `${pct.toFixed(1)} % slower` : `${(-pct).toFixed(1)} % faster`} than the ${against} (${ratio(v.ratio)}, 95 % CI ${v.ciLow?.toFixed(3)}–${v.ciHigh?.toFixed(3)})`;
   }
+  if (v.budget !== null && FIDELITY_LABEL[v.metric]) {
+    const lower = v.metric.startsWith('min_');
+    return `${FIDELITY_LABEL[v.metric]} ${v.headValue === null ? '—' : +v.headValue.toPrecision(4)} ${lower ? 'below the minimum' : 'over the budget'} ${v.budget}`;
+  }
   if (v.budget !== null) return `${v.metric} ${v.headValue?.toFixed(1)} over the budget ${v.budget}`;
   return `${v.metric} failed`;
 }
+
+/** Fidelity budgets as people read them (the gate's metric names are the budgets file's fields). */
+const FIDELITY_LABEL: Record<string, string> = {
+  min_top1_agreement_pct: 'top-1 agreement %',
+  min_cosine: 'cosine',
+  max_accuracy_drop_pct: 'accuracy drop pp',
+  min_snr_db: 'SNR dB',
+};
 
 function matrix(m: RunMatrix): HTMLElement {
   const cellAt = (artifactId: string, pool: string, backend: string) =>
@@ -144,7 +157,13 @@ function matrixCell(c: MatrixCell): HTMLElement {
       regression ? [h('dt', {}, 'ratio'), regression.ratio === null ? h('dd', { class: 'muted' }, 'no baseline')
         : h('dd', { title: `95 % CI ${regression.ciLow} – ${regression.ciHigh}, against ${regression.baselineSource ?? 'the baseline'}` },
           ratio(regression.ratio), h('span', { class: 'ci' }, ` [${regression.ciLow?.toFixed(3)}, ${regression.ciHigh?.toFixed(3)}]`))] : null,
-      budgets.map((b) => [h('dt', {}, b.metric.replace(/_/g, ' ')), h('dd', { class: b.verdict === 'fail' ? 'c-fail' : '' }, `${b.headValue?.toFixed(1) ?? '—'} / ${b.budget}`)]),
+      budgets.map((b) => [h('dt', {}, FIDELITY_LABEL[b.metric] ?? b.metric.replace(/_/g, ' ')),
+        h('dd', { class: b.verdict === 'fail' ? 'c-fail' : '', 'data-metric': b.metric },
+          `${b.headValue === null ? '—' : b.metric === 'min_cosine' ? b.headValue.toFixed(4) : b.headValue.toFixed(1)} ${b.metric.startsWith('min_') ? '≥' : '/'} ${b.budget}`)]),
+      c.top1AgreementPct !== null && !budgets.some((b) => b.metric === 'min_top1_agreement_pct')
+        ? [h('dt', {}, 'agreement'), h('dd', { 'data-metric': 'agreement' }, `${c.top1AgreementPct.toFixed(1)} %`)] : null,
+      c.accuracyTop1Pct !== null ? [h('dt', {}, 'accuracy'), h('dd', { 'data-metric': 'accuracy' }, `${c.accuracyTop1Pct.toFixed(1)} %`,
+        c.accuracyDropPct !== null ? h('span', { class: 'ci' }, ` (${c.accuracyDropPct >= 0 ? '−' : '+'}${Math.abs(c.accuracyDropPct).toFixed(1)} pp)`) : null)] : null,
       h('dt', {}, 'RSS'), h('dd', {}, bytes(c.peakRssBytes))) : h('p', { class: 'muted' }, c.reason ?? `${c.sessionsDone}/${c.sessionsPlanned} sessions`),
     c.sessionsUnstable ? h('p', { class: 'muted small' }, `${c.sessionsUnstable} unstable session${c.sessionsUnstable > 1 ? 's' : ''} excluded`) : null,
     c.seriesId !== null ? h('a', { class: 'small', href: href(`/series/${c.seriesId}`, { session: c.sessionId }), 'data-series-link': '' }, 'Series & sessions →') : null);

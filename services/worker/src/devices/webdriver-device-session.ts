@@ -125,8 +125,22 @@ export class WebDriverDeviceSession implements DeviceSession {
       await this.adapter.ensureHarness(x);
       return await this.adapter.ensureModel(x, hostPath, sha256, format);
     });
+    let deviceSpec: BenchSpec = { ...spec, artifact: { ...spec.artifact, path: devicePath } };
+    if (spec.fidelity) {
+      // The eval set and the reference's outputs travel like a model: pushed once, cached by hash.
+      const f = spec.fidelity;
+      const push = (file: { path: string; sha256: string }, ext: string) =>
+        this.step('pushing fidelity data', (x) => this.adapter.ensureModel(x, file.path, file.sha256, ext), b);
+      deviceSpec = {
+        ...deviceSpec,
+        fidelity: {
+          ...f,
+          ...(f.evalSet ? { evalSet: { ...f.evalSet, path: await push(f.evalSet, 'npz') } } : {}),
+          ...(f.reference ? { reference: { ...f.reference, path: await push(f.reference, 'f32') } } : {}),
+        },
+      };
+    }
     this.lastStateBefore = await this.step('recording the device state', (x) => this.adapter.state(x), b);
-    const deviceSpec: BenchSpec = { ...spec, artifact: { ...spec.artifact, path: devicePath } };
 
     const label = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
     const started = Date.now();

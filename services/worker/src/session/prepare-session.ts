@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { runtimeForFormat, type BenchInputSpec, type BenchSpec, type SessionJobData, type SessionJobResult } from '@pocketbench/contracts';
 import { getSessionByKey, markJobRunning } from '@pocketbench/db';
-import { ModelFaultError } from '../errors.js';
+import { InfrastructureError, ModelFaultError } from '../errors.js';
 import { inputsForArtifact } from '../input-spec.js';
 import { enqueuePlannedAdaptive } from './adaptive.js';
 import { storeHeldSession } from './record-outcome.js';
@@ -61,6 +61,7 @@ export async function buildSpec(deps: SessionDeps, data: SessionJobData, inputsC
   }
   const runtime = runtimeForFormat(data.artifact.format);
   if (!runtime) throw new ModelFaultError('bad_spec', `no runtime runs the artifact format "${data.artifact.format}"`);
+  const fidelity = await fidelitySpec(deps, data, inputs);
   return {
     specVersion: 1,
     artifact: { path: artifact.path, sha256: data.artifact.sha256, format: data.artifact.format },
@@ -73,7 +74,30 @@ export async function buildSpec(deps: SessionDeps, data: SessionJobData, inputsC
     seed: 0,
     inputs,
     output: { topK: 5, digest: true },
+    ...(fidelity ? { fidelity } : {}),
     timeBudgetSec: data.config.timeoutSec,
     labels: { runId: data.runId, jobId: data.jobId, role: data.role, sessionIndex: String(data.sessionIndex) },
   };
+}
+
+/**
+ * The session's fidelity pass, when its cell has a reference or its run an eval set: the eval
+ * set from the host cache, and the reference's outputs on the same samples, computed once on
+ * this host's harness (ReferenceOutputs caches them). Host paths: the device session pushes the
+ * files and rewrites them.
+ */
+async function fidelitySpec(deps: SessionDeps, data: SessionJobData, inputs: BenchInputSpec[]): Promise<BenchSpec['fidelity']> {
+  const f = data.config.fidelity;
+  if (!data.reference && !f?.evalSet) return undefined;
+  const evalSet = f?.evalSet ? { path: (await deps.cache.ensure(f.evalSet)).path, sha256: f.evalSet } : undefined;
+  const base = { ...(f?.inputs !== undefined ? { inputs: f.inputs } : {}), ...(f?.seed !== undefined ? { seed: f.seed } : {}), ...(evalSet ? { evalSet } : {}) };
+  if (!data.reference) return base;
+  if (!deps.referenceOutputs) throw new InfrastructureError('this worker host has no reference harness to compute fidelity reference outputs with');
+  const refArtifact = await deps.cache.ensure(data.reference.sha256);
+  const reference = await deps.referenceOutputs.ensure({
+    reference: { path: refArtifact.path, sha256: data.reference.sha256, format: data.reference.format },
+    inputs,
+    fidelity: base,
+  });
+  return { ...base, reference };
 }

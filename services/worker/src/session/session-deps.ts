@@ -13,6 +13,7 @@ export interface HeldSession {
   session: SessionRecord;
   modelFault?: { errorClass: string; message: string };
 }
+import type { ReferenceOutputs } from './reference-outputs.js';
 
 /** What the session processor of one device is given by its DeviceWorker. */
 export interface SessionDeps {
@@ -51,4 +52,6 @@ export interface SessionDeps {
   waitForAppium?(ms: number): Promise<boolean>;
   /** Called just before the harness starts (scheduling overhead measurements). */
   onHarnessStart?(sessionJob: Job<SessionJobData, SessionJobResult>): void;
+  /** Computes (and caches) fidelity reference outputs on this host; needed by cells with a reference. */
+  referenceOutputs?: ReferenceOutputs;
 }

@@ -60,6 +60,10 @@ export interface CompareCell {
   sessions: number;
   /** Reference p50 / this p50: above 1 means faster than the first column. */
   speedup: number | null;
+  /** Fidelity against the cells' reference (null without a fidelity pass): top-1 agreement %, eval-set top-1 %, accuracy drop in pp. */
+  top1AgreementPct: number | null;
+  accuracyTop1Pct: number | null;
+  accuracyDropPct: number | null;
 }
 
 export interface CompareRow {
@@ -96,7 +100,10 @@ function pivot(subjects: CompareSubject[], figures: CompareFigures[][], keyOf: (
         rows.set(key, row);
       }
       row.deviceModel ??= f.deviceModel;
-      row.cells[col] = { sizeBytes: f.sizeBytes, p50Us: f.p50Us, p90Us: f.p90Us, peakRssBytes: f.peakRssBytes, sessions: f.sessions, speedup: null };
+      row.cells[col] = {
+        sizeBytes: f.sizeBytes, p50Us: f.p50Us, p90Us: f.p90Us, peakRssBytes: f.peakRssBytes, sessions: f.sessions, speedup: null,
+        top1AgreementPct: f.top1AgreementPct, accuracyTop1Pct: f.accuracyTop1Pct, accuracyDropPct: f.accuracyDropPct,
+      };
     }
   });
   for (const row of rows.values()) {
