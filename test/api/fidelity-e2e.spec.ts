@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -172,6 +172,28 @@ describe('e2e: fidelity — a fast but wrong model fails the gate', function () 
       assert.equal(c.accuracyDropPct, f.accuracyDropPct, variant);
       assert.equal(c.top1AgreementPct, f.top1AgreementPct, variant);
     });
+  });
+
+  it('fails a cell whose reference has other output shapes, naming both, with no fidelity stored', async () => {
+    // Same input as the digits model, three outputs instead of ten.
+    const other = path.join(tmp, 'three_classes-fp32.onnx');
+    execFileSync('/usr/bin/python3', ['-c', [
+      'import torch, sys',
+      'torch.manual_seed(0)',
+      'm = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 3)).eval()',
+      'torch.onnx.export(m, torch.zeros(1, 1, 8, 8), sys.argv[1], input_names=["input"], output_names=["output"], opset_version=13)',
+    ].join('\n'), other], { stdio: 'pipe' });
+    const r = await cli([
+      'submit', file('digits_cnn', 'fp32', 'onnx').path, '--reference', other, '--input', 'input:1x1x8x8:float32',
+      '--devices', 'host', '--iterations', '3', '--warmup', '1', '--wait', '--json',
+    ], api.url);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const doc = JSON.parse(r.stdout) as { runId: string; cells: ResultCell[] };
+    assert.equal(doc.cells.length, 1);
+    assert.equal(doc.cells[0].status, 'failed');
+    assert.match(doc.cells[0].reason ?? '', /the reference's outputs \[1, 3\] differ from this model's \[1, 10\]/);
+    const stored = await db.pool.query(`SELECT status, error_class, fidelity FROM sessions WHERE run_id = $1`, [doc.runId]);
+    assert.ok(stored.rows.every((s) => s.status === 'error' && s.error_class === 'bad_spec' && s.fidelity === null), JSON.stringify(stored.rows));
   });
 
   it('keeps cross-runtime agreement queryable: .ptl and .onnx of the model against the same reference', async () => {

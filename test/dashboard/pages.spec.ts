@@ -216,6 +216,50 @@ describe('dashboard: pages in headless chromium', function () {
     assert.equal(await page.locator('a.chip[aria-current="true"]').innerText(), 'every branch');
   });
 
+  it('Fidelity: a cell that fails agreement is marked like a latency failure; Compare gains agreement, accuracy and drop', async () => {
+    const { rows: [run] } = await api.db.pool.query(
+      `SELECT r.id FROM runs r JOIN jobs j ON j.run_id = r.id JOIN artifacts a ON a.id = j.artifact_id JOIN models m ON m.id = a.model_id
+        WHERE r.status = 'done' AND m.name = 'mobilenet_v2' ORDER BY r.created_at DESC LIMIT 1`);
+    const { rows: cells } = await api.db.pool.query(
+      `SELECT j.id, a.variant, a.format FROM jobs j JOIN artifacts a ON a.id = j.artifact_id JOIN models m ON m.id = a.model_id
+        WHERE j.run_id = $1 AND m.name = 'mobilenet_v2' AND a.format = 'ptl'`, [run.id]);
+    // What the worker stores from a fidelity pass: int8-static disagrees, the others agree.
+    const figures: Record<string, [number, number, number]> = { fp32: [100, 71.5, 0], 'int8-dynamic': [99.5, 71, 0.5], 'int8-static': [40.2, 55.25, 16.25] };
+    for (const c of cells) {
+      const [agreement, acc, drop] = figures[c.variant];
+      const fidelity = {
+        seededInputs: 32, evalSamples: 400, seed: 1000000, inputDigest: `sha256:${'0'.repeat(64)}`, outputs: [{ index: 0, dtype: 'float32', shape: [1, 1000] }],
+        agreement: [{ index: 0, shape: [1, 1000], rows: 432, top1Agree: Math.round(4.32 * agreement), top1AgreementPct: agreement, top5OverlapPct: 90, cosine: 0.99, cosineMin: 0.9, maxAbsError: 0.1, snrDb: 30 }],
+        accuracy: { output: 0, samples: 400, top1Correct: acc * 4, top5Correct: 380, top1Pct: acc, top5Pct: 95, reference: { top1Correct: 286, top5Correct: 380, top1Pct: 71.5, top5Pct: 95 }, dropPct: drop },
+      };
+      await api.db.pool.query(`UPDATE sessions SET fidelity = $2 WHERE job_id = $1 AND role = 'head' AND status = 'ok'`, [c.id, JSON.stringify(fidelity)]);
+    }
+    const wrong = cells.find((c) => c.variant === 'int8-static')!;
+    await api.db.pool.query(`UPDATE verdicts SET verdict = 'pass' WHERE job_id = $1`, [wrong.id]);
+    await api.db.pool.query(
+      `INSERT INTO verdicts (run_id, job_id, metric, verdict, head_value, ci_low, ci_high, budget) VALUES ($1, $2, 'min_top1_agreement_pct', 'fail', 40.2, 35.7, 44.9, 99)`,
+      [run.id, wrong.id]);
+
+    await visit(`#/runs/${run.id}`, 'table.matrix');
+    const cell = page.locator(`td.cell[data-job="${wrong.id}"]`);
+    assert.match((await cell.getAttribute('class')) ?? '', /\bv-fail\b/);
+    assert.match(await cell.innerText(), /✗ fail/);
+    assert.match(await cell.locator('dd[data-metric="min_top1_agreement_pct"]').innerText(), /^40\.2 ≥ 99$/);
+    assert.match((await cell.locator('dd[data-metric="min_top1_agreement_pct"]').getAttribute('class')) ?? '', /c-fail/);
+    assert.match(await cell.locator('dd[data-metric="accuracy"]').innerText(), /55\.3 % \(−16\.3 pp\)|55\.2 % \(−16\.3 pp\)/);
+    await shot('run-fidelity');
+
+    await page.getByRole('link', { name: 'Compare mobilenet_v2 ptl variants' }).click();
+    await page.waitForSelector('table.compare');
+    const header = await page.locator('table.compare thead tr').nth(1).innerText();
+    assert.match(header, /agreement[\s\S]*accuracy[\s\S]*drop/i);
+    const row = page.locator('table.compare tbody tr').first();
+    assert.deepEqual(await row.locator('td[data-metric="agreement"]').allInnerTexts(), ['100 %', '99.5 %', '40.2 %']);
+    assert.deepEqual(await row.locator('td[data-metric="accuracy"]').allInnerTexts(), ['71.5 %', '71.0 %', '55.3 %']);
+    assert.deepEqual(await row.locator('td[data-metric="drop"]').allInnerTexts(), ['±0.00 pp', '−0.50 pp', '−16.25 pp']);
+    await shot('compare-fidelity');
+  });
+
   it('is usable from the keyboard and says when a page does not exist', async () => {
     await page.goto('about:blank');
     await visit('#/runs', 'tr[data-run]');

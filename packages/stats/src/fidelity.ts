@@ -13,7 +13,8 @@ export function wilsonInterval(k: number, n: number, z = Z95): [number, number] 
   const z2 = z * z;
   const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
   const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+  // At 0 and n the bound on that side is exact (rounding would leave 0.9999999999999999).
+  return [k <= 0 ? 0 : Math.max(0, centre - half), k >= n ? 1 : Math.min(1, centre + half)];
 }
 
 /** Paired outcomes of a reference and a model on the same labelled samples. */

@@ -35,8 +35,12 @@ export async function insertEvalSet(
   return { evalSet, created: rows.length > 0 };
 }
 
-export async function getEvalSet(q: Queryable, projectId: string, sha256: string): Promise<EvalSetRow | null> {
-  const { rows } = await q.query<EvalSetRow>(`SELECT ${EVAL_COLUMNS} FROM eval_sets WHERE project_id = $1 AND sha256 = $2`, [projectId, sha256]);
+/** The eval set with these bytes in a project (any project's, oldest first, when none is given). */
+export async function getEvalSet(q: Queryable, projectId: string | undefined, sha256: string): Promise<EvalSetRow | null> {
+  const { rows } = await q.query<EvalSetRow>(
+    `SELECT ${EVAL_COLUMNS} FROM eval_sets WHERE ($1::uuid IS NULL OR project_id = $1) AND sha256 = $2 ORDER BY created_at LIMIT 1`,
+    [projectId ?? null, sha256],
+  );
   return rows[0] ?? null;
 }
 

@@ -67,7 +67,7 @@ export function fidelityRoutes(deps: AppDeps): Router {
   router.get('/api/v1/eval-sets/:sha256', async (req, res) => {
     const p = principalOf(res);
     const project = await resolveProject(deps, p, typeof req.query.project === 'string' ? req.query.project : undefined);
-    const e = project ? await getEvalSet(deps.db, project, req.params.sha256) : null;
+    const e = project !== null && /^[0-9a-f]{64}$/.test(req.params.sha256) ? await getEvalSet(deps.db, project, req.params.sha256) : null;
     if (!e) throw notFound(`no eval set with sha256 ${req.params.sha256}`);
     res.json(evalSetView(e));
   });
