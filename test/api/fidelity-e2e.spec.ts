@@ -196,6 +196,30 @@ describe('e2e: fidelity — a fast but wrong model fails the gate', function () 
     assert.ok(stored.rows.every((s) => s.status === 'error' && s.error_class === 'bad_spec' && s.fidelity === null), JSON.stringify(stored.rows));
   });
 
+  it('measures the same .onnx on vulkan and on the emulated aarch64 device against the same reference, queryable per backend and arch', async function () {
+    const r = await cli([
+      'submit', file('digits_cnn', 'fp32', 'onnx').path, '--reference', file('digits_cnn', 'fp32', 'ptl').path, '--eval-set', fx.evalSet.path,
+      '--input', 'input:1x1x8x8:float32', '--backends', 'cpu,vulkan', '--devices', 'host,qemu-arm64', '--iterations', '3', '--warmup', '1',
+      '--timeout', '600', '--wait', '--json',
+    ], api.url);
+    const doc = JSON.parse(r.stdout) as { cells: (ResultCell & { backend: string; target: string; deviceArch: string | null })[] };
+    const done = doc.cells.filter((c) => c.status === 'done');
+    // vulkan on the emulated device has no Vulkan adapter: unsupported, said so, never run on the CPU instead.
+    for (const c of doc.cells) assert.ok(['done', 'unsupported'].includes(c.status), `${c.backend} ${c.target}: ${c.status} ${c.reason}`);
+    assert.ok(done.some((c) => c.backend === 'vulkan' && c.deviceArch === 'x86_64'), JSON.stringify(doc.cells));
+    assert.ok(done.some((c) => c.backend === 'cpu' && c.deviceArch === 'aarch64'), JSON.stringify(doc.cells));
+    for (const c of done) assert.ok(c.fidelity!.top1AgreementPct! >= 99, `${c.backend} ${c.deviceArch}: ${c.fidelity!.top1AgreementPct} %`);
+
+    const res = await fetch(`${api.url}/api/v1/fidelity?model=digits_cnn`);
+    const { rows } = (await res.json()) as { rows: { format: string; backend: string; deviceArch: string; top1AgreementPct: number; accuracyTop1Pct: number; reference: { format: string } }[] };
+    const onnx = rows.filter((x) => x.format === 'onnx' && x.reference.format === 'ptl');
+    for (const [backend, arch] of [['cpu', 'x86_64'], ['vulkan', 'x86_64'], ['cpu', 'aarch64']]) {
+      const row = onnx.find((x) => x.backend === backend && x.deviceArch === arch);
+      assert.ok(row, `${backend} ${arch} in ${JSON.stringify(onnx)}`);
+      assert.ok(row.top1AgreementPct >= 99 && row.accuracyTop1Pct >= 95, JSON.stringify(row));
+    }
+  });
+
   it('keeps cross-runtime agreement queryable: .ptl and .onnx of the model against the same reference', async () => {
     const res = await fetch(`${api.url}/api/v1/fidelity?model=digits_cnn`);
     const { rows } = (await res.json()) as { rows: { format: string; runtime: string; variant: string; backend: string; deviceArch: string; top1AgreementPct: number; reference: { format: string } }[] };
