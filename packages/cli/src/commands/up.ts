@@ -163,7 +163,7 @@ Logs: <data dir>/logs/{api,worker}.log; warnings and errors are shown here. A se
             '',
             'pocketbench is up',
             `  api + dashboard  ${apiUrl}/`,
-            `  database         ${embedded ? `embedded PGlite, ${databaseUrl}` : 'DATABASE_URL'}`,
+            `  database         ${embedded ? `embedded PGlite, ${databaseUrl} (one statement at a time: for a farm of more than a few devices set DATABASE_URL)` : 'DATABASE_URL'}`,
             `  redis            ${redis?.proc ? `redis-server started on ${redisUrl}` : redisUrl}`,
             `  worker           ${workerSummary}`,
             `  logs             ${path.join(c.dataDir, 'logs')}`,
