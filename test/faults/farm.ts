@@ -110,7 +110,7 @@ export async function startFarm(base: FarmBase, directDbUrl: string, opts: FarmO
     const res = await fetch(`${api.url}${p}`, {
       method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined,
     });
-    return { status: res.status, body: (await res.json()) as any };
+    return { status: res.status, body: (await res.json()) as { id?: string; error?: { message: string } } };
   };
   return {
     api,
@@ -130,7 +130,7 @@ export async function startFarm(base: FarmBase, directDbUrl: string, opts: FarmO
     async submit(artifactId, config) {
       const r = await call('POST', '/api/v1/runs', { matrix: { artifacts: [artifactId], backends: ['cpu'], devices: [opts.pool] }, config });
       assert.equal(r.status, 201, JSON.stringify(r.body));
-      return r.body.id as string;
+      return r.body.id!;
     },
     async waitForRun(runId, timeoutMs) {
       const final = await waitFor(`run ${runId} to end`, async () => {
