@@ -8,7 +8,7 @@ import { startTestApi, tinyOnnx, upload, type TestApi } from './helpers.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** Real PyTorch archives: a lite-interpreter .ptl, a plain TorchScript .pt, and a non-PyTorch zip. */
+/** Real PyTorch archives: a lite-interpreter .ptl, a plain TorchScript .pt, a torch.save pickle and a non-PyTorch zip. */
 function makeTorchFiles(dir: string): void {
   execFileSync(
     '/usr/bin/python3',
@@ -20,6 +20,7 @@ d = sys.argv[1]
 m = torch.jit.script(torch.nn.Sequential(torch.nn.Linear(4, 2), torch.nn.ReLU()).eval())
 m._save_for_lite_interpreter(d + '/m.ptl')
 torch.jit.save(m, d + '/m.pt')
+torch.save(torch.nn.Linear(4, 2), d + '/pickle.pt')
 with zipfile.ZipFile(d + '/other.zip', 'w') as z:
     z.writestr('readme.txt', 'not a model')
 `,
@@ -38,7 +39,7 @@ describe('api/artifacts', () => {
     api = await startTestApi();
     torchDir = await mkdtemp(path.join(tmpdir(), 'pb-torch-'));
     makeTorchFiles(torchDir);
-    for (const f of ['m.ptl', 'm.pt', 'other.zip']) torch[f] = await readFile(path.join(torchDir, f));
+    for (const f of ['m.ptl', 'm.pt', 'pickle.pt', 'other.zip']) torch[f] = await readFile(path.join(torchDir, f));
   });
   after(async () => {
     await api?.close();
@@ -113,11 +114,18 @@ describe('api/artifacts', () => {
     assert.equal(res.body.variant, 'int8-dynamic');
   });
 
+  it('accepts a TorchScript model (torch.jit.save) as format pt, the parent variants are converted from', async () => {
+    const res = await upload(api, torch['m.pt'], { model: 'lin' }, { filename: 'lin.pt' });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.equal(res.body.format, 'pt');
+    assert.equal(res.body.parentArtifactId, null);
+  });
+
   const refusals: [string, () => Buffer, number, RegExp][] = [
     ['garbage', () => Buffer.from('this is not a model at all, just text\n'.repeat(20)), 415, /expected an ONNX model/],
     ['an empty file', () => Buffer.alloc(0), 422, /empty/],
     ['a truncated ONNX model', () => tinyOnnx().subarray(0, tinyOnnx().length - 7), 422, /ONNX.*(truncated|remain)/],
-    ['a TorchScript archive without bytecode', () => torch['m.pt'], 422, /bytecode\.pkl/],
+    ['a torch.save pickle (not TorchScript)', () => torch['pickle.pt'], 422, /not TorchScript.*torch\.jit\.save/],
     ['a zip that is not a PyTorch archive', () => torch['other.zip'], 415, /not a PyTorch model/],
     ['a truncated zip', () => torch['m.ptl'].subarray(0, 200), 422, /zip archive.*truncated/],
   ];

@@ -1,5 +1,6 @@
 export * from './vocabulary.js';
 export * from './jobs.js';
+export * from './conversions.js';
 export * from './bench-spec.js';
 export * from './bench-report.js';
 export * from './bench-validation.js';

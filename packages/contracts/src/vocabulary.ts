@@ -1,6 +1,7 @@
 /** Names shared by code, SQL, API and UI (see shared/DESIGN.md, "Vocabulary"). */
 
-export const ARTIFACT_FORMATS = ['ptl', 'onnx', 'tflite', 'pte'] as const;
+/** `pt` is a full TorchScript model: not runnable on a device, the parent that variants are converted from. */
+export const ARTIFACT_FORMATS = ['ptl', 'onnx', 'tflite', 'pte', 'pt'] as const;
 export type ArtifactFormat = (typeof ARTIFACT_FORMATS)[number];
 
 export const VARIANTS = ['fp32', 'fp16', 'int8-dynamic', 'int8-static'] as const;

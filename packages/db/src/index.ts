@@ -16,3 +16,4 @@ export * from './queries/alerts.js';
 export * from './queries/dashboard.js';
 export * from './queries/baselines.js';
 export * from './queries/fidelity.js';
+export * from './queries/conversions.js';

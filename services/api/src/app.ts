@@ -4,6 +4,7 @@ import { authenticate } from './http/auth.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
 import { buildOpenApi } from './openapi.js';
 import { artifactRoutes } from './routes/artifacts.js';
+import { conversionRoutes } from './routes/conversions.js';
 import { deviceRoutes } from './routes/devices.js';
 import { fidelityPaths, fidelityRoutes } from './routes/fidelity.js';
 import { gatePaths, gateRoutes } from './routes/gate.js';
@@ -43,6 +44,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(projectRoutes(deps));
   app.use(artifactRoutes(deps));
   app.use(runRoutes(deps));
+  app.use(conversionRoutes(deps));
   app.use(deviceRoutes(deps));
   app.use(fidelityRoutes(deps));
   app.use(gateRoutes({ db: deps.db }));

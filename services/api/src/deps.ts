@@ -4,6 +4,7 @@ import type { ApiConfig } from './config.js';
 import type { AfterRunAlertTrigger } from './domain/alerts/after-run-trigger.js';
 import type { ArtifactStore } from './domain/artifacts/artifact-store.js';
 import type { Metrics } from './infra/metrics.js';
+import type { ConversionQueue } from './infra/conversion-queue.js';
 import type { SessionQueues } from './infra/session-queues.js';
 
 /** Everything the routes need; built by `startWebServer`, or by a test. */
@@ -11,6 +12,8 @@ export interface AppDeps {
   config: ApiConfig;
   db: Pool;
   queues: SessionQueues;
+  /** The conversion jobs' queue (variants runs); absent in tests that build deps by hand. */
+  conversions?: ConversionQueue;
   store: ArtifactStore;
   logger: Logger;
   metrics: Metrics;

@@ -13,6 +13,8 @@ import { AfterRunAlertTrigger } from './domain/alerts/after-run-trigger.js';
 import { startAlertSweeper, type AlertSweeper } from './domain/alerts/alert-sweeper.js';
 import { ArtifactStore } from './domain/artifacts/artifact-store.js';
 import { startReconciler, type Reconciler } from './domain/runs/reconcile-runs.js';
+import { startConversionReconciler } from './domain/conversions/variant-run.js';
+import { ConversionQueue } from './infra/conversion-queue.js';
 import { Metrics } from './infra/metrics.js';
 import { SessionQueues } from './infra/session-queues.js';
 
@@ -51,8 +53,10 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
   // ioredis reconnects by itself; an unheard `error` event would only be printed, not crash.
   if (ownRedis) redis.on('error', (err) => logger.debug({ err: err.message }, 'redis connection error; reconnecting'));
   const queues = new SessionQueues(redis, config.queuePrefix);
+  const conversions = new ConversionQueue(redis, config.queuePrefix);
   const cleanups: (() => Promise<unknown>)[] = [
     () => queues.close(),
+    () => conversions.close(),
     ...(ownRedis ? [() => redis.quit()] : []),
     ...(ownDb ? [() => db.end()] : []),
   ];
@@ -67,6 +71,7 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
       config,
       db,
       queues,
+      conversions,
       store: new ArtifactStore(path.join(config.dataDir, 'artifacts')),
       logger,
       metrics: new Metrics(),
@@ -85,6 +90,9 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
       db, queues, logger, intervalMs: config.reconcileMs, minAgeMs: Math.min(config.reconcileMs, 10_000),
     });
     await reconciler.runOnce(0);
+    // Conversions too: unfinished ones are queued again, the cells of ended ones stored.
+    const conversionReconciler = startConversionReconciler({ db, queues, conversions, logger, intervalMs: config.reconcileMs });
+    await conversionReconciler.runOnce();
     // Started once listening, so a failed start has no timer to stop.
     const sweeper: AlertSweeper | undefined =
       config.alertSweepMs > 0 ? startAlertSweeper(db, { intervalMs: config.alertSweepMs, logger }) : undefined;
@@ -101,7 +109,7 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
           server.closeAllConnections();
           await new Promise<void>((resolve) => server.close(() => resolve()));
           // Detection still running must finish before the pool it uses is ended.
-          await Promise.allSettled([sweeper?.stop(), deps.alerts?.close(), reconciler.stop()]);
+          await Promise.allSettled([sweeper?.stop(), deps.alerts?.close(), reconciler.stop(), conversionReconciler.stop()]);
           await runCleanups();
         })();
         return closing;

@@ -1,6 +1,6 @@
 // JSON Schemas of every request body and query, used both to validate at the boundary and in
 // the OpenAPI document, so the two cannot drift apart.
-import { BACKENDS, INPUT_DTYPES, RUN_STATUSES, SESSION_ROLES, VARIANTS } from '@pocketbench/contracts';
+import { BACKENDS, CONVERSION_RECIPES, INPUT_DTYPES, RUN_STATUSES, SESSION_ROLES, VARIANTS } from '@pocketbench/contracts';
 
 const UUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const PROJECT = '^[a-z0-9][a-z0-9._-]{0,63}$';
@@ -90,6 +90,24 @@ export const runRequestSchema = {
           items: { type: 'string', minLength: 1, maxLength: 200 },
           description: 'Pool names or device ids.',
         },
+        variants: {
+          type: 'array',
+          minItems: 1,
+          maxItems: CONVERSION_RECIPES.length,
+          uniqueItems: true,
+          items: { type: 'string', enum: [...CONVERSION_RECIPES] },
+          description: 'Convert the one fp32 TorchScript artifact (.pt) into these variants (.ptl) and run the matrix on them.',
+        },
+      },
+    },
+    conversion: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'How the variants are made (with matrix.variants).',
+      properties: {
+        calibration: { type: 'string', pattern: UUID, description: 'Calibration set for int8-static (POST /api/v1/calibrations).' },
+        calibrationSamples: { type: 'integer', minimum: 1, maximum: 1024, description: 'Without a calibration set: this many seeded generated batches (default 8).' },
+        onnx: { type: 'boolean', description: 'Also export the fp32 variant to ONNX.' },
       },
     },
     config: runConfigSchema,
@@ -126,6 +144,24 @@ export const artifactUploadFieldsSchema = {
     model: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$', description: 'Defaults to the file name without extension.' },
     variant: { type: 'string', enum: [...VARIANTS], description: 'Defaults to fp32.' },
     project: { type: 'string', pattern: PROJECT },
+  },
+} as const;
+
+export const calibrationUploadFieldsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { project: { type: 'string', pattern: PROJECT } },
+} as const;
+
+export const conversionFailureSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['status', 'errorClass', 'reason'],
+  properties: {
+    status: { type: 'string', enum: ['unsupported', 'failed'] },
+    errorClass: { type: 'string', minLength: 1, maxLength: 100 },
+    reason: { type: 'string', minLength: 1, maxLength: 8000 },
+    op: { type: 'string', minLength: 1, maxLength: 200 },
   },
 } as const;
 

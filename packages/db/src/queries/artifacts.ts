@@ -13,11 +13,16 @@ export interface ArtifactRow {
   variant: string;
   sizeBytes: number;
   filename: string | null;
+  /** The artifact this one was converted from (a variant's fp32 TorchScript parent). */
+  parentArtifactId: string | null;
+  /** How it was made from its parent (torch version, qconfig, calibration hash, …). */
+  recipe: Record<string, unknown> | null;
   createdAt: Date;
 }
 
 const COLUMNS = `a.id, a.model_id AS "modelId", m.name AS model, m.project_id AS "projectId", p.name AS project,
-  a.sha256, a.format, a.variant, a.size_bytes AS "sizeBytes", a.filename, a.created_at AS "createdAt"`;
+  a.sha256, a.format, a.variant, a.size_bytes AS "sizeBytes", a.filename,
+  a.parent_artifact_id AS "parentArtifactId", a.recipe, a.created_at AS "createdAt"`;
 const FROM = `artifacts a JOIN models m ON m.id = a.model_id JOIN projects p ON p.id = m.project_id`;
 
 export interface NewArtifact {
@@ -27,6 +32,8 @@ export interface NewArtifact {
   variant: string;
   sizeBytes: number;
   filename?: string | null;
+  parentArtifactId?: string | null;
+  recipe?: Record<string, unknown> | null;
 }
 
 /**
@@ -36,19 +43,26 @@ export interface NewArtifact {
 export async function insertArtifact(q: Queryable, a: NewArtifact): Promise<{ artifact: ArtifactRow; created: boolean }> {
   const { rows } = await q.query<{ id: string; created: boolean }>(
     `WITH ins AS (
-       INSERT INTO artifacts (model_id, sha256, format, variant, size_bytes, filename)
-       VALUES ($1, $2, $3, $4, $5, $6)
+       INSERT INTO artifacts (model_id, sha256, format, variant, size_bytes, filename, parent_artifact_id, recipe)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (model_id, sha256, variant) DO NOTHING RETURNING id
      )
      SELECT id, true AS created FROM ins
      UNION ALL
      SELECT id, false FROM artifacts WHERE model_id = $1 AND sha256 = $2 AND variant = $4
      LIMIT 1`,
-    [a.modelId, a.sha256, a.format, a.variant, a.sizeBytes, a.filename ?? null],
+    [a.modelId, a.sha256, a.format, a.variant, a.sizeBytes, a.filename ?? null, a.parentArtifactId ?? null,
+      a.recipe ? JSON.stringify(a.recipe) : null],
   );
   // Empty only when a concurrent insert committed after this statement's snapshot.
   const hit = rows[0] ?? { id: (await q.query<{ id: string }>(
     `SELECT id FROM artifacts WHERE model_id = $1 AND sha256 = $2 AND variant = $3`, [a.modelId, a.sha256, a.variant])).rows[0].id, created: false };
+  if (!hit.created && a.parentArtifactId) {
+    // The same bytes uploaded earlier by hand: the conversion that made them again gives them their lineage.
+    await q.query(`UPDATE artifacts SET parent_artifact_id = $2, recipe = $3 WHERE id = $1 AND parent_artifact_id IS NULL`, [
+      hit.id, a.parentArtifactId, a.recipe ? JSON.stringify(a.recipe) : null,
+    ]);
+  }
   const artifact = await getArtifact(q, hit.id);
   return { artifact: artifact!, created: hit.created };
 }
@@ -78,13 +92,14 @@ export async function artifactShaExists(q: Queryable, sha256: string, projectId?
 
 export async function listArtifacts(
   q: Queryable,
-  filter: { projectId?: string; model?: string; limit?: number; offset?: number } = {},
+  filter: { projectId?: string; model?: string; parentArtifactId?: string; limit?: number; offset?: number } = {},
 ): Promise<ArtifactRow[]> {
   const { rows } = await q.query<ArtifactRow>(
     `SELECT ${COLUMNS} FROM ${FROM}
       WHERE ($1::uuid IS NULL OR m.project_id = $1) AND ($2::text IS NULL OR m.name = $2)
+        AND ($5::uuid IS NULL OR a.parent_artifact_id = $5)
       ORDER BY a.created_at DESC, a.id LIMIT $3 OFFSET $4`,
-    [filter.projectId ?? null, filter.model ?? null, filter.limit ?? 100, filter.offset ?? 0],
+    [filter.projectId ?? null, filter.model ?? null, filter.limit ?? 100, filter.offset ?? 0, filter.parentArtifactId ?? null],
   );
   return rows;
 }

@@ -40,9 +40,13 @@ export interface NewJob {
   backend: string;
   pool: string;
   deviceId?: string | null;
-  /** `queued`, or `unsupported` (then `reason` says why no device can serve it). */
-  status: 'queued' | 'unsupported';
+  /**
+   * `queued`, or `unsupported` (then `reason` says why no device can serve it), or `failed` (a
+   * variant whose conversion failed; `errorClass` says what kind of fault).
+   */
+  status: 'queued' | 'unsupported' | 'failed';
   reason?: string | null;
+  errorClass?: string | null;
   sessionsPlanned: number;
 }
 
@@ -56,13 +60,13 @@ export async function insertJobs(q: Queryable, jobs: NewJob[]): Promise<void> {
   if (jobs.length === 0) return;
   await q.query(
     `INSERT INTO jobs (id, run_id, cell_index, artifact_id, baseline_artifact_id, backend, pool, device_id,
-                       status, reason, sessions_planned, finished_at, reference_artifact_id)
+                       status, reason, sessions_planned, finished_at, reference_artifact_id, error_class)
      SELECT id, run_id, cell_index, artifact_id, baseline_artifact_id, backend, pool, device_id, status, reason,
-            sessions_planned, CASE WHEN status = 'unsupported' THEN now() END, reference_artifact_id
+            sessions_planned, CASE WHEN status IN ('unsupported', 'failed') THEN now() END, reference_artifact_id, error_class
        FROM unnest($1::text[], $2::uuid[], $3::int[], $4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[],
-                   $9::text[], $10::text[], $11::int[], $12::uuid[])
+                   $9::text[], $10::text[], $11::int[], $12::uuid[], $13::text[])
          AS t(id, run_id, cell_index, artifact_id, baseline_artifact_id, backend, pool, device_id, status, reason,
-              sessions_planned, reference_artifact_id)`,
+              sessions_planned, reference_artifact_id, error_class)`,
     [
       jobs.map((j) => j.id),
       jobs.map((j) => j.runId),
@@ -76,6 +80,7 @@ export async function insertJobs(q: Queryable, jobs: NewJob[]): Promise<void> {
       jobs.map((j) => j.reason ?? null),
       jobs.map((j) => j.sessionsPlanned),
       jobs.map((j) => j.referenceArtifactId ?? null),
+      jobs.map((j) => j.errorClass ?? null),
     ],
   );
 }

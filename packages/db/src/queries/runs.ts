@@ -295,6 +295,8 @@ export async function finishSettledRuns(q: Queryable): Promise<string[]> {
               count(*) FILTER (WHERE j.status = 'failed')::int AS failed
          FROM runs r JOIN jobs j ON j.run_id = r.id
         WHERE r.status IN ('queued', 'running')
+          -- A variants run still waiting for a conversion has cells to come.
+          AND NOT EXISTS (SELECT 1 FROM run_conversions rc WHERE rc.run_id = r.id AND rc.planned_at IS NULL)
         GROUP BY r.id
        HAVING bool_and(j.status NOT IN ('queued', 'running'))
      )

@@ -4,6 +4,7 @@ import { getRunProgress } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
 import { cancelRun } from '../domain/runs/cancel-run.js';
 import { createRun, type RunRequest } from '../domain/runs/create-run.js';
+import { createVariantRun } from '../domain/conversions/variant-run.js';
 import { addExternalSession, type ExternalSessionRequest } from '../domain/runs/external-sessions.js';
 import { getRunView, listRunsView, loadRun } from '../domain/runs/run-view.js';
 import { principalOf } from '../http/auth.js';
@@ -18,13 +19,13 @@ export function runRoutes(deps: AppDeps): Router {
   router.post('/api/v1/runs', async (req, res) => {
     const body = validate<RunRequest>(runRequestSchema, req.body ?? {});
     const principal = principalOf(res);
-    const result = await createRun(deps, principal, body);
+    const result = body.matrix.variants ? await createVariantRun(deps, principal, body) : await createRun(deps, principal, body);
     if (result.created) {
       deps.metrics.inc('pocketbench_runs_created_total', 'Runs accepted by the api');
       deps.logger.info({ runId: result.runId, cells: result.cells?.length }, 'run created');
     }
     const view = await getRunView(deps.db, principal, result.runId);
-    res.status(result.created ? 201 : 200).json({ ...view, created: result.created });
+    res.status(result.created ? 201 : 200).json({ ...view, created: result.created, warnings: result.warnings ?? [] });
   });
 
   router.get('/api/v1/runs', async (req, res) => {

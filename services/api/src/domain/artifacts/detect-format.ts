@@ -20,7 +20,8 @@ export interface DetectedFormat {
 }
 
 const EXPECTED =
-  'expected an ONNX model (a ModelProto protobuf) or a PyTorch lite-interpreter archive (.ptl: a zip holding bytecode.pkl)';
+  'expected an ONNX model (a ModelProto protobuf), a PyTorch lite-interpreter archive (.ptl: a zip holding bytecode.pkl) ' +
+  'or a TorchScript model to convert (.pt from torch.jit.save)';
 
 /** Random access over a file with a small read-through window (models can be hundreds of MB). */
 class FileBytes {
@@ -48,7 +49,8 @@ class FileBytes {
  * Reads the format from the bytes, never from the file name: ONNX is checked as a ModelProto
  * (every top-level field well-formed to the last byte, ir_version, graph with outputs,
  * opset_import); a zip is read through its central directory and is a `.ptl` when it holds
- * the lite interpreter's bytecode.pkl. TFLite and ExecuTorch files are recognised by their
+ * the lite interpreter's bytecode.pkl, a TorchScript `.pt` (format `pt`, the parent variants are
+ * converted from) when it holds code/ without bytecode. TFLite and ExecuTorch files are recognised by their
  * FlatBuffer identifiers.
  */
 export async function detectArtifactFormat(filePath: string): Promise<DetectedFormat> {
@@ -278,11 +280,16 @@ async function detectZip(bytes: FileBytes): Promise<DetectedFormat> {
   }
   const bytecode = names.find((n) => /(^|\/)bytecode\.pkl$/.test(n));
   if (!bytecode) {
+    // A full TorchScript model (torch.jit.save) holds its code; a torch.save pickle does not.
+    if (names.some((n) => /^[^/]+\/code\//.test(n))) {
+      return { format: 'pt', details: { entries: names.length, archive: dataPkl.split('/')[0], torchscript: true } };
+    }
     throw new ArtifactFormatError(
       422,
-      'not_lite_interpreter',
-      'the file is a PyTorch archive without lite-interpreter bytecode (no bytecode.pkl): save it with ' +
-        'optimize_for_mobile(...)._save_for_lite_interpreter("model.ptl")',
+      'not_torchscript',
+      'the file is a PyTorch pickle (torch.save), not TorchScript: it has no code/ and no bytecode.pkl. Save the model with ' +
+        'torch.jit.save(torch.jit.trace(model, example), "model.pt") to have variants made from it, or ' +
+        'optimize_for_mobile(...)._save_for_lite_interpreter("model.ptl") to run it as it is',
     );
   }
   return { format: 'ptl', details: { entries: names.length, archive: dataPkl.split('/')[0] } };

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {
-  artifactShaExists, ensureModel, getArtifact, insertArtifact, lockArtifactSha, withTransaction, type ArtifactRow, type Pool,
+  artifactShaExists, calibrationShaExists, ensureModel, getArtifact, insertArtifact, lockArtifactSha, withTransaction, type ArtifactRow, type Pool,
 } from '@pocketbench/db';
 import { ApiError, notFound, validationFailed } from '../../errors.js';
 import { canAccessProject, projectForWrite, type Principal } from '../auth/tokens.js';
@@ -11,6 +11,9 @@ export interface UploadFields {
   model?: string;
   variant?: string;
   project?: string;
+  /** Set by a conversion: the artifact this one was made from, and how. */
+  parentArtifactId?: string;
+  recipe?: Record<string, unknown>;
 }
 
 export interface UploadResult {
@@ -65,6 +68,8 @@ export async function registerUpload(
         variant: fields.variant ?? 'fp32',
         sizeBytes: temp.sizeBytes,
         filename: originalName ? path.basename(originalName) : null,
+        parentArtifactId: fields.parentArtifactId ?? null,
+        recipe: fields.recipe ?? null,
       });
       return { artifact, created, details: detected.details };
     });
@@ -101,7 +106,9 @@ export async function artifactContentPath(
   sha256: string,
 ): Promise<string> {
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw validationFailed(`"${sha256}" is not a sha256 (64 lowercase hex digits)`, { field: 'sha256' });
-  const visible = await artifactShaExists(deps.db, sha256, principal.kind === 'project' ? principal.projectId : undefined);
+  const projectId = principal.kind === 'project' ? principal.projectId : undefined;
+  // Calibration sets live in the same content-addressed store (converter hosts download them here).
+  const visible = (await artifactShaExists(deps.db, sha256, projectId)) || (await calibrationShaExists(deps.db, sha256, projectId));
   if (!visible || !(await deps.store.has(sha256))) throw notFound(`no artifact with sha256 ${sha256}`);
   return deps.store.pathFor(sha256);
 }

@@ -1,6 +1,6 @@
 import {
   DEFAULT_RUN_CONFIG, queueNameForDevice, queueNameForPool, runtimeForFormat, sessionJobId,
-  type Backend, type RunConfig, type SessionJobData, type SessionRole,
+  type Backend, type ConversionRecipe, type RunConfig, type SessionJobData, type SessionRole,
 } from '@pocketbench/contracts';
 import {
   deleteRun, getArtifactsByIds, getRunByIdempotencyKey, insertJobs, insertRun, listDevices, withTransaction,
@@ -10,8 +10,19 @@ import type { Logger } from 'pino';
 import { ApiError, validationFailed } from '../../errors.js';
 import type { SessionQueues, QueuedSession } from '../../infra/session-queues.js';
 import { MAX_CELLS } from '../../schemas.js';
+
 import { PROJECT_NAME, canAccessProject, invalidProjectName, projectForWrite, type Principal } from '../auth/tokens.js';
 import { checkFidelityConfig, explicitReferenceId, resolveReferences } from '../fidelity/resolve-references.js';
+
+/** How a run's variants are made (`conversion` in `POST /api/v1/runs`). */
+export interface ConversionRequest {
+  /** A calibration set id (`POST /api/v1/calibrations`) for int8-static. */
+  calibration?: string;
+  /** int8-static without a calibration set: this many seeded generated batches. @defaultValue 8 */
+  calibrationSamples?: number;
+  /** Also export the fp32 variant to ONNX (run on onnxruntime). @defaultValue false */
+  onnx?: boolean;
+}
 
 export interface RunRequest {
   project?: string;
@@ -20,7 +31,16 @@ export interface RunRequest {
   mergeBase?: string;
   baselineBranch?: string;
   idempotencyKey?: string;
-  matrix: { artifacts: string[]; baselineArtifact?: string; backends: Backend[]; devices: string[] };
+  matrix: {
+    artifacts: string[];
+    baselineArtifact?: string;
+    backends: Backend[];
+    devices: string[];
+    /** Variants to convert the one fp32 TorchScript artifact into (a conversion job each); the cells run on them. */
+    variants?: ConversionRecipe[];
+  };
+  /** How the variants are made (with `matrix.variants`). */
+  conversion?: ConversionRequest;
   config?: Partial<RunConfig>;
 }
 
@@ -48,9 +68,11 @@ export interface CreatedRun {
   /** false when the idempotency key matched an earlier run, which is returned instead. */
   created: boolean;
   cells?: PlannedCell[];
+  /** Things the submitter should know (e.g. int8-static calibrated on generated inputs). */
+  warnings?: string[];
 }
 
-type Target =
+export type Target =
   | { kind: 'device'; name: string; pool: string; devices: DeviceRow[] }
   | { kind: 'pool'; name: string; pool: string; devices: DeviceRow[] };
 
@@ -66,7 +88,7 @@ function mayServe(d: DeviceRow, backend: Backend): boolean {
 }
 
 /** Resolves each matrix target to a device id or a pool; an unknown name is a 422 naming it. */
-function resolveTargets(names: string[], devices: DeviceRow[]): Target[] {
+export function resolveTargets(names: string[], devices: DeviceRow[]): Target[] {
   const byId = new Map(devices.map((d) => [d.id, d]));
   const byPool = new Map<string, DeviceRow[]>();
   for (const d of devices) byPool.set(d.pool, [...(byPool.get(d.pool) ?? []), d]);
@@ -85,7 +107,7 @@ function resolveTargets(names: string[], devices: DeviceRow[]): Target[] {
   });
 }
 
-function resolveConfig(input: Partial<RunConfig> | undefined, paired: boolean): RunConfig {
+export function resolveConfig(input: Partial<RunConfig> | undefined, paired: boolean): RunConfig {
   const config: RunConfig = { ...DEFAULT_RUN_CONFIG, sessions: paired ? 6 : DEFAULT_RUN_CONFIG.sessions, ...input };
   if (input?.maxSessions === undefined) config.maxSessions = Math.max(config.maxSessions, config.sessions);
   if (config.maxSessions < config.sessions) {
@@ -107,6 +129,7 @@ export async function createRun(
   principal: Principal,
   req: RunRequest,
 ): Promise<CreatedRun> {
+  if (req.matrix.variants) throw new Error('createRun: a variants run goes through createVariantRun');
   const { db, queues } = deps;
   const paired = req.matrix.baselineArtifact !== undefined;
   const config = resolveConfig(req.config, paired);
@@ -128,6 +151,14 @@ export async function createRun(
   const project = await projectForWrite(db, principal, req.project, { fallback: first.project, create: false });
   for (const id of ids) {
     const a = artifacts.get(id)!;
+    if (a.format === 'pt') {
+      throw validationFailed(
+        `${field(id)}: artifact "${id}" is a TorchScript model (.pt), which no device runs: submit it with variants ` +
+          '(matrix.variants, `--variants fp32,int8-dynamic,int8-static`) to have it converted, or save it with ' +
+          'optimize_for_mobile(...)._save_for_lite_interpreter("model.ptl") (the lite interpreter needs bytecode.pkl)',
+        { field: field(id) },
+      );
+    }
     if (a.projectId !== project.id) {
       throw validationFailed(`${field(id)}: artifact "${id}" belongs to project "${a.project}", not "${project.name}"`, {
         field: field(id),
@@ -235,7 +266,7 @@ export async function createRun(
   return { runId: inserted.id, created: true, cells };
 }
 
-function unsupportedReason(artifact: ArtifactRow, baseline: ArtifactRow | undefined, backend: Backend, target: Target): string | null {
+export function unsupportedReason(artifact: ArtifactRow, baseline: ArtifactRow | undefined, backend: Backend, target: Target): string | null {
   for (const a of baseline ? [artifact, baseline] : [artifact]) {
     if (!runtimeForFormat(a.format)) return `no pocketbench harness runs ${a.format} artifacts yet (artifact ${a.id})`;
   }

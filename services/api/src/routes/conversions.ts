@@ -1,0 +1,68 @@
+import { Router, type Request, type Response } from 'express';
+import { getConversion } from '@pocketbench/db';
+import type { AppDeps } from '../deps.js';
+import { registerCalibration } from '../domain/conversions/calibration.js';
+import { recordConversionFailure, recordConversionOutput, type ConversionFailure } from '../domain/conversions/conversion-results.js';
+import { badRequest, notFound, unsupportedMediaType, validationFailed } from '../errors.js';
+import { principalOf } from '../http/auth.js';
+import { artifactUpload, type UploadedFile } from '../http/upload.js';
+import { validate } from '../http/validate.js';
+import { calibrationUploadFieldsSchema, conversionFailureSchema } from '../schemas.js';
+
+/** Calibration sets (uploaded by submitters) and conversion outcomes (reported by converter hosts). */
+export function conversionRoutes(deps: AppDeps): Router {
+  const router = Router();
+  const upload = artifactUpload(deps.store, deps.config.maxUploadBytes);
+  const multipart = (what: string) => (req: Request, _res: Response, next: (err?: unknown) => void) => {
+    if (!req.is('multipart/form-data')) return next(unsupportedMediaType(`send ${what} as multipart/form-data with the file in the field "file"`));
+    next();
+  };
+  const uploaded = async (req: Request) => {
+    const file = req.file as UploadedFile | undefined;
+    if (!file) throw badRequest('no file: send it in the multipart field "file"', { field: 'file' });
+    return { path: file.path, sha256: file.sha256, sizeBytes: file.size, originalName: file.originalname };
+  };
+
+  router.post('/api/v1/calibrations', multipart('the calibration set (.npz)'), upload, async (req: Request, res: Response) => {
+    const temp = await uploaded(req);
+    let fields: { project?: string };
+    try {
+      fields = validate<{ project?: string }>(calibrationUploadFieldsSchema, { ...req.body });
+    } catch (err) {
+      await deps.store.discard(temp);
+      throw err;
+    }
+    const { calibration, created } = await registerCalibration(
+      { db: deps.db, store: deps.store, maxBytes: deps.config.maxUploadBytes }, principalOf(res), temp, temp.originalName, fields,
+    );
+    res.status(created ? 201 : 200).json({ ...calibration, samples: calibration.shape[0], created });
+  });
+
+  router.get('/api/v1/conversions/:id', async (req, res) => {
+    const c = await getConversion(deps.db, req.params.id);
+    if (!c) throw notFound(`conversion "${req.params.id}" does not exist`);
+    res.json(c);
+  });
+
+  router.post('/api/v1/conversions/:id/output', multipart('the converted model'), upload, async (req: Request, res: Response) => {
+    const temp = await uploaded(req);
+    let recipe: Record<string, unknown>;
+    try {
+      recipe = JSON.parse(String(req.body?.recipe ?? ''));
+      if (!recipe || typeof recipe !== 'object' || Array.isArray(recipe)) throw new Error('not an object');
+    } catch (err) {
+      await deps.store.discard(temp);
+      throw validationFailed(`recipe must be the converter's recipe as a JSON object: ${(err as Error).message}`, { field: 'recipe' });
+    }
+    const { artifact, created } = await recordConversionOutput(deps, principalOf(res), String(req.params.id), temp, recipe);
+    res.status(created ? 201 : 200).json({ ...artifact, created });
+  });
+
+  router.post('/api/v1/conversions/:id/failure', async (req, res) => {
+    const body = validate<ConversionFailure>(conversionFailureSchema, req.body ?? {});
+    await recordConversionFailure(deps, principalOf(res), req.params.id, body);
+    res.json(await getConversion(deps.db, req.params.id));
+  });
+
+  return router;
+}
