@@ -8,6 +8,18 @@ export interface ArtifactDoc {
   sizeBytes: number;
   model?: string;
   variant?: string;
+  parentArtifactId?: string | null;
+}
+
+/** One conversion of a variants run. */
+export interface ConversionDoc {
+  variant: string;
+  format: string;
+  status: string;
+  reason?: string | null;
+  unsupportedOp?: string | null;
+  artifact?: ArtifactDoc | null;
+  recipe?: Record<string, unknown> | null;
 }
 
 export interface FiguresDoc {
@@ -52,6 +64,7 @@ export interface ProgressDoc {
   jobsFinished?: number;
   sessionsPlanned?: number;
   sessionsDone?: number;
+  conversions?: ConversionDoc[];
 }
 
 export interface RunDoc {
@@ -59,6 +72,9 @@ export interface RunDoc {
   status: string;
   progress?: ProgressDoc;
   cells?: CellDoc[];
+  parentArtifact?: ArtifactDoc | null;
+  conversions?: ConversionDoc[];
+  warnings?: string[];
 }
 
 export interface DeviceDoc {

@@ -132,6 +132,7 @@ export const artifactListQuerySchema = {
   properties: {
     project: { type: 'string', pattern: PROJECT },
     model: { type: 'string', minLength: 1 },
+    parent: { type: 'string', pattern: UUID, description: 'Only the variants converted from this artifact (lineage).' },
     limit: { type: 'integer', minimum: 1, maximum: 500 },
     offset: { type: 'integer', minimum: 0 },
   },

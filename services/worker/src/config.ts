@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig as loadHarnessConfig, type HarnessConfig } from '@pocketbench/harness';
@@ -66,6 +67,15 @@ export interface WorkerConfig {
    * waited out without limit. @defaultValue 120000
    */
   storeGiveUpMs: number;
+  /**
+   * Conversion jobs (`POCKETBENCH_CONVERTER`): `auto` consumes them when `python` has torch,
+   * `on` requires it (start fails without), `off` never. @defaultValue 'auto'
+   */
+  converter: 'auto' | 'on' | 'off';
+  /** Interpreter with python3-torch for conversions (`POCKETBENCH_PYTHON`). @defaultValue '/usr/bin/python3' (Debian's) when present, else 'python3' */
+  python: string;
+  /** Longest conversion before it counts as the model's fault (`POCKETBENCH_CONVERSION_TIMEOUT_MS`). @defaultValue 600000 */
+  conversionTimeoutMs: number;
   /** @defaultValue 'info' */
   logLevel: string;
   /**
@@ -112,6 +122,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const ceilRaw = env.POCKETBENCH_TEMP_CEILING_C;
   const tempCeilingC = ceilRaw ? Number(ceilRaw) : 45;
   if (!Number.isFinite(tempCeilingC) || tempCeilingC <= 0) throw new ConfigError(`POCKETBENCH_TEMP_CEILING_C must be a positive number (°C), got "${ceilRaw}"`);
+  const converter = (env.POCKETBENCH_CONVERTER || 'auto').trim();
+  if (!['auto', 'on', 'off'].includes(converter)) throw new ConfigError(`POCKETBENCH_CONVERTER must be auto, on or off, got "${converter}"`);
   const filter = env.POCKETBENCH_WORKER_DEVICES?.split(',').map((s) => s.trim()).filter(Boolean);
   return {
     apiUrl: url(env, 'POCKETBENCH_URL', 'http://127.0.0.1:8080')!,
@@ -139,6 +151,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     shutdownGraceMs: int(env, 'POCKETBENCH_SHUTDOWN_GRACE_MS', 60_000, 0),
     jobLockMs: int(env, 'POCKETBENCH_JOB_LOCK_MS', 30_000, 1000),
     storeGiveUpMs: int(env, 'POCKETBENCH_STORE_GIVE_UP_MS', 120_000, 0),
+    converter: converter as WorkerConfig['converter'],
+    // Debian's interpreter has python3-torch; a pyenv `python3` first on PATH may not.
+    python: env.POCKETBENCH_PYTHON || (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'),
+    conversionTimeoutMs: int(env, 'POCKETBENCH_CONVERSION_TIMEOUT_MS', 600_000, 1000),
     logLevel: env.LOG_LEVEL || 'info',
     supervised: env.POCKETBENCH_SUPERVISED === '1',
   };

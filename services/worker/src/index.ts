@@ -7,3 +7,5 @@ export * from './device-layer.js';
 export * from './device-worker.js';
 export * from './worker-host.js';
 export * from './logger.js';
+export * from './conversion/conversion-worker.js';
+export * from './conversion/converter.js';

@@ -11,6 +11,8 @@ import { DeviceWorker } from './device-worker.js';
 import { ReportSpool } from './report-spool.js';
 import type { HeldSession } from './session/session-deps.js';
 import { ReferenceOutputs } from './session/reference-outputs.js';
+import { ConversionWorker } from './conversion/conversion-worker.js';
+import { detectConverter } from './conversion/converter.js';
 
 export interface WorkerHostOptions {
   config: WorkerConfig;
@@ -46,6 +48,8 @@ function redisConnection(url: string): ConnectionOptions {
  */
 export class WorkerHost {
   readonly devices: DeviceWorker[] = [];
+  /** This host's conversion consumer, when it has the converter (python3-torch). */
+  converter?: ConversionWorker;
   private appium?: AppiumServerHandle;
   private pool?: Pool;
   private ownPool = false;
@@ -103,6 +107,7 @@ export class WorkerHost {
     const cache = new ArtifactCache({ dir: path.join(config.cacheDir, 'artifacts'), apiUrl: config.apiUrl, apiToken: config.apiToken });
     const connection = redisConnection(config.redisUrl);
     const referenceOutputs = new ReferenceOutputs({ dir: path.join(config.cacheDir, 'fidelity'), harness: config.hostHarness });
+    await this.startConverter(cache, connection);
     const failures: string[] = [];
     for (const device of devices) {
       const dw = new DeviceWorker({
@@ -147,6 +152,33 @@ export class WorkerHost {
     this.reaper.unref();
   }
 
+  /** Consumes conversion jobs when this host can convert (POCKETBENCH_CONVERTER, python3-torch found). */
+  private async startConverter(cache: ArtifactCache, connection: ConnectionOptions): Promise<void> {
+    const { config, logger } = this.opts;
+    if (config.converter === 'off') return;
+    const found = await detectConverter(config.python);
+    if ('unavailable' in found) {
+      if (config.converter === 'on') throw new Error(`POCKETBENCH_CONVERTER=on but ${found.unavailable}`);
+      logger.info({ reason: found.unavailable }, 'no converter on this host: conversion jobs are left to other hosts');
+      return;
+    }
+    this.converter = new ConversionWorker({
+      converter: found,
+      pool: this.pool!,
+      cache,
+      connection,
+      queuePrefix: config.queuePrefix,
+      bullPrefix: this.opts.bullPrefix ?? config.queuePrefix,
+      hostName: config.hostName,
+      apiUrl: config.apiUrl,
+      apiToken: config.apiToken,
+      workDir: path.join(config.cacheDir, 'conversions'),
+      timeoutMs: config.conversionTimeoutMs,
+      logger,
+    });
+    await this.converter.start();
+  }
+
   /** Polls Appium's /status until it answers or `ms` pass; `ms` 0 asks once. */
   async waitForAppium(ms: number): Promise<boolean> {
     const deadline = Date.now() + ms;
@@ -175,6 +207,11 @@ export class WorkerHost {
     this.closing ??= (async () => {
       const errors: unknown[] = [];
       if (this.reaper) clearInterval(this.reaper);
+      try {
+        await this.converter?.close();
+      } catch (err) {
+        errors.push(err);
+      }
       for (const r of await Promise.allSettled(this.devices.map((d) => d.close()))) if (r.status === 'rejected') errors.push(r.reason);
       try {
         await this.appium?.stop();

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { BACKENDS, INPUT_DTYPES, VARIANTS, type InputDtype } from '@pocketbench/contracts';
+import { BACKENDS, CONVERSION_RECIPES, INPUT_DTYPES, VARIANTS, type InputDtype } from '@pocketbench/contracts';
 import { client, CliError, EXIT, parseNonNegativeInt, parsePositiveInt, resolveTarget, splitList } from '../context.js';
 import { ProgressBar } from '../render/progress.js';
 import { normalizeResults, renderTable, type RunResults } from '../render/results.js';
 import { ApiRequestError, type ApiClient } from '../api-client.js';
-import type { ArtifactDoc, ProgressDoc, RunDoc } from '../api-types.js';
+import type { ArtifactDoc, ConversionDoc, ProgressDoc, RunDoc } from '../api-types.js';
 
 interface SubmitOptions {
   project?: string;
@@ -30,6 +30,10 @@ interface SubmitOptions {
   mergeBase?: string;
   wait?: boolean;
   json?: boolean;
+  variants?: string[];
+  calibration?: string;
+  calibrationSamples?: number;
+  onnx?: boolean;
 }
 
 type UploadedArtifact = ArtifactDoc;
@@ -106,9 +110,29 @@ async function uploadEvalSet(api: ApiClient, file: string, project: string | und
   }
 }
 
+/** Prints a line whenever a conversion of a variants run changes state (`conversion int8-static .ptl: done`). */
+class ConversionProgress {
+  private seen = new Map<string, string>();
+  constructor(private readonly show: boolean) {}
+
+  update(conversions: ConversionDoc[] | undefined): string | undefined {
+    if (!conversions?.length) return undefined;
+    for (const c of conversions) {
+      const key = `${c.variant} .${c.format}`;
+      const state = `${c.status}${c.reason && c.status !== 'done' ? `: ${c.reason}` : ''}`;
+      if (this.seen.get(key) === state) continue;
+      this.seen.set(key, state);
+      if (this.show) process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}conversion ${key}: ${state}\n`);
+    }
+    const open = conversions.filter((c) => c.status === 'queued' || c.status === 'running').length;
+    return open ? `(converting: ${conversions.length - open}/${conversions.length} variants made)` : undefined;
+  }
+}
+
 /** Follows the run's SSE stream (polling as a fallback) until it finishes, drawing progress. */
 async function waitForRun(api: ApiClient, runId: string, showProgress: boolean): Promise<void> {
   const bar = showProgress ? new ProgressBar() : undefined;
+  const conversions = new ConversionProgress(showProgress);
   const finished = (s: string) => ['done', 'failed', 'cancelled'].includes(s);
   const controller = new AbortController();
   try {
@@ -118,7 +142,8 @@ async function waitForRun(api: ApiClient, runId: string, showProgress: boolean):
       const status = String(progress.status ?? p.status ?? '');
       const done = Number(progress.sessionsDone ?? 0);
       const total = Number(progress.sessionsPlanned ?? 0);
-      bar?.update(done, total, status);
+      const converting = conversions.update(progress.conversions);
+      bar?.update(done, total, converting ? `${status} ${converting}` : status);
       if (finished(status) || ev.event === 'end' || ev.event === 'done') {
         controller.abort();
         break;
@@ -131,7 +156,8 @@ async function waitForRun(api: ApiClient, runId: string, showProgress: boolean):
   for (;;) {
     const r = await api.get<RunDoc>(`/api/v1/runs/${runId}`);
     const progress = r.progress ?? {};
-    bar?.update(Number(progress.sessionsDone ?? 0), Number(progress.sessionsPlanned ?? 0), String(r.status));
+    const converting = conversions.update(r.conversions);
+    bar?.update(Number(progress.sessionsDone ?? 0), Number(progress.sessionsPlanned ?? 0), converting ? `${r.status} ${converting}` : String(r.status));
     if (finished(String(r.status))) break;
     await new Promise((res) => setTimeout(res, 500));
   }
@@ -145,6 +171,35 @@ export async function fetchResults(api: ApiClient, runId: string): Promise<RunRe
 export function exitCodeFor(results: RunResults): number {
   const bad = results.status !== 'done' || results.cells.some((c) => ['failed', 'cancelled'].includes(c.status));
   return bad ? EXIT.failed : EXIT.ok;
+}
+
+/** Checks the variants options before any upload; returns the run's `conversion` part. */
+function checkVariantOptions(files: string[], opts: SubmitOptions): { calibration?: string; calibrationSamples?: number; onnx?: boolean } | undefined {
+  if (!opts.variants) {
+    for (const [flag, set] of [['--calibration', opts.calibration], ['--calibration-samples', opts.calibrationSamples], ['--onnx', opts.onnx]] as const) {
+      if (set !== undefined) throw new CliError(`${flag} needs --variants (it says how variants are made)`, EXIT.usage);
+    }
+    return undefined;
+  }
+  const bad = opts.variants.find((v) => !(CONVERSION_RECIPES as readonly string[]).includes(v));
+  if (bad) throw new CliError(`--variants: "${bad}" is not a conversion recipe; expected some of ${CONVERSION_RECIPES.join(', ')}`, EXIT.usage);
+  if (files.length !== 1) throw new CliError(`--variants converts one fp32 TorchScript model; got ${files.length} files`, EXIT.usage);
+  if (opts.baseline) throw new CliError('--variants and --baseline do not go together (pair a variant artifact in a run of its own)', EXIT.usage);
+  if (opts.variant !== undefined && opts.variant !== 'fp32') throw new CliError('--variants converts an fp32 model; --variant must be fp32 or left out', EXIT.usage);
+  const staticQuant = opts.variants.includes('int8-static');
+  if (opts.calibration !== undefined && opts.calibrationSamples !== undefined) {
+    throw new CliError('give --calibration FILE or --calibration-samples N, not both', EXIT.usage);
+  }
+  if (!staticQuant && (opts.calibration !== undefined || opts.calibrationSamples !== undefined)) {
+    throw new CliError('--calibration and --calibration-samples are for the int8-static variant, which --variants does not ask for', EXIT.usage);
+  }
+  if (opts.calibration !== undefined && !existsSync(opts.calibration)) throw new CliError(`--calibration ${opts.calibration}: no such file`, EXIT.usage);
+  if (opts.onnx && !opts.variants.includes('fp32')) throw new CliError('--onnx exports the fp32 variant; add fp32 to --variants', EXIT.usage);
+  opts.variant = 'fp32';
+  return {
+    ...(opts.calibrationSamples !== undefined ? { calibrationSamples: opts.calibrationSamples } : {}),
+    ...(opts.onnx ? { onnx: true } : {}),
+  };
 }
 
 export function registerSubmitCommand(program: Command): void {
@@ -162,6 +217,10 @@ export function registerSubmitCommand(program: Command): void {
     .option('--sessions <n>', 'sessions per cell and side (default 1; 6 for A/B)', parsePositiveInt('--sessions'))
     .option('--threads <n>', 'runtime threads (default 1)', parsePositiveInt('--threads'))
     .option('--timeout <sec>', 'time budget per session in seconds (default 300)', parsePositiveInt('--timeout'))
+    .option('--variants <list>', `convert the one fp32 TorchScript model (.pt, torch.jit.save) into these and run each: ${CONVERSION_RECIPES.join(', ')}`, splitList)
+    .option('--calibration <file.npz>', 'int8-static: calibration inputs (an .npz whose array "inputs" holds samples × input shape)')
+    .option('--calibration-samples <n>', 'int8-static without --calibration: this many seeded generated inputs (default 8; real data calibrates better)', parsePositiveInt('--calibration-samples'))
+    .option('--onnx', 'with --variants: also export the fp32 variant to ONNX and run it on onnxruntime')
     .option('--baseline <file|artifact-id>', 'paired A/B: baseline model file or artifact id, interleaved on the same device')
     .option('--adaptive', 'A/B: add sessions while the verdict is inconclusive')
     .option('--input <name:shape:dtype>', 'a model input, e.g. image:1x3x96x96:float32 (repeat for each, in order; default: read from ONNX, 1x3x224x224 float32 for .ptl)', parseInput)
@@ -178,6 +237,7 @@ Examples:
   pocketbench submit mobilenet_v2.onnx --devices host --backends cpu --iterations 50 --wait
   pocketbench submit head.ptl --baseline base.ptl --devices host --sessions 6 --wait --json
   pocketbench submit m-fp32.ptl m-int8-static.ptl m.onnx --reference m-fp32.ptl --eval-set eval.npz --input input:1x1x8x8:float32 --wait
+  pocketbench submit model.pt --variants fp32,int8-dynamic,int8-static --calibration calib.npz --devices host --wait
 
 Exit codes: 0 submitted (with --wait: every cell done), 1 a cell failed, 2 bad input, 3 api unreachable.`)
     .action(async (files: string[], opts: SubmitOptions) => {
@@ -195,8 +255,14 @@ Exit codes: 0 submitted (with --wait: every cell done), 1 a cell failed, 2 bad i
       if (opts.variant !== undefined && !(VARIANTS as readonly string[]).includes(opts.variant)) {
         throw new CliError(`--variant: "${opts.variant}" is not a variant; expected one of ${VARIANTS.join(', ')}`, EXIT.usage);
       }
+      const conversion = checkVariantOptions(files, opts);
       const artifacts: UploadedArtifact[] = [];
       for (const f of files) artifacts.push(await upload(api, f, opts, log));
+      if (opts.calibration) {
+        const cal = await api.upload<{ id: string; shape: number[]; sha256: string }>('/api/v1/calibrations', opts.calibration, { project: opts.project });
+        log(`uploaded calibration set ${path.basename(opts.calibration)}: ${cal.shape.join('×')}, sha256 ${cal.sha256.slice(0, 12)}…`);
+        conversion!.calibration = cal.id;
+      }
       let baselineId: string | undefined;
       if (opts.baseline) {
         // The baseline is the same model; its variant is its own file name's, else the head's (same variant, older commit).
@@ -235,14 +301,20 @@ Exit codes: 0 submitted (with --wait: every cell done), 1 a cell failed, 2 bad i
           backends: opts.backends,
           devices: opts.devices.map(resolveTarget),
           ...(baselineId ? { baselineArtifact: baselineId } : {}),
+          ...(opts.variants ? { variants: opts.variants } : {}),
         },
+        ...(conversion ? { conversion } : {}),
         config,
       };
       const run = await api.post<RunDoc & { created?: boolean }>('/api/v1/runs', body);
       const runId = String(run.id);
+      // Warnings matter even with --json (stdout stays one document).
+      for (const w of run.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
       if (!opts.wait) {
         if (opts.json) process.stdout.write(`${JSON.stringify(normalizeResults(run), null, 2)}\n`);
-        else process.stdout.write(`run ${runId} ${run.status} (${run.cells?.length ?? '?'} cells); follow it with: pocketbench status ${runId}\n`);
+        else if (run.conversions?.length) {
+          process.stdout.write(`run ${runId} ${run.status}: converting ${run.conversions.map((c) => `${c.variant} .${c.format}`).join(', ')}; follow it with: pocketbench status ${runId}\n`);
+        } else process.stdout.write(`run ${runId} ${run.status} (${run.cells?.length ?? '?'} cells); follow it with: pocketbench status ${runId}\n`);
         return;
       }
       log(`run ${runId} submitted; waiting for results`);

@@ -2,6 +2,9 @@
 export interface CellResult {
   cellIndex: number;
   jobId: string;
+  artifactId: string | null;
+  /** The model the cell's artifact was converted from (variants runs). */
+  parentArtifactId: string | null;
   model: string | null;
   variant: string | null;
   format: string | null;
@@ -25,9 +28,23 @@ export interface CellResult {
   fidelity?: CellFidelity;
 }
 
+/** A variants run's conversion: which variant, how it ended, the artifact it made. */
+export interface ConversionResult {
+  variant: string;
+  format: string;
+  status: string;
+  reason: string | null;
+  artifactId: string | null;
+  sizeMb: number | null;
+  recipe: Record<string, unknown> | null;
+}
+
 export interface RunResults {
   runId: string;
   status: string;
+  /** Variants runs: the fp32 TorchScript model the variants were converted from. */
+  parent?: { artifactId: string; model: string | null; sha256: string; sizeMb: number };
+  conversions?: ConversionResult[];
   cells: CellResult[];
 }
 
@@ -49,6 +66,8 @@ export function normalizeResults(doc: RunDoc): RunResults {
     const base = {
       cellIndex: Number(c.cellIndex ?? 0),
       jobId: String(c.jobId),
+      artifactId: str(artifact.id),
+      parentArtifactId: str(artifact.parentArtifactId),
       model: str(artifact.model),
       variant: str(artifact.variant),
       format: str(artifact.format),
@@ -80,6 +99,8 @@ export function normalizeResults(doc: RunDoc): RunResults {
       const allUnstable = Number(f.sessions) > 0 && Number(f.sessionsUnstable) === Number(f.sessions);
       cells.push({
         ...base,
+        artifactId: str(own.id),
+        parentArtifactId: str(own.parentArtifactId),
         model: str(own.model),
         variant: str(own.variant),
         format: str(own.format),
@@ -101,7 +122,18 @@ export function normalizeResults(doc: RunDoc): RunResults {
     }
   }
   cells.sort((a, b) => a.cellIndex - b.cellIndex || a.role.localeCompare(b.role) * -1);
-  return { runId: String(run.id), status: String(run.status), cells };
+  const out: RunResults = { runId: String(run.id), status: String(run.status), cells };
+  if (doc.parentArtifact) {
+    const p = doc.parentArtifact;
+    out.parent = { artifactId: p.id, model: str(p.model), sha256: p.sha256, sizeMb: p.sizeBytes / (1024 * 1024) };
+  }
+  if (doc.conversions?.length) {
+    out.conversions = doc.conversions.map((c) => ({
+      variant: c.variant, format: c.format, status: c.status, reason: str(c.reason), artifactId: c.artifact?.id ?? null,
+      sizeMb: c.artifact ? c.artifact.sizeBytes / (1024 * 1024) : null, recipe: c.recipe ?? null,
+    }));
+  }
+  return out;
 }
 
 const fmt = (v: number | null, digits = 2) => (v === null ? '-' : v.toFixed(digits));
@@ -132,7 +164,25 @@ export function renderTable(results: RunResults): string {
   const numeric = new Set([5, 6, 7, 8, 9, 10, 13, 14, 15, 16]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((v, i) => (numeric.has(i) ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ').trimEnd();
-  const out = [`run ${results.runId}: ${results.status}`, line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+  const out = [`run ${results.runId}: ${results.status}`];
+  if (results.parent && results.conversions) out.push(...renderLineage(results.parent, results.conversions));
+  out.push(line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line));
   for (const c of results.cells) if (c.reason && c.status !== 'done') out.push(`cell ${c.cellIndex} ${c.status}: ${c.reason.replace(`${c.status}: `, '')}`);
   return out.join('\n');
+}
+
+/** `model.pt (fp32 TorchScript, 0.95 MB) → fp32 .ptl 0.94 MB · int8-static .ptl 0.25 MB (3.8× smaller) …` */
+export function renderLineage(parent: NonNullable<RunResults['parent']>, conversions: ConversionResult[]): string[] {
+  const fp32 = conversions.find((c) => c.variant === 'fp32' && c.format === 'ptl' && c.sizeMb !== null)?.sizeMb ?? null;
+  const lines = [`variants of ${parent.model ?? 'the model'} (fp32 TorchScript, ${parent.sizeMb.toFixed(2)} MB, sha256 ${parent.sha256.slice(0, 12)}…):`];
+  for (const c of conversions) {
+    const what = `  → ${c.variant} .${c.format}`;
+    if (c.sizeMb === null) {
+      lines.push(`${what}: ${c.status}${c.reason ? ` (${c.reason})` : ''}`);
+      continue;
+    }
+    const ratio = fp32 && c.variant !== 'fp32' ? ` (${(fp32 / c.sizeMb).toFixed(1)}× smaller than fp32)` : '';
+    lines.push(`${what}: ${c.sizeMb.toFixed(2)} MB${ratio}`);
+  }
+  return lines;
 }

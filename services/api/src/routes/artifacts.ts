@@ -47,7 +47,7 @@ export function artifactRoutes(deps: AppDeps): Router {
   );
 
   router.get('/api/v1/artifacts', async (req, res) => {
-    const q = validate<{ project?: string; model?: string; limit?: number; offset?: number }>(
+    const q = validate<{ project?: string; model?: string; parent?: string; limit?: number; offset?: number }>(
       artifactListQuerySchema,
       queryToObject(req.query as Record<string, unknown>, ['limit', 'offset']),
     );
@@ -61,7 +61,7 @@ export function artifactRoutes(deps: AppDeps): Router {
       if (!project) return void res.json({ artifacts: [] });
       projectId = project.id;
     }
-    res.json({ artifacts: await listArtifacts(deps.db, { projectId, model: q.model, limit: q.limit, offset: q.offset }) });
+    res.json({ artifacts: await listArtifacts(deps.db, { projectId, model: q.model, parentArtifactId: q.parent, limit: q.limit, offset: q.offset }) });
   });
 
   router.get('/api/v1/artifacts/:id', async (req, res) => {

@@ -1,6 +1,6 @@
 import { Router, type Response } from 'express';
 import type { RunStatus } from '@pocketbench/contracts';
-import { getRunProgress } from '@pocketbench/db';
+import { getRunProgress, listRunConversions } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
 import { cancelRun } from '../domain/runs/cancel-run.js';
 import { createRun, type RunRequest } from '../domain/runs/create-run.js';
@@ -94,7 +94,7 @@ function streamProgress(deps: AppDeps, runId: string, res: Response): void {
   const tick = async () => {
     if (closed) return;
     try {
-      const p = await getRunProgress(deps.db, runId);
+      const [p, conversions] = await Promise.all([getRunProgress(deps.db, runId), listRunConversions(deps.db, runId)]);
       if (closed) return;
       if (!p) {
         send('error', { message: `run ${runId} no longer exists` });
@@ -109,6 +109,10 @@ function streamProgress(deps: AppDeps, runId: string, res: Response): void {
         sessionsPlanned: p.sessionsPlanned,
         sessionsDone: p.sessionsDone,
         fraction: p.jobsTotal ? p.jobsFinished / p.jobsTotal : 1,
+        // Variants runs: the conversion step, one entry per variant.
+        ...(conversions.length
+          ? { conversions: conversions.map((c) => ({ variant: c.variant, format: c.format, status: c.status, reason: c.reason })) }
+          : {}),
       };
       const key = JSON.stringify(data);
       if (key !== last) {

@@ -1,6 +1,6 @@
 import type { CellFidelity } from '@pocketbench/contracts';
 import {
-  emulatedTargets, getArtifactsByIds, getRun, getRunProgress, listCellFidelity, listCellFigures, listJobsForRun, listRunSessions, listRuns,
+  emulatedTargets, getArtifactsByIds, getRun, getRunProgress, listCellFidelity, listCellFigures, listJobsForRun, listRunConversions, listRunSessions, listRuns,
   type ArtifactRow, type CellFigures, type JobRow, type Pool, type RunFilter, type RunRow, type SessionSummary,
 } from '@pocketbench/db';
 import { getProjectByName } from '@pocketbench/db';
@@ -16,6 +16,26 @@ export interface ArtifactRef {
   format: string;
   sha256: string;
   sizeBytes: number;
+  /** The artifact it was converted from (variants runs). */
+  parentArtifactId?: string | null;
+}
+
+/** One conversion a variants run waits for (or waited for), in the run's variant order. */
+export interface ConversionView {
+  id: string;
+  variant: string;
+  format: string;
+  status: string;
+  reason: string | null;
+  errorClass: string | null;
+  unsupportedOp: string | null;
+  attempts: number;
+  /** The variant's artifact once made. */
+  artifact: ArtifactRef | null;
+  /** How it was made (torch version, qconfig, calibration hash), once made. */
+  recipe: Record<string, unknown> | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
 }
 
 export type Figures = Omit<CellFigures, 'jobId' | 'role'> & { peakRssMb: number | null; modelSizeMb: number | null };
@@ -61,6 +81,10 @@ export interface RunSummary {
 
 export interface RunView extends RunSummary {
   matrix: RunRow['matrix'];
+  /** Variants runs: the fp32 TorchScript model the variants are converted from. */
+  parentArtifact: ArtifactRef | null;
+  /** Variants runs: one conversion per variant (and `.onnx`), with status; their cells appear when they end. */
+  conversions: ConversionView[];
   progress: RunSummary['progress'] & { sessionsPlanned: number; sessionsDone: number };
   cells: CellView[];
 }
@@ -96,7 +120,10 @@ export async function loadRun(db: Pool, principal: Principal, runId: string): Pr
 }
 
 function artifactRef(a: ArtifactRow): ArtifactRef {
-  return { id: a.id, model: a.model, variant: a.variant, format: a.format, sha256: a.sha256, sizeBytes: a.sizeBytes };
+  return {
+    id: a.id, model: a.model, variant: a.variant, format: a.format, sha256: a.sha256, sizeBytes: a.sizeBytes,
+    parentArtifactId: a.parentArtifactId,
+  };
 }
 
 function figures(f: CellFigures | undefined): Figures | null {
@@ -114,15 +141,19 @@ export async function getRunView(
   opts: { sessions?: boolean; iterations?: boolean } = {},
 ): Promise<RunView> {
   const run = await loadRun(db, principal, runId);
-  const [jobs, figs, progress, sessions, fidelity] = await Promise.all([
+  const [jobs, figs, progress, sessions, fidelity, conversions] = await Promise.all([
     listJobsForRun(db, run.id),
     listCellFigures(db, run.id),
     getRunProgress(db, run.id),
     opts.sessions ? listRunSessions(db, run.id, opts.iterations) : Promise.resolve([]),
     listCellFidelity(db, run.id),
+    listRunConversions(db, run.id),
   ]);
   const fidelityByJob = new Map(fidelity.map(({ jobId, ...f }) => [jobId, f]));
-  const artifactIds = [...new Set(jobs.flatMap((j) => [j.artifactId, ...(j.baselineArtifactId ? [j.baselineArtifactId] : [])]))];
+  const artifactIds = [...new Set([
+    ...jobs.flatMap((j) => [j.artifactId, ...(j.baselineArtifactId ? [j.baselineArtifactId] : [])]),
+    ...conversions.flatMap((c) => [c.parentArtifactId, ...(c.outputArtifactId ? [c.outputArtifactId] : [])]),
+  ])];
   const [artifactRows, emulated] = await Promise.all([
     getArtifactsByIds(db, artifactIds),
     emulatedTargets(db, { pools: [...new Set(jobs.map((j) => j.pool))], deviceIds: jobs.flatMap((j) => (j.deviceId ? [j.deviceId] : [])) }),
@@ -132,14 +163,32 @@ export async function getRunView(
   const sessionsByJob = new Map<string, SessionSummary[]>();
   for (const s of sessions) sessionsByJob.set(s.jobId, [...(sessionsByJob.get(s.jobId) ?? []), s]);
   const summary = summarize(run);
+  // A variants run's cell k belongs to the conversion of slot k / cellsPerSlot; a cell whose
+  // conversion made nothing is shown as that variant (its artifact row is the parent's).
+  const m = run.matrix as { backends?: unknown[]; devices?: unknown[] };
+  const cellsPerSlot = conversions.length ? (m.backends?.length ?? 1) * (m.devices?.length ?? 1) : 1;
+  const cellArtifact = (j: JobRow): ArtifactRef => {
+    const ref = artifactRef(artifacts.get(j.artifactId)!);
+    const c = conversions[Math.floor(j.cellIndex / cellsPerSlot)];
+    return c && !c.outputArtifactId ? { ...ref, variant: c.variant, format: c.format, parentArtifactId: c.parentArtifactId } : ref;
+  };
   return {
     ...summary,
     matrix: run.matrix,
+    parentArtifact: conversions.length ? artifactRef(artifacts.get(conversions[0].parentArtifactId)!) : null,
+    conversions: conversions.map((c) => {
+      const out = c.outputArtifactId ? artifacts.get(c.outputArtifactId) : undefined;
+      return {
+        id: c.id, variant: c.variant, format: c.format, status: c.status, reason: c.reason, errorClass: c.errorClass,
+        unsupportedOp: c.unsupportedOp, attempts: c.attempts, artifact: out ? artifactRef(out) : null, recipe: out?.recipe ?? null,
+        startedAt: c.startedAt, finishedAt: c.finishedAt,
+      };
+    }),
     progress: { ...summary.progress, sessionsPlanned: progress?.sessionsPlanned ?? 0, sessionsDone: progress?.sessionsDone ?? 0 },
     cells: jobs.map((j: JobRow) => ({
       cellIndex: j.cellIndex,
       jobId: j.id,
-      artifact: artifactRef(artifacts.get(j.artifactId)!),
+      artifact: cellArtifact(j),
       baselineArtifact: j.baselineArtifactId ? artifactRef(artifacts.get(j.baselineArtifactId)!) : null,
       backend: j.backend,
       pool: j.pool,
