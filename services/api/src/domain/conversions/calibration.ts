@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { insertCalibrationSet, withTransaction, type CalibrationSetRow, type Pool } from '@pocketbench/db';
-import { ApiError, validationFailed } from '../../errors.js';
+import { ApiError } from '../../errors.js';
 import { projectForWrite, type Principal } from '../auth/tokens.js';
 import type { ArtifactStore, TempArtifact } from '../artifacts/artifact-store.js';
 import { NpzError, readNpz } from './npz.js';

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { getArtifact, getConversion } from '@pocketbench/db';
+import { loadConfig as loadApiConfig, startWebServer, type WebServer } from '../../services/api/src/index.js';
+import { loadDeviceLayer } from '../../services/worker/src/device-layer.js';
+import { WorkerHost } from '../../services/worker/src/worker-host.js';
+import { makeConversionModels, type ConversionModels } from '../conversion/support.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { testQueuePrefix, TEST_REDIS_URL } from '../support/redis.js';
+import { cloneDevice, quietLogger, REPO_ROOT, SHARED_DATA_DIR, testWorkerConfig } from '../worker/support.js';
+
+const CLI = path.join(REPO_ROOT, 'packages/cli/src/main.ts');
+
+function cli(args: string[], url: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, POCKETBENCH_URL: url, POCKETBENCH_TOKEN: '' },
+      timeout: 240_000,
+    }, (err, stdout, stderr) => resolve({ code: err ? Number((err as NodeJS.ErrnoException & { code?: unknown }).code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+/**
+ * Variants end to end: `pocketbench submit model.pt --variants … --calibration … --wait` against a
+ * real api and a worker host with this machine's device and the converter (python3-torch):
+ * conversion jobs, lite-interpreter artifacts linked to the parent, every variant benchmarked.
+ */
+describe('e2e: one fp32 TorchScript model → fp32 / int8-dynamic / int8-static .ptl measured side by side', function () {
+  this.timeout(600_000);
+  let db: TestDatabase;
+  let api: WebServer;
+  let host: WorkerHost;
+  let tmp: string;
+  let models: ConversionModels;
+  const arch = process.arch === 'x64' ? 'x86_64' : 'aarch64';
+
+  before(async function () {
+    this.timeout(900_000);
+    db = await createTestDatabase();
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'pb-e2e-variants-'));
+    models = await makeConversionModels(path.join(tmp, 'models'));
+    const prefix = testQueuePrefix();
+    api = await startWebServer({
+      config: loadApiConfig({
+        PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL,
+        POCKETBENCH_DATA_DIR: path.join(tmp, 'api'), POCKETBENCH_QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent',
+      }),
+      migrate: false,
+    });
+    const layer = await loadDeviceLayer();
+    const devices = (await layer.discoverLocalDevices({ dataDir: SHARED_DATA_DIR }))
+      .filter((d) => !d.emulated)
+      .map((d) => cloneDevice(d, `${d.id}-var-${prefix.slice(-6)}`, d.pool, path.join(tmp, 'devices')));
+    host = new WorkerHost({
+      config: { ...testWorkerConfig(db, prefix), apiUrl: api.url, cacheDir: path.join(tmp, 'worker-cache'), converter: 'on' },
+      deviceLayer: layer,
+      devices,
+      logger: quietLogger(),
+    });
+    await host.start();
+    assert.ok(host.converter, 'this host has the converter (python3-torch)');
+  });
+
+  after(async () => {
+    await host?.close().catch(() => undefined);
+    await api?.close().catch(() => undefined);
+    await db?.drop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('converts with the calibration set, links three .ptl artifacts to the parent, int8-static ≥ 3× smaller, every variant benchmarked', async () => {
+    const r = await cli([
+      'submit', models.convnet, '--variants', 'fp32,int8-dynamic,int8-static', '--calibration', models.calibration,
+      '--devices', 'host', '--iterations', '10', '--warmup', '2', '--wait', '--json',
+    ], api.url);
+    assert.equal(r.code, 0, `${r.stderr}\n${r.stdout}`);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.status, 'done');
+    assert.ok(doc.parent, 'the parent is in the results');
+    const parent = (await getArtifact(db.pool, doc.parent.artifactId))!;
+    assert.equal(parent.format, 'pt');
+    assert.deepEqual(doc.conversions.map((c: { variant: string; status: string }) => [c.variant, c.status]), [
+      ['fp32', 'done'], ['int8-dynamic', 'done'], ['int8-static', 'done'],
+    ]);
+    const calibrationSha = createHash('sha256').update(await readFile(models.calibration)).digest('hex');
+    const sizes: Record<string, number> = {};
+    for (const c of doc.conversions) {
+      const a = (await getArtifact(db.pool, c.artifactId))!;
+      assert.equal(a.format, 'ptl');
+      assert.equal(a.variant, c.variant);
+      assert.equal(a.parentArtifactId, parent.id, `${c.variant} is linked to its parent`);
+      assert.match(String(a.recipe?.torchVersion), /^1\.13/);
+      sizes[c.variant] = a.sizeBytes;
+    }
+    const staticRecipe = doc.conversions[2].recipe;
+    assert.equal(staticRecipe.calibration.sha256, calibrationSha, 'the recipe names the calibration set');
+    assert.match(staticRecipe.qconfig, /qnnpack/);
+    assert.ok(sizes.fp32 >= 3 * sizes['int8-static'], `int8-static ${sizes['int8-static']} B is at least 3× smaller than fp32 ${sizes.fp32} B`);
+
+    assert.equal(doc.cells.length, 3);
+    for (const c of doc.cells) {
+      assert.equal(c.status, 'done', `${c.variant}: ${c.reason}`);
+      assert.equal(c.parentArtifactId, parent.id);
+      assert.equal(c.deviceArch, arch);
+      assert.equal(c.backendUsed, 'cpu');
+      assert.ok(c.p50Ms > 0 && c.peakRssMb > 0, `${c.variant} measured`);
+    }
+    assert.deepEqual(doc.cells.map((c: { variant: string }) => c.variant), ['fp32', 'int8-dynamic', 'int8-static']);
+
+    const text = await cli(['results', doc.runId], api.url);
+    assert.match(text.stdout, /variants of convnet \(fp32 TorchScript/);
+    assert.match(text.stdout, /→ int8-static \.ptl: [\d.]+ MB \([\d.]+× smaller than fp32\)/);
+  });
+
+  it('serves the same recipe from the cache: same conversions, same artifacts, no second conversion', async () => {
+    const r = await cli([
+      'submit', models.convnet, '--variants', 'fp32,int8-static', '--calibration', models.calibration,
+      '--devices', 'host', '--iterations', '3', '--warmup', '1', '--wait', '--json',
+    ], api.url);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    const { rows } = await db.pool.query<{ id: string; artifact_id: string }>(
+      `SELECT c.id, c.output_artifact_id AS artifact_id FROM conversions c WHERE c.variant IN ('fp32', 'int8-static') ORDER BY c.variant`);
+    assert.deepEqual(doc.conversions.map((c: { artifactId: string }) => c.artifactId).sort(), rows.map((x) => x.artifact_id).sort());
+    for (const row of rows) assert.equal((await getConversion(db.pool, row.id))!.attempts, 1, 'converted once');
+    assert.ok(doc.cells.every((c: { status: string }) => c.status === 'done'));
+  });
+
+  it('a model that cannot be int8-static quantized: that cell is unsupported naming the op, the other variants run', async () => {
+    const r = await cli([
+      'submit', models.unconvertible, '--variants', 'fp32,int8-dynamic,int8-static', '--calibration-samples', '4',
+      '--input', 'input:1x1x8x8:float32', '--devices', 'host', '--iterations', '3', '--warmup', '1', '--wait', '--json',
+    ], api.url);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: int8-static is calibrated on 4 generated inputs/);
+    const doc = JSON.parse(r.stdout);
+    const byVariant = Object.fromEntries(doc.cells.map((c: { variant: string }) => [c.variant, c]));
+    assert.equal(byVariant.fp32.status, 'done');
+    assert.equal(byVariant['int8-dynamic'].status, 'done');
+    assert.equal(byVariant['int8-static'].status, 'unsupported');
+    assert.match(byVariant['int8-static'].reason, /quantized::conv3d/);
+    assert.equal(doc.conversions[2].status, 'unsupported');
+  });
+});
