@@ -3,9 +3,12 @@
 with torch.jit.save (the fp32 TorchScript a user hands over), plus a calibration .npz.
 
 Usage: make_model.py --out DIR [--kind convnet|unconvertible]
+       make_model.py --out DIR --kind digits-calibration --digits-script .../build_digits.py
+         (64 training digits of the fidelity fixture's split, never its held-out eval set)
 """
 import argparse
 import os
+import sys
 
 import numpy as np
 import torch
@@ -45,8 +48,16 @@ class Unconvertible(ConvNet):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
-    ap.add_argument("--kind", default="convnet", choices=["convnet", "unconvertible"])
+    ap.add_argument("--kind", default="convnet", choices=["convnet", "unconvertible", "digits-calibration"])
+    ap.add_argument("--digits-script")
     args = ap.parse_args()
+    if args.kind == "digits-calibration":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(args.digits_script)))
+        from build_digits import split_digits
+        (xtr, _), _ = split_digits()
+        os.makedirs(args.out, exist_ok=True)
+        np.savez(os.path.join(args.out, "digits-calibration.npz"), inputs=np.ascontiguousarray(xtr[:64], dtype=np.float32))
+        return
     torch.manual_seed(7)
     m = (ConvNet() if args.kind == "convnet" else Unconvertible()).eval()
     example = torch.randn(1, 1, 8, 8)

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const MAKE_MODEL = fileURLToPath(new URL('./make_model.py', import.meta.url));
+const DIGITS_SCRIPT = fileURLToPath(new URL('../../device-agents/harness/fixtures/build_digits.py', import.meta.url));
 
 /** Test models for conversions, written into `dir` (a few seconds: tracing two small conv nets). */
 export interface ConversionModels {
@@ -29,4 +30,14 @@ export async function makeConversionModels(dir: string): Promise<ConversionModel
     calibration: path.join(dir, 'calibration.npz'),
     calibrationWrong: path.join(dir, 'calibration-wrong.npz'),
   };
+}
+
+/**
+ * Calibration inputs for the fidelity fixture's digits_cnn: 64 digits of its training split (never
+ * its held-out eval set), `inputs` float32 [64,1,8,8].
+ */
+export async function makeDigitsCalibration(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await run('/usr/bin/python3', [MAKE_MODEL, '--out', dir, '--kind', 'digits-calibration', '--digits-script', DIGITS_SCRIPT]);
+  return path.join(dir, 'digits-calibration.npz');
 }

@@ -8,7 +8,8 @@ import { getArtifact, getConversion } from '@pocketbench/db';
 import { loadConfig as loadApiConfig, startWebServer, type WebServer } from '../../services/api/src/index.js';
 import { loadDeviceLayer } from '../../services/worker/src/device-layer.js';
 import { WorkerHost } from '../../services/worker/src/worker-host.js';
-import { makeConversionModels, type ConversionModels } from '../conversion/support.js';
+import { ensureDigitsFixtures, type DigitsFixtures } from '@pocketbench/harness';
+import { makeConversionModels, makeDigitsCalibration, type ConversionModels } from '../conversion/support.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { testQueuePrefix, TEST_REDIS_URL } from '../support/redis.js';
 import { cloneDevice, quietLogger, REPO_ROOT, SHARED_DATA_DIR, testWorkerConfig } from '../worker/support.js';
@@ -37,6 +38,9 @@ describe('e2e: one fp32 TorchScript model → fp32 / int8-dynamic / int8-static 
   let host: WorkerHost;
   let tmp: string;
   let models: ConversionModels;
+  /** The fidelity fixture: digits_cnn trained on sklearn's digits, its fp32 TorchScript and held-out eval set. */
+  let digits: DigitsFixtures;
+  let calibration: string;
   const arch = process.arch === 'x64' ? 'x86_64' : 'aarch64';
 
   before(async function () {
@@ -44,6 +48,8 @@ describe('e2e: one fp32 TorchScript model → fp32 / int8-dynamic / int8-static 
     db = await createTestDatabase();
     tmp = await mkdtemp(path.join(os.tmpdir(), 'pb-e2e-variants-'));
     models = await makeConversionModels(path.join(tmp, 'models'));
+    digits = await ensureDigitsFixtures(SHARED_DATA_DIR);
+    calibration = await makeDigitsCalibration(path.join(tmp, 'models'));
     const prefix = testQueuePrefix();
     api = await startWebServer({
       config: loadApiConfig({
@@ -75,7 +81,7 @@ describe('e2e: one fp32 TorchScript model → fp32 / int8-dynamic / int8-static 
 
   it('converts with the calibration set, links three .ptl artifacts to the parent, int8-static ≥ 3× smaller, every variant benchmarked', async () => {
     const r = await cli([
-      'submit', models.convnet, '--variants', 'fp32,int8-dynamic,int8-static', '--calibration', models.calibration,
+      'submit', digits.trainedFp32Pt.path, '--variants', 'fp32,int8-dynamic,int8-static', '--calibration', calibration,
       '--devices', 'host', '--iterations', '10', '--warmup', '2', '--wait', '--json',
     ], api.url);
     assert.equal(r.code, 0, `${r.stderr}\n${r.stdout}`);
@@ -87,7 +93,8 @@ describe('e2e: one fp32 TorchScript model → fp32 / int8-dynamic / int8-static 
     assert.deepEqual(doc.conversions.map((c: { variant: string; status: string }) => [c.variant, c.status]), [
       ['fp32', 'done'], ['int8-dynamic', 'done'], ['int8-static', 'done'],
     ]);
-    const calibrationSha = createHash('sha256').update(await readFile(models.calibration)).digest('hex');
+    assert.equal(parent.sha256, digits.trainedFp32Pt.sha256);
+    const calibrationSha = createHash('sha256').update(await readFile(calibration)).digest('hex');
     const sizes: Record<string, number> = {};
     for (const c of doc.conversions) {
       const a = (await getArtifact(db.pool, c.artifactId))!;
@@ -113,13 +120,13 @@ describe('e2e: one fp32 TorchScript model → fp32 / int8-dynamic / int8-static 
     assert.deepEqual(doc.cells.map((c: { variant: string }) => c.variant), ['fp32', 'int8-dynamic', 'int8-static']);
 
     const text = await cli(['results', doc.runId], api.url);
-    assert.match(text.stdout, /variants of convnet \(fp32 TorchScript/);
+    assert.match(text.stdout, /variants of digits_cnn \(fp32 TorchScript/);
     assert.match(text.stdout, /→ int8-static \.ptl: [\d.]+ MB \([\d.]+× smaller than fp32\)/);
   });
 
   it('serves the same recipe from the cache: same conversions, same artifacts, no second conversion', async () => {
     const r = await cli([
-      'submit', models.convnet, '--variants', 'fp32,int8-static', '--calibration', models.calibration,
+      'submit', digits.trainedFp32Pt.path, '--variants', 'fp32,int8-static', '--calibration', calibration,
       '--devices', 'host', '--iterations', '3', '--warmup', '1', '--wait', '--json',
     ], api.url);
     assert.equal(r.code, 0, r.stderr);

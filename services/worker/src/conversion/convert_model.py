@@ -78,6 +78,9 @@ def main():
     ap.add_argument("--input-shape", required=True)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    if not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
+        print(f"output directory of {args.out} does not exist", file=sys.stderr)
+        sys.exit(1)
 
     import numpy as np
     import torch
