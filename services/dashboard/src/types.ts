@@ -29,6 +29,22 @@ export interface RunMatrix {
   cells: MatrixCell[];
   runVerdicts: MatrixVerdict[];
   previousRunId: string | null;
+  /** A variants run: the fp32 TorchScript parent and each conversion (queued, running, done, unsupported, failed). */
+  lineage: RunLineage | null;
+}
+
+export interface RunLineage {
+  parent: { id: string; model: string; filename: string | null; sha256: string; sizeBytes: number };
+  conversions: {
+    variant: string; format: string; status: string; reason: string | null; unsupportedOp: string | null;
+    artifact: { id: string; sha256: string; sizeBytes: number } | null; recipe: Record<string, unknown> | null;
+  }[];
+}
+
+/** An artifact as `GET /api/v1/artifacts` lists it (Compare's artifact picker). */
+export interface ArtifactSummary {
+  id: string; model: string; project: string; variant: string; format: string; sizeBytes: number; filename: string | null;
+  parentArtifactId: string | null; createdAt: string;
 }
 
 export interface SeriesMeta {

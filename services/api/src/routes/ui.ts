@@ -11,6 +11,7 @@ import { acknowledgeAlert, detectAlertsForSeries, dismissAlert } from '../domain
 import {
   compareArtifactsView, compareRunsView, dashboardAssets, fleetView, seriesView, sessionView,
 } from '../domain/dashboard/index.js';
+import { runLineage } from '../domain/conversions/lineage.js';
 import * as p from './ui-params.js';
 
 export { uiPaths } from './ui-openapi.js';
@@ -63,7 +64,8 @@ export function uiRoutes(deps: UiDeps): Router {
     const matrix = await getRunMatrix(db, id);
     if (!matrix) throw notFound(`run ${id} does not exist`);
     visible(res, matrix.run.project, `run ${id}`);
-    res.json({ ...matrix, previousRunId: await previousRunId(db, id) });
+    const [previous, lineage] = await Promise.all([previousRunId(db, id), runLineage(db, id)]);
+    res.json({ ...matrix, previousRunId: previous, lineage });
   });
 
   r.get('/api/v1/series', async (req, res) => {

@@ -2,7 +2,7 @@ import { api, qs } from '../api.js';
 import { h, render } from '../dom.js';
 import { ago, bytes, ms, poolLabel, sha, speedup } from '../format.js';
 import { go, type PageContext } from '../page.js';
-import type { CompareView, RunOverview } from '../types.js';
+import type { ArtifactSummary, CompareView, RunOverview } from '../types.js';
 
 /** Compare: how do these variants (or runs) differ in speed, size and memory on each device? */
 export async function comparePage({ main, params }: PageContext): Promise<void> {
@@ -68,7 +68,10 @@ function pct(x: number | null): string {
 }
 
 async function picker(main: HTMLElement): Promise<void> {
-  const { runs } = await api.get<{ runs: RunOverview[] }>('/api/v1/dashboard/runs?limit=40&status=done');
+  const [{ runs }, { artifacts }] = await Promise.all([
+    api.get<{ runs: RunOverview[] }>('/api/v1/dashboard/runs?limit=40&status=done'),
+    api.get<{ artifacts: ArtifactSummary[] }>('/api/v1/artifacts?limit=200'),
+  ]);
   // Runs submitted without --commit are told apart by their id.
   const option = (r: RunOverview) => h('option', { value: r.id }, `${r.commitSha ? sha(r.commitSha) : `run ${r.id.slice(0, 8)}`} · ${r.project} · ${r.branch ?? '—'} · ${ago(r.createdAt)}`);
   const a = h('select', { id: 'cmp-a' }, runs.map(option));
@@ -82,5 +85,40 @@ async function picker(main: HTMLElement): Promise<void> {
     h('h1', {}, 'Compare'),
     h('p', { class: 'answer' }, 'Put two runs side by side (the older one first), or open a run and choose “Compare variants” for the fp32 / int8-dynamic / int8-static table.'),
     h('form', { class: 'filters', onsubmit: (e: Event) => { e.preventDefault(); go('/compare', { runs: `${a.value},${b.value}` }); } },
-      h('label', {}, 'Reference run ', a), h('label', {}, 'Compared run ', b), h('button', { type: 'submit' }, 'Compare')));
+      h('label', {}, 'Reference run ', a), h('label', {}, 'Compared run ', b), h('button', { type: 'submit' }, 'Compare')),
+    artifactPicker(artifacts));
+}
+
+/**
+ * Artifacts rather than runs: tick 2–6 files (e.g. the variants converted from one model, from
+ * any runs) and compare their sessions across every run that measured them.
+ */
+function artifactPicker(artifacts: ArtifactSummary[]): HTMLElement | null {
+  const runnable = artifacts.filter((a) => a.format !== 'pt');
+  if (runnable.length < 2) return null;
+  const byId = new Map(artifacts.map((a) => [a.id, a]));
+  const models = [...new Set(runnable.map((a) => `${a.project}/${a.model}`))];
+  const form = h('form', {
+    class: 'artifact-picker',
+    onsubmit: (e: Event) => {
+      e.preventDefault();
+      const ids = [...form.querySelectorAll<HTMLInputElement>('input[name=artifact]:checked')].map((i) => i.value);
+      const note = form.querySelector('.picker-note')!;
+      if (ids.length < 2 || ids.length > 6) return void (note.textContent = `Tick 2 to 6 artifacts (${ids.length} ticked); the first is the reference.`);
+      go('/compare', { artifacts: ids.join(',') });
+    },
+  },
+  h('h2', {}, 'Compare artifacts'),
+  h('p', { class: 'muted' }, 'Variants of a model across runs: tick 2–6 (the first ticked is the reference, fp32 first reads best).'),
+  models.map((key) => h('fieldset', {}, h('legend', {}, key),
+    runnable.filter((a) => `${a.project}/${a.model}` === key)
+      .sort((x, y) => x.variant.localeCompare(y.variant) || x.format.localeCompare(y.format))
+      .map((a) => {
+        const parent = a.parentArtifactId ? byId.get(a.parentArtifactId) : undefined;
+        return h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'artifact', value: a.id }),
+          ` ${a.variant} .${a.format} · ${bytes(a.sizeBytes)}`,
+          h('span', { class: 'muted small' }, parent ? ` · converted from ${parent.filename ?? parent.model} (${sha(a.id)})` : ` · ${a.filename ?? sha(a.id)}`));
+      }))),
+  h('p', {}, h('button', { type: 'submit' }, 'Compare artifacts'), ' ', h('span', { class: 'picker-note', 'aria-live': 'polite' })));
+  return form;
 }

@@ -3,7 +3,7 @@ import { statusBadge, verdictBadge } from '../components/badges.js';
 import { h, render } from '../dom.js';
 import { ago, bytes, dateTime, ms, poolLabel, ratio, sha } from '../format.js';
 import { href, type PageContext } from '../page.js';
-import type { MatrixCell, MatrixVerdict, RunMatrix } from '../types.js';
+import type { MatrixCell, MatrixVerdict, RunLineage, RunMatrix } from '../types.js';
 
 const FINAL = new Set(['done', 'failed', 'cancelled']);
 
@@ -29,7 +29,7 @@ export async function runPage(ctx: PageContext, runId: string): Promise<void> {
   };
   const events = new EventSource(`/api/v1/runs/${runId}/events`);
   const progress = (e: MessageEvent) => {
-    const data = JSON.parse(e.data) as { jobsFinished: number; jobsTotal: number; status: string };
+    const data = JSON.parse(e.data) as { jobsFinished: number; jobsTotal: number; status: string; conversions?: { status: string }[] };
     const bar = main.querySelector<HTMLProgressElement>('#run-progress');
     if (bar) {
       bar.max = data.jobsTotal || 1;
@@ -37,7 +37,8 @@ export async function runPage(ctx: PageContext, runId: string): Promise<void> {
     }
     const label = main.querySelector('#run-progress-label');
     if (label) label.textContent = `${data.jobsFinished} of ${data.jobsTotal} cells finished · live`;
-    if (data.jobsFinished !== m.run.jobsFinished || data.status !== m.run.status) reload();
+    const converted = (data.conversions ?? []).map((c) => c.status).join();
+    if (data.jobsFinished !== m.run.jobsFinished || data.status !== m.run.status || converted !== (m.lineage?.conversions.map((c) => c.status).join() ?? '')) reload();
   };
   events.addEventListener('progress', progress as EventListener);
   events.addEventListener('done', (e) => {
@@ -97,6 +98,7 @@ function view(m: RunMatrix, live = false): (HTMLElement | null)[] {
     going ? h('div', { class: 'progress' },
       h('progress', { id: 'run-progress', max: run.jobsTotal || 1, value: run.jobsFinished, 'aria-labelledby': 'run-progress-label' }),
       h('span', { id: 'run-progress-label', 'aria-live': 'polite' }, `${run.jobsFinished} of ${run.jobsTotal} cells finished${live ? ' · live' : ''}`)) : null,
+    m.lineage ? lineage(m.lineage) : null,
     h('p', { class: 'actions' },
       m.previousRunId ? h('a', { class: 'button', href: href('/compare', { runs: `${m.previousRunId},${run.id}` }) }, 'Compare with the previous run') : null,
       variantLinks),
@@ -105,6 +107,27 @@ function view(m: RunMatrix, live = false): (HTMLElement | null)[] {
       'with a fidelity pass, top-1 agreement with the reference and eval-set accuracy (its drop in percentage points). A failed budget, latency or fidelity, marks the cell failed. ',
       'Open a cell\u2019s series to see its history and sessions.'),
   ];
+}
+
+/** Parent → variants: what the conversion step made (or why not), with sizes against the fp32 `.ptl`. */
+function lineage(l: RunLineage): HTMLElement {
+  const fp32 = l.conversions.find((c) => c.variant === 'fp32' && c.format === 'ptl')?.artifact?.sizeBytes;
+  const converting = l.conversions.filter((c) => c.status === 'queued' || c.status === 'running').length;
+  return h('section', { class: 'lineage', 'aria-label': 'Variants converted from the submitted model' },
+    h('h2', {}, 'Variants', converting ? h('span', { class: 'muted small' }, ` · converting ${l.conversions.length - converting}/${l.conversions.length} made`) : null),
+    h('p', {}, h('strong', {}, l.parent.filename ?? l.parent.model), ' ',
+      h('span', { class: 'muted' }, `fp32 TorchScript · ${bytes(l.parent.sizeBytes)} · sha256 ${sha(l.parent.sha256)}`)),
+    h('ul', { class: 'lineage-list' }, l.conversions.map((c) => h('li', { 'data-variant': `${c.variant}.${c.format}` },
+      '→ ', h('strong', {}, c.variant), ` .${c.format} `, statusBadge(c.status), ' ',
+      c.artifact
+        ? h('span', {}, bytes(c.artifact.sizeBytes), fp32 && c.variant !== 'fp32' ? ` (${(fp32 / c.artifact.sizeBytes).toFixed(1)}× smaller than fp32)` : '',
+          c.recipe ? h('span', { class: 'muted small' }, ` · torch ${String(c.recipe.torchVersion ?? '?')}${c.recipe.calibration ? ` · calibrated on ${calibrationText(c.recipe.calibration)}` : ''}`) : null)
+        : c.reason ? h('span', { class: c.status === 'unsupported' || c.status === 'failed' ? 'c-fail' : 'muted' }, c.reason) : null))));
+}
+
+function calibrationText(c: unknown): string {
+  const cal = c as { source?: string; samples?: number; sha256?: string };
+  return cal.source === 'file' ? `${cal.samples} samples (sha256 ${sha(cal.sha256)})` : `${cal.samples} generated inputs`;
 }
 
 function describe(v: MatrixVerdict): string {
