@@ -79,10 +79,11 @@ describe('e2e: one fp32 TorchScript model → fp32 / int8-dynamic / int8-static 
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
-  it('converts with the calibration set, links three .ptl artifacts to the parent, int8-static ≥ 3× smaller, every variant benchmarked', async () => {
+  it('converts with the calibration set, links three .ptl artifacts to the parent, int8-static ≥ 3× smaller, every variant benchmarked, accuracy drop against fp32 in results --json', async () => {
+    // The README's one command, with the fidelity fixture's held-out eval set for accuracy.
     const r = await cli([
       'submit', digits.trainedFp32Pt.path, '--variants', 'fp32,int8-dynamic,int8-static', '--calibration', calibration,
-      '--devices', 'host', '--iterations', '10', '--warmup', '2', '--wait', '--json',
+      '--eval-set', digits.evalSet.path, '--devices', 'host', '--iterations', '10', '--warmup', '2', '--wait', '--json',
     ], api.url);
     assert.equal(r.code, 0, `${r.stderr}\n${r.stdout}`);
     const doc = JSON.parse(r.stdout);
@@ -118,6 +119,24 @@ describe('e2e: one fp32 TorchScript model → fp32 / int8-dynamic / int8-static 
       assert.ok(c.p50Ms > 0 && c.peakRssMb > 0, `${c.variant} measured`);
     }
     assert.deepEqual(doc.cells.map((c: { variant: string }) => c.variant), ['fp32', 'int8-dynamic', 'int8-static']);
+
+    // Fidelity: the converted fp32 .ptl is every variant's default reference; accuracy on the eval set and the drop.
+    const results = await cli(['results', doc.runId, '--json'], api.url);
+    assert.equal(results.code, 0, results.stderr);
+    const cells = JSON.parse(results.stdout).cells as { variant: string; artifactId: string; fidelity?: {
+      reference: { artifactId: string; variant: string; format: string } | null; accuracyTop1Pct: number | null;
+      referenceAccuracyTop1Pct: number | null; accuracyDropPct: number | null; top1AgreementPct: number | null; } }[];
+    const fp32Cell = cells.find((c) => c.variant === 'fp32')!;
+    for (const c of cells) {
+      const f = c.fidelity!;
+      assert.ok(f, `${c.variant} has a fidelity pass`);
+      assert.equal(f.reference?.artifactId, fp32Cell.artifactId, `${c.variant}: the fp32 .ptl variant is the reference`);
+      assert.ok(f.accuracyTop1Pct! >= 90, `${c.variant}: accuracy ${f.accuracyTop1Pct} % on the held-out digits`);
+      assert.equal(f.referenceAccuracyTop1Pct, fp32Cell.fidelity!.accuracyTop1Pct);
+      assert.ok(Math.abs(f.accuracyDropPct! - (f.referenceAccuracyTop1Pct! - f.accuracyTop1Pct!)) < 1e-9, `${c.variant}: drop ${f.accuracyDropPct}`);
+      assert.ok(Math.abs(f.accuracyDropPct!) <= 3, `${c.variant}: accuracy drop ${f.accuracyDropPct} pp against fp32`);
+    }
+    assert.equal(fp32Cell.fidelity!.accuracyDropPct, 0);
 
     const text = await cli(['results', doc.runId], api.url);
     assert.match(text.stdout, /variants of digits_cnn \(fp32 TorchScript/);

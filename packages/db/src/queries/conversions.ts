@@ -164,7 +164,8 @@ export interface SlotToPlan {
 
 /**
  * Claims the slots of unfinished runs whose conversion has ended and whose cells are not stored
- * yet (all of them, or those of one conversion), marking them planned. Call it in the
+ * yet (all of them, or those of one conversion), marking them planned; a run's non-fp32 slots
+ * wait until its fp32 conversions have ended (their cells' fidelity reference). Call it in the
  * transaction that stores the cells: a concurrent caller waits on the row locks and then sees
  * them planned, so a slot's cells are stored exactly once.
  */
@@ -176,6 +177,10 @@ export async function claimSlotsToPlan(q: Queryable, conversionId?: string): Pro
          JOIN runs r ON r.id = rc.run_id
         WHERE rc.planned_at IS NULL AND c.status IN ('done', 'failed', 'unsupported')
           AND r.status IN ('queued', 'running') AND ($1::text IS NULL OR rc.conversion_id = $1)
+          -- The fp32 variant is the run's default fidelity reference: other variants wait for it.
+          AND (c.variant = 'fp32' OR NOT EXISTS (
+                SELECT 1 FROM run_conversions rc2 JOIN conversions c2 ON c2.id = rc2.conversion_id
+                 WHERE rc2.run_id = rc.run_id AND c2.variant = 'fp32' AND c2.status IN ('queued', 'running')))
         FOR UPDATE OF rc SKIP LOCKED
      )
      UPDATE run_conversions rc SET planned_at = now() FROM todo

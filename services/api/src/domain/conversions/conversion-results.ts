@@ -56,7 +56,8 @@ export async function recordConversionOutput(
     });
     await finishConversion(deps.db, id, { status: 'done', outputArtifactId: artifact.id });
     deps.logger?.info({ conversionId: id, artifactId: artifact.id, variant: c.variant, format: c.format, sizeBytes: artifact.sizeBytes }, 'conversion done');
-    await planFinishedSlots(deps, { conversionId: id });
+    // Every slot that can be planned now: this one, and those that waited for this fp32 reference.
+    await planFinishedSlots(deps);
     return { artifact, created };
   } finally {
     await deps.store.discard(temp);
@@ -74,5 +75,5 @@ export async function recordConversionFailure(deps: ConversionDeps, principal: P
   const reason = f.op && !f.reason.includes(f.op) ? `${f.reason} (op ${f.op})` : f.reason;
   const ended = await finishConversion(deps.db, id, { status: f.status, errorClass: f.errorClass, reason, unsupportedOp: f.op ?? null });
   if (ended) deps.logger?.warn({ conversionId: id, variant: c.variant, status: f.status, errorClass: f.errorClass, op: f.op, reason }, 'conversion ended without an output');
-  await planFinishedSlots(deps, { conversionId: id });
+  await planFinishedSlots(deps);
 }

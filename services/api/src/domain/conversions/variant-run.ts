@@ -3,8 +3,8 @@ import {
   type Backend, type ConversionFormat, type ConversionJobData, type ConversionRecipe, type RunConfig,
 } from '@pocketbench/contracts';
 import {
-  claimSlotsToPlan, countAddedCells, deleteRun, ensureConversion, getArtifact, getCalibrationSet, getConversion, getRun,
-  getRunByIdempotencyKey, insertJobs, insertRun, insertRunConversions, listDevices, listOpenConversions, withTransaction,
+  claimSlotsToPlan, countAddedCells, deleteRun, ensureConversion, getArtifact, getArtifactsByIds, getCalibrationSet, getConversion, getRun,
+  getRunByIdempotencyKey, insertJobs, insertRun, insertRunConversions, listDevices, listOpenConversions, listRunConversions, withTransaction,
   type ArtifactRow, type CalibrationSetRow, type ConversionRow, type DeviceRow, type NewJob, type Pool, type RunRow,
 } from '@pocketbench/db';
 import type { Logger } from 'pino';
@@ -16,6 +16,7 @@ import { PROJECT_NAME, canAccessProject, invalidProjectName, projectForWrite, ty
 import {
   cellQueueName, cellSessions, resolveConfig, resolveTargets, unsupportedReason, type ConversionRequest, type CreatedRun, type RunRequest, type Target,
 } from '../runs/create-run.js';
+import { checkFidelityConfig, explicitReferenceId } from '../fidelity/resolve-references.js';
 import { calibrationMismatch } from './calibration.js';
 
 export interface ConversionDeps {
@@ -140,6 +141,11 @@ export async function createVariantRun(deps: ConversionDeps, principal: Principa
     const existing = await getRunByIdempotencyKey(db, project.id, req.idempotencyKey);
     if (existing) return { runId: existing.id, created: false };
   }
+  // Fidelity (eval set, explicit reference) is checked as for any run; the default reference is
+  // the fp32 .ptl variant, known once converted (planFinishedSlots).
+  const referenceId = explicitReferenceId(config);
+  const known = new Map((await getArtifactsByIds(db, referenceId ? [parent.id, referenceId] : [parent.id])).map((a) => [a.id, a]));
+  await checkFidelityConfig(db, principal, project.id, config, known);
   const devices = await listDevices(db);
   const targets = resolveTargets(req.matrix.devices, devices);
   const slots: Slot[] = variants.flatMap<Slot>((v) =>
@@ -237,6 +243,24 @@ export function conversionJobData(
   };
 }
 
+/**
+ * The fidelity reference of a variants run's cells: an explicit `config.fidelity.reference`
+ * (`none`: no reference), else — as for any run with several files of one model — its fp32
+ * variant, the `.ptl` before the `.onnx`, when converted. Slots are planned only once the fp32
+ * conversions have ended (claimSlotsToPlan), so the answer does not change between slots.
+ */
+async function variantReference(q: Parameters<typeof getArtifact>[0], run: RunRow): Promise<ArtifactRow | null> {
+  const explicit = run.config.fidelity?.reference;
+  if (explicit === 'none') return null;
+  if (explicit) return getArtifact(q, explicit);
+  const conversions = await listRunConversions(q, run.id);
+  if (conversions.length < 2) return null;
+  const fp32 = ['ptl', 'onnx']
+    .map((f) => conversions.find((c) => c.variant === 'fp32' && c.format === f && c.outputArtifactId))
+    .find(Boolean);
+  return fp32 ? getArtifact(q, fp32.outputArtifactId!) : null;
+}
+
 interface RunMatrix {
   backends: Backend[];
   devices: string[];
@@ -263,12 +287,13 @@ export async function planFinishedSlots(deps: ConversionDeps, filter: { conversi
     const slots = (await claimSlotsToPlan(tx, filter.conversionId)).filter((s) => !filter.runId || s.runId === filter.runId);
     if (slots.length === 0) return [];
     const devices = await listDevices(tx);
-    const out: { run: RunRow; artifact: ArtifactRow | null; cells: (NewJob & { deviceId: string | null })[] }[] = [];
+    const out: { run: RunRow; artifact: ArtifactRow | null; reference: ArtifactRow | null; cells: (NewJob & { deviceId: string | null })[] }[] = [];
     for (const s of slots) {
       const run = (await getRun(tx, s.runId))!;
       const conversion = (await getConversion(tx, s.conversionId))!;
       const matrix = run.matrix as unknown as RunMatrix;
       const output = conversion.outputArtifactId ? await getArtifact(tx, conversion.outputArtifactId) : null;
+      const reference = output ? await variantReference(tx, run) : null;
       const cellsPerSlot = matrix.backends.length * matrix.devices.length;
       const cells: (NewJob & { deviceId: string | null })[] = [];
       matrix.backends.forEach((backend, bi) => {
@@ -291,25 +316,25 @@ export async function planFinishedSlots(deps: ConversionDeps, filter: { conversi
             return;
           }
           const reason = typeof target === 'string' ? target : unsupportedReason(output, undefined, backend, target);
-          cells.push({ ...base, artifactId: output.id, status: reason ? 'unsupported' : 'queued', reason });
+          cells.push({ ...base, artifactId: output.id, referenceArtifactId: reference?.id ?? null, status: reason ? 'unsupported' : 'queued', reason });
         });
       });
       await insertJobs(tx, cells);
       const finished = cells.filter((c) => c.status !== 'queued').length;
       await countAddedCells(tx, run.id, finished, cells.filter((c) => c.status === 'failed').length);
-      out.push({ run, artifact: output, cells });
+      out.push({ run, artifact: output, reference, cells });
     }
     return out;
   });
   const byQueue = new Map<string, QueuedSession[]>();
-  for (const { run, artifact, cells } of planned) {
+  for (const { run, artifact, reference, cells } of planned) {
     for (const c of cells) {
       if (c.status !== 'queued' || !artifact) continue;
       const queue = cellQueueName({ deviceId: c.deviceId, pool: c.pool }, deps.queues.prefix);
       const list = byQueue.get(queue) ?? [];
       byQueue.set(queue, list);
       list.push(...cellSessions(run.id, { jobId: c.id, cellIndex: c.cellIndex, backend: c.backend as Backend, pool: c.pool, deviceId: c.deviceId },
-        artifact, undefined, run.config as RunConfig));
+        artifact, undefined, run.config as RunConfig, run.config.sessions, reference ?? undefined));
     }
   }
   if (byQueue.size) {
