@@ -149,13 +149,13 @@ describe('api: alerts after merge', () => {
        SELECT project_id, md5(random()::text), 'main', config, $2, now() FROM runs WHERE id = $1 RETURNING id`, [src.run_id, status]);
     const jobId = `${run.id}.0`;
     await q.query(`INSERT INTO jobs (id, run_id, cell_index, artifact_id, backend, pool, status, sessions_planned, sessions_done)
-      SELECT $2, $3, 0, artifact_id, backend, pool, 'done', 12, 12 FROM jobs WHERE id = $1`, [src.job_id, jobId, run.id]);
-    // Twelve sessions (two runs' worth of evidence is what a real farm would gather before alerting).
+      SELECT $2, $3, 0, artifact_id, backend, pool, 'done', 20, 20 FROM jobs WHERE id = $1`, [src.job_id, jobId, run.id]);
+    // Twenty sessions: an alert needs 10 sessions after the change and 10 more that confirm it.
     await q.query(`INSERT INTO sessions (job_id, run_id, role, session_index, artifact_id, device_id, series_id, status,
         backend_requested, iterations_us, p50_us, p90_us, report, created_at)
       SELECT $2, $3, 'head', g, s.artifact_id, s.device_id, s.series_id, 'ok', s.backend_requested, s.iterations_us,
              s.p50_us * $4 * (1 + 0.01 * (g % 3 - 1)), s.p90_us * $4, '{}'::jsonb, now() + g * interval '1 second'
-        FROM (SELECT * FROM sessions WHERE job_id = $1 LIMIT 1) s CROSS JOIN generate_series(0, 11) g`,
+        FROM (SELECT * FROM sessions WHERE job_id = $1 LIMIT 1) s CROSS JOIN generate_series(0, 19) g`,
     [src.job_id, jobId, run.id, factor]);
     return run.id;
   }

@@ -152,7 +152,7 @@ describe('api/runs', () => {
     await queue(queueNameForPool('fresh', api.prefix)).obliterate({ force: true });
   });
 
-  it('interleaves paired A/B sessions A B A B on one device of the pool', async () => {
+  it('interleaves paired A/B sessions counterbalanced, A B B A, on one device of the pool', async () => {
     const res = await api.call('POST', '/api/v1/runs', {
       body: { matrix: { artifacts: [head], baselineArtifact: base, backends: ['cpu'], devices: ['host-x86_64'] }, config: { sessions: 3 } },
     });
@@ -164,7 +164,7 @@ describe('api/runs', () => {
     const q = await jobs(queueNameForDevice(cell.deviceId, api.prefix));
     const mine = q.filter((j) => j.data.runId === res.body.id);
     assert.deepEqual(mine.map((j) => `${j.data.role}${j.data.sessionIndex}:${j.data.artifact.id === head ? 'A' : 'B'}`), [
-      'head0:A', 'baseline0:B', 'head1:A', 'baseline1:B', 'head2:A', 'baseline2:B',
+      'head0:A', 'baseline0:B', 'baseline1:B', 'head1:A', 'head2:A', 'baseline2:B',
     ]);
     assert.equal(res.body.project, 'demo', 'project defaults to the artifacts\' project');
   });

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import {
-  adaptiveNextStep,
   adjustRunVerdicts,
   benjaminiHochberg,
   checkBudget,
@@ -8,6 +7,7 @@ import {
   checkTemperatureCeiling,
   compareSessions,
   createRng,
+  confirmedChangePoints,
   eDivisive,
   hygieneAction,
   incompleteBeta,
@@ -273,26 +273,6 @@ describe('stats', () => {
     });
   });
 
-  describe('stats/adaptiveNextStep', () => {
-    it('tops up to 6 per side, decides when it can, and stops at the cap', () => {
-      assert.deepEqual(adaptiveNextStep(sessions(2, 1), sessions(2, 1)), { decided: false, addPerSide: 4 });
-      const clear = adaptiveNextStep(sessions(6, 13_000), sessions(6, 10_000));
-      assert.equal(clear.decided, true);
-      assert.equal(clear.comparison?.verdict, 'fail');
-      const atCap = adaptiveNextStep(sessions(4, 10_500), sessions(4, 10_000), { minPerSide: 2, cap: 4 });
-      assert.equal(atCap.decided, true);
-      assert.equal(atCap.addPerSide, 0);
-      // Unstable sessions count against the cap: a device that only produces them cannot schedule forever.
-      assert.deepEqual(adaptiveNextStep([], [], { scheduledPerSide: 20 }), { decided: true, addPerSide: 0 });
-      assert.deepEqual(adaptiveNextStep(sessions(2, 1), sessions(2, 1), { scheduledPerSide: 18 }), { decided: false, addPerSide: 2 });
-      const r = createRng(3);
-      // A borderline cell below the cap asks for at least 2 more per side, never beyond the cap.
-      const h = Array.from({ length: 6 }, () => lognormalSession(10_500 * Math.exp(0.05 * (r() - 0.5)), 0.05));
-      const step = adaptiveNextStep(h, sessions(6, 10_000), { cap: 8 });
-      if (!step.decided) assert.ok(step.addPerSide >= 1 && step.addPerSide <= 2);
-    });
-  });
-
   describe('stats/eDivisive', () => {
     const noise = (n: number, level: number) => Array.from({ length: n }, () => level * (1 + 0.01 * gauss()));
 
@@ -302,7 +282,11 @@ describe('stats', () => {
 
     it('finds several changes in a long series across windows', () => {
       const series = [...noise(80, 100), ...noise(70, 115), ...noise(90, 100)];
-      assert.deepEqual(eDivisive(series), [80, 150]);
+      const raw = eDivisive(series);
+      assert.ok(raw.includes(80) && raw.includes(150), `raw E-Divisive: ${raw}`);
+      // What opens alerts: 10 sessions on each side and confirmed by the newest sessions.
+      const confirmed = confirmedChangePoints(series);
+      assert.ok(confirmed.includes(80) && confirmed.includes(150), `confirmed: ${confirmed}`);
     });
 
     it('stays quiet on noise alone', () => {

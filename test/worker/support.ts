@@ -119,7 +119,7 @@ export async function seedRun(
     baseline = { id: b.artifact.id, file: bfile, format: bformat };
   }
   const sessions = opts.sessions ?? 1;
-  const config: RunConfig = { ...DEFAULT_RUN_CONFIG, warmup: 2, iterations: 10, ...opts.config, sessions };
+  const config: RunConfig = { ...DEFAULT_RUN_CONFIG, warmup: 2, iterations: 10, minDurationMs: 0, ...opts.config, sessions };
   const backend = opts.backend ?? 'cpu';
   const poolName = opts.pool ?? 'host-x86_64';
   const run = await insertRun(pool, { projectId: project.id, config, matrix: {}, jobsTotal: 1, jobsFinished: 0 });

@@ -22,9 +22,11 @@ export interface BudgetLimits {
   max_accuracy_drop_pct?: number;
   /** Signal-to-noise ratio of outputs against the reference's, in dB. */
   min_snr_db?: number;
+  /** Largest tolerated slowdown of the head's p90 latency against the baseline, in %; unset = no p90 check. */
+  max_p90_regression_pct?: number;
 }
 
-export const BUDGET_FIELDS = ['p50_ms', 'p90_ms', 'load_ms', 'peak_rss_mb', 'model_size_mb', 'max_regression_pct', ...FIDELITY_BUDGET_FIELDS] as const;
+export const BUDGET_FIELDS = ['p50_ms', 'p90_ms', 'load_ms', 'peak_rss_mb', 'model_size_mb', 'max_regression_pct', 'max_p90_regression_pct', ...FIDELITY_BUDGET_FIELDS] as const;
 export type BudgetField = (typeof BUDGET_FIELDS)[number];
 export const MATCH_FIELDS = ['model', 'variant', 'backend', 'pool'] as const;
 export type MatchField = (typeof MATCH_FIELDS)[number];
@@ -204,7 +206,7 @@ function readLimit(node: YamlNode | null, path: string, field: BudgetField, at: 
     at(node, path, `must be a positive number (got ${shown})`);
     return undefined;
   }
-  if (field === 'max_regression_pct' && raw >= 100) {
+  if ((field === 'max_regression_pct' || field === 'max_p90_regression_pct') && raw >= 100) {
     at(node, path, `must be below 100 (got ${raw})`);
     return undefined;
   }

@@ -51,11 +51,24 @@ export interface RunConfig {
   threads: number;
   /** Harness time budget per session in seconds. @defaultValue 300 */
   timeoutSec: number;
-  /** Minimum timed duration per session in milliseconds. @defaultValue 0 */
+  /**
+   * Minimum timed duration per session in milliseconds: the harness keeps timing past
+   * `iterations` until this much time was timed, so a sub-millisecond model still gets a precise
+   * session median (TFLite's benchmark_model times at least 1 s too). @defaultValue 1000
+   */
   minDurationMs: number;
-  /** Adaptive A/B: add sessions while inconclusive, up to this many per side. @defaultValue 20 */
+  /**
+   * Adaptive A/B: add sessions while inconclusive, up to this many per side (the configured
+   * maximum; the worker's cap follows the pool's measured session noise below it). @defaultValue 40
+   */
   maxSessions: number;
+  /** Adaptive A/B (add sessions while inconclusive, stop when decided or futile). @defaultValue true for A/B runs, false otherwise */
   adaptive: boolean;
+  /**
+   * The budgets file (YAML text) given at submission (`submit --budgets`), stored with the run:
+   * the worker's stopping rule and the gate decide with the same tolerances. Absent: 5 %.
+   */
+  budgets?: string;
   /**
    * The model's inputs, when given: used as they are. When not given they are read from an ONNX
    * graph; a `.ptl` model (positional, untyped) gets one `input` of 1×3×224×224 float32.
@@ -74,8 +87,8 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   sessions: 1,
   threads: 1,
   timeoutSec: 300,
-  minDurationMs: 0,
-  maxSessions: 20,
+  minDurationMs: 1000,
+  maxSessions: 40,
   adaptive: false,
 };
 

@@ -1,4 +1,4 @@
-import { createRng, type Rng } from './rng.js';
+import { createRng, hashString, type Rng } from './rng.js';
 import { welchTTest } from './special.js';
 
 export interface ChangePointOptions {
@@ -14,6 +14,12 @@ export interface ChangePointOptions {
   seed?: number | string;
   /** Drop change points whose relative change of the mean is smaller than this (0.02 = 2 %), as Hunter's min_magnitude. @defaultValue 0 */
   minMagnitude?: number;
+  /**
+   * Window results by content: a window's candidates depend only on its values and the seed,
+   * so re-running over a grown series (after every run, as deployed) recomputes only the
+   * windows the new sessions touch. Optional; the answer is the same without it.
+   */
+  cache?: Map<string, number[]>;
 }
 
 /**
@@ -33,15 +39,27 @@ export function eDivisive(values: readonly number[], options: ChangePointOptions
     if (!Number.isFinite(v)) throw new RangeError(`value ${i} is not a finite number`);
   });
   if (n < 2 * minSize) return [];
-  const rng = createRng(options.seed ?? 0x5eed);
-  const candidateP = Math.min(1, pValue * 10);
+  const seed = options.seed ?? 0x5eed;
+  // Permutation p-values cannot go below 1 / (permutations + 1): candidates at 10 × pValue, but no stricter than 0.01.
+  const candidateP = Math.min(1, Math.max(pValue * 10, 0.01));
   const minMagnitude = options.minMagnitude ?? 0;
 
   const candidates = new Set<number>();
   const step = Math.max(1, Math.floor(window / 2));
   for (let start = 0; start < n; start += step) {
     const end = Math.min(n, start + window);
-    splitRecursive(values, start, end, { minSize, threshold: candidateP, permutations, rng }, candidates);
+    // Each window has its own permutation stream, seeded by its content: the same window
+    // always gives the same candidates wherever it sits in the series.
+    const key = `${seed}:${minSize}:${candidateP}:${permutations}:${values.slice(start, end).join(',')}`;
+    let local = options.cache?.get(key);
+    if (!local) {
+      const found = new Set<number>();
+      const rng = createRng(hashString(key));
+      splitRecursive(values, start, end, { minSize, threshold: candidateP, permutations, rng }, found);
+      local = [...found].map((i) => i - start);
+      options.cache?.set(key, local);
+    }
+    for (const i of local) candidates.add(start + i);
     if (end === n) break;
   }
   const points = [...candidates].sort((a, b) => a - b);
@@ -128,4 +146,76 @@ function meanOf(x: readonly number[]): number {
   let s = 0;
   for (const v of x) s += v;
   return s / x.length;
+}
+
+/** Significance the confirming sessions alone must reach against the segment before the change. */
+const CONFIRM_P = 0.005;
+
+export interface DetectOptions extends ChangePointOptions {
+  /** Sessions a change needs on each side before it may open an alert (REGRESSION.md: at least 10). @defaultValue 10 */
+  minSide?: number;
+  /**
+   * Sessions that must arrive after a change was first proposed and agree with it: the change
+   * must already be found without them, and they alone must differ from the segment before it
+   * (Welch p <= 0.005, same direction). Fresh data, so re-running after every session does not
+   * turn the search over all splits into a steady stream of false alerts. @defaultValue 10
+   */
+  confirm?: number;
+}
+
+/**
+ * The split search, then segments of at least `minSide` on both sides of every change: of two
+ * changes closer than that (found in different windows), the weaker one goes; a change too
+ * close to either end waits for more sessions.
+ */
+function sidedChangePoints(values: readonly number[], options: ChangePointOptions, minSide: number): number[] {
+  const points = eDivisive(values, { ...options, minSize: Math.max(options.minSize ?? minSide, 2) });
+  const n = values.length;
+  const strength = (k: number) => {
+    const from = k === 0 ? 0 : points[k - 1];
+    const to = k === points.length - 1 ? n : points[k + 1];
+    return welchTTest(values.slice(from, points[k]), values.slice(points[k], to));
+  };
+  for (let k = 1; k < points.length; ) {
+    if (points[k] - points[k - 1] >= minSide) {
+      k++;
+      continue;
+    }
+    points.splice(strength(k) > strength(k - 1) ? k : k - 1, 1);
+    k = Math.max(1, k - 1);
+  }
+  return points.filter((at) => at >= minSide && n - at >= minSide);
+}
+
+/**
+ * Change points that may open alerts (REGRESSION.md, "After merge"): E-Divisive with segments
+ * of at least `minSide` sessions on both sides, found already before the newest `confirm`
+ * sessions arrived, and confirmed by those sessions. Returns the indices where a new segment starts.
+ */
+export function confirmedChangePoints(values: readonly number[], options: DetectOptions = {}): number[] {
+  const minSide = Math.max(2, options.minSide ?? 10);
+  const confirm = Math.max(0, options.confirm ?? 10);
+  const n = values.length;
+  const now = sidedChangePoints(values, options, minSide);
+  if (confirm === 0 || !now.length) return now;
+  const before = sidedChangePoints(values.slice(0, n - confirm), options, minSide);
+  const fresh = values.slice(n - confirm);
+  return now.filter((at, k) => {
+    if (!before.some((b) => Math.abs(b - at) <= minSide)) return false;
+    const from = k === 0 ? 0 : now[k - 1];
+    // Only the last change of the series has the fresh sessions on its new level.
+    if (k !== now.length - 1) return true;
+    const left = values.slice(from, at);
+    const right = values.slice(at, n - confirm);
+    const direction = Math.sign(meanOf(right) - meanOf(left));
+    return Math.sign(meanOf(fresh) - meanOf(left)) === direction && welchTTest(left, fresh) <= CONFIRM_P;
+  });
+}
+
+/**
+ * Which change points open a new alert: those not within `dedupe` sessions of a known alert
+ * (any status), which is the same change seen again with more data.
+ */
+export function newAlertPoints(changes: readonly number[], known: readonly number[], dedupe = 10): number[] {
+  return changes.filter((at) => !known.some((i) => Math.abs(i - at) <= dedupe));
 }

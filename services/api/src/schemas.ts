@@ -24,7 +24,7 @@ export const runConfigSchema = {
     ...Object.fromEntries(
       Object.entries(RUN_CONFIG_LIMITS).map(([k, [min, max]]) => [k, { type: 'integer', minimum: min, maximum: max }]),
     ),
-    adaptive: { type: 'boolean', description: 'A/B only: add sessions while a cell is inconclusive, up to maxSessions per side.' },
+    adaptive: { type: 'boolean', description: 'A/B only: add sessions while a cell is inconclusive, up to maxSessions per side (default true for A/B runs).' },
     fidelity: {
       type: 'object',
       additionalProperties: false,
@@ -111,6 +111,11 @@ export const runRequestSchema = {
       },
     },
     config: runConfigSchema,
+    budgets: {
+      type: 'string',
+      maxLength: 262_144,
+      description: 'The budgets file (YAML text), stored with the run: the adaptive stopping rule and the gate use its tolerances (max_regression_pct, max_p90_regression_pct).',
+    },
   },
 } as const;
 

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { BACKENDS, CONVERSION_RECIPES, INPUT_DTYPES, VARIANTS, type InputDtype } from '@pocketbench/contracts';
+import { BACKENDS, BudgetsError, CONVERSION_RECIPES, INPUT_DTYPES, parseBudgets, VARIANTS, type InputDtype } from '@pocketbench/contracts';
 import { client, CliError, EXIT, parseNonNegativeInt, parsePositiveInt, resolveTarget, splitList } from '../context.js';
 import { ProgressBar } from '../render/progress.js';
 import { normalizeResults, renderTable, type RunResults } from '../render/results.js';
@@ -19,8 +19,10 @@ interface SubmitOptions {
   sessions?: number;
   threads?: number;
   timeout?: number;
+  minDuration?: number;
   baseline?: string;
   adaptive?: boolean;
+  budgets?: string;
   input?: RunInput[];
   reference?: string;
   evalSet?: string;
@@ -217,12 +219,15 @@ export function registerSubmitCommand(program: Command): void {
     .option('--sessions <n>', 'sessions per cell and side (default 1; 6 for A/B)', parsePositiveInt('--sessions'))
     .option('--threads <n>', 'runtime threads (default 1)', parsePositiveInt('--threads'))
     .option('--timeout <sec>', 'time budget per session in seconds (default 300)', parsePositiveInt('--timeout'))
+    .option('--min-duration <ms>', 'keep timing past --iterations until this many ms were timed (default 1000; 0 = exactly --iterations)', parseNonNegativeInt('--min-duration'))
     .option('--variants <list>', `convert the one fp32 TorchScript model (.pt, torch.jit.save) into these and run each: ${CONVERSION_RECIPES.join(', ')}`, splitList)
     .option('--calibration <file.npz>', 'int8-static: calibration inputs (an .npz whose array "inputs" holds samples × input shape)')
     .option('--calibration-samples <n>', 'int8-static without --calibration: this many seeded generated inputs (default 8; real data calibrates better)', parsePositiveInt('--calibration-samples'))
     .option('--onnx', 'with --variants: also export the fp32 variant to ONNX and run it on onnxruntime')
     .option('--baseline <file|artifact-id>', 'paired A/B: baseline model file or artifact id, interleaved on the same device')
-    .option('--adaptive', 'A/B: add sessions while the verdict is inconclusive')
+    .option('--adaptive', 'A/B: add sessions while the verdict is inconclusive (the default for A/B runs)')
+    .option('--no-adaptive', 'A/B: run exactly --sessions per side')
+    .option('--budgets <file>', 'budgets YAML stored with the run: the adaptive stopping rule uses its tolerances, as the gate does')
     .option('--input <name:shape:dtype>', 'a model input, e.g. image:1x3x96x96:float32 (repeat for each, in order; default: read from ONNX, 1x3x224x224 float32 for .ptl)', parseInput)
     .option('--reference <file|artifact-id>', 'fidelity reference of every cell: a model file or artifact id, or "none" (default: per model, its fp32 file in the run, .ptl before .onnx)')
     .option('--eval-set <file.npz>', 'labelled eval set (.npz with inputs [N, ...] and labels [N]): accuracy per cell and the drop against the reference')
@@ -235,7 +240,7 @@ export function registerSubmitCommand(program: Command): void {
     .addHelpText('after', `
 Examples:
   pocketbench submit mobilenet_v2.onnx --devices host --backends cpu --iterations 50 --wait
-  pocketbench submit head.ptl --baseline base.ptl --devices host --sessions 6 --wait --json
+  pocketbench submit head.ptl --baseline base.ptl --devices host --budgets budgets.yml --wait --json
   pocketbench submit m-fp32.ptl m-int8-static.ptl m.onnx --reference m-fp32.ptl --eval-set eval.npz --input input:1x1x8x8:float32 --wait
   pocketbench submit model.pt --variants fp32,int8-dynamic,int8-static --calibration calib.npz --devices host --wait
 
@@ -254,6 +259,22 @@ Exit codes: 0 submitted (with --wait: every cell done), 1 a cell failed, 2 bad i
       if (badBackend) throw new CliError(`--backends: "${badBackend}" is not a backend; expected one of ${BACKENDS.join(', ')}`, EXIT.usage);
       if (opts.variant !== undefined && !(VARIANTS as readonly string[]).includes(opts.variant)) {
         throw new CliError(`--variant: "${opts.variant}" is not a variant; expected one of ${VARIANTS.join(', ')}`, EXIT.usage);
+      }
+      let budgets: string | undefined;
+      if (opts.budgets !== undefined) {
+        // Validated before any upload, naming line and field, as `gate` does.
+        try {
+          budgets = readFileSync(opts.budgets, 'utf8');
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          throw new CliError(`cannot read the budgets file ${opts.budgets}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, EXIT.usage);
+        }
+        try {
+          parseBudgets(budgets, opts.budgets);
+        } catch (e) {
+          if (e instanceof BudgetsError) throw new CliError(`the budgets file is invalid: ${e.message}`, EXIT.usage);
+          throw e;
+        }
       }
       const conversion = checkVariantOptions(files, opts);
       const artifacts: UploadedArtifact[] = [];
@@ -289,7 +310,8 @@ Exit codes: 0 submitted (with --wait: every cell done), 1 a cell failed, 2 bad i
       if (opts.sessions !== undefined) config.sessions = opts.sessions;
       if (opts.threads !== undefined) config.threads = opts.threads;
       if (opts.timeout !== undefined) config.timeoutSec = opts.timeout;
-      if (opts.adaptive) config.adaptive = true;
+      if (opts.minDuration !== undefined) config.minDurationMs = opts.minDuration;
+      if (opts.adaptive !== undefined) config.adaptive = opts.adaptive;
       if (opts.input?.length) config.inputs = opts.input;
       const body = {
         project: opts.project,
@@ -305,6 +327,7 @@ Exit codes: 0 submitted (with --wait: every cell done), 1 a cell failed, 2 bad i
         },
         ...(conversion ? { conversion } : {}),
         config,
+        ...(budgets !== undefined ? { budgets } : {}),
       };
       const run = await api.post<RunDoc & { created?: boolean }>('/api/v1/runs', body);
       const runId = String(run.id);

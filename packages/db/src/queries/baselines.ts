@@ -64,6 +64,8 @@ export interface GateSessionRow {
   errorClass: string | null;
   errorMessage: string | null;
   seriesId: number | null;
+  /** Pair key of a paired cell (head and baseline sessions with the same index ran back to back). */
+  sessionIndex: number;
   iterationsUs: number[];
   loadMs: number | null;
   peakRssBytes: number | null;
@@ -74,7 +76,7 @@ export interface GateSessionRow {
 }
 
 const SESSION_COLUMNS = `s.id, s.job_id AS "jobId", s.role, s.status, s.error_class AS "errorClass",
-  s.error_message AS "errorMessage", s.series_id AS "seriesId",
+  s.error_message AS "errorMessage", s.series_id AS "seriesId", s.session_index AS "sessionIndex",
   s.iterations_us AS "iterationsUs", s.load_ms AS "loadMs", s.peak_rss_bytes AS "peakRssBytes",
   s.model_size_bytes AS "modelSizeBytes", s.run_id AS "runId", r.commit_sha AS commit`;
 

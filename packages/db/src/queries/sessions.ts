@@ -197,3 +197,42 @@ export async function nextExternalSessionIndex(tx: Queryable, jobId: string, rol
   );
   return rows[0].next;
 }
+
+/** What the adaptive stopping rule needs to know about a cell beyond its sessions. */
+export interface CellDecisionContext {
+  model: string;
+  variant: string;
+  backend: string;
+  pool: string;
+  /** Cells in the run (the Benjamini–Hochberg family's size, with the checks per cell). */
+  jobsTotal: number;
+}
+
+export async function getCellDecisionContext(q: Queryable, jobId: string): Promise<CellDecisionContext | undefined> {
+  const { rows } = await q.query<CellDecisionContext>(
+    `SELECT m.name AS model, a.variant, j.backend, j.pool, r.jobs_total AS "jobsTotal"
+       FROM jobs j JOIN artifacts a ON a.id = j.artifact_id JOIN models m ON m.id = a.model_id JOIN runs r ON r.id = j.run_id
+      WHERE j.id = $1`,
+    [jobId],
+  );
+  return rows[0];
+}
+
+/**
+ * The pool's measured session noise: the median, over its most recent cells with at least 4
+ * stable head sessions, of the standard deviation of log session medians within the cell
+ * (repeats of one artifact on one device). Null while fewer than 3 such cells exist.
+ */
+export async function poolSessionNoise(q: Queryable, pool: string, recentCells = 50): Promise<number | null> {
+  const { rows } = await q.query<{ cv: number | null; cells: number }>(
+    `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY sd)::float8 AS cv, count(*)::int AS cells FROM (
+       SELECT stddev_samp(ln(s.p50_us)) AS sd
+         FROM sessions s JOIN jobs j ON j.id = s.job_id
+        WHERE j.pool = $1 AND s.status = 'ok' AND s.role = 'head' AND s.source = 'farm' AND s.p50_us > 0
+        GROUP BY s.job_id HAVING count(*) >= 4
+        ORDER BY max(s.created_at) DESC LIMIT $2) t`,
+    [pool, recentCells],
+  );
+  const r = rows[0];
+  return r && r.cells >= 3 && r.cv !== null ? Number(r.cv) : null;
+}

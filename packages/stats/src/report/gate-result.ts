@@ -3,8 +3,9 @@ import type { CellFidelity, FidelityBudgetField, Verdict } from '@pocketbench/co
 /**
  * What a gate check measures; absolute ones are named like the budgets file's fields.
  * `runs`: the head model failed on the device because of the model itself (load, inference, crash).
+ * `regression` / `p90_regression`: the head/baseline ratio of session medians / p90s.
  */
-export type GateMetric = 'runs' | 'regression' | 'p50_ms' | 'p90_ms' | 'load_ms' | 'peak_rss_mb' | 'model_size_mb' | FidelityBudgetField;
+export type GateMetric = 'runs' | 'regression' | 'p90_regression' | 'p50_ms' | 'p90_ms' | 'load_ms' | 'peak_rss_mb' | 'model_size_mb' | FidelityBudgetField;
 
 /** Fidelity checks whose budget is a lower limit (the rest are upper limits). */
 export function isLowerLimit(metric: GateMetric): boolean {
@@ -21,9 +22,14 @@ export interface GateCheck {
   baseline: number | null;
   /** head / baseline (`regression` only). */
   ratio: number | null;
-  /** 95 % interval of the ratio (`regression`) or of the head's value (absolute metrics). */
+  /**
+   * Interval of the ratio (regression checks: lower bound at the fail level, upper at the pass
+   * level, see `confidence`) or the 95 % interval of the head's value (absolute metrics).
+   */
   ciLow: number | null;
   ciHigh: number | null;
+  /** Two-sided coverage of [ciLow, ciHigh] (regression checks: 1 - fail level - pass level). @defaultValue 0.95 */
+  confidence?: number;
   /** Upper limit: ms / MB for absolute metrics, max_regression_pct for `regression`. */
   budget: number | null;
   /** `paired`, `merge-base:<sha>`, `branch:<name>` (regression only). */

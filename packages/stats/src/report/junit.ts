@@ -20,7 +20,7 @@ export function renderGateJUnit(result: GateResult): string {
       check.head !== null ? `head: ${check.head}` : null,
       check.baseline !== null ? `baseline: ${check.baseline}` : null,
       check.ratio !== null ? `ratio: ${check.ratio}` : null,
-      check.ciLow !== null ? `95% CI: ${check.ciLow} .. ${check.ciHigh}` : null,
+      check.ciLow !== null ? `${check.confidence !== undefined ? +(check.confidence * 100).toFixed(1) : 95}% CI: ${check.ciLow} .. ${check.ciHigh}` : null,
       check.budget !== null ? `budget: ${check.budget}` : null,
       check.baselineSource ? `baseline source: ${check.baselineSource}` : null,
       check.note ?? null,

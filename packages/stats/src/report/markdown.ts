@@ -26,7 +26,7 @@ export function renderGateMarkdown(result: GateResult): string {
       `${result.mergeBase ? `, merge base \`${result.mergeBase.slice(0, 12)}\`` : ''}, baseline branch \`${result.baselineBranch}\`: ` +
       `${counts.fail} failing, ${counts.inconclusive} inconclusive, ${counts.pass} passing checks.`,
     '',
-    '| verdict | cell | metric | head | baseline | ratio (95 % CI) | budget | baseline source |',
+    '| verdict | cell | metric | head | baseline | ratio (CI) | budget | baseline source |',
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const { cell, check } of orderedChecks(result)) {
@@ -64,9 +64,9 @@ export function renderGateMarkdown(result: GateResult): string {
   }
   lines.push(
     '',
-    '<sub>Sessions are the unit: ratio of medians of session medians, 95 % hierarchical bootstrap interval, ' +
-      'Benjamini–Hochberg across the run; unstable sessions excluded. Fidelity: medians over sessions; Wilson interval ' +
-      'on top-1 agreement, Newcombe paired interval on the accuracy drop (pp: percentage points).</sub>',
+    '<sub>Sessions are the unit: per-pair log ratios of session medians (p90s) with a Student t interval, ' +
+      'slow (throttled) and unstable sessions excluded, Benjamini–Hochberg across the run; absolute budgets: 95 % bootstrap interval. ' +
+      'Fidelity: medians over sessions; Wilson interval on top-1 agreement, Newcombe paired interval on the accuracy drop (pp: percentage points).</sub>',
     '',
   );
   return lines.join('\n');
@@ -92,7 +92,7 @@ function withUnit(text: string, unit: string): string {
 function headText(check: GateCheck): string {
   if (check.head === null) return '—';
   const unit = unitOf(check);
-  if (check.metric !== 'regression' && check.ciLow !== null && check.ciHigh !== null && check.ciLow !== check.ciHigh) {
+  if (!isRatio(check) && check.ciLow !== null && check.ciHigh !== null && check.ciLow !== check.ciHigh) {
     return `${withUnit(fmt(check.head), unit)} (${fmt(check.ciLow)}–${fmt(check.ciHigh)})`;
   }
   return withUnit(fmt(check.head), unit);
@@ -100,7 +100,8 @@ function headText(check: GateCheck): string {
 
 function ratioText(check: GateCheck): string {
   if (check.ratio === null) return '—';
-  const ci = check.ciLow !== null && check.ciHigh !== null ? ` (${check.ciLow.toFixed(3)}–${check.ciHigh.toFixed(3)})` : '';
+  const level = check.confidence !== undefined ? `, ${+(check.confidence * 100).toFixed(1)} %` : '';
+  const ci = check.ciLow !== null && check.ciHigh !== null ? ` (${check.ciLow.toFixed(3)}–${check.ciHigh.toFixed(3)}${level})` : '';
   return `${check.ratio.toFixed(3)}${ci}`;
 }
 
@@ -108,8 +109,12 @@ function budgetText(check: GateCheck): string {
   if (check.budget === null) return '—';
   // Budgets are shown as the user wrote them.
   const b = String(+check.budget.toPrecision(6));
-  if (check.metric === 'regression') return `≤ +${b} %`;
+  if (isRatio(check)) return `≤ +${b} %`;
   return withUnit(`${isLowerLimit(check.metric) ? '≥' : '≤'} ${b}`, unitOf(check));
+}
+
+function isRatio(check: GateCheck): boolean {
+  return check.metric === 'regression' || check.metric === 'p90_regression';
 }
 
 function fmt(x: number): string {

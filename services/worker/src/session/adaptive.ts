@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { sessionJobId, type SessionJobData } from '@pocketbench/contracts';
 import { addPlannedSessions, EXTERNAL_SESSION_INDEX_BASE, getJob, getJobArtifacts, listSessionsForJob, type Queryable } from '@pocketbench/db';
-import { adaptiveNextStep } from '@pocketbench/stats';
+import { pairOrder } from '@pocketbench/stats';
+import { adaptiveStepForCell } from './adaptive-plan.js';
 import { sessionJobOptions } from '../job-options.js';
 import type { SessionDeps } from './session-deps.js';
 
@@ -17,13 +18,7 @@ export async function planAdaptive(tx: Queryable, data: SessionJobData): Promise
   if (!artifacts?.baseline) return 0;
   // Only the farm's own sessions on this device: external ones (from 100000 up) are not paired.
   const sessions = (await listSessionsForJob(tx, data.jobId)).filter((s) => s.sessionIndex < EXTERNAL_SESSION_INDEX_BASE);
-  const ok = sessions.filter((s) => s.status === 'ok');
-  const head = ok.filter((s) => s.role === 'head').map((s) => s.iterationsUs);
-  const baseline = ok.filter((s) => s.role === 'baseline').map((s) => s.iterationsUs);
-  // Every stored session counts towards the cap, unstable ones too: a device that only
-  // produces unstable sessions must not schedule forever.
-  const scheduledPerSide = Math.max(...(['head', 'baseline'] as const).map((role) => sessions.filter((s) => s.role === role).length));
-  const step = adaptiveNextStep(head, baseline, { cap: data.config.maxSessions, scheduledPerSide });
+  const step = await adaptiveStepForCell(tx, data, sessions);
   if (step.decided || step.addPerSide <= 0) return 0;
   const planned = await addPlannedSessions(tx, data.jobId, step.addPerSide * 2);
   return planned ? step.addPerSide : 0;
@@ -44,7 +39,7 @@ export async function enqueuePlannedAdaptive(deps: SessionDeps, data: SessionJob
   const sessionJobs = [];
   // The first `config.sessions` per side are the api's; the worker enqueues only what it planned.
   for (let sessionIndex = data.config.sessions; sessionIndex < perSide; sessionIndex++) {
-    for (const role of ['head', 'baseline'] as const) {
+    for (const role of pairOrder(sessionIndex)) {
       if (stored.has(`${role}.${sessionIndex}`)) continue;
       const a = role === 'head' ? artifacts.head : artifacts.baseline;
       sessionJobs.push({

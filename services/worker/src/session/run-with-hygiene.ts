@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { BenchReport, BenchSpec, SessionJobData, SessionJobResult } from '@pocketbench/contracts';
-import { checkSessionHygiene, checkTemperatureCeiling, hygieneAction } from '@pocketbench/stats';
+import { checkSessionHygiene, checkTemperatureCeiling, checkThrottling, hygieneAction } from '@pocketbench/stats';
 import type { DeviceSession } from '../devices/device-session.js';
 import type { RunResult } from './classify-outcome.js';
 import type { SessionDeps } from './session-deps.js';
@@ -34,7 +34,8 @@ export async function coolDown(deps: SessionDeps, session: DeviceSession, log: L
 
 /**
  * Step 2: cooldown, then the harness on the device; an `ok` session that fails hygiene (CV,
- * drift) is run once more, and stays `unstable` with its reasons when the re-run fails too.
+ * drift) is run once more when that could help, and stays `unstable` with its reasons when the
+ * re-run fails too; one whose device state shows throttling is stored `unstable` with why.
  * Faults propagate (with their errorClass) to the caller.
  */
 export async function runWithHygiene(
@@ -53,6 +54,10 @@ export async function runWithHygiene(
     );
     const report: BenchReport = await session.runHarness(spec);
     if (report.status !== 'ok') return { ran: true, report, unstableReasons: [], tooHot };
+    // The device slowed itself down during the session: kept, flagged with the reason, left out
+    // of verdicts; not rerun at once, the device being what it is right now.
+    const throttle = checkThrottling(report.device?.before, report.device?.after, { ceilingC: deps.policy.tempCeilingC });
+    if (throttle.throttled) return { ran: true, report, unstableReasons: [throttle.reason!], tooHot };
     const hygiene = checkSessionHygiene(report.timing?.iterationsUs ?? [], { cvCap: deps.policy.cvCap, driftCap: deps.policy.driftCap });
     const action = hygieneAction(hygiene, attempt);
     if (action === 'keep') return { ran: true, report, unstableReasons: [], tooHot };

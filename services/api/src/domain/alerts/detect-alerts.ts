@@ -1,4 +1,4 @@
-import { eDivisive, welchTTest } from '@pocketbench/stats';
+import { confirmedChangePoints, newAlertPoints, welchTTest } from '@pocketbench/stats';
 import {
   baselineSegmentStart, getRun, insertAlerts, listAlertsForSeries, seriesMediansForDetection, seriesOfRun,
   type AlertRow, type NewAlert, type Pool,
@@ -17,6 +17,8 @@ export interface DetectOptions {
   window?: number;
   /** Significance a change point must reach (REGRESSION.md). @defaultValue 0.001 */
   pValue?: number;
+  /** Sessions a change needs on each side (the later ones confirm it) before an alert opens. @defaultValue 10 */
+  minSide?: number;
   /**
    * A change point within this many sessions of an existing alert (any status) is the same
    * change seen again with more data, not a new one. @defaultValue 10
@@ -39,9 +41,10 @@ function median(values: readonly number[]): number {
 export async function detectAlertsForSeries(db: Pool, seriesId: number, opts: DetectOptions = {}): Promise<AlertRow[]> {
   const since = await baselineSegmentStart(db, seriesId);
   const points = await seriesMediansForDetection(db, seriesId, { since, limit: opts.lookback ?? 500 });
-  if (points.length < 6) return [];
+  const minSide = opts.minSide ?? 10;
+  if (points.length < 2 * minSide) return [];
   const values = points.map((p) => p.p50Us);
-  const changes = eDivisive(values, { window: opts.window ?? 50, pValue: opts.pValue ?? 0.001, seed: seriesId });
+  const changes = confirmedChangePoints(values, { window: opts.window ?? 50, pValue: opts.pValue ?? 0.001, seed: seriesId, minSide });
   if (changes.length === 0) return [];
 
   const existing = await listAlertsForSeries(db, seriesId);
@@ -52,8 +55,9 @@ export async function detectAlertsForSeries(db: Pool, seriesId: number, opts: De
   });
   const tolerance = opts.dedupeSessions ?? 10;
   const fresh: NewAlert[] = [];
+  const opening = new Set(newAlertPoints(changes, known, tolerance));
   changes.forEach((at, k) => {
-    if (known.some((i) => Math.abs(i - at) <= tolerance)) return;
+    if (!opening.has(at)) return;
     const before = values.slice(k === 0 ? 0 : changes[k - 1], at);
     const after = values.slice(at, k === changes.length - 1 ? values.length : changes[k + 1]);
     const b = median(before);

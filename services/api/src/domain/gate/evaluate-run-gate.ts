@@ -16,10 +16,15 @@ import {
   type Pool,
 } from '@pocketbench/db';
 import {
+  adjustRegressionFamily,
   adjustRunVerdicts,
   checkBudget,
-  compareSessions,
+  decideCell,
+  FAIL_ALPHA,
+  pairedSessionOrder,
+  sessionPoint,
   worstVerdict,
+  type RegressionCheck,
   type BudgetSamples,
   type GateCell,
   type GateCheck,
@@ -76,10 +81,14 @@ export async function evaluateRunGate(db: Pool, runId: string, budgets: Budgets,
   const byJob = new Map<string, GateSessionRow[]>();
   for (const s of sessionRows) byJob.set(s.jobId, [...(byJob.get(s.jobId) ?? []), s]);
 
+  const cellBudgets = cellRows.map((row) => matchBudget(budgets, { model: row.model, variant: row.variant, backend: row.backend, pool: row.pool }));
+  // The Benjamini–Hochberg family of regression checks: the fail bound of each is at FAIL_ALPHA / family.
+  const family = cellBudgets.reduce((n, b) => n + (b.max_p90_regression_pct !== undefined ? 2 : 1), 0);
+  const regression: { check: GateCheck; decided: RegressionCheck }[] = [];
   const cells: GateCell[] = [];
-  for (const row of cellRows) {
-    const budget = matchBudget(budgets, { model: row.model, variant: row.variant, backend: row.backend, pool: row.pool });
-    const checks = await evaluateCell(db, run, row, byJob.get(row.jobId) ?? [], budget, { ...options, baselineBranch });
+  for (const [i, row] of cellRows.entries()) {
+    const budget = cellBudgets[i];
+    const checks = await evaluateCell(db, run, row, byJob.get(row.jobId) ?? [], budget, { ...options, baselineBranch, family, regression });
     const fidelity = fidelityOfCell.get(row.jobId);
     // A head that could not run has already failed the cell; fidelity adds nothing to that.
     if (!checks.some((k) => k.metric === 'runs')) {
@@ -100,8 +109,19 @@ export async function evaluateRunGate(db: Pool, runId: string, budgets: Budgets,
     });
   }
 
-  // Benjamini–Hochberg over every resampled check of the run; exact checks (model size) stand as they are.
-  const tested = cells.flatMap((c) => c.checks.filter((k) => k.pValue !== null && k.ciLow !== k.ciHigh));
+  // Regression checks: Benjamini–Hochberg over the family, with the false-coverage adjusted lower bound.
+  adjustRegressionFamily(regression.map((r) => r.decided)).forEach((a, i) => {
+    const k = regression[i].check;
+    k.adjustedPValue = a.adjustedPValue;
+    if (a.verdict === 'fail' && k.verdict !== 'fail') {
+      k.verdict = 'fail';
+      k.ciLow = a.ciLow;
+      k.sessionsNeededEstimate = 0;
+      k.note = `${regressionNote(k, a)} A discovery at false discovery rate ${FDR_LABEL} across the run's ${regression.length} regression checks (adjusted p = ${a.adjustedPValue.toPrecision(2)}).`;
+    }
+  });
+  // Absolute budgets: Benjamini–Hochberg over every resampled check; exact checks (model size) stand as they are.
+  const tested = cells.flatMap((c) => c.checks.filter((k) => !isRegressionMetric(k.metric) && k.pValue !== null && k.ciLow !== k.ciHigh));
   const adjusted = adjustRunVerdicts(tested.map((k) => ({ verdict: k.verdict, pValue: k.pValue! })));
   tested.forEach((k, i) => {
     k.adjustedPValue = adjusted[i].adjustedPValue;
@@ -131,6 +151,35 @@ export async function evaluateRunGate(db: Pool, runId: string, budgets: Budgets,
 
 interface CellContext extends GateOptions {
   baselineBranch: string;
+  /** Regression checks in the run's Benjamini–Hochberg family. */
+  family: number;
+  /** Collects the cell's regression checks for the run-wide adjustment. */
+  regression: { check: GateCheck; decided: RegressionCheck }[];
+}
+
+const FDR_LABEL = `${FAIL_ALPHA * 100} %`;
+
+function isRegressionMetric(metric: GateMetric): boolean {
+  return metric === 'regression' || metric === 'p90_regression';
+}
+
+const pctOf = (r: number) => `${((r - 1) * 100).toFixed(1)} %`;
+
+function regressionNote(k: GateCheck, c: RegressionCheck): string {
+  const what = c.quantile === 0.5 ? 'median' : 'p90';
+  const level = `${+((1 - c.alphaLow - c.alphaHigh) * 100).toFixed(1)} %`;
+  if (k.verdict === 'fail' || c.verdict === 'fail') {
+    return `${c.quantile === 0.5 ? 'Head' : "Head's p90"} is ${pctOf(c.ratio)} slower than the baseline (${level} CI ${pctOf(k.ciLow ?? c.ciLow)} to ${pctOf(c.ciHigh)}), beyond the ${k.budget} % tolerance.`;
+  }
+  if (c.verdict === 'pass') return '';
+  if (c.mixed) return `The sessions form two levels (as many slow, throttled-looking sessions as clean ones): more sessions are needed to tell the ${what}.`;
+  const where = `The ${level} interval ${c.ciLow.toFixed(3)}–${c.ciHigh.toFixed(3)} of the ${what} ratio straddles ${(1 + c.tolerance).toFixed(3)}; `;
+  return (
+    where +
+    (c.sessionsNeededEstimate === null
+      ? 'the difference is too close to the tolerance for more sessions to settle it.'
+      : `about ${c.sessionsNeededEstimate} more session(s) per side would likely decide.`)
+  );
 }
 
 async function evaluateCell(
@@ -163,43 +212,50 @@ async function evaluateCell(
   const resamples = options.resamples;
   const checks: GateCheck[] = [];
 
-  // Regression against the baseline.
+  // Regression against the baseline: the same decision procedure as the worker's stopping rule.
   const baseline = await chooseBaseline(db, run, cell, sessions.filter((s) => s.role === 'baseline' && usable(s)), head, options);
   if (!baseline.sessions.length) {
     checks.push(emptyCheck('regression', budget.max_regression_pct, `${baseline.missing}${excludedNote}`, head.length));
   } else {
-    const c = compareSessions(
-      head.map((s) => s.iterationsUs),
-      baseline.sessions.map((s) => s.iterationsUs),
-      { tolerance: budget.max_regression_pct / 100, seed: `${seed}:regression`, resamples },
+    const paired = baseline.source === 'paired';
+    const point = (s: GateSessionRow, role: 'head' | 'baseline', i: number) =>
+      sessionPoint(paired ? s.sessionIndex : i, s.iterationsUs, paired ? { order: pairedSessionOrder(role, s.sessionIndex) } : {});
+    const decision = decideCell(
+      head.map((s, i) => point(s, 'head', i)),
+      baseline.sessions.map((s, i) => point(s, 'baseline', i)),
+      {
+        tolerance: budget.max_regression_pct / 100,
+        p90Tolerance: budget.max_p90_regression_pct !== undefined ? budget.max_p90_regression_pct / 100 : null,
+        paired,
+        family: options.family,
+      },
     );
-    const pct = (r: number) => `${((r - 1) * 100).toFixed(1)} %`;
-    const note =
-      c.verdict === 'fail'
-        ? `Head is ${pct(c.ratio)} slower than the baseline (95 % CI ${pct(c.ciLow)} to ${pct(c.ciHigh)}), beyond the ${budget.max_regression_pct} % tolerance.`
-        : c.verdict === 'inconclusive'
-          ? `The 95 % interval ${c.ciLow.toFixed(3)}–${c.ciHigh.toFixed(3)} straddles ${(1 + budget.max_regression_pct / 100).toFixed(3)}; ` +
-            (c.sessionsNeededEstimate === null
-              ? 'the difference is too close to the tolerance for more sessions to settle it.'
-              : `about ${c.sessionsNeededEstimate} more session(s) per side would likely decide.`)
-          : undefined;
-    checks.push({
-      metric: 'regression',
-      verdict: c.verdict,
-      head: c.head / 1000,
-      baseline: c.baseline / 1000,
-      ratio: c.ratio,
-      ciLow: c.ciLow,
-      ciHigh: c.ciHigh,
-      budget: budget.max_regression_pct,
-      baselineSource: baseline.source,
-      headSessions: c.headSessions,
-      baselineSessions: c.baselineSessions,
-      pValue: c.pValue,
-      adjustedPValue: null,
-      sessionsNeededEstimate: c.sessionsNeededEstimate,
-      note: note ? `${note}${excludedNote}` : excludedNote.trim() || undefined,
-    });
+    const slow = decision.excluded.length
+      ? ` ${decision.excluded.length} session(s) set aside as slow: ${decision.excluded.map((e) => `${e.role} #${e.index} (${e.reason})`).join('; ')}.`
+      : '';
+    for (const c of decision.checks) {
+      const k: GateCheck = {
+        metric: c.quantile === 0.5 ? 'regression' : 'p90_regression',
+        verdict: c.verdict,
+        head: c.head / 1000,
+        baseline: c.baseline / 1000,
+        ratio: Number.isFinite(c.ratio) ? c.ratio : null,
+        ciLow: Number.isFinite(c.ciLow) ? c.ciLow : null,
+        ciHigh: Number.isFinite(c.ciHigh) ? c.ciHigh : null,
+        confidence: 1 - c.alphaLow - c.alphaHigh,
+        budget: c.quantile === 0.5 ? budget.max_regression_pct : budget.max_p90_regression_pct!,
+        baselineSource: baseline.source,
+        headSessions: c.headSessions,
+        baselineSessions: c.baselineSessions,
+        pValue: c.pValue,
+        adjustedPValue: null,
+        sessionsNeededEstimate: c.sessionsNeededEstimate,
+      };
+      const method = paired ? '' : ' Historical baseline: unpaired (Welch) interval.';
+      k.note = `${regressionNote(k, c)}${method}${slow}${excludedNote}`.trim() || undefined;
+      checks.push(k);
+      options.regression.push({ check: k, decided: c });
+    }
   }
 
   // Absolute budgets.

@@ -1,11 +1,12 @@
 import {
-  DEFAULT_RUN_CONFIG, queueNameForDevice, queueNameForPool, runtimeForFormat, sessionJobId,
+  BudgetsError, DEFAULT_RUN_CONFIG, parseBudgets, queueNameForDevice, queueNameForPool, runtimeForFormat, sessionJobId,
   type Backend, type ConversionRecipe, type RunConfig, type SessionJobData, type SessionRole,
 } from '@pocketbench/contracts';
 import {
   deleteRun, getArtifactsByIds, getRunByIdempotencyKey, insertJobs, insertRun, listDevices, withTransaction,
   type ArtifactRow, type DeviceRow, type NewJob, type Pool,
 } from '@pocketbench/db';
+import { pairOrder } from '@pocketbench/stats';
 import type { Logger } from 'pino';
 import { ApiError, validationFailed } from '../../errors.js';
 import type { SessionQueues, QueuedSession } from '../../infra/session-queues.js';
@@ -42,6 +43,8 @@ export interface RunRequest {
   /** How the variants are made (with `matrix.variants`). */
   conversion?: ConversionRequest;
   config?: Partial<RunConfig>;
+  /** The budgets file (YAML text), stored with the run: the worker stops and the gate decides with its tolerances. */
+  budgets?: string;
 }
 
 /** One cell as planned at submission. */
@@ -107,8 +110,18 @@ export function resolveTargets(names: string[], devices: DeviceRow[]): Target[] 
   });
 }
 
-export function resolveConfig(input: Partial<RunConfig> | undefined, paired: boolean): RunConfig {
-  const config: RunConfig = { ...DEFAULT_RUN_CONFIG, sessions: paired ? 6 : DEFAULT_RUN_CONFIG.sessions, ...input };
+export function resolveConfig(input: Partial<RunConfig> | undefined, paired: boolean, budgets?: string): RunConfig {
+  // A/B runs are adaptive unless told otherwise: 6 per side, more while inconclusive.
+  const config: RunConfig = { ...DEFAULT_RUN_CONFIG, sessions: paired ? 6 : DEFAULT_RUN_CONFIG.sessions, adaptive: paired, ...input };
+  if (budgets !== undefined) {
+    try {
+      parseBudgets(budgets, 'budgets');
+    } catch (err) {
+      if (err instanceof BudgetsError) throw new ApiError(422, 'invalid_budgets', `the budgets file is invalid: ${err.message}`, { issues: err.issues });
+      throw err;
+    }
+    config.budgets = budgets;
+  }
   if (input?.maxSessions === undefined) config.maxSessions = Math.max(config.maxSessions, config.sessions);
   if (config.maxSessions < config.sessions) {
     throw validationFailed(`config.maxSessions (${config.maxSessions}) must be at least config.sessions (${config.sessions})`, {
@@ -132,7 +145,7 @@ export async function createRun(
   if (req.matrix.variants) throw new Error('createRun: a variants run goes through createVariantRun');
   const { db, queues } = deps;
   const paired = req.matrix.baselineArtifact !== undefined;
-  const config = resolveConfig(req.config, paired);
+  const config = resolveConfig(req.config, paired, req.budgets);
 
   const ids = [...new Set([...req.matrix.artifacts, ...(paired ? [req.matrix.baselineArtifact!] : [])])];
   const referenceId = explicitReferenceId(config);
@@ -277,7 +290,7 @@ export function unsupportedReason(artifact: ArtifactRow, baseline: ArtifactRow |
     : `no device in pool ${target.name} supports backend ${backend} (they offer: ${offers})`;
 }
 
-/** One queued job per session; paired cells alternate head and baseline (A B A B…). */
+/** One queued job per session; paired cells interleave head and baseline counterbalanced (A B B A …). */
 function planSessions(
   runId: string,
   cells: PlannedCell[],
@@ -320,7 +333,8 @@ export function cellSessions(
   const base = baseline ? ref(baseline) : undefined;
   const list: QueuedSession[] = [];
   for (let s = 0; s < perSide; s++) {
-    const sides: [SessionRole, ReturnType<typeof ref>][] = base ? [['head', head], ['baseline', base]] : [['head', head]];
+    // Counterbalanced A B, B A, … on the device: a drift adds as much to the head as to the baseline.
+    const sides: [SessionRole, ReturnType<typeof ref>][] = base ? pairOrder(s).map((role) => [role, role === 'head' ? head : base]) : [['head', head]];
     for (const [role, artifact] of sides) {
       const data: SessionJobData = {
         runId, jobId: c.jobId, cellIndex: c.cellIndex, role, sessionIndex: s, artifact, backend: c.backend, pool: c.pool,
