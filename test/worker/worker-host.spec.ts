@@ -118,7 +118,7 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     assert.equal(job!.status, 'done');
   });
 
-  it('a session over the CV cap is run once more, then stored `unstable` with the reasons', async () => {
+  it('a session over the CV cap that cannot get better (sub-millisecond iterations) is not rerun: stored `unstable` with the reasons', async () => {
     const prefix = testQueuePrefix();
     const pool = uniq('host-test');
     const run = await seedRun(db.pool, { file: onnx, pool, prefix, config: { iterations: 10, warmup: 1 } });
@@ -133,7 +133,8 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
       const rows = await listSessionsForRun(db.pool, run.runId);
       return rows.length ? rows : undefined;
     });
-    assert.equal(starts, 2, 'retried once');
+    // The tiny model's noise is the timer's and the scheduler's: a second run would be no quieter.
+    assert.equal(starts, 1, 'not rerun');
     assert.equal(s.status, 'unstable');
     assert.match(s.errorMessage ?? '', /CV .* exceeds the cap/);
     assert.equal(s.iterationsUs.length, 10, 'its iterations are kept');

@@ -174,11 +174,11 @@ function residualsOf(side: SessionPoint[], fit: boolean[], paired: boolean): num
  * hide each other by inflating the scale. Slow only: throttling and interference make a
  * session slower, never faster; and only a minority of a side, a majority being its level.
  */
-function screenSlow(head: SessionPoint[], baseline: SessionPoint[], paired: boolean): { slow: Map<SessionPoint, string>; mixed: boolean } {
+function screenSlow(head: SessionPoint[], baseline: SessionPoint[], paired: boolean): { slow: Map<SessionPoint, string>; suspects: Map<SessionPoint, number> } {
   const sides = [head, baseline];
   const out = new Map<SessionPoint, string>();
-  let mixed = false;
-  if (head.length + baseline.length < 8) return { slow: out, mixed };
+  const suspects = new Map<SessionPoint, number>();
+  if (head.length + baseline.length < 8) return { slow: out, suspects };
   let keep = sides.map((side) => side.map(() => true));
   for (let round = 0; round < 5; round++) {
     const residuals = sides.map((side, k) => residualsOf(side, keep[k], paired));
@@ -204,7 +204,7 @@ function screenSlow(head: SessionPoint[], baseline: SessionPoint[], paired: bool
           // A kept session still far from its side's level: the side is a mixture (as many
           // throttled sessions as clean ones, or a faster cluster), its level unknown yet.
           if (keep[k][i]) {
-            if (Math.abs(residuals[k][i] / scale) > SLOW_SESSION_K) mixed = true;
+            if (Math.abs(residuals[k][i] / scale) > SLOW_SESSION_K) suspects.set(s, Math.abs(residuals[k][i]));
             return;
           }
           const z = residuals[k][i] / scale;
@@ -214,7 +214,7 @@ function screenSlow(head: SessionPoint[], baseline: SessionPoint[], paired: bool
       break;
     }
   }
-  return { slow: out, mixed };
+  return { slow: out, suspects };
 }
 
 function meanVar(x: number[]): { mean: number; variance: number } {
@@ -243,7 +243,7 @@ export function decideCell(head: SessionPoint[], baseline: SessionPoint[], optio
     });
   const h0 = given(head, 'head');
   const b0 = given(baseline, 'baseline');
-  const { slow, mixed } = screenSlow(h0, b0, paired);
+  const { slow, suspects } = screenSlow(h0, b0, paired);
   const keep = (side: SessionPoint[], role: 'head' | 'baseline') =>
     side.filter((s) => {
       const reason = slow.get(s);
@@ -254,9 +254,24 @@ export function decideCell(head: SessionPoint[], baseline: SessionPoint[], optio
   const b = keep(b0, 'baseline');
   const p90 = options.p90Tolerance !== undefined && options.p90Tolerance !== null;
   const family = Math.max(options.family ?? (p90 ? 2 : 1), 1);
-  const common = { paired, mixed, alphaPass: PASS_ALPHA, alphaFail: FAIL_ALPHA / family, reachable: options.reachablePairs };
-  const checks: RegressionCheck[] = [check(h, b, { ...common, quantile: 0.5, tolerance })];
-  if (p90) checks.push(check(h, b, { ...common, quantile: 0.9, tolerance: options.p90Tolerance! }));
+  const common = { paired, mixed: false, alphaPass: PASS_ALPHA, alphaFail: FAIL_ALPHA / family, reachable: options.reachablePairs };
+  const run = (hs: SessionPoint[], bs: SessionPoint[], mixed: boolean) => {
+    const c: RegressionCheck[] = [check(hs, bs, { ...common, mixed, quantile: 0.5, tolerance })];
+    if (p90) c.push(check(hs, bs, { ...common, mixed, quantile: 0.9, tolerance: options.p90Tolerance! }));
+    return c;
+  };
+  let checks = run(h, b, false);
+  if (suspects.size) {
+    // Sessions still far from their side's level after the screen (as many throttled as clean,
+    // or a faster cluster): the side's level is uncertain by about that far. A verdict stands
+    // only when the estimate is farther than that from the limit.
+    const ambiguity = Math.max(...suspects.values());
+    checks = checks.map((c) =>
+      c.verdict === 'inconclusive' || Math.abs(c.logEstimate - Math.log1p(c.tolerance)) > ambiguity
+        ? c
+        : check(h, b, { ...common, mixed: true, quantile: c.quantile, tolerance: c.tolerance }),
+    );
+  }
   return { verdict: worstVerdict(checks.map((c) => c.verdict)), checks, excluded };
 }
 

@@ -12,7 +12,8 @@ export interface HygieneOptions {
   /**
    * Largest acceptable relative standard error of the session median (≈ 1.2533 · CV / √n). A
    * noisy session that timed enough iterations (a minimum timed duration) still has a precise
-   * median, and the median is what the statistics use. @defaultValue 0.018 (a 10 % CV at 50 iterations)
+   * median, and the median is what the statistics use. @defaultValue the standard error a CV of
+   * `cvCap` gives at 50 iterations: 1.2533 · cvCap / √50 (≈ 1.8 % for 10 %)
    */
   medianSeCap?: number;
   /**
@@ -61,7 +62,7 @@ export function checkSessionHygiene(iterationsUs: ArrayLike<number>, options: Hy
   const robust = options.cvKind !== 'classic';
   const cv = robust ? (s.p50 > 0 ? robustSd / s.p50 : 0) : s.cv;
   const medianSe = (1.2533 * cv) / Math.sqrt(n);
-  const seCap = options.medianSeCap ?? 0.018;
+  const seCap = options.medianSeCap ?? (1.2533 * cvCap) / Math.sqrt(50);
   const noisy = cv > cvCap && medianSe > seCap;
   if (noisy) reasons.push(`${robust ? 'robust ' : ''}CV ${pct(cv)} exceeds the cap of ${pct(cvCap)} and leaves the median uncertain by ${pct(medianSe)} over ${n} iterations`);
   let drifting = false;
