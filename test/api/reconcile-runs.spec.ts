@@ -76,7 +76,8 @@ describe('api/reconcileRuns', () => {
     }
     // The device queue keeps the A B A B order.
     const order = (await queue(names()[0]).getJobs(['waiting'], 0, -1, true)).map((j) => `${j!.data.role}${j!.data.sessionIndex}`);
-    assert.deepEqual(order, ['head0', 'baseline0', 'head1', 'baseline1']);
+    // Counterbalanced as at submission: A B, then B A.
+    assert.deepEqual(order, ['head0', 'baseline0', 'baseline1', 'head1']);
 
     // Idempotent: a second pass finds the same cells, BullMQ keeps one job per id.
     await reconcileRuns({ db: api.db.pool, queues: api.server.deps.queues });
