@@ -15,6 +15,8 @@ fi
 command -v cmake >/dev/null || { echo "cmake not found (Debian package cmake)" >&2; exit 1; }
 [ -f /usr/lib/x86_64-linux-gnu/cmake/Torch/TorchConfig.cmake ] || [ -n "$(find /usr/lib -name TorchConfig.cmake -print -quit 2>/dev/null)" ] \
   || { echo "libtorch not found (Debian package libtorch-dev)" >&2; exit 1; }
+# A build directory configured for another checkout (a copied data dir) cannot be reused.
+if [ -f "$out/build/CMakeCache.txt" ] && ! grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$src" "$out/build/CMakeCache.txt"; then rm -rf "$out/build"; fi
 cmake -S "$src" -B "$out/build" -DCMAKE_BUILD_TYPE=Release >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 1; }
 cmake --build "$out/build" -j "$(nproc)" >>"$out/build.log" 2>&1 || { tail -40 "$out/build.log" >&2; exit 1; }
 # Copy then rename: a runner that is running right now keeps its old file.

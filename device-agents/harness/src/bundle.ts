@@ -13,6 +13,7 @@
  * The version is the package version plus a hash of the bundle's content, so a changed harness
  * is a new version and a device never keeps running a stale copy.
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, rename, rm, writeFile, readdir, stat } from 'node:fs/promises';
@@ -134,4 +135,37 @@ export async function bundleSize(dir: string): Promise<number> {
   let n = 0;
   for (const f of await filesUnder(dir)) n += (await stat(f)).size;
   return n;
+}
+
+const NATIVE_BUNDLE_SCRIPT = fileURLToPath(new URL('../native/bundle.sh', import.meta.url));
+
+/** The native bundle's manifest.json (native/bundle.sh). */
+export interface NativeBundleManifest {
+  name: string;
+  version: string;
+  arch: 'aarch64' | 'x86_64';
+  entry: string;
+  interpreter: 'sh';
+  commands: { run: string[]; probe: string[] };
+  runtimes: { onnxruntime: string | null; 'pytorch-lite': string | null };
+  /** Every file of the bundle, relative to it (what the Android adapter pushes). */
+  files: string[];
+  sizeBytes: number;
+}
+
+/**
+ * The self-contained native harness for `arch` (native/bundle.sh): supervisor, ONNX Runtime
+ * C-API runner and lite-interpreter runner with their own loader and libraries, started by a
+ * POSIX sh entry. Built once per content under `<dataDir>/harness/native-bundle/<arch>/<version>/`
+ * (the first build cross-compiles, minutes; later calls take seconds).
+ */
+export async function ensureNativeHarnessBundle(opts: { dataDir: string; arch: 'aarch64' | 'x86_64' }): Promise<HarnessBundle & { manifest: NativeBundleManifest }> {
+  const dir = await new Promise<string>((resolve, reject) => {
+    execFile('bash', [NATIVE_BUNDLE_SCRIPT, '--arch', opts.arch, '--data-dir', opts.dataDir], { timeout: 30 * 60_000, maxBuffer: 8 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`building the native ${opts.arch} harness bundle failed: ${String(stderr).trim().split('\n').slice(-5).join(' ') || err.message}`));
+      else resolve(String(stdout).trim().split('\n').pop() ?? '');
+    });
+  });
+  const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as NativeBundleManifest;
+  return { dir, version: manifest.version, manifest };
 }

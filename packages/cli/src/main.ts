@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDevicesCommand } from './commands/devices.js';
 import { registerGateCommand } from './commands/gate.js';
+import { registerHarnessBundleCommand } from './commands/harness-bundle.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerResultsCommand } from './commands/results.js';
 import { registerStatusCommand } from './commands/status.js';
@@ -28,6 +29,7 @@ Exit codes: 0 ok, 1 failed (a run or cell failed), 2 bad usage or input, 3 the a
   registerMigrateCommand(program);
   registerTokenCommand(program);
   registerGateCommand(program);
+  registerHarnessBundleCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -93,7 +93,14 @@ export interface BenchReport {
     timedDurationMs: number;
   };
   summary?: IterationSummary;
-  memory?: { peakRssBytes: number; method: PeakRssMethod };
+  memory?: {
+    peakRssBytes: number;
+    method: PeakRssMethod;
+    /** Proportional set size of the runner at the end of the session, where the kernel offers it. */
+    pssBytes?: number;
+    /** How pssBytes was read: `smaps_rollup` (/proc/self/smaps_rollup, Linux >= 4.14 and Android). */
+    pssMethod?: 'smaps_rollup';
+  };
   output?: {
     index: number;
     dtype: string;

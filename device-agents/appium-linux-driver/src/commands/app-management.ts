@@ -14,10 +14,21 @@ export interface HarnessManifest {
    * @defaultValue run: ['run', '--spec', '{spec}', '--out', '{out}'], probe: ['probe']
    */
   commands?: { run?: string[]; probe?: string[] };
+  /**
+   * How the entry is started: `node` (the Node harness, by the target's node) or `sh` (the native
+   * bundle's POSIX sh entry, which brings its own loader and libraries: no node on the target).
+   * @defaultValue 'node'
+   */
+  interpreter?: 'node' | 'sh';
   [k: string]: unknown;
 }
 
 const DEFAULT_COMMANDS = { run: ['run', '--spec', '{spec}', '--out', '{out}'], probe: ['probe'] };
+
+/** The whole argv that runs an installed harness on a target: its interpreter, the entry, the template. */
+export function harnessArgv(nodeArgv: string[], dir: string, m: HarnessManifest, which: 'run' | 'probe', vars: Record<string, string> = {}): string[] {
+  return [...(m.interpreter === 'sh' ? ['sh'] : nodeArgv), ...harnessArgs(dir, m, which, vars)];
+}
 
 /** argv (after node) that runs an installed harness: the entry, then the manifest's template. */
 export function harnessArgs(dir: string, m: HarnessManifest, which: 'run' | 'probe', vars: Record<string, string> = {}): string[] {
@@ -43,6 +54,7 @@ async function readManifest(dir: string): Promise<HarnessManifest> {
   for (const k of ['name', 'version', 'entry'] as const) {
     if (typeof m[k] !== 'string' || !m[k]) throw invalidArgument('appPath', `manifest.json lacks a string '${k}'`);
   }
+  if (m.interpreter !== undefined && m.interpreter !== 'node' && m.interpreter !== 'sh') throw invalidArgument('appPath', `manifest.json 'interpreter' must be 'node' or 'sh', not ${JSON.stringify(m.interpreter)}`);
   if (!/^[A-Za-z0-9._+-]+$/.test(m.version!)) throw invalidArgument('appPath', `manifest.json 'version' is not a safe directory name: ${m.version}`);
   return m as HarnessManifest;
 }

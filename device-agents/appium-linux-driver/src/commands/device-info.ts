@@ -2,7 +2,7 @@ import { TargetUnreachableError } from '../errors.js';
 import { FACTS_PROBE, STATE_PROBE } from '../probes.js';
 import { QEMU_CPU } from '../targets/qemu-target.js';
 import type { DriverContext } from '../driver-context.js';
-import { harnessArgs, installedManifest } from './app-management.js';
+import { harnessArgv, installedManifest } from './app-management.js';
 import { harnessDir } from './paths.js';
 
 async function runProbe(driver: DriverContext, argv: string[], script: string, what: string) {
@@ -35,7 +35,7 @@ export async function mobileDeviceInfo(this: DriverContext, harnessVersion?: str
   if (harnessVersion) {
     const dir = harnessDir(this, harnessVersion);
     const manifest = await installedManifest(this, harnessVersion);
-    const r = await this.target.exec([...this.target.nodeArgv(), ...harnessArgs(dir, manifest, 'probe')], { timeoutMs: 120_000 });
+    const r = await this.target.exec(harnessArgv(this.target.nodeArgv(), dir, manifest, 'probe'), { timeoutMs: 120_000 });
     if (r.exitCode !== 0) throw new TargetUnreachableError(`harness --probe failed (exit ${r.exitCode ?? r.signal}): ${r.stderr.trim().slice(-500)}`);
     const probe = JSON.parse(r.stdout) as Record<string, unknown>;
     info.harnessProbe = probe;

@@ -1,13 +1,14 @@
 import { HarnessTimeoutError, invalidArgument } from '../errors.js';
 import type { DriverContext } from '../driver-context.js';
-import { harnessArgs, installedManifest } from './app-management.js';
+import { harnessArgv, installedManifest } from './app-management.js';
 import { harnessDir, targetPath } from './paths.js';
 
 const tail = (s: string, n = 2000) => (s.length > n ? s.slice(-n) : s);
 
 /**
  * `mobile: runHarness` — runs an installed harness version on a spec already pushed to the
- * target: `node <entry> --spec <specPath> --out <reportPath>`, killed (process group) once the
+ * target: `node <entry> run --spec <specPath> --out <reportPath>` (`sh <entry> …` for a native
+ * bundle), killed (process group) once the
  * budget is spent. The report stays on the target for pullFile. On emulated targets the
  * report's peak RSS is replaced by the emulator process's, measured from the host.
  */
@@ -25,7 +26,7 @@ export async function mobileRunHarness(
   if (!(await this.target.exists(spec))) throw invalidArgument('specPath', `no such file on the target: ${spec}`);
   const manifest = await installedManifest(this, version);
   await this.target.remove(out);
-  const argv = [...this.target.nodeArgv(), ...harnessArgs(harnessDir(this, version), manifest, 'run', { spec, out })];
+  const argv = harnessArgv(this.target.nodeArgv(), harnessDir(this, version), manifest, 'run', { spec, out });
   this.log.info(`running harness ${version}: ${argv.join(' ')}`);
   let pid: number | undefined;
   let tracked: Promise<void> | undefined;

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -83,6 +84,17 @@ long peak_rss_bytes() {
 
 double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// Proportional set size of this process (Android's own measure of an app's memory), where the
+// kernel offers smaps_rollup (Linux >= 4.14); -1 when it does not.
+long pss_bytes() {
+  std::ifstream f("/proc/self/smaps_rollup");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("Pss:", 0) == 0) return std::stol(line.substr(4)) * 1024;
+  }
+  return -1;
 }
 
 struct InputArg {
@@ -196,7 +208,21 @@ int main(int argc, char** argv) {
     fail("bad_spec", "a fidelity pass needs --fidelity-count >= 1, one --fidelity-input per --input and --fidelity-output");
 
   at::set_num_threads(threads);
-  at::globalContext().setQEngine(at::QEngine::QNNPACK);
+  // qnnpack (PyTorch Mobile's int8 kernels, written for ARM) when this libtorch has it; Debian's
+  // arm64 libtorch 1.13 is built without it, and runs quantized ops on oneDNN instead. The report
+  // names the engine that ran, never the one we would have liked.
+  const auto& engines = at::globalContext().supportedQEngines();
+  auto has_engine = [&](at::QEngine e) { return std::find(engines.begin(), engines.end(), e) != engines.end(); };
+  std::string qengine = "none";
+  if (has_engine(at::QEngine::QNNPACK)) {
+    at::globalContext().setQEngine(at::QEngine::QNNPACK);
+    qengine = "qnnpack";
+  } else if (has_engine(at::QEngine::ONEDNN)) {
+    at::globalContext().setQEngine(at::QEngine::ONEDNN);
+    qengine = "onednn";
+  }
+  std::string supported_engines;
+  for (auto e : engines) supported_engines += std::string(supported_engines.empty() ? "" : ",") + "\"" + c10::toString(e) + "\"";
   c10::InferenceMode guard;
 
   std::vector<c10::IValue> args;
@@ -232,6 +258,11 @@ int main(int argc, char** argv) {
     else if (op.rfind("quantized::", 0) == 0) quantized_ops.push_back(op);
     else if (op.rfind("vulkan_prepack::", 0) == 0) backend_used = "vulkan";
     else if (op.rfind("metal_prepack::", 0) == 0) backend_used = "metal";
+  }
+
+  if (!quantized_ops.empty() && qengine == "none") {
+    std::cout << "{\"status\":\"unsupported\",\"reason\":\"the model has quantized ops and this libtorch has no quantized engine (neither qnnpack nor oneDNN)\"}" << std::endl;
+    return 3;
   }
 
   c10::IValue out;
@@ -270,6 +301,7 @@ int main(int argc, char** argv) {
 
   // Read before the fidelity pass, so the peak is the timed loop's.
   long peak_rss = peak_rss_bytes();
+  long pss = pss_bytes();
 
   // Fidelity pass: outside the timed loop, one inference per sample, every output kept.
   std::vector<std::pair<std::string, std::vector<int64_t>>> fidelity_shapes;
@@ -314,13 +346,14 @@ int main(int argc, char** argv) {
 
   std::ostringstream js;
   js.precision(12);
-  js << "{\"status\":\"ok\",\"runtimeVersion\":\"" << TORCH_VERSION << "\",\"qengine\":\"qnnpack\""
+  js << "{\"status\":\"ok\",\"runtimeVersion\":\"" << TORCH_VERSION << "\",\"qengine\":\"" << qengine << "\""
      << ",\"threads\":" << at::get_num_threads() << ",\"modelLoadMs\":" << load_ms
      << ",\"firstInferenceMs\":" << first_ms << ",\"outputDtype\":\"" << json_escape(out_dtype) << "\",\"outputShape\":[";
   for (size_t i = 0; i < out_shape.size(); ++i) js << (i ? "," : "") << out_shape[i];
-  js << "],\"peakRssBytes\":" << peak_rss << ",\"iterationsUs\":[";
+  js << "],\"peakRssBytes\":" << peak_rss << ",\"pssBytes\":" << pss << ",\"iterationsUs\":[";
   for (size_t i = 0; i < iterations_us.size(); ++i) js << (i ? "," : "") << iterations_us[i];
-  js << "],\"backendUsed\":\"" << backend_used << "\",\"detail\":{\"operatorCount\":" << ops.size() << ",\"xnnpackOps\":[";
+  js << "],\"backendUsed\":\"" << backend_used << "\",\"detail\":{\"qengine\":\"" << qengine << "\",\"supportedQEngines\":[" << supported_engines
+     << "],\"operatorCount\":" << ops.size() << ",\"xnnpackOps\":[";
   for (size_t i = 0; i < xnnpack_ops.size(); ++i) js << (i ? "," : "") << '"' << json_escape(xnnpack_ops[i]) << '"';
   js << "],\"quantizedOps\":[";
   for (size_t i = 0; i < quantized_ops.size(); ++i) js << (i ? "," : "") << '"' << json_escape(quantized_ops[i]) << '"';

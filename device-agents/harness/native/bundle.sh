@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# Builds the self-contained native harness bundle for one architecture: the supervisor
+# (native/harness), the ONNX Runtime C-API runner (native/ort-runner) and the lite-interpreter
+# runner (native/ptl-runner), with their own dynamic loader and every shared library they need,
+# started by a POSIX sh entry that works under Android's sh (toybox/mksh) from any directory.
+#
+#   bundle.sh --arch aarch64|x86_64 [--out DIR] [--runtimes onnxruntime,pytorch-lite] [--data-dir DIR]
+#
+# Prints the bundle directory on stdout. Binaries are cached by a hash of their sources and
+# toolchain inputs under <data-dir>/harness/native-build/<arch>/, assembled bundles under
+# <data-dir>/harness/native-bundle/<arch>/<version>/; --out copies (hard-links where it can) one.
+# Sources: Debian packages (g++, g++-aarch64-linux-gnu, libtorch-dev[:arm64] through a dpkg -x
+# sysroot, nlohmann-json3-dev) and npm packages (onnxruntime-node's libonnxruntime.so.1, the C
+# API headers of com.github.asus4.onnxruntime); nothing else is downloaded.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+fail() { printf '[harness-bundle] error: %s\n' "$*" >&2; exit 1; }
+log() { printf '[harness-bundle] %s\n' "$*" >&2; }
+
+arch="" out="" runtimes="onnxruntime,pytorch-lite" data_dir="${POCKETBENCH_DATA_DIR:-$repo/.pocketbench}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --arch) arch=${2:-}; shift 2 ;;
+    --out) out=${2:-}; shift 2 ;;
+    --runtimes) runtimes=${2:-}; shift 2 ;;
+    --data-dir) data_dir=${2:-}; shift 2 ;;
+    *) fail "unknown argument '$1' (usage: bundle.sh --arch aarch64|x86_64 [--out DIR] [--runtimes onnxruntime,pytorch-lite])" ;;
+  esac
+done
+case "$arch" in
+  aarch64|arm64) arch=aarch64 triplet=aarch64-linux-gnu cxx=aarch64-linux-gnu-g++ ort_dir=arm64 loader_name=ld-linux-aarch64.so.1 ;;
+  x86_64|x64) arch=x86_64 triplet=x86_64-linux-gnu cxx=g++ ort_dir=x64 loader_name=ld-linux-x86-64.so.2 ;;
+  *) fail "--arch must be aarch64 or x86_64, got '${arch:-nothing}'" ;;
+esac
+want_ort=0 want_ptl=0
+IFS=, read -r -a rts <<< "$runtimes"
+for r in "${rts[@]}"; do
+  case "$r" in
+    onnxruntime) want_ort=1 ;;
+    pytorch-lite) want_ptl=1 ;;
+    *) fail "--runtimes takes onnxruntime and/or pytorch-lite, got '$r'" ;;
+  esac
+done
+[ $((want_ort + want_ptl)) -gt 0 ] || fail "--runtimes names no runtime"
+mkdir -p "$data_dir"
+data_dir=$(cd "$data_dir" && pwd)
+
+command -v "$cxx" >/dev/null || fail "$cxx is missing (Debian package $([ "$arch" = aarch64 ] && echo g++-aarch64-linux-gnu || echo g++))"
+[ -f /usr/include/nlohmann/json.hpp ] || fail "nlohmann/json.hpp is missing (Debian package nlohmann-json3-dev)"
+if [ "$arch" = aarch64 ]; then
+  sysroot="$data_dir/cross/sysroot-arm64"
+  bash "$here/cross/sysroot-arm64.sh" "$sysroot" || fail "the arm64 sysroot could not be built"
+  # libgloo (and a few others) live outside the multiarch directory, in /usr/lib.
+  libdirs=("$sysroot/usr/lib/$triplet" "$sysroot/lib/$triplet" "$sysroot/usr/lib")
+  loader="$sysroot/lib/$loader_name"
+  torch_inc="$sysroot/usr/include"
+else
+  sysroot=""
+  libdirs=("/usr/lib/$triplet" "/lib/$triplet" "/usr/lib")
+  loader="/lib64/$loader_name"
+  torch_inc="/usr/include"
+fi
+[ -e "$loader" ] || fail "the dynamic loader $loader is missing"
+
+ort_so="$repo/node_modules/onnxruntime-node/bin/napi-v6/linux/$ort_dir/libonnxruntime.so.1"
+ort_h="$repo/node_modules/com.github.asus4.onnxruntime/Plugins/iOS~/onnxruntime.xcframework/ios-arm64/onnxruntime.framework/Headers"
+if [ $want_ort = 1 ]; then
+  [ -f "$ort_so" ] || fail "$ort_so is missing (npm package onnxruntime-node)"
+  [ -f "$ort_h/onnxruntime_c_api.h" ] || fail "ONNX Runtime's C API headers are missing (npm devDependency com.github.asus4.onnxruntime)"
+  # The headers may be older than the library (ORT keeps every older API version), never newer.
+  h_api=$(sed -n 's/^#define ORT_API_VERSION \([0-9]*\).*/\1/p' "$ort_h/onnxruntime_c_api.h")
+  so_api=$(readelf --dyn-syms -W "$ort_so" | grep -o 'VERS_1\.[0-9]*' | sort -t. -k2 -n | tail -1 | cut -d. -f2 || true)
+  [ -n "$h_api" ] && [ -n "$so_api" ] || fail "cannot read the ONNX Runtime API versions of the headers ($h_api) or of $ort_so ($so_api)"
+  [ "$h_api" -le "$so_api" ] || fail "ONNX Runtime C API headers are version $h_api, newer than the bundled libonnxruntime (API $so_api); use headers <= $so_api"
+fi
+if [ $want_ptl = 1 ]; then
+  [ -f "$torch_inc/torch/script.h" ] || fail "libtorch headers are missing under $torch_inc (Debian package libtorch-dev$([ "$arch" = aarch64 ] && echo ':arm64'))"
+fi
+
+# --- compile (cached by source hash) ---
+# Bump when the compile or link flags below change (they are not hashed, to keep this script's
+# other edits from forcing a rebuild of several minutes).
+flags_rev=3
+src_hash=$( { cat "$here"/harness/main.cpp "$here"/common/*.h "$here"/ort-runner/main.cpp "$here"/ort-runner/bare_loop.cpp "$here"/ptl-runner/main.cpp "$here"/ptl-runner/bare_loop.cpp; echo "$flags_rev";
+  "$cxx" --version | head -1; echo "$runtimes"; if [ $want_ort = 1 ]; then sha256sum "$ort_so" "$ort_h/onnxruntime_c_api.h"; fi
+  if [ -n "$sysroot" ]; then cat "$sysroot.stamp"; fi; } | sha256sum | cut -c1-16)
+build="$data_dir/harness/native-build/$arch/$src_hash"
+opt=(-O2 -std=gnu++17 -DNDEBUG -D_GLIBCXX_USE_CXX11_ABI=1)
+if [ ! -f "$build/.done" ]; then
+  log "compiling the native harness for $arch (once per source change; a few minutes)"
+  mkdir -p "$build/bin"  # binaries already built for these sources are kept
+  blog="$build/build.log"
+  pids=()
+  json_inc=()
+  if [ -n "$sysroot" ]; then json_inc=(-isystem "$sysroot/usr/include/nlohmann/.."); fi
+  [ -x "$build/bin/pocketbench-harness" ] || { "$cxx" "${opt[@]}" "${json_inc[@]}" -o "$build/bin/pocketbench-harness" "$here/harness/main.cpp" >"$blog.harness" 2>&1 & pids+=($!); }
+  if [ $want_ort = 1 ] && [ ! -x "$build/bin/ort-bare-loop" ]; then
+    ( "$cxx" "${opt[@]}" "${json_inc[@]}" -I"$ort_h" -o "$build/bin/ort-runner" "$here/ort-runner/main.cpp" "$ort_so" \
+      && "$cxx" "${opt[@]}" -I"$ort_h" -o "$build/bin/ort-bare-loop" "$here/ort-runner/bare_loop.cpp" "$ort_so" ) >"$blog.ort" 2>&1 & pids+=($!)
+  fi
+  if [ $want_ptl = 1 ] && [ ! -x "$build/bin/ptl-bare-loop" ]; then
+    tl="${libdirs[0]}"
+    torch_flags=(-DGFLAGS_IS_A_DLL=0 -DGLOG_CUSTOM_PREFIX_SUPPORT -isystem "$torch_inc/torch/csrc/api/include")
+    if [ -n "$sysroot" ]; then torch_flags+=(-isystem "$torch_inc"); fi
+    torch_libs=("$tl/libtorch.so.1.13" -Wl,--no-as-needed "$tl/libtorch_cpu.so.1.13" -Wl,--as-needed "$tl/libc10.so.1.13" -lpthread
+      # Debian's libtorch pulls in gdal, opencv, gloo…: their own dependencies are resolved by the
+      # loader at run time (the bundle carries them all), not checked again at link time.
+      -Wl,--allow-shlib-undefined -Wl,-rpath-link,"$tl" -Wl,-rpath-link,"${libdirs[1]}" -Wl,-rpath-link,"$tl/blas" -Wl,-rpath-link,"$tl/lapack")
+    ( "$cxx" "${opt[@]}" "${torch_flags[@]}" -o "$build/bin/ptl-runner" "$here/ptl-runner/main.cpp" "${torch_libs[@]}" \
+      && "$cxx" "${opt[@]}" "${torch_flags[@]}" -o "$build/bin/ptl-bare-loop" "$here/ptl-runner/bare_loop.cpp" "${torch_libs[@]}" ) >"$blog.ptl" 2>&1 & pids+=($!)
+  fi
+  ok=1
+  for p in "${pids[@]}"; do wait "$p" || ok=0; done
+  cat "$blog".* > "$blog" 2>/dev/null || true
+  [ $ok = 1 ] || { rm -f "$build"/bin/ptl-bare-loop "$build"/bin/ort-bare-loop; tail -30 "$blog" >&2; fail "compiling the native harness for $arch failed; see $blog"; }
+  touch "$build/.done"
+fi
+
+# --- the shared-library closure: every NEEDED entry, found in the sysroot (or this host) ---
+search=("$(dirname "$ort_so")" "${libdirs[@]}" "${libdirs[0]}/blas" "${libdirs[0]}/lapack")
+declare -A found=()
+queue=()
+for b in "$build"/bin/*; do queue+=("$b"); done
+while [ ${#queue[@]} -gt 0 ]; do
+  f=${queue[0]}; queue=("${queue[@]:1}")
+  for n in $(readelf -d -W "$f" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+    [ -n "${found[$n]:-}" ] && continue
+    [ "$n" = "$loader_name" ] && { found[$n]=$loader; continue; }
+    p=""
+    for d in "${search[@]}"; do [ -e "$d/$n" ] && { p="$d/$n"; break; }; done
+    if [ -z "$p" ]; then
+      for d in "${libdirs[@]:0:2}"; do p=$(find "$d" -name "$n" \( -type f -o -type l \) 2>/dev/null | sort | head -1 || true); [ -n "$p" ] && break; done
+    fi
+    [ -n "$p" ] || fail "shared library $n (needed by $(basename "$f")) is not in ${search[*]}"
+    found[$n]=$p
+    queue+=("$(readlink -f "$p")")
+  done
+done
+found[$loader_name]=$loader
+
+# --- version: everything that goes into the bundle ---
+manifest_inputs=$( { for n in "${!found[@]}"; do r=$(readlink -f "${found[$n]}"); echo "$n ${r##*/} $(stat -c %s "$r")"; done | sort; (cd "$build/bin" && sha256sum -- *); sha256sum < "$0"; } )
+version="$(node -p 'require(process.argv[1]).version' "$repo/device-agents/harness/package.json")-native+$(printf '%s' "$manifest_inputs" | sha256sum | cut -c1-12)"
+cache="$data_dir/harness/native-bundle/$arch/$version"
+if [ ! -f "$cache/manifest.json" ]; then
+  log "assembling the $arch bundle $version (${#found[@]} libraries)"
+  tmp="$cache.tmp-$$"
+  trap 'rm -rf "$tmp"' EXIT
+  rm -rf "$tmp" && mkdir -p "$tmp/bin" "$tmp/lib"
+  for b in pocketbench-harness ort-runner ptl-runner ort-bare-loop ptl-bare-loop; do
+    [ -f "$build/bin/$b" ] && cp "$build/bin/$b" "$tmp/bin/$b"
+  done
+  for n in "${!found[@]}"; do cp -L "${found[$n]}" "$tmp/lib/$n"; done
+  chmod 755 "$tmp/lib/$loader_name" "$tmp"/bin/*
+  cat > "$tmp/pocketbench-harness" <<EOF
+#!/bin/sh
+# pocketbench native harness $version ($arch). POSIX sh (Android's toybox/mksh, dash, busybox):
+# runs the bundle's own loader and libraries from wherever this directory is; nothing installed.
+#   sh pocketbench-harness run --spec SPEC.json --out REPORT.json | probe | --version
+case "\$0" in */*) PB_BUNDLE=\${0%/*} ;; *) PB_BUNDLE=. ;; esac
+PB_BUNDLE=\$(cd "\$PB_BUNDLE" && pwd) || exit 70
+PB_LOADER="\$PB_BUNDLE/lib/$loader_name"
+PB_HARNESS_VERSION='$version'
+export PB_BUNDLE PB_LOADER PB_HARNESS_VERSION
+if [ -z "\${TMPDIR:-}" ] && [ ! -w /tmp ]; then TMPDIR="\$PB_BUNDLE/tmp"; mkdir -p "\$TMPDIR"; export TMPDIR; fi
+exec "\$PB_LOADER" --library-path "\$PB_BUNDLE/lib" "\$PB_BUNDLE/bin/pocketbench-harness" "\$@"
+EOF
+  chmod 755 "$tmp/pocketbench-harness"
+  ort_version=null ptl_version=null
+  # (|| true: grep closing the pipe early is not a failure under pipefail)
+  [ -f "$tmp/bin/ort-runner" ] && ort_version="\"$(readelf --dyn-syms -W "$ort_so" | grep -o 'VERS_1\.[0-9]*\.[0-9]*' | sort -t. -k2 -n | tail -1 | sed 's/^VERS_//' || true)\""
+  [ -f "$tmp/bin/ptl-runner" ] && ptl_version="\"$(sed -n 's/^#define TORCH_VERSION "\(.*\)"/\1/p' "$torch_inc/torch/version.h" 2>/dev/null || true)\""
+  [ "$ptl_version" = '""' ] && ptl_version='"1.13.1"'
+  files_list=$(mktemp)
+  (cd "$tmp" && find . -type f ! -name manifest.json | sed 's|^\./||' | sort) > "$files_list" && mv "$files_list" "$tmp/.files"
+  size=$(cd "$tmp" && xargs -a .files stat -c %s | awk '{s+=$1} END {print s}')
+  node -e '
+    const fs = require("fs");
+    const [dir, version, arch, ortV, ptlV, size, loader] = process.argv.slice(1);
+    const files = fs.readFileSync(dir + "/.files", "utf8").split("\n").filter(Boolean);
+    const m = {
+      name: "pocketbench-native-harness", version, arch, kind: "native",
+      entry: "pocketbench-harness", interpreter: "sh",
+      commands: { run: ["run", "--spec", "{spec}", "--out", "{out}"], probe: ["probe"] },
+      runtimes: { onnxruntime: JSON.parse(ortV), "pytorch-lite": JSON.parse(ptlV) },
+      loader: "lib/" + loader, sizeBytes: Number(size), files,
+      // What must be chmod 755 after a push that does not keep modes (adb push through Appium).
+      executables: files.filter((f) => f === "pocketbench-harness" || f === "lib/" + loader || f.startsWith("bin/")),
+    };
+    fs.writeFileSync(dir + "/manifest.json", JSON.stringify(m, null, 2) + "\n");
+  ' "$tmp" "$version" "$arch" "$ort_version" "$ptl_version" "$size" "$loader_name"
+  rm -f "$tmp/.files"
+  # Smoke test before the bundle is kept: it must start and answer --version (under qemu for aarch64).
+  got=$(cd / && sh "$tmp/pocketbench-harness" --version 2>&1) || fail "the $arch bundle does not start: $got"
+  [ "$got" = "$version" ] || fail "the $arch bundle answered '$got' to --version, expected $version"
+  rm -rf "$cache" && mv "$tmp" "$cache"
+  # Keep the newest three bundles per arch: each can be hundreds of MB.
+  (cd "$(dirname "$cache")" && ls -1dt -- */ 2>/dev/null | tail -n +4 | xargs -r rm -rf --) || true
+fi
+if [ -n "$out" ]; then
+  mkdir -p "$(dirname "$out")"
+  rm -rf "$out.tmp-$$"
+  cp -al "$cache" "$out.tmp-$$" 2>/dev/null || cp -a "$cache" "$out.tmp-$$"
+  rm -rf "$out" && mv "$out.tmp-$$" "$out"
+  echo "$(cd "$out" && pwd)"
+else
+  echo "$cache"
+fi

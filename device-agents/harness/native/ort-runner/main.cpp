@@ -1,0 +1,415 @@
+// pocketbench ort-runner: ONNX Runtime through its C API (the C++ header wrapper), no Node.
+// Loads an .onnx, runs warmup + timed iterations on inputs read from raw files, writes one JSON
+// result line to stdout: the same runner protocol as ptl-runner (runner-protocol.ts), so the
+// supervisor (native/harness or src/run-session.ts) treats both alike.
+//
+// Usage: ort-runner --model PATH --backend cpu|vulkan --threads N --warmup N --iterations N
+//                   --min-duration-ms N --input NAME=FILE:DTYPE:D0xD1x... [--input ...]
+//                   --output-index I --output-file PATH --profile-prefix PATH
+//        ort-runner --version        (ONNX Runtime version; "api <n>" of the headers on stderr)
+//        ort-runner --providers      (execution providers compiled into this libonnxruntime)
+//
+// backend.used evidence: after the timed loop (and after VmHWM is read) one more inference
+// runs with per-run profiling (RunOptions::EnableProfiling, ORT >= 1.25) in the same session;
+// the profile's per-node `args.provider` says where every node ran. No second session.
+#include <sys/resource.h>
+
+#include <onnxruntime_cxx_api.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <dirent.h>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+[[noreturn]] void emit_and_exit(const json& j, int code) {
+  std::cout << j.dump(-1, ' ', false, json::error_handler_t::replace) << std::endl;
+  std::exit(code);
+}
+
+[[noreturn]] void fail(const std::string& cls, const std::string& message) {
+  emit_and_exit({{"status", "error"}, {"errorClass", cls}, {"message", message.substr(0, 2000)}}, 2);
+}
+
+[[noreturn]] void unsupported(const std::string& reason) {
+  emit_and_exit({{"status", "unsupported"}, {"reason", reason.substr(0, 2000)}}, 3);
+}
+
+long peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) * 1024;
+  }
+  return -1;
+}
+
+// Proportional set size of this process (Android's own measure of an app's memory), where the
+// kernel offers smaps_rollup (Linux >= 4.14); -1 when it does not.
+long pss_bytes() {
+  std::ifstream f("/proc/self/smaps_rollup");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("Pss:", 0) == 0) return std::stol(line.substr(4)) * 1024;
+  }
+  return -1;
+}
+
+struct InputArg {
+  std::string name, file, dtype;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;
+};
+
+ONNXTensorElementDataType ort_type(const std::string& d) {
+  if (d == "float32") return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+  if (d == "int64") return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
+  if (d == "int32") return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
+  if (d == "uint8") return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
+  fail("bad_spec", "unsupported input dtype '" + d + "' (float32, int64, int32, uint8)");
+}
+
+size_t elem_size(const std::string& d) { return d == "int64" ? 8 : d == "uint8" ? 1 : 4; }
+
+// Names as onnxruntime-node's Tensor.type gives them, so reports read the same from both runners.
+std::string type_name(ONNXTensorElementDataType t) {
+  switch (t) {
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: return "float32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE: return "float64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16: return "float16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: return "int64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: return "int32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT16: return "int16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: return "int8";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: return "uint8";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL: return "bool";
+    default: return "type" + std::to_string(static_cast<int>(t));
+  }
+}
+
+InputArg parse_input(const std::string& arg) {
+  auto eq = arg.find('=');
+  auto a = arg.rfind(':');
+  auto b = a == std::string::npos ? a : arg.rfind(':', a - 1);
+  if (eq == std::string::npos || a == std::string::npos || b == std::string::npos || b < eq)
+    fail("bad_spec", "--input must be NAME=FILE:DTYPE:SHAPE, got '" + arg + "'");
+  InputArg in;
+  in.name = arg.substr(0, eq);
+  in.file = arg.substr(eq + 1, b - eq - 1);
+  in.dtype = arg.substr(b + 1, a - b - 1);
+  ort_type(in.dtype);
+  std::stringstream dims(arg.substr(a + 1));
+  std::string d;
+  size_t n = 1;
+  while (std::getline(dims, d, 'x')) {
+    in.shape.push_back(std::stoll(d));
+    n *= static_cast<size_t>(in.shape.back());
+  }
+  std::ifstream f(in.file, std::ios::binary);
+  if (!f) fail("bad_spec", "cannot open input file " + in.file);
+  in.bytes.resize(n * elem_size(in.dtype));
+  f.read(reinterpret_cast<char*>(in.bytes.data()), static_cast<std::streamsize>(in.bytes.size()));
+  if (static_cast<size_t>(f.gcount()) != in.bytes.size()) fail("bad_spec", "input file " + in.file + " is shorter than its shape");
+  return in;
+}
+
+struct Placement {
+  std::string node, op, provider;
+};
+
+// One entry per node (its first run), in execution order, from the Chrome-trace profile.
+std::vector<Placement> placements_from_profile(const std::string& file) {
+  std::ifstream f(file);
+  if (!f) throw std::runtime_error("cannot open profile " + file);
+  json events = json::parse(f);
+  if (!events.is_array()) throw std::runtime_error("ONNX Runtime profile is not a JSON array of trace events");
+  std::vector<Placement> out;
+  std::set<std::string> seen;
+  for (const auto& e : events) {
+    if (!e.is_object() || e.value("cat", "") != "Node") continue;
+    auto args = e.find("args");
+    if (args == e.end() || !args->is_object() || !args->contains("provider") || !(*args)["provider"].is_string()) continue;
+    std::string node = e.value("name", "");
+    const std::string suffix = "_kernel_time";
+    if (node.size() > suffix.size() && node.compare(node.size() - suffix.size(), suffix.size(), suffix) == 0) node.resize(node.size() - suffix.size());
+    if (!seen.insert(node).second) continue;
+    out.push_back({node, args->value("op_name", "?"), (*args)["provider"].get<std::string>()});
+  }
+  return out;
+}
+
+std::string describe(const std::vector<Placement>& nodes, size_t max = 10) {
+  std::string s;
+  for (size_t i = 0; i < nodes.size() && i < max; ++i) s += (i ? ", " : "") + nodes[i].node + " (" + nodes[i].op + ") on " + nodes[i].provider;
+  if (nodes.size() > max) s += ", and " + std::to_string(nodes.size() - max) + " more";
+  return s;
+}
+
+std::string newest_profile(const std::string& prefix) {
+  auto slash = prefix.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : prefix.substr(0, slash);
+  std::string base = slash == std::string::npos ? prefix : prefix.substr(slash + 1);
+  std::string found;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n.rfind(base + "_", 0) == 0 && n.size() > 5 && n.compare(n.size() - 5, 5, ".json") == 0 && n > found) found = n;
+    }
+    closedir(d);
+  }
+  if (found.empty()) throw std::runtime_error("no profile file " + prefix + "_*.json was written");
+  return dir + "/" + found;
+}
+
+const std::set<std::string> kMemcpy = {"MemcpyFromHost", "MemcpyToHost"};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  struct rlimit no_core {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+
+  if (argc == 2 && std::string(argv[1]) == "--version") {
+    std::cout << Ort::GetVersionString() << std::endl;
+    std::cerr << "api " << ORT_API_VERSION << std::endl;
+    return 0;
+  }
+  if (argc == 2 && std::string(argv[1]) == "--providers") {
+    for (const auto& p : Ort::GetAvailableProviders()) std::cout << p << "\n";
+    return 0;
+  }
+
+  std::string model, output_file, backend = "cpu", profile_prefix;
+  int threads = 1, warmup = 0, iterations = 1, output_index = 0;
+  double min_duration_ms = 0;
+  std::vector<InputArg> inputs;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    if (i + 1 >= argc) fail("bad_spec", "missing value for " + k);
+    std::string v = argv[++i];
+    try {
+      if (k == "--model") model = v;
+      else if (k == "--backend") backend = v;
+      else if (k == "--threads") threads = std::stoi(v);
+      else if (k == "--warmup") warmup = std::stoi(v);
+      else if (k == "--iterations") iterations = std::stoi(v);
+      else if (k == "--min-duration-ms") min_duration_ms = std::stod(v);
+      else if (k == "--input") inputs.push_back(parse_input(v));
+      else if (k == "--output-index") output_index = std::stoi(v);
+      else if (k == "--output-file") output_file = v;
+      else if (k == "--profile-prefix") profile_prefix = v;
+      else fail("bad_spec", "unknown argument " + k);
+    } catch (const std::logic_error&) {
+      fail("bad_spec", "bad value '" + v + "' for " + k);
+    }
+  }
+  if (model.empty() || profile_prefix.empty()) fail("bad_spec", "--model and --profile-prefix are required");
+  if (threads < 1 || iterations < 1 || warmup < 0) fail("bad_spec", "threads and iterations must be >= 1, warmup >= 0");
+  if (backend != "cpu" && backend != "vulkan") unsupported("the native ONNX Runtime runner runs backends cpu and vulkan (WebGPU EP), not '" + backend + "'");
+  const bool vulkan = backend == "vulkan";
+  const std::string expected_provider = vulkan ? "WebGpuExecutionProvider" : "CPUExecutionProvider";
+
+  Ort::Env env(ORT_LOGGING_LEVEL_ERROR, "pocketbench");
+  auto make_options = [&](bool allow_fallback) {
+    Ort::SessionOptions o;
+    o.SetIntraOpNumThreads(threads);
+    o.SetInterOpNumThreads(1);
+    o.SetExecutionMode(ORT_SEQUENTIAL);
+    o.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
+    o.SetLogSeverityLevel(3);
+    if (vulkan) {
+      // WebGPU on Linux is Dawn on Vulkan. No CPU fallback: "vulkan" means every node ran there.
+      o.AddConfigEntry("session.disable_cpu_ep_fallback", allow_fallback ? "0" : "1");
+      auto providers = Ort::GetAvailableProviders();
+      if (std::find(providers.begin(), providers.end(), "WebGpuExecutionProvider") == providers.end())
+        unsupported("this libonnxruntime " + Ort::GetVersionString() + " is built without the WebGPU execution provider (it has: " +
+                    [&] { std::string s; for (auto& p : providers) s += (s.empty() ? "" : ", ") + p; return s; }() + ")");
+      o.AppendExecutionProvider("WebGPU", std::unordered_map<std::string, std::string>{});
+    }
+    return o;
+  };
+
+  Ort::SessionOptions options{nullptr};
+  try {
+    options = make_options(false);
+  } catch (const Ort::Exception& e) {
+    unsupported(std::string("the WebGPU execution provider cannot be added: ") + e.what());
+  }
+  auto t0 = Clock::now();
+  Ort::Session session{nullptr};
+  try {
+    session = Ort::Session(env, model.c_str(), options);
+  } catch (const Ort::Exception& e) {
+    std::string msg = e.what();
+    auto lower = msg;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    if (vulkan && (lower.find("adapter") != std::string::npos || lower.find("vulkan") != std::string::npos || lower.find("webgpu context") != std::string::npos))
+      unsupported("no usable Vulkan device for WebGPU: " + msg);
+    if (vulkan && (lower.find("fallback") != std::string::npos || lower.find("not supported by") != std::string::npos || lower.find("no kernel") != std::string::npos)) {
+      // Which nodes would have run on the CPU: a diagnostic session with fallback allowed, profiled.
+      std::string offenders;
+      try {
+        Ort::Session diag(env, model.c_str(), make_options(true));
+        // Inputs may not fit; the diagnosis is a courtesy, the refusal stands without it.
+        Ort::MemoryInfo mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+        std::vector<Ort::Value> vals;
+        std::vector<const char*> names;
+        for (auto& in : inputs) {
+          vals.push_back(Ort::Value::CreateTensor(mem, in.bytes.data(), in.bytes.size(), in.shape.data(), in.shape.size(), ort_type(in.dtype)));
+          names.push_back(in.name.c_str());
+        }
+        auto out_name = diag.GetOutputNameAllocated(0, Ort::AllocatorWithDefaultOptions());
+        const char* outs[] = {out_name.get()};
+        Ort::RunOptions ro;
+        ro.EnableProfiling((profile_prefix + "-diag").c_str());
+        diag.Run(ro, names.data(), vals.data(), vals.size(), outs, 1);
+        std::vector<Placement> bad;
+        for (auto& p : placements_from_profile(newest_profile(profile_prefix + "-diag")))
+          if (!kMemcpy.count(p.op) && p.provider != expected_provider) bad.push_back(p);
+        if (!bad.empty()) offenders = describe(bad) + " ";
+      } catch (const std::exception&) {
+      }
+      unsupported("model has nodes the WebGPU EP cannot run, and CPU fallback is refused: " + offenders + "(ONNX Runtime: " + msg + ")");
+    }
+    fail("model_load", msg);
+  }
+  double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+
+  Ort::AllocatorWithDefaultOptions alloc;
+  std::vector<std::string> model_inputs, model_outputs;
+  for (size_t i = 0; i < session.GetInputCount(); ++i) model_inputs.push_back(session.GetInputNameAllocated(i, alloc).get());
+  for (size_t i = 0; i < session.GetOutputCount(); ++i) model_outputs.push_back(session.GetOutputNameAllocated(i, alloc).get());
+  {
+    std::set<std::string> want(model_inputs.begin(), model_inputs.end()), have;
+    for (auto& in : inputs) have.insert(in.name);
+    if (want != have) {
+      std::string a, b;
+      for (auto& in : inputs) a += (a.empty() ? "" : ", ") + in.name;
+      for (auto& n : model_inputs) b += (b.empty() ? "" : ", ") + n;
+      fail("input_mismatch", "spec inputs [" + a + "] do not match the model's inputs [" + b + "]");
+    }
+  }
+  if (output_index < 0 || output_index >= static_cast<int>(model_outputs.size()))
+    fail("bad_spec", "output index " + std::to_string(output_index) + " out of range: the model has " + std::to_string(model_outputs.size()) + " output(s)");
+
+  Ort::MemoryInfo mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+  std::vector<Ort::Value> feeds;
+  std::vector<const char*> in_names;
+  for (auto& in : inputs) {
+    feeds.push_back(Ort::Value::CreateTensor(mem, in.bytes.data(), in.bytes.size(), in.shape.data(), in.shape.size(), ort_type(in.dtype)));
+    in_names.push_back(in.name.c_str());
+  }
+  const char* out_names[] = {model_outputs[output_index].c_str()};
+  Ort::RunOptions run_options;
+
+  std::vector<Ort::Value> out;
+  double first_ms = 0;
+  std::vector<double> iterations_us;
+  auto is_shape_error = [](const std::string& m) {
+    auto l = m;
+    std::transform(l.begin(), l.end(), l.begin(), ::tolower);
+    return l.find("invalid dimensions") != std::string::npos || l.find("invalid rank") != std::string::npos ||
+           l.find("shape") != std::string::npos || l.find("data type") != std::string::npos || l.find("unexpected input data type") != std::string::npos;
+  };
+  try {
+    auto t1 = Clock::now();
+    out = session.Run(run_options, in_names.data(), feeds.data(), feeds.size(), out_names, 1);
+    first_ms = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
+    for (int i = 1; i < warmup; ++i) session.Run(run_options, in_names.data(), feeds.data(), feeds.size(), out_names, 1);
+    iterations_us.reserve(iterations);
+    double timed_ms = 0;
+    // Each timed result is dropped at once, as a bare loop does; the digest is the first inference's.
+    while (static_cast<int>(iterations_us.size()) < iterations || timed_ms < min_duration_ms) {
+      auto s = Clock::now();
+      session.Run(run_options, in_names.data(), feeds.data(), feeds.size(), out_names, 1);
+      double us = std::chrono::duration<double, std::micro>(Clock::now() - s).count();
+      iterations_us.push_back(us);
+      timed_ms += us / 1000.0;
+    }
+  } catch (const Ort::Exception& e) {
+    fail(is_shape_error(e.what()) ? "input_mismatch" : "inference", e.what());
+  }
+  long peak = peak_rss_bytes();
+  long pss = pss_bytes();  // both before the profiled run, so VmHWM is the timed session's
+
+  auto info = out[0].GetTensorTypeAndShapeInfo();
+  auto et = info.GetElementType();
+  auto shape = info.GetShape();
+  size_t n = info.GetElementCount();
+  std::vector<float> f32(n);
+  const void* raw = out[0].GetTensorRawData();
+  switch (et) {
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: std::copy_n(static_cast<const float*>(raw), n, f32.begin()); break;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE: std::copy_n(static_cast<const double*>(raw), n, f32.begin()); break;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: std::copy_n(static_cast<const int64_t*>(raw), n, f32.begin()); break;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: std::copy_n(static_cast<const int32_t*>(raw), n, f32.begin()); break;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: std::copy_n(static_cast<const int8_t*>(raw), n, f32.begin()); break;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: std::copy_n(static_cast<const uint8_t*>(raw), n, f32.begin()); break;
+    default: fail("inference", "output " + model_outputs[output_index] + " has element type " + type_name(et) + ", which cannot be digested as float32");
+  }
+  if (!output_file.empty()) {
+    std::ofstream f(output_file, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(f32.data()), static_cast<std::streamsize>(n * sizeof(float)));
+    if (!f) fail("internal", "cannot write output file " + output_file);
+  }
+
+  // Evidence of the backend used: one profiled inference in this same session.
+  std::vector<Placement> placements;
+  try {
+    Ort::RunOptions profiled;
+    profiled.EnableProfiling(profile_prefix.c_str());
+    session.Run(profiled, in_names.data(), feeds.data(), feeds.size(), out_names, 1);
+    placements = placements_from_profile(newest_profile(profile_prefix));
+  } catch (const std::exception& e) {
+    fail("internal", std::string("could not establish the backend used from ONNX Runtime's profile: ") + e.what());
+  }
+  std::set<std::string> providers;
+  std::vector<Placement> compute, offenders;
+  for (auto& p : placements) {
+    providers.insert(p.provider);
+    if (kMemcpy.count(p.op)) continue;
+    compute.push_back(p);
+    if (p.provider != expected_provider) offenders.push_back(p);
+  }
+  if (compute.empty()) fail("internal", "backend '" + backend + "' not established: the profiled inference recorded no node executions");
+  if (!offenders.empty()) {
+    std::string reason = std::to_string(offenders.size()) + " of " + std::to_string(compute.size()) + " nodes ran outside " + expected_provider + ": " + describe(offenders);
+    if (vulkan) unsupported("not every node ran on the WebGPU EP although CPU fallback was disabled: " + reason);
+    fail("internal", "backend '" + backend + "' not established: " + reason);
+  }
+
+  json result = {
+      {"status", "ok"},
+      {"runtimeVersion", Ort::GetVersionString()},
+      {"modelLoadMs", load_ms},
+      {"firstInferenceMs", first_ms},
+      {"iterationsUs", iterations_us},
+      {"peakRssBytes", peak},
+      {"pssBytes", pss},
+      {"outputDtype", type_name(et)},
+      {"outputShape", shape},
+      {"backendUsed", backend},
+      {"detail",
+       {{"executionProviders", std::vector<std::string>(providers.begin(), providers.end())},
+        {"requestedExecutionProviders", std::vector<std::string>{vulkan ? "webgpu" : "cpu"}},
+        {"profiledNodes", compute.size()},
+        {"backendEvidence", "onnxruntime per-run profile (RunOptions profiling) of one inference in the timed session, after timing: per-node provider"},
+        {"cpuFallback", vulkan ? "disabled" : "n/a"},
+        {"intraOpNumThreads", threads},
+        {"api", "C API " + std::to_string(ORT_API_VERSION) + " (native ort-runner, no Node)"}}},
+  };
+  emit_and_exit(result, 0);
+}
