@@ -36,13 +36,14 @@ describe('e2e: upload → submit → worker runs it on this machine → stored �
   let tmp: string;
   let onnx: string;
   let ptl: string;
+  let ptlInt8: string;
   const arch = process.arch === 'x64' ? 'x86_64' : 'aarch64';
 
   before(async function () {
     this.timeout(900_000);
     db = await createTestDatabase();
     tmp = await mkdtemp(path.join(os.tmpdir(), 'pb-e2e-'));
-    ({ onnx, ptl } = await fixturePaths());
+    ({ onnx, ptl, ptlInt8 } = await fixturePaths());
     const prefix = testQueuePrefix();
     api = await startWebServer({
       config: loadApiConfig({
@@ -165,6 +166,29 @@ describe('e2e: upload → submit → worker runs it on this machine → stored �
     assert.equal(cell.target, 'qemu-arm64 (emulated)');
     const text = await cli(['results', doc.runId], api.url);
     assert.match(text.stdout, /qemu-arm64 \(emulated\)/);
+  });
+
+  it('an int8-static .ptl on the emulated arm64 device: the native aarch64 harness runs it (no node, qnnpack or oneDNN named)', async function () {
+    if (!host.devices.some((d) => d.id.startsWith('qemu-arm64'))) assert.fail('the qemu-arm64 device was not discovered: build its root filesystem (scripts/setup.d/40-qemu.sh)');
+    const r = await cli(['submit', ptlInt8, '--model', 'tiny_cnn', '--devices', 'qemu-arm64', '--iterations', '3', '--warmup', '1', '--input', 'image:1x3x32x32:float32', '--wait', '--json'], api.url);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    const [cell] = doc.cells;
+    assert.equal(cell.status, 'done', cell.reason ?? '');
+    assert.equal(cell.deviceArch, 'aarch64');
+    assert.equal(cell.backendUsed, 'cpu');
+    const { rows } = await db.pool.query<{ report: { harness: { name: string }; host: { arch: string; emulated?: boolean }; runtime: { name: string; detail: { runner: string; qengine: string; quantizedOps: string[] } }; memory: { method: string } } }>(
+      'SELECT report FROM sessions WHERE run_id = $1', [doc.runId]);
+    assert.ok(rows.length >= 1);
+    const report = rows[0].report;
+    assert.equal(report.harness.name, 'pocketbench-native-harness');
+    assert.equal(report.host.arch, 'aarch64');
+    assert.equal(report.host.emulated, true);
+    assert.equal(report.memory.method, 'VmHWM-emulator-host');
+    assert.equal(report.runtime.name, 'pytorch-lite');
+    assert.match(report.runtime.detail.runner, /ptl-runner \(aarch64\)/);
+    assert.ok(report.runtime.detail.quantizedOps.length > 0, 'the int8-static model ran quantized ops');
+    assert.match(report.runtime.detail.qengine, /^(qnnpack|onednn)$/);
   });
 
   it('a model fault fails the cell at once with the harness\'s message kept, no retries', async () => {

@@ -32,7 +32,7 @@ async function describeFile(p: string): Promise<FixtureFile> {
 }
 
 /** The tiny CNN fixture (.onnx and .ptl fp32) from the shared fixtures helper. */
-export async function fixturePaths(): Promise<{ onnx: string; ptl: string }> {
+export async function fixturePaths(): Promise<{ onnx: string; ptl: string; ptlInt8: string }> {
   const fx: any = await ensureFixtures(SHARED_DATA_DIR, ['tiny_cnn']);
   const entries: { key: string; path: string }[] = fx.models
     ? fx.models.map((m: any) => ({ key: String(m.file), path: String(m.path) }))
@@ -42,7 +42,7 @@ export async function fixturePaths(): Promise<{ onnx: string; ptl: string }> {
     if (!hit) throw new Error(`fixture *${suffix} missing from ${JSON.stringify(entries.map((e) => e.key))}`);
     return hit.path;
   };
-  return { onnx: find('tiny_cnn-fp32.onnx'), ptl: find('tiny_cnn-fp32.ptl') };
+  return { onnx: find('tiny_cnn-fp32.onnx'), ptl: find('tiny_cnn-fp32.ptl'), ptlInt8: find('tiny_cnn-int8-static.ptl') };
 }
 
 /**

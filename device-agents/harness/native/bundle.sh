@@ -78,50 +78,59 @@ if [ $want_ptl = 1 ]; then
   [ -f "$torch_inc/torch/script.h" ] || fail "libtorch headers are missing under $torch_inc (Debian package libtorch-dev$([ "$arch" = aarch64 ] && echo ':arm64'))"
 fi
 
-# --- compile (cached by source hash) ---
+# --- compile: each program cached by a hash of its own sources and toolchain inputs ---
 # Bump when the compile or link flags below change (they are not hashed, to keep this script's
 # other edits from forcing a rebuild of several minutes).
 flags_rev=3
-src_hash=$( { cat "$here"/harness/main.cpp "$here"/common/*.h "$here"/ort-runner/main.cpp "$here"/ort-runner/bare_loop.cpp "$here"/ptl-runner/main.cpp "$here"/ptl-runner/bare_loop.cpp; echo "$flags_rev";
-  "$cxx" --version | head -1; echo "$runtimes"; if [ $want_ort = 1 ]; then sha256sum "$ort_so" "$ort_h/onnxruntime_c_api.h"; fi
-  if [ -n "$sysroot" ]; then cat "$sysroot.stamp"; fi; } | sha256sum | cut -c1-16)
-build="$data_dir/harness/native-build/$arch/$src_hash"
 opt=(-O2 -std=gnu++17 -DNDEBUG -D_GLIBCXX_USE_CXX11_ABI=1)
-if [ ! -f "$build/.done" ]; then
-  log "compiling the native harness for $arch (once per source change; a few minutes)"
-  mkdir -p "$build/bin"  # binaries already built for these sources are kept
-  blog="$build/build.log"
-  pids=()
-  json_inc=()
-  if [ -n "$sysroot" ]; then json_inc=(-isystem "$sysroot/usr/include/nlohmann/.."); fi
-  [ -x "$build/bin/pocketbench-harness" ] || { "$cxx" "${opt[@]}" "${json_inc[@]}" -o "$build/bin/pocketbench-harness" "$here/harness/main.cpp" >"$blog.harness" 2>&1 & pids+=($!); }
-  if [ $want_ort = 1 ] && [ ! -x "$build/bin/ort-bare-loop" ]; then
-    ( "$cxx" "${opt[@]}" "${json_inc[@]}" -I"$ort_h" -o "$build/bin/ort-runner" "$here/ort-runner/main.cpp" "$ort_so" \
-      && "$cxx" "${opt[@]}" -I"$ort_h" -o "$build/bin/ort-bare-loop" "$here/ort-runner/bare_loop.cpp" "$ort_so" ) >"$blog.ort" 2>&1 & pids+=($!)
-  fi
-  if [ $want_ptl = 1 ] && [ ! -x "$build/bin/ptl-bare-loop" ]; then
-    tl="${libdirs[0]}"
-    torch_flags=(-DGFLAGS_IS_A_DLL=0 -DGLOG_CUSTOM_PREFIX_SUPPORT -isystem "$torch_inc/torch/csrc/api/include")
-    if [ -n "$sysroot" ]; then torch_flags+=(-isystem "$torch_inc"); fi
-    torch_libs=("$tl/libtorch.so.1.13" -Wl,--no-as-needed "$tl/libtorch_cpu.so.1.13" -Wl,--as-needed "$tl/libc10.so.1.13" -lpthread
-      # Debian's libtorch pulls in gdal, opencv, gloo…: their own dependencies are resolved by the
-      # loader at run time (the bundle carries them all), not checked again at link time.
-      -Wl,--allow-shlib-undefined -Wl,-rpath-link,"$tl" -Wl,-rpath-link,"${libdirs[1]}" -Wl,-rpath-link,"$tl/blas" -Wl,-rpath-link,"$tl/lapack")
-    ( "$cxx" "${opt[@]}" "${torch_flags[@]}" -o "$build/bin/ptl-runner" "$here/ptl-runner/main.cpp" "${torch_libs[@]}" \
-      && "$cxx" "${opt[@]}" "${torch_flags[@]}" -o "$build/bin/ptl-bare-loop" "$here/ptl-runner/bare_loop.cpp" "${torch_libs[@]}" ) >"$blog.ptl" 2>&1 & pids+=($!)
-  fi
-  ok=1
-  for p in "${pids[@]}"; do wait "$p" || ok=0; done
-  cat "$blog".* > "$blog" 2>/dev/null || true
-  [ $ok = 1 ] || { rm -f "$build"/bin/ptl-bare-loop "$build"/bin/ort-bare-loop; tail -30 "$blog" >&2; fail "compiling the native harness for $arch failed; see $blog"; }
-  touch "$build/.done"
+json_inc=()
+if [ -n "$sysroot" ]; then json_inc=(-isystem "$sysroot/usr/include/nlohmann/.."); fi
+tl="${libdirs[0]}"
+torch_flags=(-DGFLAGS_IS_A_DLL=0 -DGLOG_CUSTOM_PREFIX_SUPPORT -isystem "$torch_inc/torch/csrc/api/include")
+if [ -n "$sysroot" ]; then torch_flags+=(-isystem "$torch_inc"); fi
+torch_libs=("$tl/libtorch.so.1.13" -Wl,--no-as-needed "$tl/libtorch_cpu.so.1.13" -Wl,--as-needed "$tl/libc10.so.1.13" -lpthread
+  # Debian's libtorch pulls in gdal, opencv, gloo…: their own dependencies are resolved by the
+  # loader at run time (the bundle carries them all), not checked again at link time.
+  -Wl,--allow-shlib-undefined -Wl,-rpath-link,"$tl" -Wl,-rpath-link,"${libdirs[1]}" -Wl,-rpath-link,"$tl/blas" -Wl,-rpath-link,"$tl/lapack")
+toolchain=$( { "$cxx" --version | head -1; echo "$flags_rev"; if [ -n "$sysroot" ]; then cat "$sysroot.stamp"; fi; } )
+bin_dirs=()
+pids=()
+# component NAME HASH-INPUT-FILES... -- COMMANDS (run with $B as the output directory)
+component() {
+  local name=$1 inputs=$2 cmd=$3
+  local h
+  h=$( { printf '%s\n' "$toolchain"; for f in $inputs; do cat "$f"; done; } | sha256sum | cut -c1-16)
+  local B="$data_dir/harness/native-build/$arch/$name-$h"
+  bin_dirs+=("$B")
+  [ -f "$B/.done" ] && return 0
+  log "compiling $name for $arch (once per source change; minutes for the libtorch runner)"
+  rm -rf "$B" && mkdir -p "$B"
+  ( B=$B; eval "$cmd" ) >"$B/build.log" 2>&1 && touch "$B/.done" &
+  pids+=($!)
+}
+component harness "$here/harness/main.cpp $here/common/sha256.h" \
+  '"$cxx" "${opt[@]}" "${json_inc[@]}" -o "$B/pocketbench-harness" "$here/harness/main.cpp"'
+if [ $want_ort = 1 ]; then
+  component ort "$here/ort-runner/main.cpp $here/ort-runner/bare_loop.cpp $ort_so $ort_h/onnxruntime_c_api.h $ort_h/onnxruntime_cxx_api.h $ort_h/onnxruntime_cxx_inline.h" \
+    '"$cxx" "${opt[@]}" "${json_inc[@]}" -I"$ort_h" -o "$B/ort-runner" "$here/ort-runner/main.cpp" "$ort_so" && "$cxx" "${opt[@]}" -I"$ort_h" -o "$B/ort-bare-loop" "$here/ort-runner/bare_loop.cpp" "$ort_so"'
 fi
+if [ $want_ptl = 1 ]; then
+  component ptl "$here/ptl-runner/main.cpp $here/ptl-runner/bare_loop.cpp" \
+    '"$cxx" "${opt[@]}" "${torch_flags[@]}" -o "$B/ptl-runner" "$here/ptl-runner/main.cpp" "${torch_libs[@]}" && "$cxx" "${opt[@]}" "${torch_flags[@]}" -o "$B/ptl-bare-loop" "$here/ptl-runner/bare_loop.cpp" "${torch_libs[@]}"'
+fi
+ok=1
+for p in "${pids[@]}"; do wait "$p" || ok=0; done
+for d in "${bin_dirs[@]}"; do
+  [ -f "$d/.done" ] || { tail -30 "$d/build.log" >&2; fail "compiling $(basename "$d") for $arch failed; see $d/build.log"; }
+done
+build_bins=()
+for d in "${bin_dirs[@]}"; do for f in "$d"/*; do [ -f "$f" ] && [ -x "$f" ] && build_bins+=("$f"); done; done
 
 # --- the shared-library closure: every NEEDED entry, found in the sysroot (or this host) ---
 search=("$(dirname "$ort_so")" "${libdirs[@]}" "${libdirs[0]}/blas" "${libdirs[0]}/lapack")
 declare -A found=()
 queue=()
-for b in "$build"/bin/*; do queue+=("$b"); done
+for b in "${build_bins[@]}"; do queue+=("$b"); done
 while [ ${#queue[@]} -gt 0 ]; do
   f=${queue[0]}; queue=("${queue[@]:1}")
   for n in $(readelf -d -W "$f" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
@@ -140,7 +149,7 @@ done
 found[$loader_name]=$loader
 
 # --- version: everything that goes into the bundle ---
-manifest_inputs=$( { for n in "${!found[@]}"; do r=$(readlink -f "${found[$n]}"); echo "$n ${r##*/} $(stat -c %s "$r")"; done | sort; (cd "$build/bin" && sha256sum -- *); sha256sum < "$0"; } )
+manifest_inputs=$( { for n in "${!found[@]}"; do r=$(readlink -f "${found[$n]}"); echo "$n ${r##*/} $(stat -c %s "$r")"; done | sort; for b in "${build_bins[@]}"; do echo "${b##*/} $(sha256sum < "$b")"; done; sha256sum < "$0"; } )
 version="$(node -p 'require(process.argv[1]).version' "$repo/device-agents/harness/package.json")-native+$(printf '%s' "$manifest_inputs" | sha256sum | cut -c1-12)"
 cache="$data_dir/harness/native-bundle/$arch/$version"
 if [ ! -f "$cache/manifest.json" ]; then
@@ -148,9 +157,7 @@ if [ ! -f "$cache/manifest.json" ]; then
   tmp="$cache.tmp-$$"
   trap 'rm -rf "$tmp"' EXIT
   rm -rf "$tmp" && mkdir -p "$tmp/bin" "$tmp/lib"
-  for b in pocketbench-harness ort-runner ptl-runner ort-bare-loop ptl-bare-loop; do
-    [ -f "$build/bin/$b" ] && cp "$build/bin/$b" "$tmp/bin/$b"
-  done
+  for b in "${build_bins[@]}"; do cp "$b" "$tmp/bin/${b##*/}"; done
   for n in "${!found[@]}"; do cp -L "${found[$n]}" "$tmp/lib/$n"; done
   chmod 755 "$tmp/lib/$loader_name" "$tmp"/bin/*
   cat > "$tmp/pocketbench-harness" <<EOF

@@ -35,6 +35,11 @@ export interface FiguresDoc {
   modelSizeBytes?: number | null;
   backendUsed?: string | null;
   deviceArch?: string | null;
+  deviceIds?: string[];
+  runtime?: string | null;
+  runtimeVersion?: string | null;
+  gpuAdapter?: string | null;
+  harness?: string | null;
   lastError?: string | null;
 }
 

@@ -21,21 +21,44 @@ export interface DeviceLayer {
   startAppiumServer(opts: { appiumHome: string; logger: Logger }): Promise<AppiumServerHandle>;
   openDeviceSession(
     device: DeviceConfig,
-    opts: { appiumUrl: string; harnessBundle: HarnessBundle; cacheDir: string; logger: Logger },
+    opts: { appiumUrl: string; harnessBundle: HarnessBundle; cacheDir: string; logger: Logger; platformHarnesses?: { android?: HarnessBundle } },
   ): Promise<DeviceSession>;
   discoverLocalDevices(opts: { dataDir: string; hostname?: string }): Promise<DeviceConfig[]>;
   ensureHarnessBundle(opts: { dataDir: string }): Promise<HarnessBundle>;
+  /**
+   * The self-contained native harness for an architecture (device-agents/harness/native): what
+   * devices without node run (the emulated arm64 device, Android phones, boards that ask for it).
+   * Absent in injected layers that serve no such device.
+   */
+  ensureNativeHarnessBundle?(opts: { dataDir: string; arch: NativeArch }): Promise<HarnessBundle>;
+}
+
+export type NativeArch = 'aarch64' | 'x86_64';
+
+/**
+ * Which devices run the native bundle instead of the Node harness: the emulated arm64 device
+ * (no node needed on it), Android phones (unless another Android harness is configured), and
+ * any Linux target whose capabilities say `pocketbench:harness: "native"` (an ssh board without
+ * node; `pocketbench:arch` picks the architecture, default aarch64).
+ */
+export function nativeHarnessArch(device: DeviceConfig): NativeArch | undefined {
+  const caps = device.capabilities ?? {};
+  if (device.platform === 'android') return 'aarch64';
+  if (caps['pocketbench:target'] === 'qemu-arm64') return 'aarch64';
+  if (caps['pocketbench:harness'] === 'native') return caps['pocketbench:arch'] === 'x86_64' ? 'x86_64' : 'aarch64';
+  return undefined;
 }
 
 /** The real device layer and harness bundle, loaded when a worker host starts. */
 export async function loadDeviceLayer(): Promise<DeviceLayer> {
   // Loaded on demand: WebdriverIO and the bundler are a worker host's, not every importer's.
   const devices: Omit<DeviceLayer, 'ensureHarnessBundle'> = await import('./devices/index.js');
-  const bundle: Pick<DeviceLayer, 'ensureHarnessBundle'> = await import('@pocketbench/harness/bundle');
+  const bundle: Pick<DeviceLayer, 'ensureHarnessBundle' | 'ensureNativeHarnessBundle'> = await import('@pocketbench/harness/bundle');
   return {
     startAppiumServer: devices.startAppiumServer,
     openDeviceSession: devices.openDeviceSession,
     discoverLocalDevices: devices.discoverLocalDevices,
     ensureHarnessBundle: bundle.ensureHarnessBundle,
+    ensureNativeHarnessBundle: bundle.ensureNativeHarnessBundle,
   };
 }

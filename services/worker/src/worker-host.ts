@@ -5,7 +5,7 @@ import type { SessionJobData, SessionJobResult } from '@pocketbench/contracts';
 import { createPool, markSilentDevicesOffline, ping, type Pool } from '@pocketbench/db';
 import { ArtifactCache } from './artifact-cache.js';
 import type { WorkerConfig } from './config.js';
-import { loadDeviceLayer, type AppiumServerHandle, type DeviceLayer, type HarnessBundle } from './device-layer.js';
+import { loadDeviceLayer, nativeHarnessArch, type AppiumServerHandle, type DeviceLayer, type HarnessBundle, type NativeArch } from './device-layer.js';
 import type { DeviceConfig } from './devices/device-session.js';
 import { DeviceWorker } from './device-worker.js';
 import { ReportSpool } from './report-spool.js';
@@ -109,7 +109,34 @@ export class WorkerHost {
     const referenceOutputs = new ReferenceOutputs({ dir: path.join(config.cacheDir, 'fidelity'), harness: config.hostHarness });
     await this.startConverter(cache, connection);
     const failures: string[] = [];
+    // Native bundles are built (or found in the cache) once per architecture, only when a device needs one.
+    const nativeBundles = new Map<NativeArch, Promise<HarnessBundle>>();
+    const nativeBundle = (arch: NativeArch): Promise<HarnessBundle> => {
+      if (!layer.ensureNativeHarnessBundle) return Promise.reject(new Error(`this device layer cannot build the native ${arch} harness`));
+      let p = nativeBundles.get(arch);
+      if (!p) {
+        p = layer.ensureNativeHarnessBundle({ dataDir: config.dataDir, arch });
+        nativeBundles.set(arch, p);
+      }
+      return p;
+    };
     for (const device of devices) {
+      const arch = nativeHarnessArch(device);
+      let deviceBundle = harnessBundle;
+      let platformHarnesses: { android?: HarnessBundle } | undefined;
+      if (arch) {
+        try {
+          const native = await nativeBundle(arch);
+          // A phone gets it as its Android harness; a Linux target installs it like the Node bundle.
+          if (device.platform === 'android') platformHarnesses = { android: native };
+          else deviceBundle = native;
+          logger.info({ deviceId: device.id, harnessVersion: native.version, arch }, 'native harness bundle ready');
+        } catch (err) {
+          failures.push(`${device.id}: ${(err as Error).message}`);
+          logger.error({ deviceId: device.id, err: (err as Error).message }, 'the native harness bundle could not be built; not serving this device');
+          continue;
+        }
+      }
       const dw = new DeviceWorker({
         device,
         pool: this.pool,
@@ -121,7 +148,8 @@ export class WorkerHost {
         openSession: () =>
           layer.openDeviceSession(device, {
             appiumUrl: this.appium!.url,
-            harnessBundle,
+            harnessBundle: deviceBundle,
+            platformHarnesses,
             cacheDir: path.join(config.cacheDir, 'devices'),
             logger: logger.child({ deviceId: device.id }),
           }),

@@ -74,7 +74,7 @@ class SimulatedAndroidPhone {
       return f ? [`${sha(f)}  ${unq(m[1])}\n`, 0] : ['', 1];
     }
     if ((m = /^\[ -f (\S+)\/\.installed \]$/.exec(script))) return ['', this.files.has(`${unq(m[1])}/.installed`) ? 0 : 1];
-    if ((m = /^chmod 755 (\S+) && echo (\S+) > (\S+)\/\.installed$/.exec(script))) {
+    if ((m = /^chmod 755 (\S+(?: \S+)*) && echo ('[^']+'|\S+) > (\S+)\/\.installed$/.exec(script))) {
       this.files.set(`${unq(m[3])}/.installed`, Buffer.from(`${unq(m[2])}\n`));
       return ['', 0];
     }
@@ -82,7 +82,7 @@ class SimulatedAndroidPhone {
       const f = this.files.get(`${unq(m[1])}/.installed`);
       return f ? [f.toString(), 0] : ['cat: no such file\n', 1];
     }
-    if ((m = /^cd \S+ && (\S+) run --spec (\S+) --out (\S+)$/.exec(script))) {
+    if ((m = /^cd \S+ && (?:sh )?(\S+) run --spec (\S+) --out (\S+)$/.exec(script))) {
       const spec = JSON.parse(this.files.get(unq(m[2]))!.toString()) as Record<string, any>;
       assert.ok(this.files.has(spec.artifact.path), 'the model is on the phone where the spec says');
       this.files.set(unq(m[3]), Buffer.from(JSON.stringify(sampleReport(spec, { arch: 'aarch64', os: 'Android 14', method: 'PSS' }))));
@@ -184,6 +184,22 @@ describe('Android adapter (UiAutomator2 command sequence against a simulated pho
     assert.ok(t.some((x) => x.includes('thermal_zone')), 'device state recorded before the run');
     assert.ok(!phone.files.has(`${runDir}/report.json`), 'run files removed from the phone');
     assert.equal(t.at(-1), 'delete session', 'session closed');
+  });
+
+  it('installs the native bundle (manifest interpreter sh): every executable made executable, started as `sh <entry>`', async () => {
+    await writeFile(path.join(harnessDir, 'manifest.json'), JSON.stringify({
+      version: 'a1', entry: 'pocketbench-harness', interpreter: 'sh', files: ['pocketbench-harness', 'lib/libonnxruntime.so'],
+      executables: ['pocketbench-harness', 'lib/libonnxruntime.so'],
+    }));
+    const session = await open();
+    const data = await import('node:fs').then((f) => f.readFileSync(model));
+    const report = (await session.runHarness(hostSpec(spec(), model, sha(data)))) as Record<string, any>;
+    await session.close();
+    assert.equal(report.status, 'ok');
+    const h = `${ANDROID_ROOT}/harness/a1`;
+    const t = server.trace();
+    assert.ok(t.some((x) => x.startsWith(`mobile: shell chmod 755 '${h}/pocketbench-harness' '${h}/lib/libonnxruntime.so' && echo 'sh pocketbench-harness' > '${h}'/.installed`)), t.join('\n'));
+    assert.ok(t.some((x) => x.startsWith(`mobile: shell cd '${h}' && sh '${h}/pocketbench-harness' run --spec `)), t.join('\n'));
   });
 
   it('reuses the session, the installed harness and the pushed model on the next job', async () => {

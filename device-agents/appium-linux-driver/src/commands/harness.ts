@@ -75,6 +75,12 @@ async function labelEmulated(driver: DriverContext, reportFile: string): Promise
     return; // an unreadable report is the worker's to reject, unchanged
   }
   if (report.host && typeof report.host === 'object') (report.host as Record<string, unknown>).emulated = true;
-  if (report.memory && typeof report.memory === 'object') (report.memory as Record<string, unknown>).method = driver.target.peakRssMethod;
+  if (report.memory && typeof report.memory === 'object') {
+    const memory = report.memory as Record<string, unknown>;
+    memory.method = driver.target.peakRssMethod;
+    // smaps_rollup under qemu-user is the emulator's, like VmHWM, and has no label that says so.
+    delete memory.pssBytes;
+    delete memory.pssMethod;
+  }
   await driver.target.writeFile(reportFile, Buffer.from(`${JSON.stringify(report)}\n`));
 }

@@ -258,7 +258,8 @@ bool one_of(const json& v, std::initializer_list<const char*> xs) {
 std::vector<std::string> validate_spec(const json& s) {
   std::vector<std::string> errs;
   if (!s.is_object()) return {"/: must be an object"};
-  check_fields(s, "/", {"specVersion", "artifact", "runtime", "backend", "threads", "warmup", "iterations", "minDurationMs", "seed", "inputs", "output", "timeBudgetSec", "labels"}, errs);
+  check_fields(s, "/", {"specVersion", "artifact", "runtime", "backend", "threads", "warmup", "iterations", "minDurationMs", "seed", "inputs", "output", "fidelity", "timeBudgetSec", "labels"}, errs);
+  if (s.contains("fidelity") && !s["fidelity"].is_object()) errs.push_back("/fidelity: must be an object");
   if (!s.contains("specVersion") || !s["specVersion"].is_number() || s["specVersion"].get<double>() != 1) errs.push_back("/specVersion: must be 1");
   if (!s.contains("artifact") || !s["artifact"].is_object()) {
     errs.push_back("/artifact: must be an object with path, sha256, format");
@@ -648,9 +649,16 @@ json measure(const json& spec, const Layout& l, const std::string& scratch, doub
   std::string runtime = spec["runtime"], backend = spec["backend"], format = spec["artifact"]["format"];
   std::string want_format = runtime == "pytorch-lite" ? "ptl" : "onnx";
   if (format != want_format) throw Failure{"bad_spec", "/artifact/format: '" + format + "' cannot run on runtime '" + runtime + "' (expects '" + want_format + "')"};
-  if (backend == "nnapi")
-    throw Unsupported{runtime + " cannot use backend 'nnapi' in this bundle: NNAPI needs ONNX Runtime's Android build (the AAR's NNAPI execution provider) "
-                      "or PyTorch's Android libraries, compiled with the Android NDK, which is not available where this bundle was built (see device-agents/android/README.md)"};
+  // onnxruntime + nnapi goes to the runner: an NDK build against ONNX Runtime's Android library
+  // has the NNAPI EP, and the runner says precisely when its library has none.
+  if (backend == "nnapi" && runtime == "pytorch-lite")
+    throw Unsupported{"pytorch-lite cannot use backend 'nnapi' in this bundle: PyTorch's NNAPI delegate needs PyTorch's Android libraries built with the Android NDK, "
+                      "which is not available where this bundle was built (see device-agents/android/README.md)"};
+  // The runners implement the fidelity pass (--fidelity-*, runner-protocol.ts); the metrics
+  // against a reference and the eval-set (.npz) reading live in the Node supervisor so far.
+  if (spec.contains("fidelity"))
+    throw Unsupported{"the native harness does not run fidelity passes yet (spec.fidelity: agreement and eval-set accuracy are computed by the Node harness); "
+                      "benchmark without fidelity here, or run the fidelity cell on a device with the Node harness"};
   if (backend == "coreml") throw Unsupported{runtime + " cannot use backend 'coreml' here: Core ML exists only on Apple platforms"};
   if (backend == "xnnpack")
     throw Unsupported{runtime == "pytorch-lite" ? "the XNNPACK delegate is not built into Debian's libtorch; backend cpu already runs XNNPACK kernels for models optimised for mobile"
@@ -752,6 +760,8 @@ json measure(const json& spec, const Layout& l, const std::string& scratch, doub
   } else {
     rt_detail = detail;
   }
+  // GPU backends: the adapter that ran the model, as the device's Vulkan loader lists it.
+  if (backend == "vulkan" && adapter.is_null() && !adapter_note.empty()) rt_detail["adapterUnknown"] = adapter_note;
   rt_detail["runner"] = std::string("native ") + exe + " (" + u.machine + ")";
 
   report["status"] = "ok";

@@ -6,6 +6,7 @@
 // Usage: ort-runner --model PATH --backend cpu|vulkan --threads N --warmup N --iterations N
 //                   --min-duration-ms N --input NAME=FILE:DTYPE:D0xD1x... [--input ...]
 //                   --output-index I --output-file PATH --profile-prefix PATH
+//                   [--fidelity-count N --fidelity-input FILE (one per --input) --fidelity-output FILE]
 //        ort-runner --version        (ONNX Runtime version; "api <n>" of the headers on stderr)
 //        ort-runner --providers      (execution providers compiled into this libonnxruntime)
 //
@@ -21,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -196,6 +198,9 @@ int main(int argc, char** argv) {
   int threads = 1, warmup = 0, iterations = 1, output_index = 0;
   double min_duration_ms = 0;
   std::vector<InputArg> inputs;
+  int fidelity_count = 0;
+  std::vector<std::string> fidelity_inputs;
+  std::string fidelity_output;
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
     if (i + 1 >= argc) fail("bad_spec", "missing value for " + k);
@@ -211,6 +216,9 @@ int main(int argc, char** argv) {
       else if (k == "--output-index") output_index = std::stoi(v);
       else if (k == "--output-file") output_file = v;
       else if (k == "--profile-prefix") profile_prefix = v;
+      else if (k == "--fidelity-count") fidelity_count = std::stoi(v);
+      else if (k == "--fidelity-input") fidelity_inputs.push_back(v);
+      else if (k == "--fidelity-output") fidelity_output = v;
       else fail("bad_spec", "unknown argument " + k);
     } catch (const std::logic_error&) {
       fail("bad_spec", "bad value '" + v + "' for " + k);
@@ -218,9 +226,20 @@ int main(int argc, char** argv) {
   }
   if (model.empty() || profile_prefix.empty()) fail("bad_spec", "--model and --profile-prefix are required");
   if (threads < 1 || iterations < 1 || warmup < 0) fail("bad_spec", "threads and iterations must be >= 1, warmup >= 0");
-  if (backend != "cpu" && backend != "vulkan") unsupported("the native ONNX Runtime runner runs backends cpu and vulkan (WebGPU EP), not '" + backend + "'");
+  if (fidelity_count < 0 || (fidelity_count > 0 && (fidelity_inputs.size() != inputs.size() || fidelity_output.empty())))
+    fail("bad_spec", "a fidelity pass needs --fidelity-count >= 1, one --fidelity-input per --input and --fidelity-output");
+  if (backend != "cpu" && backend != "vulkan" && backend != "nnapi")
+    unsupported("the native ONNX Runtime runner runs backends cpu, vulkan (WebGPU EP) and nnapi (NNAPI EP, Android builds), not '" + backend + "'");
   const bool vulkan = backend == "vulkan";
-  const std::string expected_provider = vulkan ? "WebGpuExecutionProvider" : "CPUExecutionProvider";
+  const bool nnapi = backend == "nnapi";
+  const std::string expected_provider = vulkan ? "WebGpuExecutionProvider" : nnapi ? "NnapiExecutionProvider" : "CPUExecutionProvider";
+  // NNAPI's entry point exists only in ONNX Runtime's Android build (the AAR's libonnxruntime.so);
+  // looked up at run time so the same source builds against the Linux library too.
+  using AppendNnapi = OrtStatus* (*)(OrtSessionOptions*, uint32_t);
+  auto append_nnapi = reinterpret_cast<AppendNnapi>(dlsym(RTLD_DEFAULT, "OrtSessionOptionsAppendExecutionProvider_Nnapi"));
+  if (nnapi && !append_nnapi)
+    unsupported("this libonnxruntime " + Ort::GetVersionString() + " has no NNAPI execution provider: NNAPI needs ONNX Runtime's Android build "
+                "(the AAR's arm64-v8a libonnxruntime.so) and these runner sources compiled with the Android NDK; see device-agents/android/README.md");
 
   Ort::Env env(ORT_LOGGING_LEVEL_ERROR, "pocketbench");
   auto make_options = [&](bool allow_fallback) {
@@ -238,6 +257,12 @@ int main(int argc, char** argv) {
         unsupported("this libonnxruntime " + Ort::GetVersionString() + " is built without the WebGPU execution provider (it has: " +
                     [&] { std::string s; for (auto& p : providers) s += (s.empty() ? "" : ", ") + p; return s; }() + ")");
       o.AppendExecutionProvider("WebGPU", std::unordered_map<std::string, std::string>{});
+    }
+    if (nnapi) {
+      // NNAPI_FLAG_CPU_DISABLED (0x004): no NNAPI CPU reference device; with fallback disabled a
+      // node NNAPI cannot run fails the session instead of running on ONNX Runtime's CPU EP.
+      o.AddConfigEntry("session.disable_cpu_ep_fallback", allow_fallback ? "0" : "1");
+      Ort::ThrowOnError(append_nnapi(o, 0x004));
     }
     return o;
   };
@@ -258,7 +283,7 @@ int main(int argc, char** argv) {
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
     if (vulkan && (lower.find("adapter") != std::string::npos || lower.find("vulkan") != std::string::npos || lower.find("webgpu context") != std::string::npos))
       unsupported("no usable Vulkan device for WebGPU: " + msg);
-    if (vulkan && (lower.find("fallback") != std::string::npos || lower.find("not supported by") != std::string::npos || lower.find("no kernel") != std::string::npos)) {
+    if ((vulkan || nnapi) && (lower.find("fallback") != std::string::npos || lower.find("not supported by") != std::string::npos || lower.find("no kernel") != std::string::npos)) {
       // Which nodes would have run on the CPU: a diagnostic session with fallback allowed, profiled.
       std::string offenders;
       try {
@@ -282,7 +307,7 @@ int main(int argc, char** argv) {
         if (!bad.empty()) offenders = describe(bad) + " ";
       } catch (const std::exception&) {
       }
-      unsupported("model has nodes the WebGPU EP cannot run, and CPU fallback is refused: " + offenders + "(ONNX Runtime: " + msg + ")");
+      unsupported(std::string("model has nodes the ") + (nnapi ? "NNAPI" : "WebGPU") + " EP cannot run, and CPU fallback is refused: " + offenders + "(ONNX Runtime: " + msg + ")");
     }
     fail("model_load", msg);
   }
@@ -366,6 +391,58 @@ int main(int argc, char** argv) {
     if (!f) fail("internal", "cannot write output file " + output_file);
   }
 
+  // Fidelity pass (runner-protocol.ts): outside the timed loop and after VmHWM, one inference per
+  // sample, every model output kept, little-endian float32, sample by sample.
+  json fidelity_outputs = json::array();
+  if (fidelity_count > 0) {
+    std::ofstream fo(fidelity_output, std::ios::binary);
+    if (!fo) fail("internal", "cannot write fidelity output file " + fidelity_output);
+    std::vector<std::ifstream> files;
+    for (const auto& f : fidelity_inputs) {
+      files.emplace_back(f, std::ios::binary);
+      if (!files.back()) fail("bad_spec", "cannot open fidelity input file " + f);
+    }
+    std::vector<const char*> all_out;
+    for (auto& n : model_outputs) all_out.push_back(n.c_str());
+    try {
+      for (int k = 0; k < fidelity_count; ++k) {
+        std::vector<Ort::Value> sample;
+        std::vector<std::vector<uint8_t>> bufs(inputs.size());
+        for (size_t i = 0; i < inputs.size(); ++i) {
+          bufs[i].resize(inputs[i].bytes.size());
+          files[i].read(reinterpret_cast<char*>(bufs[i].data()), static_cast<std::streamsize>(bufs[i].size()));
+          if (static_cast<size_t>(files[i].gcount()) != bufs[i].size())
+            fail("bad_spec", "fidelity input file " + fidelity_inputs[i] + " holds fewer than " + std::to_string(fidelity_count) + " samples");
+          sample.push_back(Ort::Value::CreateTensor(mem, bufs[i].data(), bufs[i].size(), inputs[i].shape.data(), inputs[i].shape.size(), ort_type(inputs[i].dtype)));
+        }
+        auto outs = session.Run(run_options, in_names.data(), sample.data(), sample.size(), all_out.data(), all_out.size());
+        for (size_t j = 0; j < outs.size(); ++j) {
+          auto oi = outs[j].GetTensorTypeAndShapeInfo();
+          auto oshape = oi.GetShape();
+          if (k == 0) fidelity_outputs.push_back({{"dtype", type_name(oi.GetElementType())}, {"shape", oshape}});
+          else if (fidelity_outputs[j]["shape"] != json(oshape)) fail("inference", "output " + std::to_string(j) + " changed shape at fidelity sample " + std::to_string(k));
+          size_t m = oi.GetElementCount();
+          std::vector<float> v(m);
+          const void* p = outs[j].GetTensorRawData();
+          switch (oi.GetElementType()) {
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: std::copy_n(static_cast<const float*>(p), m, v.begin()); break;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE: std::copy_n(static_cast<const double*>(p), m, v.begin()); break;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: std::copy_n(static_cast<const int64_t*>(p), m, v.begin()); break;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: std::copy_n(static_cast<const int32_t*>(p), m, v.begin()); break;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: std::copy_n(static_cast<const int8_t*>(p), m, v.begin()); break;
+            case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: std::copy_n(static_cast<const uint8_t*>(p), m, v.begin()); break;
+            default: fail("inference", "fidelity pass: output " + model_outputs[j] + " has element type " + type_name(oi.GetElementType()));
+          }
+          fo.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(m * sizeof(float)));
+        }
+      }
+    } catch (const Ort::Exception& e) {
+      fail("inference", std::string("fidelity pass: ") + e.what());
+    }
+    fo.close();
+    if (!fo) fail("internal", "cannot write fidelity output file " + fidelity_output);
+  }
+
   // Evidence of the backend used: one profiled inference in this same session.
   std::vector<Placement> placements;
   try {
@@ -387,7 +464,7 @@ int main(int argc, char** argv) {
   if (compute.empty()) fail("internal", "backend '" + backend + "' not established: the profiled inference recorded no node executions");
   if (!offenders.empty()) {
     std::string reason = std::to_string(offenders.size()) + " of " + std::to_string(compute.size()) + " nodes ran outside " + expected_provider + ": " + describe(offenders);
-    if (vulkan) unsupported("not every node ran on the WebGPU EP although CPU fallback was disabled: " + reason);
+    if (vulkan || nnapi) unsupported(std::string("not every node ran on the ") + (nnapi ? "NNAPI" : "WebGPU") + " EP although CPU fallback was disabled: " + reason);
     fail("internal", "backend '" + backend + "' not established: " + reason);
   }
 
@@ -404,12 +481,13 @@ int main(int argc, char** argv) {
       {"backendUsed", backend},
       {"detail",
        {{"executionProviders", std::vector<std::string>(providers.begin(), providers.end())},
-        {"requestedExecutionProviders", std::vector<std::string>{vulkan ? "webgpu" : "cpu"}},
+        {"requestedExecutionProviders", std::vector<std::string>{vulkan ? "webgpu" : nnapi ? "nnapi" : "cpu"}},
         {"profiledNodes", compute.size()},
         {"backendEvidence", "onnxruntime per-run profile (RunOptions profiling) of one inference in the timed session, after timing: per-node provider"},
-        {"cpuFallback", vulkan ? "disabled" : "n/a"},
+        {"cpuFallback", vulkan || nnapi ? "disabled" : "n/a"},
         {"intraOpNumThreads", threads},
         {"api", "C API " + std::to_string(ORT_API_VERSION) + " (native ort-runner, no Node)"}}},
   };
+  if (fidelity_count > 0) result["fidelityOutputs"] = fidelity_outputs;
   emit_and_exit(result, 0);
 }

@@ -26,6 +26,16 @@ export interface CellResult {
   deviceArch: string | null;
   /** Head rows of a cell with a fidelity pass: agreement with its reference, eval-set accuracy and drop (pp). */
   fidelity?: CellFidelity;
+  /** The devices the cell's sessions ran on. */
+  devices: string[];
+  /** Runtime and its version as the reports give them (e.g. `pytorch-lite 1.13.0`). */
+  runtime: string | null;
+  /** GPU backends: the adapter that ran it, with its type (`llvmpipe … (cpu)` is a CPU Vulkan device). */
+  gpuAdapter: string | null;
+  /** The harness that measured it (name and version). */
+  harness: string | null;
+  /** The model file's size in exact bytes. */
+  sizeBytes: number | null;
 }
 
 /** A variants run's conversion: which variant, how it ended, the artifact it made. */
@@ -85,6 +95,7 @@ export function normalizeResults(doc: RunDoc): RunResults {
     if (!sides.length) {
       cells.push({ ...base, role: 'head', sessions: 0, iterations: 0, p50Ms: null, p90Ms: null, p99Ms: null, loadMs: null,
         peakRssMb: null, sizeMb: num(artifact.sizeBytes) === null ? null : Number(artifact.sizeBytes) / (1024 * 1024), backendUsed: null, deviceArch: null,
+        devices: [], runtime: null, gpuAdapter: null, harness: null, sizeBytes: num(artifact.sizeBytes),
         ...fidelity });
       continue;
     }
@@ -118,6 +129,11 @@ export function normalizeResults(doc: RunDoc): RunResults {
         backendUsed: str(f.backendUsed),
         deviceArch: str(f.deviceArch),
         ...(f.role === 'head' ? fidelity : {}),
+        devices: Array.isArray(f.deviceIds) ? f.deviceIds.map(String) : [],
+        runtime: f.runtime ? [f.runtime, f.runtimeVersion].filter(Boolean).join(' ') : null,
+        gpuAdapter: str(f.gpuAdapter),
+        harness: str(f.harness),
+        sizeBytes: size,
       });
     }
   }
@@ -167,6 +183,15 @@ export function renderTable(results: RunResults): string {
   const out = [`run ${results.runId}: ${results.status}`];
   if (results.parent && results.conversions) out.push(...renderLineage(results.parent, results.conversions));
   out.push(line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line));
+  // Say what ran: devices, runtime and version, the GPU adapter for GPU backends, the harness, exact size.
+  for (const c of results.cells) {
+    if (!c.runtime && !c.devices.length) continue;
+    const parts = [c.runtime ?? '-', `on ${c.devices.join(', ') || c.target}`];
+    if (c.gpuAdapter) parts.push(`GPU adapter ${c.gpuAdapter}`);
+    if (c.harness) parts.push(`harness ${c.harness}`);
+    if (c.sizeBytes !== null) parts.push(`model ${c.sizeBytes} bytes`);
+    out.push(`cell ${c.role === 'head' ? c.cellIndex : `${c.cellIndex} (${c.role})`} ran: ${parts.join(' · ')}`);
+  }
   for (const c of results.cells) if (c.reason && c.status !== 'done') out.push(`cell ${c.cellIndex} ${c.status}: ${c.reason.replace(`${c.status}: `, '')}`);
   return out.join('\n');
 }

@@ -156,6 +156,12 @@ export interface CellFigures {
   deviceArch: string | null;
   deviceIds: string[];
   runtime: string | null;
+  /** What ran, from the stored reports: the runtime's own version string(s), comma-separated. */
+  runtimeVersion: string | null;
+  /** GPU backends: the adapter that ran the cell, `name (deviceType)` (lavapipe says `cpu`). */
+  gpuAdapter: string | null;
+  /** The harness (name and version) that measured the cell. */
+  harness: string | null;
   lastError: string | null;
 }
 
@@ -182,7 +188,10 @@ export async function listCellFigures(q: Queryable, runId: string): Promise<Cell
               percentile_cont(0.5) WITHIN GROUP (ORDER BY first_inference_ms) AS first_ms,
               max(peak_rss_bytes) AS rss, max(peak_rss_method) AS rss_method, max(model_size_bytes) AS size,
               string_agg(DISTINCT backend_used, ',') AS backend_used, string_agg(DISTINCT device_arch, ',') AS arch,
-              string_agg(DISTINCT runtime, ',') AS runtime
+              string_agg(DISTINCT runtime, ',') AS runtime,
+              string_agg(DISTINCT report->'runtime'->>'version', ',') AS runtime_version,
+              string_agg(DISTINCT (report->'backend'->'adapter'->>'name') || coalesce(' (' || (report->'backend'->'adapter'->>'deviceType') || ')', ''), ',') AS gpu_adapter,
+              string_agg(DISTINCT (report->'harness'->>'name') || ' ' || (report->'harness'->>'version'), ',') AS harness
          FROM u GROUP BY job_id, role
      ), counts AS (
        SELECT job_id, role, count(*)::int AS sessions,
@@ -203,7 +212,8 @@ export async function listCellFigures(q: Queryable, runId: string): Promise<Cell
             per.load_ms AS "loadMs", per.first_ms AS "firstInferenceMs", per.rss AS "peakRssBytes",
             per.rss_method AS "peakRssMethod", coalesce(per.size, c.any_size) AS "modelSizeBytes",
             per.backend_used AS "backendUsed", coalesce(per.arch, c.any_arch) AS "deviceArch",
-            c.device_ids AS "deviceIds", per.runtime, c.last_error AS "lastError"
+            c.device_ids AS "deviceIds", per.runtime, per.runtime_version AS "runtimeVersion",
+            per.gpu_adapter AS "gpuAdapter", per.harness, c.last_error AS "lastError"
        FROM counts c
        LEFT JOIN per ON per.job_id = c.job_id AND per.role = c.role
       ORDER BY c.job_id, c.role`,

@@ -16,6 +16,10 @@ interface AndroidManifest {
   entry: string;
   /** Every file to push (entry included), relative to the bundle. */
   files: string[];
+  /** Files to make executable after the push (the native bundle's loader and programs). @defaultValue [entry] */
+  executables?: string[];
+  /** `sh`: the entry is a POSIX sh script (the native bundle), run as `sh <entry>`. */
+  interpreter?: 'sh';
 }
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -72,8 +76,10 @@ export class AndroidAdapter implements DeviceAdapter {
   }
 
   private bundle(): HarnessBundle {
+    // The worker host passes the native aarch64 bundle (device-agents/harness/native) unless
+    // another Android harness is configured.
     const h = this.ctx.platformHarnesses.android;
-    if (!h) throw new HarnessFailedError(`device ${this.ctx.device.id} is an Android device but no Android harness is configured (platformHarnesses.android)`);
+    if (!h) throw new HarnessFailedError(`device ${this.ctx.device.id} is an Android device but no Android harness is configured (platformHarnesses.android; the worker host passes the native aarch64 bundle)`);
     return h;
   }
 
@@ -104,18 +110,25 @@ export class AndroidAdapter implements DeviceAdapter {
     if ((await this.sh(b, `[ -f ${q(dir)}/.installed ]`)).rc !== 0) {
       const m = JSON.parse(await readFile(path.join(h.dir, 'manifest.json'), 'utf8')) as AndroidManifest;
       for (const f of new Set([m.entry, ...m.files])) await this.pushVerified(b, await readFile(path.join(h.dir, f)), `${dir}/${f}`);
-      const r = await this.sh(b, `chmod 755 ${q(`${dir}/${m.entry}`)} && echo ${q(m.entry)} > ${q(dir)}/.installed`);
+      const exe = [...new Set([m.entry, ...(m.executables ?? [])])].map((f) => q(`${dir}/${f}`)).join(' ');
+      // The marker records how to start the entry: `sh <entry>` for a POSIX sh entry (a pushed file
+      // loses its mode, and some vendor shells refuse #! scripts in /data/local/tmp).
+      const start = m.interpreter === 'sh' ? `sh ${m.entry}` : m.entry;
+      const r = await this.sh(b, `chmod 755 ${exe} && echo ${q(start)} > ${q(dir)}/.installed`);
       if (r.rc !== 0) throw new TransferError(`installing the harness on ${this.ctx.device.id}: ${r.out.trim()}`);
       this.ctx.log.info({ version: h.version }, 'Android harness installed');
     }
     this.installedVersion = h.version;
   }
 
+  /** The shell words that start the installed harness (`'<dir>/<entry>'` or `sh '<dir>/<entry>'`). */
   private async entry(b: Browser): Promise<string> {
     const dir = `${ANDROID_ROOT}/harness/${this.bundle().version}`;
     const r = await this.sh(b, `cat ${q(dir)}/.installed`);
     if (r.rc !== 0) throw new HarnessFailedError(`the harness ${this.bundle().version} is not installed on ${this.ctx.device.id}`);
-    return `${dir}/${r.out.trim()}`;
+    const words = r.out.trim().split(/\s+/);
+    const file = `${dir}/${words.pop()}`;
+    return [...words, q(file)].join(' ');
   }
 
   async ensureModel(b: Browser, artifactPath: string, sha256: string, format: string): Promise<string> {
@@ -133,7 +146,7 @@ export class AndroidAdapter implements DeviceAdapter {
     const memKb = Number(/MemTotal:\s+(\d+)/.exec(r.out)?.[1] ?? 0);
     let backends: Backend[] = ['cpu'];
     if (this.installedVersion) {
-      const p = await this.sh(b, `${q(await this.entry(b))} probe`, 120_000);
+      const p = await this.sh(b, `${await this.entry(b)} probe`, 120_000);
       try {
         const probe = JSON.parse(p.out) as { backends?: unknown };
         if (Array.isArray(probe.backends)) backends = probe.backends.filter((x): x is Backend => typeof x === 'string');
@@ -163,7 +176,7 @@ export class AndroidAdapter implements DeviceAdapter {
     await this.pushVerified(b, Buffer.from(specJson), `${dir}/spec.json`);
     try {
       const entry = await this.entry(b);
-      const r = await this.sh(b, `cd ${q(path.posix.dirname(entry))} && ${q(entry)} run --spec ${q(`${dir}/spec.json`)} --out ${q(`${dir}/report.json`)}`, budgetSec * 1000);
+      const r = await this.sh(b, `cd ${q(`${ANDROID_ROOT}/harness/${this.bundle().version}`)} && ${entry} run --spec ${q(`${dir}/spec.json`)} --out ${q(`${dir}/report.json`)}`, budgetSec * 1000);
       let report: string;
       try {
         report = Buffer.from(await b.pullFile(`${dir}/report.json`), 'base64').toString('utf8');
