@@ -126,6 +126,12 @@ done
 build_bins=()
 for d in "${bin_dirs[@]}"; do for f in "$d"/*; do [ -f "$f" ] && [ -x "$f" ] && build_bins+=("$f"); done; done
 
+# --- fast path: the same programs, libraries and script as a bundle already assembled ---
+resolved_key=$( { for b in "${build_bins[@]}"; do echo "$b"; done; sha256sum < "$0"; if [ -n "$sysroot" ]; then cat "$sysroot.stamp"; fi; echo "$runtimes"; } | sha256sum | cut -c1-16)
+resolved="$data_dir/harness/native-bundle/$arch/.resolved-$resolved_key"
+if [ -f "$resolved" ] && [ -f "$(cat "$resolved")/manifest.json" ]; then
+  cache=$(cat "$resolved")
+else
 # --- the shared-library closure: every NEEDED entry, found in the sysroot (or this host) ---
 search=("$(dirname "$ort_so")" "${libdirs[@]}" "${libdirs[0]}/blas" "${libdirs[0]}/lapack")
 declare -A found=()
@@ -177,8 +183,9 @@ EOF
   ort_version=null ptl_version=null
   # (|| true: grep closing the pipe early is not a failure under pipefail)
   [ -f "$tmp/bin/ort-runner" ] && ort_version="\"$(readelf --dyn-syms -W "$ort_so" | grep -o 'VERS_1\.[0-9]*\.[0-9]*' | sort -t. -k2 -n | tail -1 | sed 's/^VERS_//' || true)\""
-  [ -f "$tmp/bin/ptl-runner" ] && ptl_version="\"$(sed -n 's/^#define TORCH_VERSION "\(.*\)"/\1/p' "$torch_inc/torch/version.h" 2>/dev/null || true)\""
-  [ "$ptl_version" = '""' ] && ptl_version='"1.13.1"'
+  # The version libtorch's headers declare, which is what ptl-runner reports (TORCH_VERSION).
+  vh="$torch_inc/torch/csrc/api/include/torch/version.h"
+  [ -f "$tmp/bin/ptl-runner" ] && ptl_version="\"$(sed -n 's/^#define TORCH_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p' "$vh" | paste -sd. || true)\""
   files_list=$(mktemp)
   (cd "$tmp" && find . -type f ! -name manifest.json | sed 's|^\./||' | sort) > "$files_list" && mv "$files_list" "$tmp/.files"
   size=$(cd "$tmp" && xargs -a .files stat -c %s | awk '{s+=$1} END {print s}')
@@ -204,6 +211,8 @@ EOF
   rm -rf "$cache" && mv "$tmp" "$cache"
   # Keep the newest three bundles per arch: each can be hundreds of MB.
   (cd "$(dirname "$cache")" && ls -1dt -- */ 2>/dev/null | tail -n +4 | xargs -r rm -rf --) || true
+fi
+echo "$cache" > "$resolved"
 fi
 if [ -n "$out" ]; then
   mkdir -p "$(dirname "$out")"

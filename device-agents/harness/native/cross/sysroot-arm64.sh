@@ -12,6 +12,13 @@ fail() { printf '[sysroot-arm64] error: %s\n' "$*" >&2; exit 1; }
 dpkg --print-foreign-architectures | grep -qx arm64 \
   || fail "arm64 is not a dpkg foreign architecture; run: dpkg --add-architecture arm64 && apt-get update"
 
+# Fast path (every worker start asks): nothing changed since the last check if the package
+# indexes and this script are the same as then. Resolving the closure below takes 5-20 s.
+quick=$( { sha256sum < "$0"; stat -c '%n %Y' /var/lib/apt/lists/*_Packages 2>/dev/null; } | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ "$(cat "$out.quick" 2>/dev/null)" = "$quick" ] && [ -f "$out/usr/lib/aarch64-linux-gnu/libtorch_cpu.so.1.13" ]; then
+  exit 0
+fi
+
 # Install-time-only packages of the closure (maintainer scripts, docs) are left out.
 skip='^(dpkg|install-info|tar|cdebconf|debconf|perl-base|libdebian-installer4|libnewt0.52|libtextwrap1|libslang2):arm64$'
 mapfile -t pkgs < <( { apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
@@ -20,6 +27,7 @@ mapfile -t pkgs < <( { apt-cache depends --recurse --no-recommends --no-suggests
 [ "${#pkgs[@]}" -gt 20 ] || fail "could not resolve libtorch1.13:arm64's dependencies (arm64 package index missing? run apt-get update)"
 want=$( { apt-cache policy "${pkgs[@]}" 2>/dev/null | grep -E '^[^ ]|Candidate'; sha256sum < "$0"; } | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$out/usr/lib/aarch64-linux-gnu/libtorch_cpu.so.1.13" ]; then
+  echo "$quick" > "$out.quick"
   exit 0
 fi
 log "downloading and unpacking ${#pkgs[@]} arm64 packages into $out (once)"
@@ -34,4 +42,5 @@ for deb in "$work"/debs/*.deb; do dpkg -x "$deb" "$work/root"; done
 rm -rf "$out"
 mv "$work/root" "$out"
 echo "$want" > "$stamp"
+echo "$quick" > "$out.quick"
 log "ready: $out ($(du -sh "$out" | cut -f1))"
