@@ -92,7 +92,7 @@ torch_libs=("$tl/libtorch.so.1.13" -Wl,--no-as-needed "$tl/libtorch_cpu.so.1.13"
   # Debian's libtorch pulls in gdal, opencv, gloo…: their own dependencies are resolved by the
   # loader at run time (the bundle carries them all), not checked again at link time.
   -Wl,--allow-shlib-undefined -Wl,-rpath-link,"$tl" -Wl,-rpath-link,"${libdirs[1]}" -Wl,-rpath-link,"$tl/blas" -Wl,-rpath-link,"$tl/lapack")
-toolchain=$( { "$cxx" --version | head -1; echo "$flags_rev"; if [ -n "$sysroot" ]; then cat "$sysroot.stamp"; fi; } )
+toolchain=$( { "$cxx" --version | head -1; echo "$flags_rev"; if [ -n "$sysroot" ]; then cat "$sysroot.pkgs"; fi; } )
 bin_dirs=()
 pids=()
 # component NAME HASH-INPUT-FILES... -- COMMANDS (run with $B as the output directory)
@@ -127,7 +127,7 @@ build_bins=()
 for d in "${bin_dirs[@]}"; do for f in "$d"/*; do [ -f "$f" ] && [ -x "$f" ] && build_bins+=("$f"); done; done
 
 # --- fast path: the same programs, libraries and script as a bundle already assembled ---
-resolved_key=$( { for b in "${build_bins[@]}"; do echo "$b"; done; sha256sum < "$0"; if [ -n "$sysroot" ]; then cat "$sysroot.stamp"; fi; echo "$runtimes"; } | sha256sum | cut -c1-16)
+resolved_key=$( { for b in "${build_bins[@]}"; do echo "$b"; done; sha256sum < "$0"; if [ -n "$sysroot" ]; then cat "$sysroot.pkgs"; fi; echo "$runtimes"; } | sha256sum | cut -c1-16)
 resolved="$data_dir/harness/native-bundle/$arch/.resolved-$resolved_key"
 if [ -f "$resolved" ] && [ -f "$(cat "$resolved")/manifest.json" ]; then
   cache=$(cat "$resolved")

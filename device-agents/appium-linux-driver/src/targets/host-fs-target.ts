@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { access, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -65,7 +66,13 @@ export abstract class HostFsTarget implements Target {
     const tmp = `${remoteDir}.partial-${process.pid}-${Date.now()}`;
     await mkdir(path.dirname(remoteDir), { recursive: true });
     try {
-      await cp(localDir, tmp, { recursive: true, dereference: true });
+      // Hard links where the filesystem allows (a native bundle is hundreds of MB and never
+      // written to by the device side), a copy otherwise.
+      const linked = await new Promise<boolean>((resolve) => execFile('cp', ['-alL', localDir, tmp], (err) => resolve(!err)));
+      if (!linked) {
+        await rm(tmp, { recursive: true, force: true });
+        await cp(localDir, tmp, { recursive: true, dereference: true });
+      }
       await rm(remoteDir, { recursive: true, force: true });
       await rename(tmp, remoteDir);
     } catch (e) {

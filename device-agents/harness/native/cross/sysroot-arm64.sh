@@ -14,8 +14,8 @@ dpkg --print-foreign-architectures | grep -qx arm64 \
 
 # Fast path (every worker start asks): nothing changed since the last check if the package
 # indexes and this script are the same as then. Resolving the closure below takes 5-20 s.
-quick=$( { sha256sum < "$0"; stat -c '%n %Y' /var/lib/apt/lists/*_Packages 2>/dev/null; } | sha256sum | cut -c1-16)
-if [ -f "$stamp" ] && [ "$(cat "$out.quick" 2>/dev/null)" = "$quick" ] && [ -f "$out/usr/lib/aarch64-linux-gnu/libtorch_cpu.so.1.13" ]; then
+quick=$( { sha256sum < "$0"; stat -c '%n %Y' /var/lib/apt/lists/*Packages* 2>/dev/null || true; } | sha256sum | cut -c1-16)
+if [ -f "$stamp" ] && [ -f "$out.pkgs" ] && [ "$(cat "$out.quick" 2>/dev/null)" = "$quick" ] && [ -f "$out/usr/lib/aarch64-linux-gnu/libtorch_cpu.so.1.13" ]; then
   exit 0
 fi
 
@@ -25,9 +25,13 @@ mapfile -t pkgs < <( { apt-cache depends --recurse --no-recommends --no-suggests
     --no-breaks --no-replaces --no-enhances --no-pre-depends libtorch1.13:arm64 2>/dev/null \
   | grep -v '^ ' | grep -E ':arm64$'; echo libtorch-dev:arm64; echo nlohmann-json3-dev; } | grep -Ev "$skip" | sort -u)
 [ "${#pkgs[@]}" -gt 20 ] || fail "could not resolve libtorch1.13:arm64's dependencies (arm64 package index missing? run apt-get update)"
-want=$( { apt-cache policy "${pkgs[@]}" 2>/dev/null | grep -E '^[^ ]|Candidate'; sha256sum < "$0"; } | sha256sum | cut -c1-16)
+# What the programs built against the sysroot depend on (the package versions), apart from this
+# script: bundle.sh keys its compiled programs on it (<out>.pkgs).
+pkgs_hash=$(apt-cache policy "${pkgs[@]}" 2>/dev/null | grep -E '^[^ ]|Candidate' | sha256sum | cut -c1-16)
+want=$( { echo "$pkgs_hash"; sha256sum < "$0"; } | sha256sum | cut -c1-16)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$out/usr/lib/aarch64-linux-gnu/libtorch_cpu.so.1.13" ]; then
   echo "$quick" > "$out.quick"
+  echo "$pkgs_hash" > "$out.pkgs"
   exit 0
 fi
 log "downloading and unpacking ${#pkgs[@]} arm64 packages into $out (once)"
@@ -43,4 +47,5 @@ rm -rf "$out"
 mv "$work/root" "$out"
 echo "$want" > "$stamp"
 echo "$quick" > "$out.quick"
+echo "$pkgs_hash" > "$out.pkgs"
 log "ready: $out ($(du -sh "$out" | cut -f1))"

@@ -36,6 +36,7 @@
 #include <numeric>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../common/sha256.h"
@@ -542,18 +543,19 @@ const std::vector<std::string> kPtlAllocatorEnv = {"MALLOC_MMAP_THRESHOLD_=26843
 // A runner's one-line answer to --version / --providers, with the loader in front.
 std::string runner_query(const Layout& l, const std::string& exe, const std::string& flag) {
   if (!l.has(exe)) return "";
+  // argv is built before fork: the probe forks from several threads, and a child may only call
+  // async-signal-safe functions until it execs.
+  auto argv = l.command(exe, {flag});
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   int p[2];
-  if (pipe(p)) return "";
+  if (pipe2(p, O_CLOEXEC)) return "";
   pid_t pid = fork();
   if (pid == 0) {
     dup2(p[1], 1);
     int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0) dup2(devnull, 2);
-    close(p[0]);
-    auto argv = l.command(exe, {flag});
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
     execv(args[0], args.data());
     _exit(127);
   }
@@ -891,13 +893,23 @@ int cmd_probe() {
   Layout l = layout();
   json runtimes = json::object();
   std::vector<std::string> all;
-  std::string ort = runner_query(l, "ort-runner", "--version");
+  // Every runtime must really start to be listed; the queries run at once (under emulation each
+  // start of a runner loading libtorch takes seconds).
+  std::string ort, providers, ptl, why;
+  json adapter;
+  {
+    std::thread a([&] { ort = runner_query(l, "ort-runner", "--version"); });
+    std::thread b([&] { providers = runner_query(l, "ort-runner", "--providers"); });
+    std::thread c([&] { ptl = runner_query(l, "ptl-runner", "--version"); });
+    std::thread d([&] { why = vulkan_adapter_problem(adapter); });
+    a.join();
+    b.join();
+    c.join();
+    d.join();
+  }
   json vulkan;
   if (!ort.empty()) {
     std::vector<std::string> backends = {"cpu"};
-    std::string providers = runner_query(l, "ort-runner", "--providers");
-    json adapter;
-    std::string why = vulkan_adapter_problem(adapter);
     bool webgpu = providers.find("WebGpuExecutionProvider") != std::string::npos;
     if (webgpu && why.empty()) backends.push_back("vulkan");
     vulkan = why.empty() ? json{{"adapters", json::array({adapter})}} : json{{"unavailable", why}};
@@ -905,7 +917,6 @@ int cmd_probe() {
     runtimes["onnxruntime"] = {{"version", ort}, {"backends", backends}, {"runner", "native ort-runner"}};
     all.insert(all.end(), backends.begin(), backends.end());
   }
-  std::string ptl = runner_query(l, "ptl-runner", "--version");
   if (!ptl.empty()) {
     runtimes["pytorch-lite"] = {{"version", ptl}, {"backends", {"cpu"}}, {"runner", "native ptl-runner"}};
     if (std::find(all.begin(), all.end(), "cpu") == all.end()) all.push_back("cpu");
