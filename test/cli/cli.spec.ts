@@ -104,6 +104,25 @@ describe('cli: pocketbench', function () {
     assert.match(text, /cpu\s+qemu-arm64 \(emulated\)\s+queued/);
     assert.doesNotMatch(text, /host-x86_64 \(emulated\)/);
   });
+
+  it('says what ran: devices, runtime and version, the GPU adapter, the harness and the exact model size', () => {
+    const results = normalizeResults({
+      id: 'r3',
+      status: 'done',
+      cells: [{
+        cellIndex: 0, jobId: 'r3.0', backend: 'vulkan', pool: 'host-x86_64', deviceId: null, status: 'done', reason: null,
+        artifact: { id: 'a', model: 'mobilenet_v2', variant: 'fp32', format: 'onnx', sha256: 'x', sizeBytes: 14_000_000 },
+        figures: { sessions: 2, iterations: 40, p50Ms: 190, backendUsed: 'vulkan', deviceArch: 'x86_64', modelSizeBytes: 13_973_409,
+          deviceIds: ['host-vm'], runtime: 'onnxruntime', runtimeVersion: '1.30.0', gpuAdapter: 'llvmpipe (LLVM 15.0.6, 256 bits) (cpu)', harness: 'pocketbench-native-harness 0.1.0-native+abc' },
+        baseline: null,
+      }],
+    });
+    const [c] = results.cells;
+    assert.deepEqual(c.devices, ['host-vm']);
+    assert.equal(c.runtime, 'onnxruntime 1.30.0');
+    assert.equal(c.sizeBytes, 13_973_409);
+    assert.match(renderTable(results), /^cell 0 ran: onnxruntime 1\.30\.0 · on host-vm · GPU adapter llvmpipe \(LLVM 15\.0\.6, 256 bits\) \(cpu\) · harness pocketbench-native-harness 0\.1\.0-native\+abc · model 13973409 bytes$/m);
+  });
   it('takes the model and variant from a file name ending in a variant (the fixtures\' names)', () => {
     assert.equal(modelNameFor('/x/mobilenet_v2-int8-static.ptl'), 'mobilenet_v2');
     assert.equal(variantFromFileName('/x/mobilenet_v2-int8-static.ptl'), 'int8-static');

@@ -165,10 +165,10 @@ describe('native harness bundle (no node on the device)', function () {
       copyFileSync(m.path, path.join(root, model));
       writeFileSync(path.join(root, `data/local/tmp/pocketbench/runs/spec-${i}.json`), JSON.stringify(specFor(m, { artifact: { path: model, sha256: m.sha256, format: m.format }, iterations: 2, warmup: 1, timeBudgetSec: 600 })));
       // From another directory, through a relative path, with the phone's shell: as `adb shell` would.
-      script.push(`chroot ${root} /system/bin/sh -c 'cd /data/local && sh tmp/pocketbench/harness/pocketbench-harness run --spec /data/local/tmp/pocketbench/runs/spec-${i}.json --out /data/local/tmp/pocketbench/runs/report-${i}.json; echo exit=$?'`);
+      script.push(`chroot ${root} /system/bin/sh -c 'PATH=/system/bin; export PATH; cd /data/local && sh tmp/pocketbench/harness/pocketbench-harness run --spec /data/local/tmp/pocketbench/runs/spec-${i}.json --out /data/local/tmp/pocketbench/runs/report-${i}.json; echo exit=$?'`);
     }
     // A private mount namespace: the mounts vanish with it, nothing is left on the machine.
-    const r = await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script.join('\n')], { timeoutMs: 900_000 });
+    const r = await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script.join('\n')], { timeoutMs: 900_000, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.deepEqual(r.stdout.trim().split('\n').filter((l) => l.startsWith('exit=')), ['exit=0', 'exit=0'], r.stderr);
     for (const [i, m] of cells.entries()) {

@@ -176,7 +176,9 @@ PB_BUNDLE=\$(cd "\$PB_BUNDLE" && pwd) || exit 70
 PB_LOADER="\$PB_BUNDLE/lib/$loader_name"
 PB_HARNESS_VERSION='$version'
 export PB_BUNDLE PB_LOADER PB_HARNESS_VERSION
-if [ -z "\${TMPDIR:-}" ] && [ ! -w /tmp ]; then TMPDIR="\$PB_BUNDLE/tmp"; mkdir -p "\$TMPDIR"; export TMPDIR; fi
+# No /tmp on Android: scratch in the bundle (the supervisor creates it; only sh builtins here,
+# a phone's shell may have no mkdir on its PATH).
+if [ -z "\${TMPDIR:-}" ] && [ ! -w /tmp ]; then TMPDIR="\$PB_BUNDLE/tmp"; export TMPDIR; fi
 exec "\$PB_LOADER" --library-path "\$PB_BUNDLE/lib" "\$PB_BUNDLE/bin/pocketbench-harness" "\$@"
 EOF
   chmod 755 "$tmp/pocketbench-harness"
