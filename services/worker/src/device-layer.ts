@@ -21,7 +21,7 @@ export interface DeviceLayer {
   startAppiumServer(opts: { appiumHome: string; logger: Logger }): Promise<AppiumServerHandle>;
   openDeviceSession(
     device: DeviceConfig,
-    opts: { appiumUrl: string; harnessBundle: HarnessBundle; cacheDir: string; logger: Logger; platformHarnesses?: { android?: HarnessBundle } },
+    opts: { appiumUrl: string; harnessBundle: HarnessBundle; cacheDir: string; logger: Logger; nodeHarnessBundle?: HarnessBundle; platformHarnesses?: { android?: HarnessBundle } },
   ): Promise<DeviceSession>;
   discoverLocalDevices(opts: { dataDir: string; hostname?: string }): Promise<DeviceConfig[]>;
   ensureHarnessBundle(opts: { dataDir: string }): Promise<HarnessBundle>;

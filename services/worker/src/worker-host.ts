@@ -149,6 +149,8 @@ export class WorkerHost {
           layer.openDeviceSession(device, {
             appiumUrl: this.appium!.url,
             harnessBundle: deviceBundle,
+            // The native bundle does not run fidelity passes yet; those go to the Node harness.
+            nodeHarnessBundle: deviceBundle === harnessBundle ? undefined : harnessBundle,
             platformHarnesses,
             cacheDir: path.join(config.cacheDir, 'devices'),
             logger: logger.child({ deviceId: device.id }),

@@ -21,6 +21,11 @@ export interface PlatformHarnesses {
 export interface AdapterContext {
   device: DeviceConfig;
   harness: HarnessBundle;
+  /**
+   * When `harness` is the native bundle: the Node harness, for what the native one does not run
+   * yet (specs with a fidelity pass). Installed on first need.
+   */
+  nodeHarness?: HarnessBundle;
   platformHarnesses: PlatformHarnesses;
   log: Logger;
 }

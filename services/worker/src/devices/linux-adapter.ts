@@ -21,6 +21,7 @@ export class LinuxAdapter implements DeviceAdapter {
 
   reset(): void {
     this.installedVersion = undefined;
+    this.nodeInstalled = undefined;
   }
 
   capabilities(): Record<string, unknown> {
@@ -62,12 +63,26 @@ export class LinuxAdapter implements DeviceAdapter {
     return (await b.execute('mobile: deviceState', {})) as DeviceStateSnapshot;
   }
 
+  private nodeInstalled?: string;
+
+  /** The bundle that runs this spec: the Node harness for a fidelity pass when the device's own is native. */
+  private async bundleFor(b: Browser, specJson: string): Promise<string> {
+    const node = this.ctx.nodeHarness;
+    if (!node || !(JSON.parse(specJson) as { fidelity?: unknown }).fidelity) return this.ctx.harness.version;
+    if (this.nodeInstalled !== node.version) {
+      await b.installApp(node.dir);
+      this.nodeInstalled = node.version;
+    }
+    return node.version;
+  }
+
   async runHarness(b: Browser, specJson: string, runLabel: string, budgetSec: number): Promise<string> {
+    const version = await this.bundleFor(b, specJson);
     const dir = `runs/${runLabel}`;
     const spec = (await b.execute('mobile: pushFile', { path: `${dir}/spec.json`, data: Buffer.from(specJson).toString('base64') })) as { path: string };
     try {
       const r = (await b.execute('mobile: runHarness', {
-        version: this.ctx.harness.version,
+        version,
         specPath: spec.path,
         reportPath: `${dir}/report.json`,
         timeoutSec: budgetSec,

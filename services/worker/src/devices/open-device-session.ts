@@ -10,6 +10,8 @@ export interface OpenDeviceSessionOptions {
   appiumUrl: string;
   /** The Linux harness bundle (`ensureHarnessBundle()`), installed on Linux targets by version. */
   harnessBundle: HarnessBundle;
+  /** With a native `harnessBundle`: the Node harness bundle, for specs with a fidelity pass. */
+  nodeHarnessBundle?: HarnessBundle;
   /** Host-side directory for this layer's files (pulled reports). */
   cacheDir: string;
   logger: Logger;
@@ -25,6 +27,7 @@ export function adapterFor(device: DeviceConfig, opts: OpenDeviceSessionOptions)
   const ctx = {
     device,
     harness: opts.harnessBundle,
+    nodeHarness: opts.nodeHarnessBundle,
     platformHarnesses: opts.platformHarnesses ?? {},
     log: 'deviceId' in opts.logger.bindings() ? opts.logger : opts.logger.child({ deviceId: device.id }),
   };
