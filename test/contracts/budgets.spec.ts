@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { BudgetsError, matchBudget, parseBudgets } from '@pocketbench/contracts';
+import { BudgetsError, globMatch, matchBudget, parseBudgets } from '@pocketbench/contracts';
 
 const MANDATE = `# The mandate "size < 15 MB, p90 < 50 ms" for the quantized mobile model.
 defaults:
@@ -66,5 +66,24 @@ describe('contracts/budgets', () => {
     const many = issuesOf('rules:\n  - match: { model: m }\n    p90_ms: x\n    p50_ms: y\n');
     assert.equal(many.issues.length, 2);
     assert.match(many.message, /and 1 more problem\)$/);
+  });
+
+  it('matches `*` globs like a shell, without backtracking blow-up', () => {
+    const cases: [string, string, boolean][] = [
+      ['qemu-*', 'qemu-arm64', true], ['qemu-*', 'qemu-', true], ['qemu-*', 'host-x86_64', false],
+      ['*', '', true], ['**', 'x', true], ['a*b*c', 'abc', true], ['a*b*c', 'aXbYc', true], ['a*b*c', 'acb', false],
+      ['*int8*', 'mobilenet-int8-static', true], ['a*a', 'a', false], ['a*a', 'aa', true], ['*ab', 'aab', true],
+      ['mobilenet_v2', 'mobilenet_v2', true], ['mobilenet_v2', 'mobilenet_v3', false], ['a.b', 'aXb', false],
+    ];
+    for (const [pattern, value, want] of cases) assert.equal(globMatch(pattern, value), want, `${pattern} ~ ${value}`);
+    // The api hung for minutes on a regex built from such a glob (issue 11, finding 6).
+    const name = 'a'.repeat(128);
+    const pattern = `${'a*'.repeat(20)}b`;
+    const budgets = parseBudgets(`rules:\n  - match: { model: "${pattern}" }\n    p90_ms: 1\n`);
+    const started = process.hrtime.bigint();
+    assert.equal(globMatch(pattern, name), false);
+    assert.deepEqual(matchBudget(budgets, { model: name, variant: 'fp32', backend: 'cpu', pool: 'p' }).matchedRules, []);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    assert.ok(ms < 10, `20 stars on a 128-character name took ${ms.toFixed(2)} ms`);
   });
 });

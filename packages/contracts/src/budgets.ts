@@ -288,8 +288,27 @@ export function matchBudget(budgets: Budgets, cell: BudgetCell): ResolvedBudget 
   return resolved;
 }
 
-function globMatch(pattern: string, value: string): boolean {
+/**
+ * Whether `value` matches a glob whose only wildcard is `*` (any run of characters). No regular
+ * expression is built: the pieces between stars are found left to right, each at its first
+ * occurrence after the previous one (taking the earliest is never worse for a `*`-only glob), so
+ * the time is bounded by the value's length times the pattern's, whatever the number of stars.
+ */
+export function globMatch(pattern: string, value: string): boolean {
   if (!pattern.includes('*')) return pattern === value;
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-  return re.test(value);
+  const pieces = pattern.split('*');
+  const first = pieces[0];
+  const last = pieces[pieces.length - 1];
+  if (value.length < first.length + last.length) return false;
+  if (!value.startsWith(first) || !value.endsWith(last)) return false;
+  let at = first.length;
+  const end = value.length - last.length;
+  for (let i = 1; i < pieces.length - 1; i++) {
+    const piece = pieces[i];
+    if (piece === '') continue;
+    const found = value.indexOf(piece, at);
+    if (found < 0 || found + piece.length > end) return false;
+    at = found + piece.length;
+  }
+  return true;
 }
