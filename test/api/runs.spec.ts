@@ -297,7 +297,7 @@ describe('api/runs', () => {
 
   it('accepts BenchReports measured outside the farm into a cell, once per session index, above the farm\'s indices', async () => {
     const created = await api.call('POST', '/api/v1/runs', {
-      body: { matrix: { artifacts: [head], backends: ['cpu'], devices: ['qemu-arm64'] } },
+      body: { acceptExternalSessions: true, matrix: { artifacts: [head], backends: ['cpu'], devices: ['qemu-arm64'] } },
     });
     const runId = created.body.id;
     const ok = await api.call('POST', `/api/v1/runs/${runId}/sessions`, { body: { cellIndex: 0, report: benchReport({ sha256: headSha }), deviceModel: 'Pixel 8' } });
@@ -357,7 +357,7 @@ describe('api/runs', () => {
 
   it('checks an external baseline report against the baseline artifact, and shares the farm\'s series', async () => {
     const created = await api.call('POST', '/api/v1/runs', {
-      body: { matrix: { artifacts: [head], baselineArtifact: base, backends: ['cpu'], devices: ['host-a'] } },
+      body: { acceptExternalSessions: true, matrix: { artifacts: [head], baselineArtifact: base, backends: ['cpu'], devices: ['host-a'] } },
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const runId = created.body.id;

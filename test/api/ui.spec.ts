@@ -180,7 +180,6 @@ describe('api: dashboard data routes', () => {
     assert.equal(again.status, 304);
   });
 
-  // Last: once a token exists the server leaves open mode.
   it('shows a project token only its own project', async () => {
     const { token } = await createToken(q, { project: 'voice-app' });
     const as = (path: string) => api.call('GET', path, { token });
@@ -195,6 +194,5 @@ describe('api: dashboard data routes', () => {
     assert.ok(series.body.series.every((s: { project: string }) => s.project === 'voice-app'));
     const { rows: [camera] } = await q.query(`SELECT r.id FROM runs r JOIN projects p ON p.id = r.project_id WHERE p.name = 'camera-app' LIMIT 1`);
     assert.equal((await as(`/api/v1/runs/${camera.id}/matrix`)).status, 404);
-    assert.equal((await api.call('GET', '/api/v1/fleet')).status, 401, 'no token, no data');
   });
 });

@@ -7,6 +7,14 @@ export const BENCH_SPEC_VERSION = 1 as const;
 export const INPUT_DTYPES = ['float32', 'int64', 'int32', 'uint8'] as const;
 export type InputDtype = (typeof INPUT_DTYPES)[number];
 
+/** Bytes of one element of each input dtype. */
+export const INPUT_DTYPE_BYTES: Readonly<Record<InputDtype, number>> = { float32: 4, int64: 8, int32: 4, uint8: 1 };
+
+/** Bytes of all inputs of one inference together (what the harness generates and holds). */
+export function inputBytes(inputs: readonly { shape: readonly number[]; dtype: InputDtype }[]): number {
+  return inputs.reduce((sum, i) => sum + i.shape.reduce((n, d) => n * d, 1) * INPUT_DTYPE_BYTES[i.dtype], 0);
+}
+
 export interface BenchInputSpec {
   /** ONNX input name; for `.ptl` a label (inputs are positional). */
   name: string;

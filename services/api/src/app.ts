@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { AppDeps } from './deps.js';
 import { authenticate } from './http/auth.js';
 import { errorHandler, notFoundHandler } from './http/errors.js';
+import { allowedHostsCheck, jsonOnlyWrites, sameOriginWrites, securityHeaders } from './http/guard.js';
 import { buildOpenApi } from './openapi.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { conversionRoutes } from './routes/conversions.js';
@@ -36,11 +37,16 @@ export function createApp(deps: AppDeps): Express {
     });
     next();
   });
-  app.use(express.json({ limit: '16mb' }));
+  // Before anything reads the request: headers on every answer, then who may ask at all.
+  // No body is parsed here: each route parses its own, with its own limit, after authentication.
+  app.use(securityHeaders());
+  app.use(allowedHostsCheck(deps.config.allowedHosts));
+  app.use(sameOriginWrites());
 
   const openapi = buildOpenApi(uiPaths, gatePaths, fidelityPaths);
   app.use(healthRoutes(deps, () => openapi));
-  app.use('/api/v1', authenticate(deps.db, deps.config.adminToken));
+  app.use('/api/v1', authenticate(deps.db, deps.config));
+  app.use('/api/v1', jsonOnlyWrites((req) => req.method === 'POST' && req.path === '/artifacts'));
   app.use(projectRoutes(deps));
   app.use(artifactRoutes(deps));
   app.use(runRoutes(deps));

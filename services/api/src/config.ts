@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -7,15 +8,28 @@ const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export interface ApiConfig {
   /** `PORT`. 0 picks a free port (tests). @defaultValue 8080 */
   port: number;
-  /** `HOST`. @defaultValue '0.0.0.0' */
+  /** `HOST`: the address to bind. Anything but loopback needs `POCKETBENCH_TOKEN`. @defaultValue '127.0.0.1' */
   host: string;
+  /**
+   * Open local mode: no admin token is configured, so requests without a token act as admin.
+   * Decided here once (only possible on loopback); tokens issued or revoked later never change it.
+   */
+  openMode: boolean;
+  /**
+   * `POCKETBENCH_ALLOWED_HOSTS` (comma-separated host names, `*` for any): requests whose Host
+   * header names another host are refused (DNS rebinding).
+   * @defaultValue loopback names when bound to loopback; any host otherwise
+   */
+  allowedHosts: string[] | '*';
+  /** What one project may ask of the farm; each refusal is a 4xx naming the limit. */
+  limits: ApiLimits;
   /** `DATABASE_URL`. Unset: the caller (`pocketbench up`) provides an embedded Postgres. */
   databaseUrl?: string;
   /** `REDIS_URL`. Unset: the caller provides a local redis-server. */
   redisUrl?: string;
   /** `POCKETBENCH_DATA_DIR`; artifacts live under `<dataDir>/artifacts`. @defaultValue '<repo>/.pocketbench' */
   dataDir: string;
-  /** `POCKETBENCH_TOKEN`: the admin bearer token. Unset and no token stored: open local mode. */
+  /** `POCKETBENCH_TOKEN`: the admin bearer token. Unset: open local mode (loopback only). */
   adminToken?: string;
   /** `POCKETBENCH_MAX_UPLOAD_MB`, stored in bytes. @defaultValue 512 MB */
   maxUploadBytes: number;
@@ -38,6 +52,31 @@ export interface ApiConfig {
   /** `POCKETBENCH_SUPERVISED=1` (started by `pocketbench up`): terminal SIGINT is left to the supervisor. @defaultValue false */
   supervised: boolean;
 }
+
+/** Quotas and limits of one run or project, configurable, with defaults a shared farm would pick. */
+export interface ApiLimits {
+  /** `POCKETBENCH_MAX_CELLS_PER_RUN`. @defaultValue 1000 */
+  cellsPerRun: number;
+  /** `POCKETBENCH_MAX_SESSIONS_PER_CELL`: `sessions` and `maxSessions` per side. @defaultValue 50 */
+  sessionsPerCell: number;
+  /** `POCKETBENCH_MAX_ITERATIONS`: timed iterations (and warmup) per session. @defaultValue 10000 */
+  iterationsPerSession: number;
+  /** `POCKETBENCH_MAX_MIN_DURATION_MS`: the largest `minDurationMs`. @defaultValue 60000 */
+  minDurationMs: number;
+  /** `POCKETBENCH_MAX_INPUT_MB`, stored in bytes: all inputs of one inference together. @defaultValue 64 MB */
+  inputBytes: number;
+  /** `POCKETBENCH_MAX_RUNS_IN_FLIGHT`: queued or running runs per project. @defaultValue 20 */
+  runsInFlight: number;
+}
+
+/** Loopback: 127.0.0.0/8, ::1, localhost. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '::ffff:127.0.0.1') return true;
+  return isIP(h) === 4 && h.startsWith('127.');
+}
+
+const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '::1'];
 
 export class ConfigError extends Error {
   constructor(
@@ -80,10 +119,30 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 /** Parses and checks the api's environment; throws a ConfigError naming the first bad variable. */
 export function loadConfig(env: Env): ApiConfig {
-  const adminToken = env.POCKETBENCH_TOKEN?.trim() || undefined;
+  // Empty means unset (the shell idiom `POCKETBENCH_TOKEN=`); only blanks is a mistake, not "no token".
+  const rawToken = env.POCKETBENCH_TOKEN;
+  if (rawToken !== undefined && rawToken !== '' && rawToken.trim() === '') {
+    throw new ConfigError('POCKETBENCH_TOKEN', 'is only whitespace: set the admin bearer token, or leave the variable empty for open local mode on loopback');
+  }
+  const adminToken = rawToken?.trim() || undefined;
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError('POCKETBENCH_TOKEN', 'must be at least 16 characters (it is the admin bearer token)');
   }
+  const host = env.HOST?.trim() || '127.0.0.1';
+  if (adminToken === undefined && !isLoopback(host)) {
+    throw new ConfigError(
+      'HOST',
+      `is ${host}, not loopback, and POCKETBENCH_TOKEN is not set: set POCKETBENCH_TOKEN (every request then needs a token) or bind 127.0.0.1`,
+    );
+  }
+  const hostsRaw = env.POCKETBENCH_ALLOWED_HOSTS?.trim();
+  let allowedHosts: string[] | '*';
+  if (hostsRaw === '*') allowedHosts = '*';
+  else if (hostsRaw) {
+    allowedHosts = hostsRaw.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+    const bad = allowedHosts.find((h) => !/^[a-z0-9.:[\]-]+$/.test(h));
+    if (bad) throw new ConfigError('POCKETBENCH_ALLOWED_HOSTS', `"${bad}" is not a host name (give names without port, comma-separated, or *)`);
+  } else allowedHosts = isLoopback(host) ? LOOPBACK_NAMES : '*';
   const logLevel = env.LOG_LEVEL?.trim() || 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   const queuePrefix = env.POCKETBENCH_QUEUE_PREFIX?.trim() || 'pocketbench';
@@ -102,7 +161,17 @@ export function loadConfig(env: Env): ApiConfig {
     reconcileMs,
     supervised: env.POCKETBENCH_SUPERVISED === '1',
     port: integer(env, 'PORT', 8080, 0, 65535),
-    host: env.HOST?.trim() || '0.0.0.0',
+    host,
+    openMode: adminToken === undefined,
+    allowedHosts,
+    limits: {
+      cellsPerRun: integer(env, 'POCKETBENCH_MAX_CELLS_PER_RUN', 1000, 1, 100_000),
+      sessionsPerCell: integer(env, 'POCKETBENCH_MAX_SESSIONS_PER_CELL', 50, 1, 200),
+      iterationsPerSession: integer(env, 'POCKETBENCH_MAX_ITERATIONS', 10_000, 1, 1_000_000),
+      minDurationMs: integer(env, 'POCKETBENCH_MAX_MIN_DURATION_MS', 60_000, 0, 3_600_000),
+      inputBytes: integer(env, 'POCKETBENCH_MAX_INPUT_MB', 64, 1, 64 * 1024) * 1024 * 1024,
+      runsInFlight: integer(env, 'POCKETBENCH_MAX_RUNS_IN_FLIGHT', 20, 1, 100_000),
+    },
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     dataDir: path.resolve(REPO_ROOT, env.POCKETBENCH_DATA_DIR?.trim() || '.pocketbench'),

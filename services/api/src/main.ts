@@ -82,7 +82,9 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-    const url = `http://${host}:${port}`;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    // What the server really listens on (0.0.0.0 is every interface), for the banner.
+    const bind = `${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     // Postgres is the record, Redis a cache of work: planned sessions missing from the queue (a
     // crash between a run's commit and its enqueue, a Redis restart) are enqueued again, at start
     // and then periodically. Redis being down must not stop the API; /readyz reports it.
@@ -96,7 +98,15 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
     // Started once listening, so a failed start has no timer to stop.
     const sweeper: AlertSweeper | undefined =
       config.alertSweepMs > 0 ? startAlertSweeper(db, { intervalMs: config.alertSweepMs, logger }) : undefined;
-    logger.info({ url, dataDir: config.dataDir, adminToken: config.adminToken ? 'set' : 'unset: open local mode until a token exists' }, 'api listening');
+    logger.info(
+      {
+        url,
+        bind,
+        dataDir: config.dataDir,
+        auth: config.openMode ? 'open local mode (loopback only): requests without a token act as admin' : 'a bearer token is required',
+      },
+      'api listening',
+    );
     let closing: Promise<void> | undefined;
     return {
       url,

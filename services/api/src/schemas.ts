@@ -60,9 +60,6 @@ export const runConfigSchema = {
   },
 } as const;
 
-/** Longest matrix accepted in one run. */
-export const MAX_CELLS = 10_000;
-
 export const runRequestSchema = {
   type: 'object',
   additionalProperties: false,
@@ -74,6 +71,10 @@ export const runRequestSchema = {
     mergeBase: { type: 'string', minLength: 1, maxLength: 200 },
     baselineBranch: { type: 'string', minLength: 1, maxLength: 200 },
     idempotencyKey: { type: 'string', minLength: 1, maxLength: 200, description: 'A second submit with the same key returns the first run.' },
+    acceptExternalSessions: {
+      type: 'boolean',
+      description: 'Open the run for sessions measured outside the farm (POST /api/v1/runs/{id}/sessions); closed by default.',
+    },
     matrix: {
       type: 'object',
       additionalProperties: false,
@@ -177,7 +178,12 @@ export const tokenRequestSchema = {
   properties: {
     project: { type: 'string', pattern: PROJECT },
     name: { type: 'string', minLength: 1, maxLength: 200 },
-    admin: { type: 'boolean' },
+    admin: { type: 'boolean', description: 'Same as kind: admin.' },
+    kind: {
+      type: 'string',
+      enum: ['admin', 'project', 'worker'],
+      description: 'project (default with `project`): one project\'s data; admin: everything; worker: fetches artifact bytes, nothing else.',
+    },
   },
 } as const;
 
@@ -186,11 +192,11 @@ export const externalSessionSchema = {
   additionalProperties: false,
   required: ['cellIndex', 'report'],
   properties: {
-    cellIndex: { type: 'integer', minimum: 0 },
+    cellIndex: { type: 'integer', minimum: 0, maximum: 1_000_000 },
     role: { type: 'string', enum: [...SESSION_ROLES] },
     sessionIndex: { type: 'integer', minimum: 0, maximum: 1_000_000, description: 'Defaults to the next free external index (100000 and up; below is the farm\'s, refused with 409 in a farm-run cell); give it to make retries idempotent.' },
-    deviceId: { type: 'string', minLength: 1, description: 'A registered device, when the report came from one.' },
-    deviceModel: { type: 'string', minLength: 1, description: 'Device model for the series (defaults to the report host\'s CPU model).' },
+    deviceId: { type: 'string', minLength: 1, maxLength: 200, description: 'A device of the caller\'s project, when the report came from one.' },
+    deviceModel: { type: 'string', minLength: 1, maxLength: 200, description: 'Device model for the series (defaults to the report host\'s CPU model).' },
     report: { type: 'object', description: 'A BenchReport (packages/contracts/schemas/bench-report.v1.schema.json).' },
   },
 } as const;

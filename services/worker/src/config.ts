@@ -25,8 +25,13 @@ export interface SessionPolicy {
 export interface WorkerConfig {
   /** Where artifacts are downloaded from (`POCKETBENCH_URL`). @defaultValue 'http://127.0.0.1:8080' */
   apiUrl: string;
-  /** Bearer token for the api (`POCKETBENCH_TOKEN`). */
+  /**
+   * Bearer token for artifact downloads: a worker token (`POCKETBENCH_WORKER_TOKEN`; falls back
+   * to `POCKETBENCH_TOKEN`). Unset: the api must run in open local mode on this machine.
+   */
   apiToken?: string;
+  /** The project owning this host's devices (`POCKETBENCH_DEVICE_PROJECT`); unset: shared farm devices. */
+  deviceProject?: string;
   /** `DATABASE_URL` (required: results are written to Postgres). */
   databaseUrl: string;
   /** @defaultValue 'redis://127.0.0.1:6379' */
@@ -108,6 +113,16 @@ function url(env: NodeJS.ProcessEnv, name: string, fallback?: string): string | 
   return raw.replace(/\/+$/, '');
 }
 
+function token(env: NodeJS.ProcessEnv): string | undefined {
+  for (const name of ['POCKETBENCH_WORKER_TOKEN', 'POCKETBENCH_TOKEN']) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    if (raw.trim() === '') throw new ConfigError(`${name} is only whitespace: set the worker token or leave the variable empty`);
+    return raw.trim();
+  }
+  return undefined;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const databaseUrl = url(env, 'DATABASE_URL');
   if (!databaseUrl) throw new ConfigError('DATABASE_URL is not set; the worker stores results in Postgres');
@@ -127,7 +142,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const filter = env.POCKETBENCH_WORKER_DEVICES?.split(',').map((s) => s.trim()).filter(Boolean);
   return {
     apiUrl: url(env, 'POCKETBENCH_URL', 'http://127.0.0.1:8080')!,
-    apiToken: env.POCKETBENCH_TOKEN || undefined,
+    apiToken: token(env),
+    deviceProject: env.POCKETBENCH_DEVICE_PROJECT?.trim() || undefined,
     databaseUrl,
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379')!,
     queuePrefix: env.POCKETBENCH_QUEUE_PREFIX || 'pocketbench',

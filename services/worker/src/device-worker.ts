@@ -131,6 +131,7 @@ export class DeviceWorker {
       deviceModel: info.deviceModel, pool: d.pool, host: this.opts.hostName, emulated: d.emulated, backends: info.backends,
       heartbeatTtlMs: this.opts.heartbeatTtlMs, info: { ...info },
       soc: typeof info.soc === 'string' ? info.soc : null, abi: typeof info.abi === 'string' ? info.abi : null,
+      project: d.project ?? null,
     });
   }
 

@@ -101,6 +101,7 @@ export class WorkerHost {
       devices = devices.filter((d) => wanted.has(d.id) || wanted.has(d.pool));
     }
     if (devices.length === 0) throw new Error('no devices to serve on this host (check POCKETBENCH_WORKER_DEVICES)');
+    if (config.deviceProject) devices = devices.map((d) => ({ ...d, project: config.deviceProject }));
     // Finished reports the database has not taken yet, kept on this host's disk across restarts.
     const spool = new ReportSpool<HeldSession>(path.join(config.cacheDir, 'spool'), logger);
     await spool.open();

@@ -87,11 +87,12 @@ export async function listRunsOverview(q: Queryable, f: RunsOverviewFilter): Pro
 }
 
 /** Values for the runs page's filter menus. */
-export async function runFilterOptions(q: Queryable): Promise<{ projects: string[]; branches: string[] }> {
+/** Projects and branches to filter runs by; with `projectId`, only that project and its branches. */
+export async function runFilterOptions(q: Queryable, projectId?: string): Promise<{ projects: string[]; branches: string[] }> {
   const [p, b] = await Promise.all([
-    q.query('SELECT name FROM projects ORDER BY name'),
-    q.query(`SELECT branch FROM (SELECT DISTINCT branch FROM runs WHERE branch IS NOT NULL) b
-              ORDER BY branch <> 'main', branch LIMIT 500`),
+    q.query('SELECT name FROM projects WHERE $1::uuid IS NULL OR id = $1 ORDER BY name', [projectId ?? null]),
+    q.query(`SELECT branch FROM (SELECT DISTINCT branch FROM runs WHERE branch IS NOT NULL AND ($1::uuid IS NULL OR project_id = $1)) b
+              ORDER BY branch <> 'main', branch LIMIT 500`, [projectId ?? null]),
   ]);
   return { projects: p.rows.map((r) => r.name), branches: b.rows.map((r) => r.branch) };
 }
@@ -615,27 +616,34 @@ export interface FleetDevice
   /** The heartbeat is older than the device's TTL: the reaper will (or should) mark it offline. */
   heartbeatStale: boolean;
   currentRunId: string | null;
+  /** The project of the job in hand (views hide other projects' ids behind this). */
+  currentProjectId: string | null;
   lastSessionAt: Date | null;
   lastSessionId: number | null;
+  lastSessionProjectId: string | null;
   /** The latest session's device state (after, else before). */
   lastDeviceState: unknown;
 }
 
 export async function listFleet(q: Queryable): Promise<FleetDevice[]> {
   const { rows } = await q.query(
-    `SELECT d.*, j.run_id AS current_run_id, ls.id AS last_session_id, ls.created_at AS last_session_at, ls.state AS last_state,
+    `SELECT d.*, j.run_id AS current_run_id, jr.project_id AS current_project_id, ls.id AS last_session_id,
+            ls.created_at AS last_session_at, ls.state AS last_state, ls.project_id AS last_session_project_id,
             (now() - d.last_heartbeat_at) > make_interval(secs => d.heartbeat_ttl_ms / 1000.0) AS stale
        FROM devices d
        LEFT JOIN jobs j ON j.id = d.current_job_id
-       LEFT JOIN LATERAL (SELECT s.id, s.created_at, coalesce(s.device_state_after, s.device_state_before) AS state
-                            FROM sessions s WHERE s.device_id = d.id ORDER BY s.created_at DESC LIMIT 1) ls ON true
+       LEFT JOIN runs jr ON jr.id = j.run_id
+       LEFT JOIN LATERAL (SELECT s.id, s.created_at, coalesce(s.device_state_after, s.device_state_before) AS state, sr.project_id
+                            FROM sessions s JOIN runs sr ON sr.id = s.run_id
+                           WHERE s.device_id = d.id ORDER BY s.created_at DESC LIMIT 1) ls ON true
       ORDER BY d.pool, d.id`,
   );
   return rows.map((r) => ({
     id: r.id, name: r.name, platform: r.platform, arch: r.arch, soc: r.soc, os: r.os, osVersion: r.os_version,
     deviceModel: r.device_model, pool: r.pool, host: r.host, emulated: r.emulated, backends: r.backends, state: r.state,
     stateReason: r.state_reason, lastHeartbeatAt: r.last_heartbeat_at, heartbeatStale: r.stale, currentJobId: r.current_job_id,
-    currentRunId: r.current_run_id ?? null, consecutiveFailures: r.consecutive_failures, lastSessionAt: r.last_session_at ?? null,
-    lastSessionId: num(r.last_session_id), lastDeviceState: r.last_state ?? null,
+    currentRunId: r.current_run_id ?? null, currentProjectId: r.current_project_id ?? null,
+    consecutiveFailures: r.consecutive_failures, lastSessionAt: r.last_session_at ?? null,
+    lastSessionId: num(r.last_session_id), lastSessionProjectId: r.last_session_project_id ?? null, lastDeviceState: r.last_state ?? null,
   }));
 }

@@ -19,6 +19,8 @@ export interface DeviceRegistration {
   /** How long after the last heartbeat the reaper marks the device offline. @defaultValue 15000 */
   heartbeatTtlMs?: number;
   info?: Record<string, unknown>;
+  /** The project owning this device (name; it must exist). Unset: a shared farm device. */
+  project?: string | null;
 }
 
 export interface DeviceRow {
@@ -43,10 +45,12 @@ export interface DeviceRow {
   heartbeatTtlMs: number;
   info: Record<string, unknown>;
   registeredAt: Date;
+  /** The owning project; null for a shared farm device. */
+  projectId: string | null;
 }
 
 const DEVICE_COLUMNS = `id, name, platform, arch, abi, soc, os, os_version, device_model, pool, host, emulated, backends,
-  state, state_reason, current_job_id, consecutive_failures, last_heartbeat_at, heartbeat_ttl_ms, info, registered_at`;
+  state, state_reason, current_job_id, consecutive_failures, last_heartbeat_at, heartbeat_ttl_ms, info, registered_at, project_id`;
 
 function toDeviceRow(r: Record<string, any>): DeviceRow {
   return {
@@ -54,7 +58,7 @@ function toDeviceRow(r: Record<string, any>): DeviceRow {
     deviceModel: r.device_model, pool: r.pool, host: r.host, emulated: r.emulated, backends: r.backends ?? [],
     state: r.state, stateReason: r.state_reason, currentJobId: r.current_job_id,
     consecutiveFailures: r.consecutive_failures, lastHeartbeatAt: r.last_heartbeat_at, heartbeatTtlMs: r.heartbeat_ttl_ms,
-    info: r.info ?? {}, registeredAt: r.registered_at,
+    info: r.info ?? {}, registeredAt: r.registered_at, projectId: r.project_id ?? null,
   };
 }
 
@@ -63,20 +67,26 @@ function toDeviceRow(r: Record<string, any>): DeviceRow {
  * `releaseDevice` lifts it); any other state becomes `online` with a fresh heartbeat.
  */
 export async function upsertDevice(q: Queryable, d: DeviceRegistration): Promise<DeviceRow> {
+  if (d.project) {
+    const { rows } = await q.query('SELECT 1 FROM projects WHERE name = $1', [d.project]);
+    if (!rows.length) throw new Error(`device ${d.id}: its project "${d.project}" does not exist (create it first: pocketbench token create --project ${d.project})`);
+  }
   const { rows } = await q.query(
     `INSERT INTO devices (id, name, platform, arch, abi, soc, os, os_version, device_model, pool, host, emulated, backends,
-       heartbeat_ttl_ms, info, state, last_heartbeat_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'online', now())
+       heartbeat_ttl_ms, info, state, last_heartbeat_at, project_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'online', now(),
+             (SELECT id FROM projects WHERE name = $16))
      ON CONFLICT (id) DO UPDATE SET
        name = EXCLUDED.name, platform = EXCLUDED.platform, arch = EXCLUDED.arch, abi = EXCLUDED.abi, soc = EXCLUDED.soc,
        os = EXCLUDED.os, os_version = EXCLUDED.os_version, device_model = EXCLUDED.device_model, pool = EXCLUDED.pool,
        host = EXCLUDED.host, emulated = EXCLUDED.emulated, backends = EXCLUDED.backends,
        heartbeat_ttl_ms = EXCLUDED.heartbeat_ttl_ms, info = EXCLUDED.info, last_heartbeat_at = now(),
+       project_id = EXCLUDED.project_id,
        current_job_id = NULL,
        state = CASE WHEN devices.state = 'quarantined' THEN 'quarantined' ELSE 'online' END
      RETURNING ${DEVICE_COLUMNS}`,
     [d.id, d.name, d.platform, d.arch, d.abi ?? null, d.soc ?? null, d.os ?? null, d.osVersion ?? null, d.deviceModel,
-      d.pool, d.host, d.emulated ?? false, d.backends, d.heartbeatTtlMs ?? 15000, JSON.stringify(d.info ?? {})],
+      d.pool, d.host, d.emulated ?? false, d.backends, d.heartbeatTtlMs ?? 15000, JSON.stringify(d.info ?? {}), d.project ?? null],
   );
   return toDeviceRow(rows[0]);
 }

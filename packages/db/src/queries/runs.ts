@@ -14,6 +14,8 @@ export interface RunRow {
   matrix: Record<string, unknown>;
   status: RunStatus;
   idempotencyKey: string | null;
+  /** Open for sessions measured outside the farm (POST /runs/:id/sessions). */
+  acceptsExternal: boolean;
   jobsTotal: number;
   jobsFinished: number;
   jobsDone: number;
@@ -25,7 +27,7 @@ export interface RunRow {
 
 const COLUMNS = `r.id, r.project_id AS "projectId", p.name AS project, r.commit_sha AS commit, r.branch,
   r.merge_base AS "mergeBase", r.baseline_branch AS "baselineBranch", r.config, r.matrix, r.status,
-  r.idempotency_key AS "idempotencyKey", r.jobs_total AS "jobsTotal", r.jobs_finished AS "jobsFinished",
+  r.idempotency_key AS "idempotencyKey", r.accepts_external AS "acceptsExternal", r.jobs_total AS "jobsTotal", r.jobs_finished AS "jobsFinished",
   r.jobs_done AS "jobsDone", r.jobs_failed AS "jobsFailed", r.created_at AS "createdAt",
   r.started_at AS "startedAt", r.finished_at AS "finishedAt"`;
 const FROM = `runs r JOIN projects p ON p.id = r.project_id`;
@@ -39,6 +41,8 @@ export interface NewRun {
   config: RunConfig;
   matrix: Record<string, unknown>;
   idempotencyKey?: string | null;
+  /** @defaultValue false */
+  acceptsExternal?: boolean;
   jobsTotal: number;
   /** Cells already finished at submission (the `unsupported` ones). */
   jobsFinished: number;
@@ -52,17 +56,27 @@ export interface NewRun {
 export async function insertRun(q: Queryable, run: NewRun): Promise<{ id: string } | null> {
   const { rows } = await q.query<{ id: string }>(
     `INSERT INTO runs (project_id, commit_sha, branch, merge_base, baseline_branch, config, matrix, idempotency_key,
-                       jobs_total, jobs_finished, status, finished_at)
+                       jobs_total, jobs_finished, status, finished_at, accepts_external)
      VALUES ($1, $2, $3, $4, coalesce($5, 'main'), $6, $7, $8, $9::int, $10::int,
-             CASE WHEN $10::int >= $9::int THEN 'done' ELSE 'queued' END, CASE WHEN $10::int >= $9::int THEN now() END)
+             CASE WHEN $10::int >= $9::int THEN 'done' ELSE 'queued' END, CASE WHEN $10::int >= $9::int THEN now() END, $11)
      ON CONFLICT (project_id, idempotency_key) DO NOTHING
      RETURNING id`,
     [
       run.projectId, run.commit ?? null, run.branch ?? null, run.mergeBase ?? null, run.baselineBranch ?? null,
       JSON.stringify(run.config), JSON.stringify(run.matrix), run.idempotencyKey ?? null, run.jobsTotal, run.jobsFinished,
+      run.acceptsExternal ?? false,
     ],
   );
   return rows[0] ?? null;
+}
+
+/** Runs of the project not finished yet (queued or running): the in-flight quota counts these. */
+export async function countRunsInFlight(q: Queryable, projectId: string): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM runs WHERE project_id = $1 AND status IN ('queued', 'running')`,
+    [projectId],
+  );
+  return rows[0].n;
 }
 
 export async function getRun(q: Queryable, id: string): Promise<RunRow | null> {

@@ -1,8 +1,13 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from '../queryable.js';
+
+/** admin: everything; project: one project's data; worker: artifact bytes, nothing else. */
+export type TokenKind = 'admin' | 'project' | 'worker';
 
 export interface TokenRow {
   id: string;
-  /** null for an admin token. */
+  kind: TokenKind;
+  /** The project of a project token; null for admin and worker tokens. */
   projectId: string | null;
   projectName: string | null;
   name: string;
@@ -10,22 +15,46 @@ export interface TokenRow {
   revokedAt: Date | null;
 }
 
-const COLUMNS = `t.id, t.project_id AS "projectId", p.name AS "projectName", t.name,
+const COLUMNS = `t.id, t.kind, t.project_id AS "projectId", p.name AS "projectName", t.name,
   t.created_at AS "createdAt", t.revoked_at AS "revokedAt"`;
 
-/** Stores a token by the sha256 (hex) of its secret; the secret itself is never stored. */
+/** The stored form of a bearer secret: sha256, hex. */
+export function hashToken(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/** A new bearer secret: 256 random bits. */
+export function newTokenSecret(): string {
+  return `pbt_${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * Stores a token by the sha256 (hex) of its secret; the secret itself is never stored. A
+ * project token has a `projectId`; admin and worker tokens have none (a CHECK enforces it).
+ */
 export async function insertToken(
   q: Queryable,
-  token: { projectId: string | null; name: string; tokenHash: string },
+  token: { kind: TokenKind; projectId: string | null; name: string; tokenHash: string },
 ): Promise<TokenRow> {
   const { rows } = await q.query<TokenRow>(
     `WITH t AS (
-       INSERT INTO tokens (project_id, name, token_hash) VALUES ($1, $2, $3) RETURNING *
+       INSERT INTO tokens (kind, project_id, name, token_hash) VALUES ($1, $2, $3, $4) RETURNING *
      )
      SELECT ${COLUMNS} FROM t LEFT JOIN projects p ON p.id = t.project_id`,
-    [token.projectId, token.name, token.tokenHash],
+    [token.kind, token.projectId, token.name, token.tokenHash],
   );
   return rows[0];
+}
+
+/**
+ * Issues a worker token named `name`, revoking earlier live worker tokens of that name first
+ * (`pocketbench up` mints one per start). Returns the secret, shown only to the caller.
+ */
+export async function mintWorkerToken(q: Queryable, name: string): Promise<{ id: string; token: string }> {
+  await q.query(`UPDATE tokens SET revoked_at = now() WHERE kind = 'worker' AND name = $1 AND revoked_at IS NULL`, [name]);
+  const token = newTokenSecret();
+  const row = await insertToken(q, { kind: 'worker', projectId: null, name, tokenHash: hashToken(token) });
+  return { id: row.id, token };
 }
 
 /** The live (not revoked) token whose secret hashes to `tokenHash`. */
@@ -36,14 +65,6 @@ export async function findTokenByHash(q: Queryable, tokenHash: string): Promise<
     [tokenHash],
   );
   return rows[0] ?? null;
-}
-
-/** Whether any live token exists (no token and no admin token configured = open local mode). */
-export async function anyTokenExists(q: Queryable): Promise<boolean> {
-  const { rows } = await q.query<{ exists: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM tokens WHERE revoked_at IS NULL) AS exists`,
-  );
-  return rows[0].exists;
 }
 
 export async function listTokens(q: Queryable, projectId?: string): Promise<TokenRow[]> {

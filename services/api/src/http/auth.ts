@@ -1,15 +1,27 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Pool } from '@pocketbench/db';
-import { resolvePrincipal, type Principal } from '../domain/auth/tokens.js';
+import { forbidden } from '../errors.js';
+import { describePrincipal, resolvePrincipal, type AuthSettings, type Principal } from '../domain/auth/tokens.js';
 
 /** Paths under /api/v1 anyone may read: the API description. */
 const PUBLIC = new Set(['/api/v1/openapi.json']);
 
-/** Bearer authentication for everything under /api/v1; the caller lands in `res.locals.principal`. */
-export function authenticate(db: Pool, adminToken: string | undefined) {
+/** What a worker token may do: fetch an artifact's bytes by hash. */
+const WORKER_MAY = /^\/api\/v1\/artifacts\/[0-9a-f]{64}\/content$/;
+
+/**
+ * Bearer authentication for everything under /api/v1, before any body is read; the caller
+ * lands in `res.locals.principal`. A worker token is refused everywhere but artifact bytes.
+ */
+export function authenticate(db: Pool, auth: AuthSettings) {
   return async (req: Request, res: Response, next: NextFunction) => {
-    if (PUBLIC.has(req.originalUrl.split('?')[0])) return next();
-    res.locals.principal = await resolvePrincipal(db, adminToken, req.headers.authorization);
+    const path = req.originalUrl.split('?')[0];
+    if (PUBLIC.has(path)) return next();
+    const principal = await resolvePrincipal(db, auth, req.headers.authorization);
+    if (principal.kind === 'worker' && !((req.method === 'GET' || req.method === 'HEAD') && WORKER_MAY.test(path))) {
+      throw forbidden(`${describePrincipal(principal)}, not ${req.method} ${path}`);
+    }
+    res.locals.principal = principal;
     next();
   };
 }

@@ -12,6 +12,22 @@ export function fieldName(instancePath: string, prefix = ''): string {
   return out || '(body)';
 }
 
+/** At most this many problems are listed: a huge bad body must not become a huger error. */
+export const MAX_PROBLEMS = 20;
+
+/** A value quoted in a message, cut short: the message names the problem, it does not echo the input. */
+export function quote(value: unknown, max = 80): string {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? JSON.stringify(value.length > max ? value.slice(0, max) : value) : JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+const cut = (s: string, max: number) => (s.length > max ? `${s.slice(0, max)}…` : s);
+
 function describe(e: ErrorObject, prefix: string): { field: string; message: string } {
   const where = fieldName(e.instancePath, prefix);
   const p = e.params as Record<string, unknown>;
@@ -27,13 +43,13 @@ function describe(e: ErrorObject, prefix: string): { field: string; message: str
     case 'enum':
       return {
         field: where,
-        message: `${where} is ${JSON.stringify(e.data)}, expected one of ${(p.allowedValues as unknown[]).join(', ')}`,
+        message: `${where} is ${quote(e.data)}, expected one of ${(p.allowedValues as unknown[]).join(', ')}`,
       };
     case 'minimum':
     case 'maximum':
-      return { field: where, message: `${where} is ${JSON.stringify(e.data)}, must be ${e.message?.replace(/^must be /, '')}` };
+      return { field: where, message: `${where} is ${quote(e.data)}, must be ${e.message?.replace(/^must be /, '')}` };
     case 'pattern':
-      return { field: where, message: `${where} ${JSON.stringify(e.data)} has an invalid form` };
+      return { field: where, message: `${where} ${quote(e.data)} has an invalid form` };
     default:
       return { field: where, message: `${where} ${e.message}` };
   }
@@ -41,7 +57,7 @@ function describe(e: ErrorObject, prefix: string): { field: string; message: str
 
 /**
  * Validates `value` against `schema`; throws a 422 whose message names the first bad field
- * and whose details list every problem.
+ * and whose details list the first MAX_PROBLEMS problems (`more`: how many were left out).
  */
 export function validate<T>(schema: object, value: unknown, prefix = ''): T {
   let fn = compiled.get(schema);
@@ -50,8 +66,15 @@ export function validate<T>(schema: object, value: unknown, prefix = ''): T {
     compiled.set(schema, fn);
   }
   if (fn(value)) return value as T;
-  const problems = (fn.errors ?? []).map((e) => describe(e, prefix));
-  throw validationFailed(problems[0]?.message ?? 'invalid input', { problems });
+  const errors = fn.errors ?? [];
+  const problems = errors.slice(0, MAX_PROBLEMS).map((e) => {
+    const d = describe(e, prefix);
+    return { field: cut(d.field, 200), message: cut(d.message, 400) };
+  });
+  throw validationFailed(problems[0]?.message ?? 'invalid input', {
+    problems,
+    ...(errors.length > MAX_PROBLEMS ? { more: errors.length - MAX_PROBLEMS } : {}),
+  });
 }
 
 /**

@@ -77,7 +77,10 @@ export function artifactRoutes(deps: AppDeps): Router {
     res.setHeader('Content-Length', String(size));
     res.setHeader('ETag', `"${req.params.sha256}"`);
     res.setHeader('X-Content-SHA256', req.params.sha256);
-    res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+    // A project's private model: only the caller's own cache may keep it, never a shared proxy.
+    res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
+    res.setHeader('Vary', 'Authorization');
+    res.setHeader('Content-Disposition', 'attachment');
     const stream = createReadStream(file);
     stream.on('error', (err) => res.destroy(err));
     stream.pipe(res);

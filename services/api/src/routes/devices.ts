@@ -1,9 +1,11 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { listDevices, releaseDevice } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
 import { requireAdmin } from '../domain/auth/tokens.js';
+import { publicStateReason } from '../domain/dashboard/index.js';
 import { notFound } from '../errors.js';
 import { principalOf } from '../http/auth.js';
+import { jsonBody } from '../http/guard.js';
 import { validate } from '../http/validate.js';
 
 const deviceQuerySchema = {
@@ -18,16 +20,19 @@ export function deviceRoutes(deps: AppDeps): Router {
   router.get('/api/v1/devices', async (req, res) => {
     const q = validate<{ pool?: string }>(deviceQuerySchema, { ...(req.query as Record<string, unknown>) });
     const devices = await listDevices(deps.db, { pool: q.pool });
+    const p = principalOf(res);
     res.json({
       devices: devices.map((d) => ({
         ...d,
+        // Another project's work is "busy", without its job id; reasons say only what the state means.
+        ...(p.kind === 'admin' ? {} : { currentJobId: null, stateReason: publicStateReason(d.state, d.stateReason) }),
         // Emulated pools are labelled as such wherever they are shown.
         poolLabel: d.emulated ? `${d.pool} (emulated)` : d.pool,
       })),
     });
   });
 
-  router.post('/api/v1/devices/:id/release', async (req, res) => {
+  router.post('/api/v1/devices/:id/release', jsonBody('1kb'), async (req: Request<{ id: string }>, res: Response) => {
     requireAdmin(principalOf(res), 'releasing a device');
     const device = await releaseDevice(deps.db, req.params.id);
     if (!device) throw notFound(`device "${req.params.id}" is not registered`);

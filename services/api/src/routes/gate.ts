@@ -1,9 +1,10 @@
 // POST /api/v1/runs/:id/gate — the merge gate's verdict for a finished run (issue 5).
-import express, { Router, type Response } from 'express';
+import { Router, type Response } from 'express';
 import { BudgetsError, FIDELITY_BUDGET_FIELDS, parseBudgets, type Budgets } from '@pocketbench/contracts';
 import type { Pool } from '@pocketbench/db';
 import { evaluateRunGate } from '../domain/gate/evaluate-run-gate.js';
 import { GateError } from '../domain/gate/gate-error.js';
+import { jsonBody } from '../http/guard.js';
 
 export interface GateDeps {
   db: Pool;
@@ -20,8 +21,8 @@ const FIELDS = new Set(['budgets', 'baselineBranch', 'lookbackDays']);
 
 export function gateRoutes(deps: GateDeps): Router {
   const router = Router();
-  // Harmless when the app already parsed the body; lets the router also stand alone.
-  router.use('/api/v1/runs/:id/gate', express.json({ limit: '1mb' }));
+  // A budgets file is a few KB; its own limit, applied after authentication.
+  router.use('/api/v1/runs/:id/gate', jsonBody('256kb'));
 
   router.post('/api/v1/runs/:id/gate', async (req, res) => {
     const body = (req.body ?? {}) as unknown;

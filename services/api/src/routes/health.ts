@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { listDevices, ping } from '@pocketbench/db';
 import { queueNameForDevice, queueNameForPool } from '@pocketbench/contracts';
 import type { AppDeps } from '../deps.js';
+import { requireAdmin, resolvePrincipal } from '../domain/auth/tokens.js';
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref())]);
@@ -26,23 +27,29 @@ export function healthRoutes(deps: AppDeps, openapi: () => unknown): Router {
     res.json({ status: 'ok' });
   });
 
+  // Anyone may ask whether the api is ready; the reason it is not stays in the log (a raw
+  // driver error names hosts, ports and users).
   router.get('/readyz', async (_req, res) => {
     const checks: Record<string, string> = {};
+    const check = (name: string, p: Promise<unknown>) =>
+      p.then(
+        () => (checks[name] = 'ok'),
+        (err: Error) => {
+          deps.logger.warn({ check: name, err: err.message }, 'readiness check failed');
+          checks[name] = 'unavailable';
+        },
+      );
     await Promise.all([
-      withTimeout(ping(deps.db), 2000, 'postgres').then(
-        () => (checks.db = 'ok'),
-        (err: Error) => (checks.db = err.message),
-      ),
-      withTimeout(deps.queues.ping(), 2000, 'redis').then(
-        () => (checks.redis = 'ok'),
-        (err: Error) => (checks.redis = err.message),
-      ),
+      check('db', withTimeout(ping(deps.db), 2000, 'postgres')),
+      check('redis', withTimeout(deps.queues.ping(), 2000, 'redis')),
     ]);
     const ok = Object.values(checks).every((v) => v === 'ok');
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
   });
 
-  router.get('/metrics', async (_req, res) => {
+  // Queue depths and traffic by route describe every project's work: admin token (or open mode) only.
+  router.get('/metrics', async (req, res) => {
+    requireAdmin(await resolvePrincipal(deps.db, deps.config, req.headers.authorization), 'reading /metrics');
     res.setHeader('Content-Type', 'text/plain; version=0.0.4; charset=utf-8');
     res.send(await deps.metrics.render());
   });

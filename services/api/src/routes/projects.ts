@@ -2,7 +2,8 @@ import { Router } from 'express';
 import { listProjects, listTokens, revokeToken } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
 import { createToken, requireAdmin } from '../domain/auth/tokens.js';
-import { notFound } from '../errors.js';
+import { forbidden, notFound } from '../errors.js';
+import { jsonBody } from '../http/guard.js';
 import { principalOf } from '../http/auth.js';
 import { validate } from '../http/validate.js';
 import { tokenRequestSchema } from '../schemas.js';
@@ -15,11 +16,17 @@ export function projectRoutes(deps: AppDeps): Router {
     res.json({ projects: await listProjects(deps.db, p.kind === 'project' ? p.projectId : undefined) });
   });
 
-  router.post('/api/v1/tokens', async (req, res) => {
-    requireAdmin(principalOf(res), 'issuing tokens');
-    const body = validate<{ project?: string; name?: string; admin?: boolean }>(tokenRequestSchema, req.body ?? {});
+  router.post('/api/v1/tokens', jsonBody('16kb'), async (req, res) => {
+    const p = principalOf(res);
+    requireAdmin(p, 'issuing tokens');
+    const body = validate<{ project?: string; name?: string; admin?: boolean; kind?: 'admin' | 'project' | 'worker' }>(tokenRequestSchema, req.body ?? {});
+    // Open mode lets loopback callers in without a token; it never hands out credentials that
+    // outrank a project's (an anonymous caller minting an admin token was finding 2 of issue 11).
+    if (p.kind === 'admin' && p.via === 'open' && (body.admin || (body.kind !== undefined && body.kind !== 'project'))) {
+      throw forbidden('admin and worker tokens are issued only with the configured admin token (POCKETBENCH_TOKEN), not in open local mode');
+    }
     const created = await createToken(deps.db, body);
-    deps.logger.info({ tokenId: created.id, project: created.project, admin: created.admin }, 'token issued');
+    deps.logger.info({ tokenId: created.id, kind: created.kind, project: created.project }, 'token issued');
     res.status(201).json(created);
   });
 

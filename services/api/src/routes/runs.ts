@@ -1,4 +1,4 @@
-import { Router, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { RunStatus } from '@pocketbench/contracts';
 import { getRunProgress, listRunConversions } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
@@ -8,6 +8,7 @@ import { createVariantRun } from '../domain/conversions/variant-run.js';
 import { addExternalSession, type ExternalSessionRequest } from '../domain/runs/external-sessions.js';
 import { getRunView, listRunsView, loadRun } from '../domain/runs/run-view.js';
 import { principalOf } from '../http/auth.js';
+import { jsonBody } from '../http/guard.js';
 import { queryToObject, validate } from '../http/validate.js';
 import { externalSessionSchema, runListQuerySchema, runRequestSchema } from '../schemas.js';
 
@@ -16,7 +17,7 @@ const FINAL: ReadonlySet<string> = new Set(['done', 'failed', 'cancelled']);
 export function runRoutes(deps: AppDeps): Router {
   const router = Router();
 
-  router.post('/api/v1/runs', async (req, res) => {
+  router.post('/api/v1/runs', jsonBody('512kb'), async (req, res) => {
     const body = validate<RunRequest>(runRequestSchema, req.body ?? {});
     const principal = principalOf(res);
     const result = body.matrix.variants ? await createVariantRun(deps, principal, body) : await createRun(deps, principal, body);
@@ -45,13 +46,14 @@ export function runRoutes(deps: AppDeps): Router {
     res.json(await getRunView(deps.db, principalOf(res), req.params.id, { sessions: true, iterations }));
   });
 
-  router.post('/api/v1/runs/:id/sessions', async (req, res) => {
+  // A BenchReport: every iteration of a session, up to the iteration quota.
+  router.post('/api/v1/runs/:id/sessions', jsonBody('8mb'), async (req: Request<{ id: string }>, res: Response) => {
     const body = validate<ExternalSessionRequest>(externalSessionSchema, req.body ?? {});
-    const result = await addExternalSession(deps.db, principalOf(res), req.params.id, body);
+    const result = await addExternalSession(deps.db, principalOf(res), req.params.id, body, deps.config.limits);
     res.status(result.inserted ? 201 : 200).json(result);
   });
 
-  router.post('/api/v1/runs/:id/cancel', async (req, res) => {
+  router.post('/api/v1/runs/:id/cancel', jsonBody('1kb'), async (req: Request<{ id: string }>, res: Response) => {
     const principal = principalOf(res);
     const { cancelledCells } = await cancelRun(deps, principal, req.params.id);
     deps.logger.info({ runId: req.params.id, cancelledCells }, 'run cancelled');

@@ -26,6 +26,11 @@ function ownProject(res: Response): string | undefined {
   return p?.kind === 'project' ? p.project : undefined;
 }
 
+function ownProjectId(res: Response): string | undefined {
+  const p = res.locals.principal as Principal | undefined;
+  return p?.kind === 'project' ? p.projectId : undefined;
+}
+
 /** A list filter: a project token may only ask for its own project (403 otherwise) and gets it by default. */
 function projectFilter(req: Request, res: Response): string | undefined {
   const asked = p.text(req, 'project');
@@ -54,9 +59,8 @@ export function uiRoutes(deps: UiDeps): Router {
   });
 
   r.get('/api/v1/dashboard/filters', async (_req, res) => {
-    const options = await runFilterOptions(db);
-    const own = ownProject(res);
-    res.json(own ? { ...options, projects: options.projects.filter((x) => x === own) } : options);
+    // A project token sees its own project and only the branches its runs were on.
+    res.json(await runFilterOptions(db, ownProjectId(res)));
   });
 
   r.get('/api/v1/runs/:id/matrix', async (req, res) => {
@@ -119,7 +123,8 @@ export function uiRoutes(deps: UiDeps): Router {
   });
 
   r.get('/api/v1/fleet', async (_req, res) => {
-    res.json(await fleetView(db));
+    const projectId = ownProjectId(res);
+    res.json(await fleetView(db, projectId ? { projectId } : undefined));
   });
 
   r.get('/api/v1/alerts', async (req, res) => {

@@ -19,6 +19,8 @@ export interface DeviceConfig {
   arch?: string;
   /** Where the label shown to users differs from `pool` (`qemu-arm64 (emulated)`). */
   poolLabel?: string;
+  /** The project owning the device (`POCKETBENCH_DEVICE_PROJECT`); unset: a shared farm device. */
+  project?: string;
 }
 
 /** Facts read from the device: `mobile: deviceInfo`. */

@@ -99,7 +99,7 @@ export async function getArtifactFor(db: Pool, principal: Principal, id: string)
   return a;
 }
 
-/** The stored file of a content hash the caller may read (workers use an admin token). */
+/** The stored file of a content hash the caller may read (a worker token reads any; a project token its own). */
 export async function artifactContentPath(
   deps: { db: Pool; store: ArtifactStore },
   principal: Principal,

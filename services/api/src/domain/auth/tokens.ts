@@ -1,49 +1,57 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import {
-  anyTokenExists, ensureProject, findTokenByHash, getProjectByName, insertToken, type Pool, type ProjectRow, type Queryable,
+  ensureProject, findTokenByHash, getProjectByName, hashToken, insertToken, newTokenSecret,
+  type Pool, type ProjectRow, type Queryable, type TokenKind,
 } from '@pocketbench/db';
 import { ApiError, forbidden, unauthorized, validationFailed } from '../../errors.js';
 
-/** Who is calling: an admin (env token, admin token row, or open local mode) or one project's token. */
+export { hashToken };
+
+/**
+ * Who is calling: an admin (the configured token, an admin token row, or — only on a server
+ * started in open local mode on loopback — a request without a token), one project's token,
+ * or a worker's token (artifact bytes only).
+ */
 export type Principal =
   | { kind: 'admin'; via: 'env' | 'token' | 'open'; tokenId?: string }
-  | { kind: 'project'; projectId: string; project: string; tokenId: string };
+  | { kind: 'project'; projectId: string; project: string; tokenId: string }
+  | { kind: 'worker'; tokenId: string };
 
 export const PROJECT_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const DEFAULT_PROJECT = 'default';
-
-export function hashToken(secret: string): string {
-  return createHash('sha256').update(secret, 'utf8').digest('hex');
-}
 
 export interface CreatedToken {
   /** The bearer secret; shown once, only its sha256 is stored. */
   token: string;
   id: string;
+  kind: TokenKind;
   name: string;
   project: string | null;
   admin: boolean;
 }
 
 /**
- * Issues a token: a project token (`project` given; the project is created when new) or an
- * admin token (`admin: true`). Used by `POST /api/v1/tokens` and by `pocketbench token create`.
+ * Issues a token: a project token (`project` given; the project is created when new), an admin
+ * token (`admin: true` or `kind: 'admin'`) or a worker token (`kind: 'worker'`). Used by
+ * `POST /api/v1/tokens` and by `pocketbench token create`.
  */
 export async function createToken(
   db: Pool,
-  opts: { project?: string; name?: string; admin?: boolean },
+  opts: { project?: string; name?: string; admin?: boolean; kind?: TokenKind },
 ): Promise<CreatedToken> {
-  if (opts.admin && opts.project) throw validationFailed('a token is either admin or for one project, not both', { field: 'project' });
-  if (!opts.admin && !opts.project) throw validationFailed('project is required for a project token (or ask for admin: true)', { field: 'project' });
+  const kind: TokenKind = opts.kind ?? (opts.admin ? 'admin' : 'project');
+  if (opts.admin && kind !== 'admin') throw validationFailed(`admin: true contradicts kind "${kind}"`, { field: 'kind' });
+  if (kind !== 'project' && opts.project) throw validationFailed(`a ${kind} token belongs to no project: drop "project"`, { field: 'project' });
+  if (kind === 'project' && !opts.project) throw validationFailed('project is required for a project token (or ask for kind admin or worker)', { field: 'project' });
   let project: ProjectRow | null = null;
   if (opts.project) {
     if (!PROJECT_NAME.test(opts.project)) throw invalidProjectName('project', opts.project);
     project = await ensureProject(db, opts.project);
   }
-  const secret = `pbt_${randomBytes(32).toString('base64url')}`;
-  const name = opts.name?.trim() || (opts.admin ? 'admin' : `${opts.project} token`);
-  const row = await insertToken(db, { projectId: project?.id ?? null, name, tokenHash: hashToken(secret) });
-  return { token: secret, id: row.id, name: row.name, project: row.projectName, admin: row.projectId === null };
+  const secret = newTokenSecret();
+  const name = opts.name?.trim() || (kind === 'project' ? `${opts.project} token` : kind);
+  const row = await insertToken(db, { kind, projectId: project?.id ?? null, name, tokenHash: hashToken(secret) });
+  return { token: secret, id: row.id, kind: row.kind, name: row.name, project: row.projectName, admin: row.kind === 'admin' };
 }
 
 export function invalidProjectName(field: string, value: string): ApiError {
@@ -59,33 +67,48 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
-/**
- * Resolves the caller from an `Authorization` header. Without a configured admin token and
- * with no token stored, the api is in open local mode: a request without a token acts as admin
- * (so `npm start` works out of the box); once a token exists every request needs one.
- */
-export async function resolvePrincipal(db: Pool, adminToken: string | undefined, authorization: string | undefined): Promise<Principal> {
+/** How the api authenticates, fixed at start-up (loadConfig). */
+export interface AuthSettings {
+  /** The configured admin token (`POCKETBENCH_TOKEN`). */
+  adminToken?: string;
+  /**
+   * Open local mode: a request without a token acts as admin. Only ever true for a server bound
+   * to loopback without a configured token; issuing or revoking tokens never changes it.
+   */
+  openMode: boolean;
+}
+
+/** Resolves the caller from an `Authorization` header; throws 401 for a missing, malformed or unknown token. */
+export async function resolvePrincipal(db: Pool, auth: AuthSettings, authorization: string | undefined): Promise<Principal> {
   if (authorization === undefined || authorization.trim() === '') {
-    if (adminToken === undefined && !(await anyTokenExists(db))) return { kind: 'admin', via: 'open' };
+    if (auth.openMode) return { kind: 'admin', via: 'open' };
     throw unauthorized('missing bearer token: send "Authorization: Bearer <token>" (pocketbench token create issues one)');
   }
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
   if (!m) throw unauthorized('the Authorization header must be "Bearer <token>"');
   const secret = m[1];
-  if (adminToken !== undefined && sameSecret(secret, adminToken)) return { kind: 'admin', via: 'env' };
+  if (auth.adminToken !== undefined && sameSecret(secret, auth.adminToken)) return { kind: 'admin', via: 'env' };
   const row = await findTokenByHash(db, hashToken(secret));
   if (!row) throw unauthorized('unknown or revoked bearer token');
-  if (row.projectId === null) return { kind: 'admin', via: 'token', tokenId: row.id };
-  return { kind: 'project', projectId: row.projectId, project: row.projectName!, tokenId: row.id };
+  if (row.kind === 'admin') return { kind: 'admin', via: 'token', tokenId: row.id };
+  if (row.kind === 'worker') return { kind: 'worker', tokenId: row.id };
+  return { kind: 'project', projectId: row.projectId!, project: row.projectName!, tokenId: row.id };
+}
+
+/** One phrase for refusals: which token this is. */
+export function describePrincipal(p: Principal): string {
+  if (p.kind === 'project') return `this token belongs to project "${p.project}"`;
+  if (p.kind === 'worker') return 'this is a worker token (it may only fetch artifact bytes)';
+  return 'this is an admin token';
 }
 
 export function requireAdmin(p: Principal, action: string): void {
-  if (p.kind !== 'admin') throw forbidden(`${action} needs an admin token; this token belongs to project "${p.project}"`);
+  if (p.kind !== 'admin') throw forbidden(`${action} needs an admin token; ${describePrincipal(p)}`);
 }
 
-/** Whether the caller may read or write this project's data. */
+/** Whether the caller may read or write this project's data (workers: no project's). */
 export function canAccessProject(p: Principal, projectId: string): boolean {
-  return p.kind === 'admin' || p.projectId === projectId;
+  return p.kind === 'admin' || (p.kind === 'project' && p.projectId === projectId);
 }
 
 /**
@@ -106,6 +129,7 @@ export async function projectForWrite(
     }
     return (await getProjectByName(q, p.project))!;
   }
+  if (p.kind === 'worker') throw forbidden(`writing to a project needs an admin or project token; ${describePrincipal(p)}`);
   const name = requested ?? opts.fallback ?? DEFAULT_PROJECT;
   if (opts.create) return ensureProject(q, name);
   const found = await getProjectByName(q, name);

@@ -40,8 +40,31 @@ export async function sessionView(db: Pool, id: number) {
   };
 }
 
-export async function fleetView(db: Pool) {
-  const devices = (await listFleet(db)).map(({ lastDeviceState, ...d }) => ({ ...d, lastState: viewDeviceState(lastDeviceState) }));
+/**
+ * A state reason fit for every project: a quarantine reason quotes the failing session's error
+ * (another project's model and message), so outside admins it says only what the state means.
+ */
+export function publicStateReason(state: string, reason: string | null): string | null {
+  if (state === 'quarantined') return 'quarantined after repeated failed sessions; an admin releases it';
+  return reason;
+}
+
+/**
+ * The fleet as one viewer may see it: with `projectId` (a project token), another project's
+ * work shows as `busy` without its job, run or session ids, and state reasons (which may quote
+ * another project's error) are reduced to what the state means.
+ */
+export async function fleetView(db: Pool, viewer?: { projectId: string }) {
+  const devices = (await listFleet(db)).map(({ lastDeviceState, currentProjectId, lastSessionProjectId, ...d }) => {
+    const view = { ...d, lastState: viewDeviceState(lastDeviceState) };
+    if (!viewer) return view;
+    return {
+      ...view,
+      ...(currentProjectId !== viewer.projectId ? { currentJobId: null, currentRunId: null } : {}),
+      ...(lastSessionProjectId !== viewer.projectId ? { lastSessionId: null } : {}),
+      stateReason: publicStateReason(d.state, d.stateReason),
+    };
+  });
   const counts: Record<string, number> = { online: 0, busy: 0, offline: 0, quarantined: 0 };
   for (const d of devices) counts[d.state] = (counts[d.state] ?? 0) + 1;
   const pools = [...new Set(devices.map((d) => d.pool))].map((pool) => {

@@ -1,16 +1,16 @@
 import {
-  BudgetsError, DEFAULT_RUN_CONFIG, parseBudgets, queueNameForDevice, queueNameForPool, runtimeForFormat, sessionJobId,
+  BudgetsError, DEFAULT_RUN_CONFIG, inputBytes, parseBudgets, queueNameForDevice, queueNameForPool, runtimeForFormat, sessionJobId,
   type Backend, type ConversionRecipe, type RunConfig, type SessionJobData, type SessionRole,
 } from '@pocketbench/contracts';
 import {
-  deleteRun, getArtifactsByIds, getRunByIdempotencyKey, insertJobs, insertRun, listDevices, withTransaction,
+  countRunsInFlight, deleteRun, getArtifactsByIds, getRunByIdempotencyKey, insertJobs, insertRun, listDevices, withTransaction,
   type ArtifactRow, type DeviceRow, type NewJob, type Pool,
 } from '@pocketbench/db';
 import { pairOrder } from '@pocketbench/stats';
 import type { Logger } from 'pino';
+import type { ApiLimits } from '../../config.js';
 import { ApiError, validationFailed } from '../../errors.js';
 import type { SessionQueues, QueuedSession } from '../../infra/session-queues.js';
-import { MAX_CELLS } from '../../schemas.js';
 
 import { PROJECT_NAME, canAccessProject, invalidProjectName, projectForWrite, type Principal } from '../auth/tokens.js';
 import { checkFidelityConfig, explicitReferenceId, resolveReferences } from '../fidelity/resolve-references.js';
@@ -32,6 +32,8 @@ export interface RunRequest {
   mergeBase?: string;
   baselineBranch?: string;
   idempotencyKey?: string;
+  /** Open the run for sessions measured outside the farm (POST /runs/:id/sessions). @defaultValue false */
+  acceptExternalSessions?: boolean;
   matrix: {
     artifacts: string[];
     baselineArtifact?: string;
@@ -110,6 +112,35 @@ export function resolveTargets(names: string[], devices: DeviceRow[]): Target[] 
   });
 }
 
+/** A quota refusal: 422 (413 for sizes, 429 for runs in flight) naming the limit and its setting. */
+function overLimit(status: number, code: string, field: string, message: string, limit: number, setting: string): ApiError {
+  return new ApiError(status, code, `${message} (limit ${limit}, ${setting})`, { field, limit, setting });
+}
+
+/** The farm's quotas on one run's config: sessions, iterations, minDurationMs, input bytes. */
+function checkConfigLimits(config: RunConfig, limits: ApiLimits): void {
+  const { sessionsPerCell, iterationsPerSession, minDurationMs, inputBytes: maxInput } = limits;
+  for (const f of ['sessions', 'maxSessions'] as const) {
+    if (config[f] > sessionsPerCell) {
+      throw overLimit(422, 'quota_exceeded', `config.${f}`, `config.${f} is ${config[f]}, above the sessions allowed per cell`, sessionsPerCell, 'POCKETBENCH_MAX_SESSIONS_PER_CELL');
+    }
+  }
+  for (const f of ['iterations', 'warmup'] as const) {
+    if (config[f] > iterationsPerSession) {
+      throw overLimit(422, 'quota_exceeded', `config.${f}`, `config.${f} is ${config[f]}, above the iterations allowed per session`, iterationsPerSession, 'POCKETBENCH_MAX_ITERATIONS');
+    }
+  }
+  if (config.minDurationMs > minDurationMs) {
+    throw overLimit(422, 'quota_exceeded', 'config.minDurationMs', `config.minDurationMs is ${config.minDurationMs}, above the longest allowed`, minDurationMs, 'POCKETBENCH_MAX_MIN_DURATION_MS');
+  }
+  if (config.inputs) {
+    const bytes = inputBytes(config.inputs);
+    if (bytes > maxInput) {
+      throw overLimit(413, 'input_too_large', 'config.inputs', `config.inputs take ${bytes} bytes per inference, above the input size allowed`, maxInput, 'POCKETBENCH_MAX_INPUT_MB');
+    }
+  }
+}
+
 export function resolveConfig(input: Partial<RunConfig> | undefined, paired: boolean, budgets?: string): RunConfig {
   // A/B runs are adaptive unless told otherwise: 6 per side, more while inconclusive.
   const config: RunConfig = { ...DEFAULT_RUN_CONFIG, sessions: paired ? 6 : DEFAULT_RUN_CONFIG.sessions, adaptive: paired, ...input };
@@ -138,14 +169,16 @@ export function resolveConfig(input: Partial<RunConfig> | undefined, paired: boo
  * A failure to enqueue removes the run again, so nothing is left half-made.
  */
 export async function createRun(
-  deps: { db: Pool; queues: SessionQueues; logger?: Logger },
+  deps: { db: Pool; queues: SessionQueues; logger?: Logger; config: { limits: ApiLimits } },
   principal: Principal,
   req: RunRequest,
 ): Promise<CreatedRun> {
   if (req.matrix.variants) throw new Error('createRun: a variants run goes through createVariantRun');
   const { db, queues } = deps;
+  const { limits } = deps.config;
   const paired = req.matrix.baselineArtifact !== undefined;
   const config = resolveConfig(req.config, paired, req.budgets);
+  checkConfigLimits(config, limits);
 
   const ids = [...new Set([...req.matrix.artifacts, ...(paired ? [req.matrix.baselineArtifact!] : [])])];
   const referenceId = explicitReferenceId(config);
@@ -188,8 +221,16 @@ export async function createRun(
 
   const targets = resolveTargets(req.matrix.devices, devices);
   const cellCount = req.matrix.artifacts.length * req.matrix.backends.length * targets.length;
-  if (cellCount > MAX_CELLS) {
-    throw validationFailed(`the matrix has ${cellCount} cells; at most ${MAX_CELLS} per run`, { field: 'matrix' });
+  if (cellCount > limits.cellsPerRun) {
+    throw overLimit(422, 'quota_exceeded', 'matrix', `the matrix has ${cellCount} cells, above the cells allowed per run`, limits.cellsPerRun, 'POCKETBENCH_MAX_CELLS_PER_RUN');
+  }
+  const inFlight = await countRunsInFlight(db, project.id);
+  if (inFlight >= limits.runsInFlight) {
+    throw overLimit(
+      429, 'quota_exceeded', 'project',
+      `project "${project.name}" already has ${inFlight} runs queued or running; wait for one to finish or cancel one`,
+      limits.runsInFlight, 'POCKETBENCH_MAX_RUNS_IN_FLIGHT',
+    );
   }
   const baseline = paired ? artifacts.get(req.matrix.baselineArtifact!)! : undefined;
 
@@ -244,6 +285,7 @@ export async function createRun(
       config,
       matrix,
       idempotencyKey: req.idempotencyKey,
+      acceptsExternal: req.acceptExternalSessions ?? false,
       jobsTotal: cells.length,
       jobsFinished: unsupported,
     });
@@ -274,7 +316,9 @@ export async function createRun(
     await deleteRun(db, inserted.id).catch((e: unknown) =>
       deps.logger?.error({ err: e, runId: inserted.id }, 'could not delete the run whose sessions failed to enqueue'),
     );
-    throw new ApiError(503, 'queue_unavailable', `could not enqueue the run's sessions: ${(err as Error).message}`);
+    // The raw client error names hosts and ports: it goes to the log, the caller gets the gist.
+    deps.logger?.error({ err, runId: inserted.id }, 'could not enqueue the run\'s sessions');
+    throw new ApiError(503, 'queue_unavailable', 'could not enqueue the run\'s sessions: the queue is unavailable; nothing was stored, try again');
   }
   return { runId: inserted.id, created: true, cells };
 }
