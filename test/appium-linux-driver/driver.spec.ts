@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { remote } from 'webdriverio';
 import { startAppiumServer, type AppiumServer } from '../../services/worker/src/devices/index.js';
-import { ensureAppiumHome, QEMU_ROOTFS } from '../worker/devices/support/appium-home.js';
+import { DATA_DIR, ensureAppiumHome, QEMU_ROOTFS } from '../worker/devices/support/appium-home.js';
 import { testLogger } from '../worker/devices/support/logger.js';
 
 type Browser = Awaited<ReturnType<typeof remote>>;
@@ -38,7 +38,7 @@ describe('appium-linux-driver (real Appium 3 server)', function () {
 
   before(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'pb-driver-'));
-    server = await startAppiumServer({ appiumHome: ensureAppiumHome(), logger: testLogger });
+    server = await startAppiumServer({ appiumHome: ensureAppiumHome(), logger: testLogger, deviceRoots: [tmp, DATA_DIR] });
   });
   after(async () => {
     await server?.stop();
@@ -100,12 +100,21 @@ describe('appium-linux-driver (real Appium 3 server)', function () {
       await assert.rejects(b.pullFile('../../etc/passwd'), /'path' escapes the work directory/);
     });
 
-    it('runs programs with mobile: shell and reports their exit status', async () => {
-      const r = (await b.execute('mobile: shell', { command: 'sh', args: ['-c', 'echo hi; echo err >&2; exit 3'] })) as Record<string, unknown>;
-      assert.equal(r.stdout, 'hi\n');
-      assert.equal(r.stderr, 'err\n');
-      assert.equal(r.exitCode, 3);
-      await assert.rejects(b.execute('mobile: shell', { command: 'true', args: 'not-an-array' }), /'args' must be an array of strings/);
+    it('runs no program of the client\'s choosing and touches no file outside its work directory', async () => {
+      await assert.rejects(b.execute('mobile: shell', { command: 'id' }), /Unsupported execute method 'mobile: shell'/i);
+      await assert.rejects(b.pullFile('/etc/passwd'), /'path' escapes the work directory/);
+      await assert.rejects(b.execute('mobile: fileHash', { path: '/etc/passwd' }), /'path' escapes the work directory/);
+      // The driver's own areas: installed harnesses (what runHarness executes) and its records.
+      await assert.rejects(b.pushFile('harness/v1/dist/cli.cjs', Buffer.from('x').toString('base64')), /'path' is in the driver's own area/);
+      await assert.rejects(b.execute('mobile: pushFile', { path: '.running/1', data: 'eA==' }), /'path' is in the driver's own area/);
+      await assert.rejects(b.execute('mobile: removeFile', { path: 'harness' }), /'path' is in the driver's own area/);
+      await b.execute('mobile: pushFile', { path: 'runs/r1/spec.json', data: 'e30=' });
+      assert.deepEqual(await b.execute('mobile: removeFile', { path: 'runs/r1' }), { path: path.join(workDir, 'runs/r1'), removed: true });
+      assert.equal(existsSync(path.join(workDir, 'runs/r1')), false);
+      // A bundle from a work directory would run what a client pushed.
+      await b.execute('mobile: pushFile', { path: 'evil/manifest.json', data: Buffer.from(JSON.stringify({ name: 'x', version: 'e1', entry: 'x.js' })).toString('base64') });
+      await assert.rejects(b.installApp(path.join(workDir, 'evil')), /inside a device work directory/);
+      await assert.rejects(b.execute('mobile: runHarness', { version: '../evil', specPath: 'runs/a/spec.json', reportPath: 'runs/a/r.json' }), /'version' must be a harness version/);
     });
 
     it('installs a harness bundle once per version and runs it', async () => {

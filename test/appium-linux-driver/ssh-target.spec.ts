@@ -71,7 +71,7 @@ describe('appium-linux-driver ssh target (real sshd on 127.0.0.1)', function () 
       if (ok) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    server = await startAppiumServer({ appiumHome: ensureAppiumHome(), logger: testLogger });
+    server = await startAppiumServer({ appiumHome: ensureAppiumHome(), logger: testLogger, deviceRoots: [tmp] });
     caps = {
       platformName: 'Linux',
       'appium:automationName': 'PocketbenchLinux',

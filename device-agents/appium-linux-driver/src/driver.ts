@@ -1,7 +1,7 @@
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BaseDriver, errors } from '@appium/base-driver';
-import type { DefaultCreateSessionResult, DriverData, W3CDriverCaps } from '@appium/types';
+import type { AppiumServer, DefaultCreateSessionResult, DriverData, W3CDriverCaps } from '@appium/types';
+import type { Express, NextFunction, Request, Response } from 'express';
 import { desiredCapConstraints, type PocketbenchCaps } from './constraints.js';
 import { executeMethodMap } from './execute-method-map.js';
 import { TargetUnreachableError } from './errors.js';
@@ -10,7 +10,7 @@ import * as deviceInfo from './commands/device-info.js';
 import * as executeCmds from './commands/execute.js';
 import * as fileActions from './commands/file-actions.js';
 import * as harness from './commands/harness.js';
-import * as shell from './commands/shell.js';
+import { deviceRoots, insideAWorkDir, WORK_DIR_MARK, withinRoots } from './policy.js';
 import { sessionClosed, sessionOpened } from './targets/harness-owner.js';
 import { LocalTarget } from './targets/local-target.js';
 import { QemuArm64Target } from './targets/qemu-target.js';
@@ -30,6 +30,12 @@ function pocketbenchCaps(caps: Record<string, unknown>): PocketbenchCaps {
   return out as unknown as PocketbenchCaps;
 }
 
+/** A request header exactly as the client sent it (Appium rewrites some before drivers see them). */
+function rawHeader(req: Request, name: string): string | undefined {
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i].toLowerCase() === name) return req.rawHeaders[i + 1];
+  return undefined;
+}
+
 function capError(name: string, problem: string): Error {
   return new errors.SessionNotCreatedError(`capability 'pocketbench:${name}' ${problem}`);
 }
@@ -40,6 +46,30 @@ function capError(name: string, problem: string): Error {
  */
 export class PocketbenchLinuxDriver extends BaseDriver<Constraints> {
   static executeMethodMap = executeMethodMap;
+
+  /**
+   * Every request to this Appium server that carries a body must say it is JSON. Appium would
+   * otherwise take a body without Content-Type (or `text/plain`, which a web page may send
+   * cross-site without a preflight) as JSON: a browser on this host could then drive it.
+   */
+  static async updateServer(_app: Express, httpServer: AppiumServer): Promise<void> {
+    httpServer.frontRouter.use((req: Request, res: Response, next: NextFunction) => {
+      if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+      // Appium fills in a missing Content-Type before this runs: read what the client sent.
+      const sent = rawHeader(req, 'content-type');
+      const length = rawHeader(req, 'content-length');
+      const bodyless = sent === undefined && (length === undefined || length === '0') && rawHeader(req, 'transfer-encoding') === undefined;
+      if (bodyless || (sent !== undefined && /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(sent))) return next();
+      res.status(415).json({
+        value: {
+          error: 'invalid argument',
+          message: `requests to this Appium server must send Content-Type: application/json (got ${sent === undefined ? 'none' : JSON.stringify(sent.slice(0, 80))})`,
+          stacktrace: '',
+        },
+      });
+    });
+  }
+
   /** Compile-time check: every `mobile:` method names a command of this class. */
   private static readonly mappedCommandsExist: MappedCommand extends keyof PocketbenchLinuxDriver ? true : never = true;
   private _target?: Target;
@@ -64,6 +94,8 @@ export class PocketbenchLinuxDriver extends BaseDriver<Constraints> {
     const [sessionId, caps] = await super.createSession(w3cCapabilities1, w3cCapabilities2, w3cCapabilities3, driverData);
     try {
       this._target = await this.openTarget(pocketbenchCaps(caps as Record<string, unknown>));
+      // Marks the directory as one clients write to: never installed from, never a root fs.
+      await this._target.writeFile(path.join(this._target.workDir, WORK_DIR_MARK), Buffer.from('pocketbench device work directory\n'));
       // A target that cannot run node cannot run a harness: fail the session now, not the first job.
       const r = await this._target.exec([...this._target.nodeArgv(), '--version'], { timeoutMs: 60_000 });
       if (r.exitCode !== 0) throw new TargetUnreachableError(`node does not start on the ${this._target.kind} target: ${r.stderr.trim().slice(-300)}`);
@@ -84,16 +116,29 @@ export class PocketbenchLinuxDriver extends BaseDriver<Constraints> {
     if (!TARGET_KINDS.includes(c.target as never)) throw capError('target', `must be one of ${TARGET_KINDS.join(', ')} (got ${JSON.stringify(c.target)})`);
     if (c.workDir !== undefined && (typeof c.workDir !== 'string' || !path.isAbsolute(c.workDir))) throw capError('workDir', 'must be an absolute path');
     const workDir = c.workDir ? path.normalize(c.workDir) : undefined;
+    // Host paths come from the client: each must lie where the server's operator allows.
+    const roots = deviceRoots();
+    const hostWorkDir = (kind: string) => withinRoots('workDir', workDir ?? path.join(roots[0], kind), roots);
     switch (c.target) {
       case 'local':
-        return new LocalTarget(workDir ?? path.join(tmpdir(), 'pocketbench-device', 'local'));
-      case 'qemu-arm64':
+        return new LocalTarget(hostWorkDir('local'));
+      case 'qemu-arm64': {
         if (typeof c.rootfs !== 'string' || !path.isAbsolute(c.rootfs)) throw capError('rootfs', 'must be the absolute path of the arm64 root directory (device-agents/qemu/build-rootfs.sh)');
-        return await QemuArm64Target.open(workDir ?? path.join(tmpdir(), 'pocketbench-device', 'qemu-arm64'), c.rootfs);
+        const rootfs = withinRoots('rootfs', c.rootfs, roots);
+        // Binaries there run under the emulator: never a directory clients write to.
+        if (insideAWorkDir(rootfs)) throw capError('rootfs', 'is inside a device work directory');
+        return await QemuArm64Target.open(hostWorkDir('qemu-arm64'), rootfs);
+      }
       default: {
         for (const k of ['host', 'user', 'keyPath'] as const) if (typeof c[k] !== 'string' || !c[k]) throw capError(k, 'is required for the ssh target');
         if (c.port !== undefined && !(Number.isInteger(c.port) && c.port > 0 && c.port < 65536)) throw capError('port', 'must be a TCP port number');
         if (c.knownHostsFile !== undefined && (typeof c.knownHostsFile !== 'string' || !path.isAbsolute(c.knownHostsFile))) throw capError('knownHostsFile', 'must be an absolute path');
+        if (!path.isAbsolute(c.keyPath!)) throw capError('keyPath', 'must be an absolute path');
+        withinRoots('keyPath', c.keyPath!, roots);
+        if (c.knownHostsFile) withinRoots('knownHostsFile', c.knownHostsFile, roots);
+        if (c.nodePath !== undefined && (typeof c.nodePath !== 'string' || !/^\/[\w./+-]+$/.test(c.nodePath))) {
+          throw capError('nodePath', 'must be the absolute path of node on the board');
+        }
         return new SshTarget({
           host: c.host!,
           user: c.user!,
@@ -123,7 +168,7 @@ export class PocketbenchLinuxDriver extends BaseDriver<Constraints> {
   pullFile = fileActions.pullFile;
   mobilePushFile = fileActions.mobilePushFile;
   mobileFileHash = fileActions.mobileFileHash;
-  mobileShell = shell.mobileShell;
+  mobileRemoveFile = fileActions.mobileRemoveFile;
   mobileDeviceInfo = deviceInfo.mobileDeviceInfo;
   mobileDeviceState = deviceInfo.mobileDeviceState;
   mobileRunHarness = harness.mobileRunHarness;

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HarnessNotInstalledError, invalidArgument } from '../errors.js';
+import { deviceRoots, insideAWorkDir, isInside, resolveReal } from '../policy.js';
 import type { DriverContext } from '../driver-context.js';
 import { harnessDir } from './paths.js';
 
@@ -55,7 +56,18 @@ async function readManifest(dir: string): Promise<HarnessManifest> {
     if (typeof m[k] !== 'string' || !m[k]) throw invalidArgument('appPath', `manifest.json lacks a string '${k}'`);
   }
   if (m.interpreter !== undefined && m.interpreter !== 'node' && m.interpreter !== 'sh') throw invalidArgument('appPath', `manifest.json 'interpreter' must be 'node' or 'sh', not ${JSON.stringify(m.interpreter)}`);
-  if (!/^[A-Za-z0-9._+-]+$/.test(m.version!)) throw invalidArgument('appPath', `manifest.json 'version' is not a safe directory name: ${m.version}`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/.test(m.version!) || m.version!.includes('..')) {
+    throw invalidArgument('appPath', `manifest.json 'version' is not a safe directory name: ${m.version}`);
+  }
+  // runHarness executes the entry: it must be a file of the bundle, not something next to it.
+  const entry = path.normalize(m.entry!);
+  if (path.isAbsolute(entry) || entry.startsWith('..') || entry.startsWith('-')) {
+    throw invalidArgument('appPath', `manifest.json 'entry' must be a path inside the bundle, got ${m.entry}`);
+  }
+  const templates = Object.values(m.commands ?? {});
+  if (!templates.every((t) => Array.isArray(t) && t.every((a) => typeof a === 'string'))) {
+    throw invalidArgument('appPath', "manifest.json 'commands' must map run/probe to lists of strings");
+  }
   return m as HarnessManifest;
 }
 
@@ -65,6 +77,15 @@ async function readManifest(dir: string): Promise<HarnessManifest> {
  */
 export async function installApp(this: DriverContext, appPath: string): Promise<void> {
   if (typeof appPath !== 'string' || !path.isAbsolute(appPath)) throw invalidArgument('appPath', 'must be an absolute path of a harness bundle directory on the Appium host');
+  // A bundle is what the operator put on this host: inside the server's roots, never in a work
+  // directory (files there came from a client, and installing them would run them).
+  const real = resolveReal(appPath);
+  const roots = deviceRoots();
+  if (!roots.some((r) => isInside(real, r))) {
+    throw invalidArgument('appPath', `is outside the directories this Appium server allows (POCKETBENCH_DEVICE_ROOTS: ${roots.join(':')})`);
+  }
+  if (insideAWorkDir(real)) throw invalidArgument('appPath', 'is inside a device work directory, where clients put files: install bundles from elsewhere');
+  appPath = real;
   const manifest = await readManifest(appPath);
   const dest = harnessDir(this, manifest.version);
   if (await this.target.exists(path.join(dest, INSTALLED_MARK))) {
@@ -80,7 +101,7 @@ export async function installApp(this: DriverContext, appPath: string): Promise<
 /** isAppInstalled(bundleId): bundleId is a harness version. */
 export async function isAppInstalled(this: DriverContext, bundleId: string): Promise<boolean> {
   if (typeof bundleId !== 'string' || !bundleId) throw invalidArgument('bundleId', 'must be a harness version');
-  return await this.target.exists(path.join(harnessDir(this, bundleId), INSTALLED_MARK));
+  return await this.target.exists(path.join(harnessDir(this, bundleId, 'bundleId'), INSTALLED_MARK));
 }
 
 export async function removeApp(this: DriverContext, bundleId: string): Promise<boolean> {

@@ -19,7 +19,7 @@ export async function pushFile(this: DriverContext, remotePath: string, base64Da
 }
 
 async function pushVerified(driver: DriverContext, remotePath: string, base64Data: string, expected?: string) {
-  const p = targetPath(driver, remotePath);
+  const p = targetPath(driver, remotePath, 'path', { write: true });
   const data = decode('data', base64Data);
   const sent = createHash('sha256').update(data).digest('hex');
   if (expected && expected !== sent) throw new TransferIntegrityError(`${p} (as received by the driver)`, expected, sent);
@@ -44,6 +44,17 @@ export async function pullFile(this: DriverContext, remotePath: string): Promise
   const p = targetPath(this, remotePath);
   if (!(await this.target.exists(p))) throw invalidArgument('path', `no such file on the target: ${p}`);
   return (await this.target.readFile(p)).toString('base64');
+}
+
+/**
+ * `mobile: removeFile` — removes a file or directory the client put in the work directory
+ * (a run's spec and report once pulled). The driver's own areas are refused like for pushes.
+ */
+export async function mobileRemoveFile(this: DriverContext, remotePath: string) {
+  const p = targetPath(this, remotePath, 'path', { write: true });
+  const existed = await this.target.exists(p);
+  await this.target.remove(p);
+  return { path: p, removed: existed };
 }
 
 /** `mobile: fileHash` — sha256 of a file on the target, or null when absent (model cache check). */

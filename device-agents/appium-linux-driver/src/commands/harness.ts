@@ -20,13 +20,14 @@ export async function mobileRunHarness(
   timeoutSec: unknown = 300,
 ) {
   if (typeof version !== 'string' || !version) throw invalidArgument('version', 'must be an installed harness version');
+  const dir = harnessDir(this, version);
   if (typeof timeoutSec !== 'number' || !(timeoutSec > 0)) throw invalidArgument('timeoutSec', 'must be a positive number of seconds');
   const spec = targetPath(this, specPath, 'specPath');
-  const out = targetPath(this, reportPath, 'reportPath');
+  const out = targetPath(this, reportPath, 'reportPath', { write: true });
   if (!(await this.target.exists(spec))) throw invalidArgument('specPath', `no such file on the target: ${spec}`);
   const manifest = await installedManifest(this, version);
   await this.target.remove(out);
-  const argv = harnessArgv(this.target.nodeArgv(), harnessDir(this, version), manifest, 'run', { spec, out });
+  const argv = harnessArgv(this.target.nodeArgv(), dir, manifest, 'run', { spec, out });
   this.log.info(`running harness ${version}: ${argv.join(' ')}`);
   let pid: number | undefined;
   let tracked: Promise<void> | undefined;

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { targetEnvironment } from '../policy.js';
 import type { ExecOptions, ExecResult } from './target.js';
 
 const OUTPUT_CAP = 8 * 1024 * 1024;
@@ -25,7 +26,8 @@ export async function runProcess(argv: string[], opts: ExecOptions = {}): Promis
     return await new Promise<ExecResult>((resolve, reject) => {
       const child = spawn(full[0], full.slice(1), {
         cwd: opts.cwd,
-        env: opts.env ? { ...process.env, ...opts.env } : process.env,
+        // Never the server's own environment: the harness parses untrusted models.
+        env: { ...targetEnvironment(), ...opts.env },
         detached: true,
         stdio: ['pipe', 'pipe', 'pipe'],
       });

@@ -17,6 +17,12 @@ export interface AppiumServerOptions {
   address?: string;
   /** Appium's --allow-insecure features. @defaultValue ['*:adb_shell'] (UiAutomator2's mobile: shell) */
   allowInsecure?: string[];
+  /**
+   * Host directories the Linux driver's sessions may use (work dirs, harness bundles, the
+   * emulated root fs, SSH keys): POCKETBENCH_DEVICE_ROOTS of the server.
+   * @defaultValue [the data dir holding appiumHome]
+   */
+  deviceRoots?: string[];
   /** Restart when it exits on its own. @defaultValue true */
   autoRestart?: boolean;
   /** @defaultValue 60000 */
@@ -67,8 +73,23 @@ async function waitReady(url: string, child: ChildProcess, timeoutMs: number): P
   throw new DeviceUnavailableError(`the Appium server did not answer ${url}status within ${timeoutMs} ms`);
 }
 
+/** What the Appium server (and the harness it starts) inherits: nothing secret of the worker's. */
+const APPIUM_ENV = new Set([
+  'PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TERM', 'XDG_RUNTIME_DIR', 'LD_LIBRARY_PATH',
+  'ANDROID_HOME', 'ANDROID_SDK_ROOT', 'JAVA_HOME', 'POCKETBENCH_DATA_DIR', 'POCKETBENCH_PTL_RUNNER', 'POCKETBENCH_VULKANINFO',
+]);
+
+/** The Appium server's environment: an allow-list of the worker's (no DATABASE_URL, REDIS_URL or tokens). */
+export function appiumEnvironment(env: NodeJS.ProcessEnv, extra: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined && (APPIUM_ENV.has(k) || /^(LC_|VK_|MESA_)/.test(k))) out[k] = v;
+  }
+  return { ...out, ...extra };
+}
+
 /**
- * Starts and supervises this host's Appium 3 server (127.0.0.1 only). The port is fixed at
+ * Starts and supervises this host's Appium 3 server (127.0.0.1 unless `address` says otherwise). The port is fixed at
  * first start so that session URLs stay valid across restarts.
  */
 export async function startAppiumServer(opts: AppiumServerOptions): Promise<AppiumServer> {
@@ -88,7 +109,11 @@ export async function startAppiumServer(opts: AppiumServerOptions): Promise<Appi
 
   const spawnServer = async (): Promise<void> => {
     const c = spawn(process.execPath, args, {
-      env: { ...process.env, APPIUM_HOME: opts.appiumHome, POCKETBENCH_APPIUM_PARENT_PID: String(process.pid) },
+      env: appiumEnvironment(process.env, {
+        APPIUM_HOME: opts.appiumHome,
+        POCKETBENCH_APPIUM_PARENT_PID: String(process.pid),
+        POCKETBENCH_DEVICE_ROOTS: (opts.deviceRoots ?? [path.dirname(opts.appiumHome)]).join(':'),
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // own process group: stop() takes the drivers' children with it
     });

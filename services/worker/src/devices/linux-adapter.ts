@@ -93,7 +93,7 @@ export class LinuxAdapter implements DeviceAdapter {
       return Buffer.from(await b.pullFile(r.reportPath), 'base64').toString('utf8');
     } finally {
       // Runs are not kept on the device; the worker keeps the reports.
-      await b.execute('mobile: shell', { command: 'rm', args: ['-rf', path.dirname(spec.path)] }).catch(() => undefined);
+      await b.execute('mobile: removeFile', { path: path.dirname(spec.path) }).catch(() => undefined);
     }
   }
 }
