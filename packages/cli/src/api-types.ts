@@ -97,6 +97,7 @@ export interface DeviceDoc {
 
 export interface CreatedTokenDoc {
   token: string;
+  kind?: 'admin' | 'project' | 'worker';
   name: string;
   project: string | null;
   admin: boolean;

@@ -6,21 +6,27 @@ export function registerTokenCommand(program: Command): void {
   const token = program.command('token').description('manage bearer tokens (stored hashed; the secret is shown once)');
   token
     .command('create')
-    .description('create a project token (or an admin token with --admin); needs an admin token or a server in open local mode')
+    .description('create a project token (or --admin, or --worker); needs an admin token (a server in open local mode issues project tokens only)')
     .option('--project <name>', 'project the token may act for (created when new)')
     .option('--name <label>', 'a label to recognise the token by')
     .option('--admin', 'an admin token (all projects, devices, tokens)')
+    .option('--worker', 'a worker token: fetches artifact bytes and nothing else (POCKETBENCH_WORKER_TOKEN of `pocketbench worker`)')
     .option('--json', 'print the JSON document')
     .addHelpText('after', '\nExample:\n  POCKETBENCH_TOKEN=$ADMIN pocketbench token create --project vision --name ci')
-    .action(async (opts: { project?: string; name?: string; admin?: boolean; json?: boolean }) => {
-      if (!opts.project && !opts.admin) throw new CliError('give --project NAME for a project token, or --admin', EXIT.usage);
-      const doc = await client().post<CreatedTokenDoc | { token: CreatedTokenDoc }>('/api/v1/tokens', { project: opts.project, name: opts.name, admin: opts.admin ?? false });
+    .action(async (opts: { project?: string; name?: string; admin?: boolean; worker?: boolean; json?: boolean }) => {
+      const kinds = [opts.project ? 'project' : null, opts.admin ? 'admin' : null, opts.worker ? 'worker' : null].filter(Boolean);
+      if (kinds.length !== 1) throw new CliError('give one of --project NAME (a project token), --admin or --worker', EXIT.usage);
+      const doc = await client().post<CreatedTokenDoc | { token: CreatedTokenDoc }>('/api/v1/tokens', {
+        project: opts.project, name: opts.name, kind: kinds[0],
+      });
       const t: CreatedTokenDoc = typeof doc.token === 'object' ? doc.token : (doc as CreatedTokenDoc);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
         return;
       }
       process.stdout.write(`${t.token}\n`);
-      process.stderr.write(`token "${t.name}" for ${t.admin ? 'admin' : `project ${t.project}`} created; it is shown only once: export POCKETBENCH_TOKEN=<it>\n`);
+      const variable = t.kind === 'worker' ? 'POCKETBENCH_WORKER_TOKEN' : 'POCKETBENCH_TOKEN';
+      const what = t.kind === 'worker' ? 'a worker' : t.admin ? 'admin' : `project ${t.project}`;
+      process.stderr.write(`token "${t.name}" for ${what} created; it is shown only once: export ${variable}=<it>\n`);
     });
 }

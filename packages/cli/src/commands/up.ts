@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createPool, migrate, startEmbeddedPostgres, type EmbeddedPostgres } from '@pocketbench/db';
+import { createPool, migrate, mintWorkerToken, startEmbeddedPostgres, type EmbeddedPostgres } from '@pocketbench/db';
 import { config, CliError, EXIT } from '../context.js';
 import { assertPortFree, startService, Supervisor, type Child } from '../processes.js';
 import { ensureLocalRedis, type LocalRedis } from '../redis-local.js';
@@ -82,9 +82,13 @@ Logs: <data dir>/logs/{api,worker}.log; warnings and errors are shown here. A se
           say(`embedded Postgres (PGlite) in ${path.join(c.dataDir, 'pglite')} at ${databaseUrl}`);
         }
         const pool = createPool(databaseUrl, 1);
+        // The worker downloads artifacts with a token of its own kind (artifact bytes only),
+        // minted afresh at every start, never with the admin token.
+        let workerToken: string;
         try {
           const applied = await migrate(pool);
           if (applied.length) say(`migrations applied: ${applied.join(', ')}`);
+          workerToken = (await mintWorkerToken(pool, 'pocketbench up worker')).token;
         } finally {
           await pool.end();
         }
@@ -106,6 +110,7 @@ Logs: <data dir>/logs/{api,worker}.log; warnings and errors are shown here. A se
         // with PORT=0 it also says which port it took.
         let listening!: (url: string) => void;
         let listeningUrl = new Promise<string>((r) => (listening = r));
+        let bind = '';
         const api = new Supervisor({
           say,
           start: () =>
@@ -115,7 +120,10 @@ Logs: <data dir>/logs/{api,worker}.log; warnings and errors are shown here. A se
               onLine: (line) => {
                 try {
                   const j = JSON.parse(line);
-                  if (j.msg === 'api listening' && typeof j.url === 'string') listening(j.url);
+                  if (j.msg === 'api listening' && typeof j.url === 'string') {
+                    bind = typeof j.bind === 'string' ? j.bind : '';
+                    listening(j.url);
+                  }
                 } catch {
                   /* not a log line */
                 }
@@ -136,7 +144,8 @@ Logs: <data dir>/logs/{api,worker}.log; warnings and errors are shown here. A se
         if (opts.worker) {
           let ready!: (devices: string) => void;
           const readyLine = new Promise<string>((r) => (ready = r));
-          const wenv = { ...env, ...(opts.devices ? { POCKETBENCH_WORKER_DEVICES: opts.devices } : {}) };
+          const { POCKETBENCH_TOKEN: _admin, ...workerEnv } = env;
+          const wenv = { ...workerEnv, POCKETBENCH_WORKER_TOKEN: workerToken, ...(opts.devices ? { POCKETBENCH_WORKER_DEVICES: opts.devices } : {}) };
           const worker = new Supervisor({
             say,
             start: () =>
@@ -162,7 +171,7 @@ Logs: <data dir>/logs/{api,worker}.log; warnings and errors are shown here. A se
           [
             '',
             'pocketbench is up',
-            `  api + dashboard  ${apiUrl}/`,
+            `  api + dashboard  ${apiUrl}/${bind ? `  (listening on ${bind})` : ''}`,
             `  database         ${embedded ? `embedded PGlite, ${databaseUrl} (one statement at a time: for a farm of more than a few devices set DATABASE_URL)` : 'DATABASE_URL'}`,
             `  redis            ${redis?.proc ? `redis-server started on ${redisUrl}` : redisUrl}`,
             `  worker           ${workerSummary}`,
