@@ -30,11 +30,11 @@ function pct(values: number[], p: number): number {
 const db = await createTestDatabase();
 const prefix = testQueuePrefix();
 const layer = await loadDeviceLayer();
-const appium = await layer.startAppiumServer({ appiumHome: path.join(SHARED_DATA_DIR, 'appium'), logger: quietLogger() });
-const [local] = (await layer.discoverLocalDevices({ dataDir: SHARED_DATA_DIR })).filter((d) => !d.emulated);
-const pool = `bench-${Date.now()}`;
 // Its own work directory on the target: never shares harness runs with a running service.
 const workRoot = await mkdtemp(path.join(os.tmpdir(), 'pb-bench-'));
+const appium = await layer.startAppiumServer({ appiumHome: path.join(SHARED_DATA_DIR, 'appium'), logger: quietLogger(), deviceRoots: [SHARED_DATA_DIR, workRoot] });
+const [local] = (await layer.discoverLocalDevices({ dataDir: SHARED_DATA_DIR })).filter((d) => !d.emulated);
+const pool = `bench-${Date.now()}`;
 const toDeviceCall = new Map<string, number>();
 const host = new WorkerHost({
   config: testWorkerConfig(db, prefix, { appiumUrl: appium.url }),

@@ -230,19 +230,24 @@ describe('e2e: upload → submit → worker runs it on this machine → stored �
   });
 
   // Last: once a token exists the api leaves open local mode.
-  it('`pocketbench token create` issues a token shown once; without it the api refuses, with it the CLI works', async () => {
-    const created = await cli(['token', 'create', '--admin', '--name', 'e2e'], api.url);
+  it('`pocketbench token create` issues a project token shown once; admin tokens need the configured admin token', async () => {
+    const created = await cli(['token', 'create', '--project', 'e2e', '--name', 'e2e'], api.url);
     assert.equal(created.code, 0, created.stderr);
     const token = created.stdout.trim();
     assert.match(token, /^\S{20,}$/);
     assert.match(created.stderr, /shown only once/);
-    const refused = await cli(['devices'], api.url);
+    // Open local mode mints no admin credentials for an anonymous caller.
+    const admin = await cli(['token', 'create', '--admin'], api.url);
+    assert.equal(admin.code, 2);
+    assert.match(admin.stderr, /POCKETBENCH_TOKEN/);
+    const withToken = (t: string) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', CLI, 'devices'], { cwd: REPO_ROOT, env: { ...process.env, POCKETBENCH_URL: api.url, POCKETBENCH_TOKEN: t } },
+        (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    });
+    const refused = await withToken('pbt_not-a-token-at-all');
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /token/i);
-    const ok = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', CLI, 'devices'], { cwd: REPO_ROOT, env: { ...process.env, POCKETBENCH_URL: api.url, POCKETBENCH_TOKEN: token } },
-        (err, stdout) => resolve({ code: err ? 1 : 0, stdout }));
-    });
+    const ok = await withToken(token);
     assert.equal(ok.code, 0);
     assert.match(ok.stdout, new RegExp(`host-${arch}`));
     assert.match(ok.stdout, /qemu-arm64 \(emulated\)/);

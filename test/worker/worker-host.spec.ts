@@ -35,12 +35,13 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     this.timeout(900_000);
     db = await createTestDatabase();
     layer = await loadDeviceLayer();
-    appium = await layer.startAppiumServer({ appiumHome: path.join(SHARED_DATA_DIR, 'appium'), logger: quietLogger() });
+    workRoot = await mkdtemp(path.join(os.tmpdir(), 'pb-worker-devices-'));
+    // The devices' work directories are this test's: the server must allow them (POCKETBENCH_DEVICE_ROOTS).
+    appium = await layer.startAppiumServer({ appiumHome: path.join(SHARED_DATA_DIR, 'appium'), logger: quietLogger(), deviceRoots: [SHARED_DATA_DIR, workRoot] });
     const devices = await layer.discoverLocalDevices({ dataDir: SHARED_DATA_DIR });
     local = devices.find((d) => !d.emulated && d.platform === 'linux')!;
     assert.ok(local, 'this machine is discovered as a local Linux device');
     ({ onnx, ptl } = await fixturePaths());
-    workRoot = await mkdtemp(path.join(os.tmpdir(), 'pb-worker-devices-'));
   });
 
   afterEach(async () => {

@@ -18,7 +18,7 @@ export interface HarnessBundle {
  * (ensureHarnessBundle). Injected so tests and the scheduling bench use the real ones the same way.
  */
 export interface DeviceLayer {
-  startAppiumServer(opts: { appiumHome: string; logger: Logger }): Promise<AppiumServerHandle>;
+  startAppiumServer(opts: { appiumHome: string; logger: Logger; deviceRoots?: string[] }): Promise<AppiumServerHandle>;
   openDeviceSession(
     device: DeviceConfig,
     opts: { appiumUrl: string; harnessBundle: HarnessBundle; cacheDir: string; logger: Logger; nodeHarnessBundle?: HarnessBundle; platformHarnesses?: { android?: HarnessBundle } },

@@ -90,11 +90,6 @@ export class WorkerHost {
     }
     const harnessBundle: HarnessBundle = await layer.ensureHarnessBundle({ dataDir: config.dataDir });
     logger.info({ harnessVersion: harnessBundle.version }, 'harness bundle ready');
-    this.appium = config.appiumUrl
-      ? { url: config.appiumUrl, stop: async () => undefined }
-      : await layer.startAppiumServer({ appiumHome: path.join(config.dataDir, 'appium'), logger });
-    logger.info({ appiumUrl: this.appium.url, own: !config.appiumUrl }, 'appium server ready');
-
     let devices = this.opts.devices ?? (await layer.discoverLocalDevices({ dataDir: config.dataDir, hostname: config.hostName }));
     if (config.deviceFilter) {
       const wanted = new Set(config.deviceFilter);
@@ -102,6 +97,20 @@ export class WorkerHost {
     }
     if (devices.length === 0) throw new Error('no devices to serve on this host (check POCKETBENCH_WORKER_DEVICES)');
     if (config.deviceProject) devices = devices.map((d) => ({ ...d, project: config.deviceProject }));
+
+    // Our Appium server lets sessions use only the host directories this worker configured:
+    // its data dir and those its devices name (work dirs, root fs, keys).
+    const hostPaths = devices.flatMap((d) => {
+      const keys = d.capabilities['pocketbench:target'] === 'ssh'
+        ? ['pocketbench:keyPath', 'pocketbench:knownHostsFile'] // an ssh board's work dir is on the board
+        : ['pocketbench:workDir', 'pocketbench:rootfs'];
+      return keys.map((k) => d.capabilities[k]).filter((p): p is string => typeof p === 'string' && path.isAbsolute(p));
+    });
+    const deviceRoots = [...new Set([config.dataDir, ...hostPaths.map((p) => path.dirname(p))])];
+    this.appium = config.appiumUrl
+      ? { url: config.appiumUrl, stop: async () => undefined }
+      : await layer.startAppiumServer({ appiumHome: path.join(config.dataDir, 'appium'), logger, deviceRoots });
+    logger.info({ appiumUrl: this.appium.url, own: !config.appiumUrl }, 'appium server ready');
     // Finished reports the database has not taken yet, kept on this host's disk across restarts.
     const spool = new ReportSpool<HeldSession>(path.join(config.cacheDir, 'spool'), logger);
     await spool.open();
