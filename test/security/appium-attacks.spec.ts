@@ -100,7 +100,8 @@ describe('security: attacks on the Appium driver (issue 11)', function () {
 
   it('row 5: a request body that does not say it is JSON is refused before any session starts', async () => {
     const body = Buffer.from(JSON.stringify({ capabilities: { alwaysMatch: { platformName: 'Linux', 'appium:automationName': 'PocketbenchLinux', 'pocketbench:target': 'local' } } }));
-    for (const headers of [{}, { 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }]) {
+    const variants: Record<string, string>[] = [{}, { 'content-type': 'text/plain' }, { 'content-type': 'application/x-www-form-urlencoded' }];
+    for (const headers of variants) {
       const res = await rawRequest(server.url, { method: 'POST', path: '/session', headers: { ...headers, 'content-length': String(body.length) }, body });
       assert.equal(res.status, 415, JSON.stringify(headers));
       assert.match(res.body, /must send Content-Type: application\/json/);
