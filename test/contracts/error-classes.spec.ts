@@ -4,9 +4,9 @@ import {
 } from '@pocketbench/contracts';
 
 describe('contracts: model-fault error classes', () => {
-  it('are harness error classes, and leave out what another attempt may fix', () => {
-    for (const c of MODEL_FAULT_ERROR_CLASSES) assert.ok((BENCH_ERROR_CLASSES as readonly string[]).includes(c), c);
-    assert.deepEqual([...MODEL_FAULT_ERROR_CLASSES].sort(), ['bad_spec', 'inference', 'input_mismatch', 'model_load', 'timeout']);
+  it('are the harness\'s model classes and what the worker finds too large for a device, leaving out what another attempt may fix', () => {
+    for (const c of MODEL_FAULT_ERROR_CLASSES) assert.ok([...BENCH_ERROR_CLASSES, 'model_too_large', 'input_too_large'].includes(c), c);
+    assert.deepEqual([...MODEL_FAULT_ERROR_CLASSES].sort(), ['bad_spec', 'inference', 'input_mismatch', 'input_too_large', 'model_load', 'model_too_large', 'timeout']);
     // The worker retries these (transfer, infrastructure, a crash that may be the device's).
     for (const c of ['crash', 'model_missing', 'model_hash_mismatch', 'internal', 'unsupported_backend']) {
       assert.equal(MODEL_FAULT_ERROR_CLASSES.has(c), false, c);
@@ -25,7 +25,7 @@ describe('contracts: fault policy', () => {
   });
 
   it('the gate fails a head on the model faults and a persisting crash, not on infrastructure', () => {
-    assert.deepEqual([...GATE_FAULT_ERROR_CLASSES].sort(), ['bad_spec', 'crash', 'inference', 'input_mismatch', 'model_load', 'timeout']);
+    assert.deepEqual([...GATE_FAULT_ERROR_CLASSES].sort(), ['bad_spec', 'crash', 'inference', 'input_mismatch', 'input_too_large', 'model_load', 'model_too_large', 'timeout']);
     for (const c of ['transfer', 'device_unavailable', 'harness_timeout', 'internal']) assert.equal(faultPolicy(c).failGate, false, c);
   });
 

@@ -26,6 +26,9 @@ import { iterationSummary } from '@pocketbench/stats';
 import { HARNESS_NAME, HARNESS_VERSION } from './version.js';
 import { preferredAdapter, probeVulkan, type VulkanAdapter } from './vulkan-probe.js';
 
+/** What a runner says when an allocation failed (C++, ONNX Runtime, V8, libc). */
+const OUT_OF_MEMORY = /std::bad_alloc|out of memory|Failed to allocate memory|Cannot allocate memory|heap out of memory|Cannot create a string longer/i;
+
 export interface RunSessionOptions {
   config: HarnessConfig;
   /** Set when the spec could not even be read or parsed (the CLI's file): reported as bad_spec. */
@@ -236,6 +239,10 @@ async function measure(
   }
   if (outcome.kind === 'crash') {
     const how = outcome.signal ? `killed by ${outcome.signal}` : `exited with code ${outcome.code} without a result`;
+    // Running out of memory is what this model asks of the device: the model's fault, not a crash to retry.
+    if (OUT_OF_MEMORY.test(outcome.stderr)) {
+      throw new SessionFailure('inference', `out of memory: the ${spec.runtime} runner ${how}: ${outcome.stderr.trim().slice(-1500)}`);
+    }
     throw new SessionFailure('crash', `${spec.runtime} runner ${how}: ${outcome.stderr.trim().slice(-1500)}`);
   }
   const result = outcome.result;

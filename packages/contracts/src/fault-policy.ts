@@ -11,6 +11,10 @@ export const WORKER_ERROR_CLASSES = [
   'harness_timeout',
   'harness_failed',
   'invalid_report',
+  // Found by the worker before a session: what the submitted model or input asks is more than
+  // the device can take (the model's fault, never the shared device's).
+  'model_too_large',
+  'input_too_large',
 ] as const;
 export type WorkerErrorClass = (typeof WORKER_ERROR_CLASSES)[number];
 
@@ -58,6 +62,8 @@ export const FAULT_POLICY: Readonly<Record<ErrorClass, FaultPolicy>> = {
   harness_timeout: { retry: true, blameDevice: false, failCell: false, failGate: false },
   harness_failed: DEVICE_FAULT,
   invalid_report: DEVICE_FAULT,
+  model_too_large: MODEL_FAULT,
+  input_too_large: MODEL_FAULT,
 };
 
 export function isErrorClass(c: unknown): c is ErrorClass {

@@ -19,7 +19,7 @@ export class TransferError extends InfrastructureError {
 export class ModelFaultError extends Error {
   override name = 'ModelFaultError';
   constructor(
-    readonly errorClass: BenchErrorClass,
+    readonly errorClass: BenchErrorClass | 'model_too_large' | 'input_too_large',
     message: string,
   ) {
     super(message);

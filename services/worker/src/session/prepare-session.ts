@@ -5,6 +5,7 @@ import { getSessionByKey, markJobRunning } from '@pocketbench/db';
 import { InfrastructureError, ModelFaultError } from '../errors.js';
 import { inputsForArtifact } from '../input-spec.js';
 import { enqueuePlannedAdaptive } from './adaptive.js';
+import { checkFitsDevice } from './device-fit.js';
 import { storeHeldSession } from './record-outcome.js';
 import type { SessionDeps } from './session-deps.js';
 
@@ -48,6 +49,8 @@ export type InputsCache = Map<string, BenchInputSpec[]>;
  * fault: no invented inputs, no retry.
  */
 export async function buildSpec(deps: SessionDeps, data: SessionJobData, inputsCache: InputsCache): Promise<BenchSpec> {
+  const device = await deps.deviceInfo();
+  checkFitsDevice(data.artifact, [], device);
   const artifact = await deps.cache.ensure(data.artifact.sha256);
   const inputsKey = `${data.artifact.sha256}:${JSON.stringify(data.config.inputs ?? null)}`;
   let inputs = inputsCache.get(inputsKey);
@@ -61,6 +64,8 @@ export async function buildSpec(deps: SessionDeps, data: SessionJobData, inputsC
   }
   const runtime = runtimeForFormat(data.artifact.format);
   if (!runtime) throw new ModelFaultError('bad_spec', `no runtime runs the artifact format "${data.artifact.format}"`);
+  // Before the session: what this device cannot take fails the cell as the model's fault.
+  checkFitsDevice(data.artifact, inputs, device);
   const fidelity = await fidelitySpec(deps, data, inputs);
   return {
     specVersion: 1,
