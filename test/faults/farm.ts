@@ -23,10 +23,11 @@ export interface FarmBase {
 
 export async function startFarmBase(): Promise<FarmBase> {
   const layer = await loadDeviceLayer();
-  const appium = await layer.startAppiumServer({ appiumHome: path.join(SHARED_DATA_DIR, 'appium'), logger: quietLogger() });
+  const workRoot = await mkdtemp(path.join(os.tmpdir(), 'pb-faults-'));
+  // The devices' work directories are this test's: the server must allow them (POCKETBENCH_DEVICE_ROOTS).
+  const appium = await layer.startAppiumServer({ appiumHome: path.join(SHARED_DATA_DIR, 'appium'), logger: quietLogger(), deviceRoots: [SHARED_DATA_DIR, workRoot] });
   const local = (await layer.discoverLocalDevices({ dataDir: SHARED_DATA_DIR })).find((d) => !d.emulated && d.platform === 'linux')!;
   assert.ok(local, 'this machine is a local Linux device');
-  const workRoot = await mkdtemp(path.join(os.tmpdir(), 'pb-faults-'));
   return {
     layer,
     appium,
