@@ -46,7 +46,8 @@ export function createApp(deps: AppDeps): Express {
   const openapi = buildOpenApi(uiPaths, gatePaths, fidelityPaths);
   app.use(healthRoutes(deps, () => openapi));
   app.use('/api/v1', authenticate(deps.db, deps.config));
-  app.use('/api/v1', jsonOnlyWrites((req) => req.method === 'POST' && req.path === '/artifacts'));
+  // The two uploads are multipart (their routes refuse anything else).
+  app.use('/api/v1', jsonOnlyWrites((req) => req.method === 'POST' && (req.path === '/artifacts' || req.path === '/eval-sets')));
   app.use(projectRoutes(deps));
   app.use(artifactRoutes(deps));
   app.use(runRoutes(deps));
