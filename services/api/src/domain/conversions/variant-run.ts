@@ -11,10 +11,10 @@ import type { Logger } from 'pino';
 import { ApiError, validationFailed } from '../../errors.js';
 import type { ConversionQueue } from '../../infra/conversion-queue.js';
 import type { QueuedSession, SessionQueues } from '../../infra/session-queues.js';
-import { MAX_CELLS } from '../../schemas.js';
+import type { ApiLimits } from '../../config.js';
 import { PROJECT_NAME, canAccessProject, invalidProjectName, projectForWrite, type Principal } from '../auth/tokens.js';
 import {
-  cellQueueName, cellSessions, resolveConfig, resolveTargets, unsupportedReason, type ConversionRequest, type CreatedRun, type RunRequest, type Target,
+  cellQueueName, cellSessions, checkConfigLimits, overLimit, resolveConfig, resolveTargets, unsupportedReason, type ConversionRequest, type CreatedRun, type RunRequest, type Target,
 } from '../runs/create-run.js';
 import { checkFidelityConfig, explicitReferenceId } from '../fidelity/resolve-references.js';
 import { calibrationMismatch } from './calibration.js';
@@ -24,6 +24,8 @@ export interface ConversionDeps {
   queues: SessionQueues;
   conversions?: ConversionQueue;
   logger?: Logger;
+  /** The farm's quotas (loadConfig); a variants run is held to them like any run (the api always passes them). */
+  config?: { limits: ApiLimits };
 }
 
 /** One output of a variants run, in cell order: its cells are slot × cellsPerSlot … */
@@ -111,6 +113,7 @@ export async function createVariantRun(deps: ConversionDeps, principal: Principa
   }
 
   const config = resolveConfig(req.config, false);
+  if (deps.config) checkConfigLimits(config, deps.config.limits);
   let inputShape: number[];
   if (config.inputs) {
     if (config.inputs.length !== 1 || config.inputs[0].dtype !== 'float32') {
@@ -152,8 +155,9 @@ export async function createVariantRun(deps: ConversionDeps, principal: Principa
     v === 'fp32' && conv.onnx ? [{ variant: v, format: 'ptl' }, { variant: v, format: 'onnx' }] : [{ variant: v, format: 'ptl' }],
   );
   const cellsPerSlot = req.matrix.backends.length * targets.length;
-  if (slots.length * cellsPerSlot > MAX_CELLS) {
-    throw validationFailed(`the matrix has ${slots.length * cellsPerSlot} cells; at most ${MAX_CELLS} per run`, { field: 'matrix' });
+  const cellsPerRun = deps.config?.limits.cellsPerRun ?? 10_000;
+  if (slots.length * cellsPerSlot > cellsPerRun) {
+    throw overLimit(422, 'quota_exceeded', 'matrix', `the matrix has ${slots.length * cellsPerSlot} cells, above the cells allowed per run`, cellsPerRun, 'POCKETBENCH_MAX_CELLS_PER_RUN');
   }
   if (!deps.conversions) throw new ApiError(503, 'conversions_unavailable', 'this api has no conversion queue configured');
 

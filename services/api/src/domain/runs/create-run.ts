@@ -113,12 +113,12 @@ export function resolveTargets(names: string[], devices: DeviceRow[]): Target[] 
 }
 
 /** A quota refusal: 422 (413 for sizes, 429 for runs in flight) naming the limit and its setting. */
-function overLimit(status: number, code: string, field: string, message: string, limit: number, setting: string): ApiError {
+export function overLimit(status: number, code: string, field: string, message: string, limit: number, setting: string): ApiError {
   return new ApiError(status, code, `${message} (limit ${limit}, ${setting})`, { field, limit, setting });
 }
 
 /** The farm's quotas on one run's config: sessions, iterations, minDurationMs, input bytes. */
-function checkConfigLimits(config: RunConfig, limits: ApiLimits): void {
+export function checkConfigLimits(config: RunConfig, limits: ApiLimits): void {
   const { sessionsPerCell, iterationsPerSession, minDurationMs, inputBytes: maxInput } = limits;
   for (const f of ['sessions', 'maxSessions'] as const) {
     if (config[f] > sessionsPerCell) {
