@@ -6,8 +6,11 @@ import { describePrincipal, resolvePrincipal, type AuthSettings, type Principal 
 /** Paths under /api/v1 anyone may read: the API description. */
 const PUBLIC = new Set(['/api/v1/openapi.json']);
 
-/** What a worker token may do: fetch an artifact's bytes by hash. */
-const WORKER_MAY = /^\/api\/v1\/artifacts\/[0-9a-f]{64}\/content$/;
+/** What a worker token may do: fetch an artifact's bytes by hash; a converter host also reports its conversions. */
+const WORKER_MAY: [string[], RegExp][] = [
+  [['GET', 'HEAD'], /^\/api\/v1\/artifacts\/[0-9a-f]{64}\/content$/],
+  [['POST'], /^\/api\/v1\/conversions\/[^/]+\/(?:output|failure)$/],
+];
 
 /**
  * Bearer authentication for everything under /api/v1, before any body is read; the caller
@@ -18,7 +21,7 @@ export function authenticate(db: Pool, auth: AuthSettings) {
     const path = req.originalUrl.split('?')[0];
     if (PUBLIC.has(path)) return next();
     const principal = await resolvePrincipal(db, auth, req.headers.authorization);
-    if (principal.kind === 'worker' && !((req.method === 'GET' || req.method === 'HEAD') && WORKER_MAY.test(path))) {
+    if (principal.kind === 'worker' && !WORKER_MAY.some(([methods, re]) => methods.includes(req.method) && re.test(path))) {
       throw forbidden(`${describePrincipal(principal)}, not ${req.method} ${path}`);
     }
     res.locals.principal = principal;

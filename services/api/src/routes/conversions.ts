@@ -5,6 +5,7 @@ import { registerCalibration } from '../domain/conversions/calibration.js';
 import { recordConversionFailure, recordConversionOutput, type ConversionFailure } from '../domain/conversions/conversion-results.js';
 import { badRequest, notFound, unsupportedMediaType, validationFailed } from '../errors.js';
 import { principalOf } from '../http/auth.js';
+import { jsonBody } from '../http/guard.js';
 import { artifactUpload, type UploadedFile } from '../http/upload.js';
 import { validate } from '../http/validate.js';
 import { calibrationUploadFieldsSchema, conversionFailureSchema } from '../schemas.js';
@@ -58,7 +59,7 @@ export function conversionRoutes(deps: AppDeps): Router {
     res.status(created ? 201 : 200).json({ ...artifact, created });
   });
 
-  router.post('/api/v1/conversions/:id/failure', async (req, res) => {
+  router.post('/api/v1/conversions/:id/failure', jsonBody('64kb'), async (req: Request<{ id: string }>, res: Response) => {
     const body = validate<ConversionFailure>(conversionFailureSchema, req.body ?? {});
     await recordConversionFailure(deps, principalOf(res), req.params.id, body);
     res.json(await getConversion(deps.db, req.params.id));

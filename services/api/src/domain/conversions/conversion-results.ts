@@ -1,6 +1,11 @@
 import { finishConversion, getArtifact, getConversion, type ArtifactRow, type Pool } from '@pocketbench/db';
-import { ApiError, notFound, validationFailed } from '../../errors.js';
-import { requireAdmin, type Principal } from '../auth/tokens.js';
+import { ApiError, forbidden, notFound, validationFailed } from '../../errors.js';
+import { describePrincipal, type Principal } from '../auth/tokens.js';
+
+/** Conversions are reported by converter hosts (a worker token) or an admin, never a project. */
+function requireConverter(p: Principal): void {
+  if (p.kind === 'project') throw forbidden(`reporting a conversion needs a worker or admin token; ${describePrincipal(p)}`);
+}
 import type { ArtifactStore, TempArtifact } from '../artifacts/artifact-store.js';
 import { detectArtifactFormat } from '../artifacts/detect-format.js';
 import { registerUpload } from '../artifacts/upload-artifact.js';
@@ -35,7 +40,7 @@ export async function recordConversionOutput(
   recipe: Record<string, unknown>,
 ): Promise<{ artifact: ArtifactRow; created: boolean }> {
   try {
-    requireAdmin(principal, 'reporting a conversion');
+    requireConverter(principal);
     const c = await loadConversion(deps.db, id);
     if (c.status === 'done' && c.outputArtifactId) {
       await deps.store.discard(temp);
@@ -51,7 +56,8 @@ export async function recordConversionOutput(
       throw validationFailed(`conversion "${id}" makes a ${c.format} file; this is a ${detected.format}`, { field: 'file' });
     }
     const parent = (await getArtifact(deps.db, c.parentArtifactId))!;
-    const { artifact, created } = await registerUpload(deps, principal, temp, `${parent.model}-${c.variant}.${c.format}`, {
+    // Stored for the parent's project on the farm's behalf (a worker token writes to no project itself).
+    const { artifact, created } = await registerUpload(deps, { kind: 'admin', via: 'token', tokenId: principal.kind === 'project' ? undefined : principal.tokenId }, temp, `${parent.model}-${c.variant}.${c.format}`, {
       project: parent.project, model: parent.model, variant: c.variant, parentArtifactId: parent.id, recipe,
     });
     await finishConversion(deps.db, id, { status: 'done', outputArtifactId: artifact.id });
@@ -70,7 +76,7 @@ export async function recordConversionOutput(
  * with that status and reason, and the run's other variants go on.
  */
 export async function recordConversionFailure(deps: ConversionDeps, principal: Principal, id: string, f: ConversionFailure): Promise<void> {
-  requireAdmin(principal, 'reporting a conversion');
+  requireConverter(principal);
   const c = await loadConversion(deps.db, id);
   const reason = f.op && !f.reason.includes(f.op) ? `${f.reason} (op ${f.op})` : f.reason;
   const ended = await finishConversion(deps.db, id, { status: f.status, errorClass: f.errorClass, reason, unsupportedOp: f.op ?? null });
