@@ -46,8 +46,9 @@ export function createApp(deps: AppDeps): Express {
   const openapi = buildOpenApi(uiPaths, gatePaths, fidelityPaths);
   app.use(healthRoutes(deps, () => openapi));
   app.use('/api/v1', authenticate(deps.db, deps.config));
-  // The two uploads are multipart (their routes refuse anything else).
-  app.use('/api/v1', jsonOnlyWrites((req) => req.method === 'POST' && (req.path === '/artifacts' || req.path === '/eval-sets')));
+  // The uploads are multipart (their routes refuse anything else).
+  const UPLOADS = /^\/(?:artifacts|eval-sets|calibrations|conversions\/[^/]+\/output)$/;
+  app.use('/api/v1', jsonOnlyWrites((req) => req.method === 'POST' && UPLOADS.test(req.path)));
   app.use(projectRoutes(deps));
   app.use(artifactRoutes(deps));
   app.use(runRoutes(deps));
