@@ -5,7 +5,7 @@ import { errorHandler, notFoundHandler } from './http/errors.js';
 import { allowedHostsCheck, jsonOnlyWrites, sameOriginWrites, securityHeaders } from './http/guard.js';
 import { buildOpenApi } from './openapi.js';
 import { artifactRoutes } from './routes/artifacts.js';
-import { conversionRoutes } from './routes/conversions.js';
+import { conversionPaths, conversionRoutes } from './routes/conversions.js';
 import { deviceRoutes } from './routes/devices.js';
 import { fidelityPaths, fidelityRoutes } from './routes/fidelity.js';
 import { gatePaths, gateRoutes } from './routes/gate.js';
@@ -43,7 +43,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(allowedHostsCheck(deps.config.allowedHosts));
   app.use(sameOriginWrites());
 
-  const openapi = buildOpenApi(uiPaths, gatePaths, fidelityPaths);
+  const openapi = buildOpenApi(uiPaths, gatePaths, fidelityPaths, conversionPaths);
   app.use(healthRoutes(deps, () => openapi));
   app.use('/api/v1', authenticate(deps.db, deps.config));
   // The uploads are multipart (their routes refuse anything else).

@@ -10,6 +10,47 @@ import { artifactUpload, type UploadedFile } from '../http/upload.js';
 import { validate } from '../http/validate.js';
 import { calibrationUploadFieldsSchema, conversionFailureSchema } from '../schemas.js';
 
+const err = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+const ok = (description = 'OK') => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'conversion id (conv-…)' };
+const multipart = (properties: Record<string, unknown>) => ({
+  required: true,
+  content: { 'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { ...properties, file: { type: 'string', format: 'binary' } } } } },
+});
+
+/** OpenAPI path items of the routes below (merged by buildOpenApi). */
+export const conversionPaths: Record<string, Record<string, unknown>> = {
+  '/api/v1/calibrations': {
+    post: {
+      summary: 'Upload a calibration set (.npz: array "inputs", samples × the input shape) for int8-static conversions',
+      tags: ['variants'],
+      requestBody: multipart(calibrationUploadFieldsSchema.properties),
+      responses: { '201': ok('stored'), '200': ok('already stored'), '422': err('not an .npz, no float samples array, too many samples') },
+    },
+  },
+  '/api/v1/conversions/{id}': {
+    get: { summary: 'One conversion: status, reason, output artifact', tags: ['variants'], parameters: [idParam], responses: { '200': ok(), '404': err('unknown conversion') } },
+  },
+  '/api/v1/conversions/{id}/output': {
+    post: {
+      summary: 'Converter hosts (admin token): the converted file and its recipe; stores the variant artifact and its cells',
+      tags: ['variants'],
+      parameters: [idParam],
+      requestBody: multipart({ recipe: { type: 'string', description: 'the converter\'s recipe as JSON' } }),
+      responses: { '201': ok('stored'), '200': ok('already reported'), '409': err('the conversion already ended without output'), '422': err('not the expected format') },
+    },
+  },
+  '/api/v1/conversions/{id}/failure': {
+    post: {
+      summary: 'Converter hosts (admin token): the conversion cannot be made; its cells become unsupported or failed with the reason',
+      tags: ['variants'],
+      parameters: [idParam],
+      requestBody: { required: true, content: { 'application/json': { schema: conversionFailureSchema } } },
+      responses: { '200': ok(), '404': err('unknown conversion') },
+    },
+  },
+};
+
 /** Calibration sets (uploaded by submitters) and conversion outcomes (reported by converter hosts). */
 export function conversionRoutes(deps: AppDeps): Router {
   const router = Router();
