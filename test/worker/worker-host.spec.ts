@@ -181,7 +181,9 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
       return rows.length ? rows : undefined;
     });
     assert.ok(Date.now() - started >= 500, 'the session waited the longest cooldown');
-    assert.ok(reads.n >= 4, `the temperature was read again while cooling (${reads.n} reads)`);
+    // Each read is a real device-state probe (hundreds of ms on a loaded host), so only "read, then read
+    // again before giving up" is certain within the 500 ms cooldown, not a number of polls.
+    assert.ok(reads.n >= 2, `the temperature was read again while cooling (${reads.n} reads)`);
     assert.equal(s.status, 'unstable', 'a session on a hot device never counts as ok');
     assert.equal(s.errorClass, 'unstable');
     assert.match(s.errorMessage ?? '', /too hot: 80 °C is above the 45 °C ceiling/);
