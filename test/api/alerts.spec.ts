@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import { baselineSegmentStart } from '@pocketbench/db';
 import { detectAlertsAfterRun, detectAlertsForSeries, startAlertSweeper } from '../../services/api/src/domain/alerts/index.js';
 import { seedDashboard } from '../../scripts/seed-dashboard.js';
+import pino from 'pino';
+import { RunEvents } from '../../services/worker/src/run-events.js';
+import { TEST_REDIS_URL } from '../support/redis.js';
 import { startTestApi, type TestApi } from './helpers.js';
+
+const redisUrl = new URL(TEST_REDIS_URL);
 
 describe('api: alerts after merge', () => {
   let api: TestApi;
@@ -122,20 +127,23 @@ describe('api: alerts after merge', () => {
     }
   });
 
-  it('the api runs detection when its progress stream sees a baseline run finish', async () => {
+  it('the api runs detection when a worker publishes that a baseline run finished, with nobody watching the run', async () => {
     const flat = seriesIds.filter((id) => id % 3 !== 0 && id % 4 !== 1)[2];
     const runId = await appendSlowRun(flat, 1.3, 'running');
-    const res = await fetch(`${api.url}/api/v1/runs/${runId}/events`);
-    const reader = res.body!.getReader();
-    // The first progress event (still running) is read before the run finishes.
-    await reader.read();
     assert.equal((await q.query('SELECT count(*)::int AS n FROM alerts WHERE series_id = $1', [flat])).rows[0].n, 0);
     await q.query(`UPDATE runs SET status = 'done', finished_at = now() WHERE id = $1`, [runId]);
-    let text = '';
-    for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
-    assert.match(text, /event: done/);
-    await api.server.deps.alerts!.settled();
-    const { rows } = await q.query(`SELECT run_id, direction FROM alerts WHERE series_id = $1 AND status = 'active'`, [flat]);
+    const events = new RunEvents({ connection: { host: redisUrl.hostname, port: Number(redisUrl.port || 6379) }, queuePrefix: api.prefix, bullPrefix: api.prefix }, pino({ level: 'silent' }));
+    try {
+      await events.runFinished(runId);
+    } finally {
+      await events.close();
+    }
+    let rows: unknown[] = [];
+    for (const until = Date.now() + 20_000; Date.now() < until; await new Promise((r) => setTimeout(r, 100))) {
+      await api.server.deps.alerts!.settled();
+      ({ rows } = await q.query(`SELECT run_id, direction FROM alerts WHERE series_id = $1 AND status = 'active'`, [flat]));
+      if (rows.length) break;
+    }
     assert.deepEqual(rows, [{ run_id: runId, direction: 'regression' }]);
   });
 

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Job } from 'bullmq';
-import { sessionJobId, type SessionJobData, type SessionJobResult } from '@pocketbench/contracts';
+import { Queue, type Job } from 'bullmq';
+import { eventsQueueName, runFinishedJob, sessionJobId, type SessionJobData, type SessionJobResult } from '@pocketbench/contracts';
 import { addPlannedSessions, getJob, listDevices, listSessionsForRun, recordDeviceOutcome, releaseDevice } from '@pocketbench/db';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { testQueuePrefix } from '../support/redis.js';
+import { TEST_REDIS_URL, testQueuePrefix } from '../support/redis.js';
 import { loadDeviceLayer, type AppiumServerHandle, type DeviceLayer } from '../../services/worker/src/device-layer.js';
 import type { DeviceConfig } from '../../services/worker/src/devices/device-session.js';
 import { WorkerHost } from '../../services/worker/src/worker-host.js';
@@ -117,6 +117,11 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     assert.ok(s.seriesId, 'the session joined a series');
     const job = await getJob(db.pool, run.jobId);
     assert.equal(job!.status, 'done');
+    // The run finished with this session: the worker said so on the events queue, for the api.
+    const events = new Queue(eventsQueueName(prefix), { connection: { url: TEST_REDIS_URL, maxRetriesPerRequest: null } as never, prefix });
+    queues.push(events as never);
+    const published = await waitFor('the run.finished event', async () => (await events.getJob(runFinishedJob(run.runId).opts.jobId)) ?? undefined);
+    assert.deepEqual(published.data, { runId: run.runId });
   });
 
   it('a session over the CV cap that cannot get better (sub-millisecond iterations) is not rerun: stored `unstable` with the reasons', async () => {

@@ -34,6 +34,34 @@ export interface SessionJobData {
   reference?: { id: string; sha256: string; format: ArtifactFormat };
 }
 
+/**
+ * BullMQ options of every session job, whoever adds it (the api at submission, the worker for
+ * adaptive extras): infrastructure faults are retried with exponential backoff; finished jobs
+ * leave Redis (results live in Postgres), failed ones stay a week for inspection. Plain data,
+ * structurally BullMQ's `JobsOptions`.
+ */
+export const SESSION_JOB_OPTIONS = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 2000 },
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 24 * 3600 },
+} as const;
+
+/** One session job as it is added to a queue (BullMQ's `addBulk` entry). */
+export interface SessionJob {
+  name: 'session';
+  data: SessionJobData;
+  opts: typeof SESSION_JOB_OPTIONS & { jobId: string };
+}
+
+/**
+ * The one builder of session jobs. The deterministic id makes a second add (double submit,
+ * reconciliation, a re-delivered adaptive plan) a no-op.
+ */
+export function sessionJob(data: SessionJobData): SessionJob {
+  return { name: 'session', data, opts: { ...SESSION_JOB_OPTIONS, jobId: sessionJobId(data.runId, data.cellIndex, data.role, data.sessionIndex) } };
+}
+
 export interface SessionJobResult {
   sessionId: string;
   status: string;
@@ -95,4 +123,30 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
 /** Queue for sessions pinned to one device (paired A/B cells, `--devices <id>`). */
 export function queueNameForDevice(deviceId: string, prefix = 'pocketbench'): string {
   return `${prefix}.device.${deviceId}`;
+}
+
+/** Queue of the farm's events: workers publish, the api reacts (alerts). */
+export function eventsQueueName(prefix = 'pocketbench'): string {
+  return `${prefix}.events`;
+}
+
+/** A run reached its final state (done or failed) by the session a worker just stored. */
+export interface RunFinishedEvent {
+  runId: string;
+}
+
+/** One `run.finished` event as it is added to the events queue. */
+export interface RunFinishedJob {
+  name: 'run.finished';
+  data: RunFinishedEvent;
+  opts: { jobId: string; attempts: number; backoff: { type: 'exponential'; delay: number }; removeOnComplete: true; removeOnFail: { age: number } };
+}
+
+/** The event for a run; one id per run, so a worker that publishes it twice adds it once. */
+export function runFinishedJob(runId: string): RunFinishedJob {
+  return {
+    name: 'run.finished',
+    data: { runId },
+    opts: { jobId: `run.finished.${runId}`, attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 } },
+  };
 }

@@ -7,5 +7,4 @@ export { principalOf } from './http/auth.js';
 export { ApiError } from './errors.js';
 export { detectArtifactFormat, ArtifactFormatError } from './domain/artifacts/detect-format.js';
 export { ArtifactStore } from './domain/artifacts/artifact-store.js';
-export { SESSION_JOB_OPTIONS } from './infra/session-queues.js';
 export { reconcileRuns, startReconciler, type ReconcileResult, type Reconciler } from './domain/runs/reconcile-runs.js';

@@ -10,6 +10,7 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfig, type ApiConfig } from './config.js';
 import type { AppDeps } from './deps.js';
 import { AfterRunAlertTrigger } from './domain/alerts/after-run-trigger.js';
+import { RunEventsConsumer } from './infra/run-events.js';
 import { startAlertSweeper, type AlertSweeper } from './domain/alerts/alert-sweeper.js';
 import { ArtifactStore } from './domain/artifacts/artifact-store.js';
 import { startReconciler, type Reconciler } from './domain/runs/reconcile-runs.js';
@@ -95,6 +96,8 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
     // Conversions too: unfinished ones are queued again, the cells of ended ones stored.
     const conversionReconciler = startConversionReconciler({ db, queues, conversions, logger, intervalMs: config.reconcileMs });
     await conversionReconciler.runOnce();
+    // The worker says when a run finished; alerts are detected then, whoever watches the run.
+    const events = new RunEventsConsumer({ redis, prefix: config.queuePrefix, logger, onRunFinished: (runId) => deps.alerts?.trigger(runId) });
     // Started once listening, so a failed start has no timer to stop.
     const sweeper: AlertSweeper | undefined =
       config.alertSweepMs > 0 ? startAlertSweeper(db, { intervalMs: config.alertSweepMs, logger }) : undefined;
@@ -119,6 +122,7 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
           server.closeAllConnections();
           await new Promise<void>((resolve) => server.close(() => resolve()));
           // Detection still running must finish before the pool it uses is ended.
+          await events.close();
           await Promise.allSettled([sweeper?.stop(), deps.alerts?.close(), reconciler.stop(), conversionReconciler.stop()]);
           await runCleanups();
         })();

@@ -33,6 +33,8 @@ export interface DeviceWorkerOptions {
   /** BullMQ lock of the job in hand; the stalled-job check runs every half of it. @defaultValue 30000 */
   jobLockMs?: number;
   onHarnessStart?(job: Job<SessionJobData, SessionJobResult>): void;
+  /** See SessionDeps.publishRunFinished. */
+  publishRunFinished?(runId: string): Promise<void>;
   /** See SessionDeps.waitForAppium. */
   waitForAppium?(ms: number): Promise<boolean>;
   /** Finished reports waiting for the database, shared by the host's devices (see SessionDeps.spool). */
@@ -160,6 +162,7 @@ export class DeviceWorker {
       onHarnessStart: this.opts.onHarnessStart,
       waitForAppium: this.opts.waitForAppium,
       referenceOutputs: this.opts.referenceOutputs,
+      publishRunFinished: this.opts.publishRunFinished,
     };
     const processor = createSessionProcessor(deps);
     void this.storeHeldReports(deps);

@@ -13,6 +13,7 @@ import type { HeldSession } from './session/session-deps.js';
 import { ReferenceOutputs } from './session/reference-outputs.js';
 import { ConversionWorker } from './conversion/conversion-worker.js';
 import { detectConverter } from './conversion/converter.js';
+import { RunEvents } from './run-events.js';
 
 export interface WorkerHostOptions {
   config: WorkerConfig;
@@ -54,6 +55,7 @@ export class WorkerHost {
   private pool?: Pool;
   private ownPool = false;
   private reaper?: NodeJS.Timeout;
+  private events?: RunEvents;
   private closing?: Promise<void>;
 
   constructor(private readonly opts: WorkerHostOptions) {}
@@ -117,6 +119,7 @@ export class WorkerHost {
     const cache = new ArtifactCache({ dir: path.join(config.cacheDir, 'artifacts'), apiUrl: config.apiUrl, apiToken: config.apiToken });
     const connection = redisConnection(config.redisUrl);
     const referenceOutputs = new ReferenceOutputs({ dir: path.join(config.cacheDir, 'fidelity'), harness: config.hostHarness });
+    const events = (this.events = new RunEvents({ connection, queuePrefix: config.queuePrefix, bullPrefix: this.opts.bullPrefix ?? config.queuePrefix }, logger));
     await this.startConverter(cache, connection);
     const failures: string[] = [];
     // Native bundles are built (or found in the cache) once per architecture, only when a device needs one.
@@ -171,6 +174,7 @@ export class WorkerHost {
         policy: config.session,
         spool,
         referenceOutputs,
+        publishRunFinished: (runId) => events.runFinished(runId),
         shutdownGraceMs: config.shutdownGraceMs,
         jobLockMs: config.jobLockMs,
         storeGiveUpMs: config.storeGiveUpMs,
@@ -253,6 +257,7 @@ export class WorkerHost {
         errors.push(err);
       }
       for (const r of await Promise.allSettled(this.devices.map((d) => d.close()))) if (r.status === 'rejected') errors.push(r.reason);
+      await this.events?.close().catch((err) => errors.push(err));
       try {
         await this.appium?.stop();
       } catch (err) {

@@ -1,23 +1,6 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { SessionJobData, SessionJobResult } from '@pocketbench/contracts';
-
-/**
- * BullMQ options for every session job: infrastructure faults are retried with exponential
- * backoff; finished jobs leave Redis (results live in Postgres), failed ones stay a week for
- * inspection.
- */
-export const SESSION_JOB_OPTIONS: JobsOptions = {
-  attempts: 3,
-  backoff: { type: 'exponential', delay: 2000 },
-  removeOnComplete: true,
-  removeOnFail: { age: 7 * 24 * 3600 },
-};
-
-export interface QueuedSession {
-  jobId: string;
-  data: SessionJobData;
-}
+import type { SessionJob, SessionJobData, SessionJobResult } from '@pocketbench/contracts';
 
 /**
  * The producer side of the session queues. Queue names come from `queueNameForPool` /
@@ -43,24 +26,16 @@ export class SessionQueues {
   }
 
   /** Enqueues sessions grouped by queue; within a queue they keep the given order (A B A B…). */
-  async addBulk(byQueue: Map<string, QueuedSession[]>): Promise<void> {
-    await Promise.all(
-      [...byQueue].map(([name, sessions]) =>
-        this.get(name).addBulk(
-          sessions.map((s) => ({ name: 'session', data: s.data, opts: { ...SESSION_JOB_OPTIONS, jobId: s.jobId } })),
-        ),
-      ),
-    );
+  async addBulk(byQueue: Map<string, SessionJob[]>): Promise<void> {
+    await Promise.all([...byQueue].map(([name, sessionJobs]) => this.get(name).addBulk(sessionJobs)));
   }
 
   /**
    * Best-effort removal (compensation, cancellation): tries every job and returns the errors
    * instead of throwing, so the caller decides whether to log them.
    */
-  async remove(byQueue: Map<string, { jobId: string }[]>): Promise<Error[]> {
-    const results = await Promise.allSettled(
-      [...byQueue].flatMap(([name, sessions]) => sessions.map((s) => this.get(name).remove(s.jobId))),
-    );
+  async remove(byQueue: Map<string, string[]>): Promise<Error[]> {
+    const results = await Promise.allSettled([...byQueue].flatMap(([name, jobIds]) => jobIds.map((id) => this.get(name).remove(id))));
     return results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
   }
 

@@ -85,8 +85,6 @@ function streamProgress(deps: AppDeps, runId: string, res: Response): void {
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let keepAlive = 0;
-  // Seen unfinished: its finishing here is an observed transition (alert detection then).
-  let sawUnfinished = false;
   const stop = () => {
     closed = true;
     if (timer) clearTimeout(timer);
@@ -125,12 +123,10 @@ function streamProgress(deps: AppDeps, runId: string, res: Response): void {
         res.write(': keep-alive\n\n');
       }
       if (FINAL.has(p.status)) {
-        if (sawUnfinished) deps.alerts?.trigger(runId);
         send('done', data);
         stop();
         return void res.end();
       }
-      sawUnfinished = true;
     } catch (err) {
       deps.logger.warn({ err, runId }, 'progress stream read failed');
     }

@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
-import { sessionJobId, type SessionJobData } from '@pocketbench/contracts';
+import { sessionJob, type SessionJob, type SessionJobData } from '@pocketbench/contracts';
 import { addPlannedSessions, EXTERNAL_SESSION_INDEX_BASE, getJob, getJobArtifacts, listSessionsForJob, type Queryable } from '@pocketbench/db';
 import { pairOrder } from '@pocketbench/stats';
 import { adaptiveStepForCell } from './adaptive-plan.js';
-import { sessionJobOptions } from '../job-options.js';
 import type { SessionDeps } from './session-deps.js';
 
 /**
@@ -36,23 +35,19 @@ export async function enqueuePlannedAdaptive(deps: SessionDeps, data: SessionJob
   if (!artifacts?.baseline) return;
   const perSide = Math.floor(cell.sessionsPlanned / 2);
   const stored = new Set((await listSessionsForJob(deps.pool, data.jobId)).map((s) => `${s.role}.${s.sessionIndex}`));
-  const sessionJobs = [];
+  const sessionJobs: SessionJob[] = [];
   // The first `config.sessions` per side are the api's; the worker enqueues only what it planned.
   for (let sessionIndex = data.config.sessions; sessionIndex < perSide; sessionIndex++) {
     for (const role of pairOrder(sessionIndex)) {
       if (stored.has(`${role}.${sessionIndex}`)) continue;
       const a = role === 'head' ? artifacts.head : artifacts.baseline;
-      sessionJobs.push({
-        name: 'session',
-        data: {
-          ...data,
-          role,
-          sessionIndex,
-          deviceId: deps.deviceId,
-          artifact: { id: a.id, sha256: a.sha256, format: a.format as SessionJobData['artifact']['format'], sizeBytes: a.sizeBytes },
-        },
-        opts: sessionJobOptions(sessionJobId(data.runId, data.cellIndex, role, sessionIndex)),
-      });
+      sessionJobs.push(sessionJob({
+        ...data,
+        role,
+        sessionIndex,
+        deviceId: deps.deviceId,
+        artifact: { id: a.id, sha256: a.sha256, format: a.format as SessionJobData['artifact']['format'], sizeBytes: a.sizeBytes },
+      }));
     }
   }
   if (!sessionJobs.length) return;

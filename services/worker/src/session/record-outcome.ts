@@ -53,6 +53,7 @@ export async function storeSession(deps: SessionDeps, held: HeldSession, log: Lo
     { sessionId: stored.id, status: session.status, inserted: stored.inserted, jobDone: stored.jobDone, runDone: stored.runDone, addedPerSide: stored.addedPerSide },
     'session stored',
   );
+  if (stored.runDone) await deps.publishRunFinished?.(data.runId);
   // After the commit; deterministic ids make this idempotent, and a failure here is retried
   // through the duplicate path in prepareSession.
   if (!stored.dropped && data.config.adaptive && !modelFault && (stored.addedPerSide > 0 || !stored.inserted)) await enqueuePlannedAdaptive(deps, data, log);
@@ -74,7 +75,8 @@ export async function storeHeldSession(deps: SessionDeps, entry: SpoolEntry<Held
   } catch (err) {
     if (!(err instanceof StoreFailedError)) throw err;
     log.error({ err: err.message }, 'the session could not be stored; the cell fails');
-    await failJob(deps.pool, entry.payload.data.jobId, 'infrastructure', err.message);
+    const { runDone } = await failJob(deps.pool, entry.payload.data.jobId, 'infrastructure', err.message);
+    if (runDone) await deps.publishRunFinished?.(entry.payload.data.runId);
     await deps.spool!.release(entry.key);
     throw new UnrecoverableError(`infrastructure: ${err.message}`);
   }
@@ -101,7 +103,8 @@ export async function recordOutcome(
   const data = sessionJob.data;
   if (outcome.action === 'fail-cell') {
     log.warn({ errorClass: outcome.errorClass, err: outcome.message }, 'model fault before the run; the cell fails');
-    await failJob(deps.pool, data.jobId, outcome.errorClass, outcome.message);
+    const { runDone } = await failJob(deps.pool, data.jobId, outcome.errorClass, outcome.message);
+    if (runDone) await deps.publishRunFinished?.(data.runId);
     throw new UnrecoverableError(`${outcome.errorClass}: ${outcome.message}`);
   }
   if (outcome.action === 'drop') {
@@ -122,7 +125,9 @@ export async function recordOutcome(
     } else if (outcome.blameDevice) {
       await countDeviceFailure(deps, outcome.message);
     }
-    if (outcome.failCell) await failJob(deps.pool, data.jobId, outcome.errorClass, outcome.message);
+    if (outcome.failCell && (await failJob(deps.pool, data.jobId, outcome.errorClass, outcome.message)).runDone) {
+      await deps.publishRunFinished?.(data.runId);
+    }
     throw outcome.reported ? new InfrastructureError(`harness ${outcome.errorClass}: ${outcome.message}`) : raised;
   }
 

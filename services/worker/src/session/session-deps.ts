@@ -50,6 +50,8 @@ export interface SessionDeps {
    * quarantine, and the retry is released only once Appium is back.
    */
   waitForAppium?(ms: number): Promise<boolean>;
+  /** Says that the run just finished (a committed session or failed cell ended it): the api reacts (alerts). */
+  publishRunFinished?(runId: string): Promise<void>;
   /** Called just before the harness starts (scheduling overhead measurements). */
   onHarnessStart?(sessionJob: Job<SessionJobData, SessionJobResult>): void;
   /** Computes (and caches) fidelity reference outputs on this host; needed by cells with a reference. */

@@ -2,10 +2,9 @@ import type { Pool } from '@pocketbench/db';
 import { detectAlertsAfterRun, type AlertLogger, type DetectOptions } from './detect-alerts.js';
 
 /**
- * Runs `detectAlertsAfterRun` in the background when the api sees a run finish (the worker
- * cannot import the api, so the api does it). One detection per run at a time; `close()` waits
- * for those under way so the pool is not ended beneath them. The sweeper is the safety net for
- * runs nobody watched finish.
+ * Runs `detectAlertsAfterRun` in the background when a worker publishes `run.finished`
+ * (infra/run-events.ts). One detection per run at a time; `close()` waits for those under way
+ * so the pool is not ended beneath them. The sweeper is the safety net for a lost event.
  */
 export class AfterRunAlertTrigger {
   private readonly pending = new Map<string, Promise<void>>();

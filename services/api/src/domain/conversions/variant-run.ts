@@ -1,6 +1,6 @@
 import {
   CONVERSION_SEED, CONVERTER_VERSION, DEFAULT_CALIBRATION_SAMPLES, conversionId, recipeKeyText,
-  type Backend, type ConversionFormat, type ConversionJobData, type ConversionRecipe, type RunConfig,
+  type SessionJob, type Backend, type ConversionFormat, type ConversionJobData, type ConversionRecipe, type RunConfig,
 } from '@pocketbench/contracts';
 import {
   claimSlotsToPlan, countAddedCells, deleteRun, ensureConversion, getArtifact, getArtifactsByIds, getCalibrationSet, getConversion, getRun,
@@ -10,7 +10,7 @@ import {
 import type { Logger } from 'pino';
 import { ApiError, validationFailed } from '../../errors.js';
 import type { ConversionQueue } from '../../infra/conversion-queue.js';
-import type { QueuedSession, SessionQueues } from '../../infra/session-queues.js';
+import type { SessionQueues } from '../../infra/session-queues.js';
 import type { ApiLimits } from '../../config.js';
 import { PROJECT_NAME, canAccessProject, invalidProjectName, projectForWrite, type Principal } from '../auth/tokens.js';
 import {
@@ -330,7 +330,7 @@ export async function planFinishedSlots(deps: ConversionDeps, filter: { conversi
     }
     return out;
   });
-  const byQueue = new Map<string, QueuedSession[]>();
+  const byQueue = new Map<string, SessionJob[]>();
   for (const { run, artifact, reference, cells } of planned) {
     for (const c of cells) {
       if (c.status !== 'queued' || !artifact) continue;

@@ -1,6 +1,6 @@
 import {
-  BudgetsError, DEFAULT_RUN_CONFIG, inputBytes, parseBudgets, queueNameForDevice, queueNameForPool, runtimeForFormat, sessionJobId,
-  type Backend, type ConversionRecipe, type RunConfig, type SessionJobData, type SessionRole,
+  BudgetsError, DEFAULT_RUN_CONFIG, inputBytes, parseBudgets, queueNameForDevice, queueNameForPool, runtimeForFormat, sessionJob,
+  type Backend, type ConversionRecipe, type RunConfig, type SessionJob, type SessionJobData, type SessionRole,
 } from '@pocketbench/contracts';
 import {
   countRunsInFlight, deleteRun, getArtifactsByIds, getRunByIdempotencyKey, insertJobs, insertRun, listDevices, withTransaction,
@@ -10,7 +10,7 @@ import { pairOrder } from '@pocketbench/stats';
 import type { Logger } from 'pino';
 import type { ApiLimits } from '../../config.js';
 import { ApiError, validationFailed } from '../../errors.js';
-import type { SessionQueues, QueuedSession } from '../../infra/session-queues.js';
+import type { SessionQueues } from '../../infra/session-queues.js';
 
 import { PROJECT_NAME, canAccessProject, invalidProjectName, projectForWrite, type Principal } from '../auth/tokens.js';
 import { checkFidelityConfig, explicitReferenceId, resolveReferences } from '../fidelity/resolve-references.js';
@@ -312,7 +312,7 @@ export async function createRun(
   } catch (err) {
     // Compensation: a failure here is logged, never hidden; a run left behind is re-enqueued by
     // the reconciler (reconcileRuns) on its next pass.
-    for (const e of await queues.remove(byQueue)) deps.logger?.error({ err: e, runId: inserted.id }, 'could not remove an enqueued session');
+    for (const e of await queues.remove(new Map([...byQueue].map(([queue, sessionJobs]) => [queue, sessionJobs.map((j) => j.opts.jobId)])))) deps.logger?.error({ err: e, runId: inserted.id }, 'could not remove an enqueued session');
     await deleteRun(db, inserted.id).catch((e: unknown) =>
       deps.logger?.error({ err: e, runId: inserted.id }, 'could not delete the run whose sessions failed to enqueue'),
     );
@@ -341,8 +341,8 @@ function planSessions(
   artifacts: Map<string, ArtifactRow>,
   baseline: ArtifactRow | undefined,
   config: RunConfig,
-): Map<string, QueuedSession[]> {
-  const byQueue = new Map<string, QueuedSession[]>();
+): Map<string, SessionJob[]> {
+  const byQueue = new Map<string, SessionJob[]>();
   for (const c of cells) {
     if (!c.queue) continue;
     const list = byQueue.get(c.queue) ?? [];
@@ -371,11 +371,11 @@ export function cellSessions(
   config: RunConfig,
   perSide = config.sessions,
   reference?: ArtifactRow,
-): QueuedSession[] {
+): SessionJob[] {
   const ref = (a: ArtifactRow) => ({ id: a.id, sha256: a.sha256, format: a.format, sizeBytes: a.sizeBytes });
   const head = ref(headArtifact);
   const base = baseline ? ref(baseline) : undefined;
-  const list: QueuedSession[] = [];
+  const list: SessionJob[] = [];
   for (let s = 0; s < perSide; s++) {
     // Counterbalanced A B, B A, … on the device: a drift adds as much to the head as to the baseline.
     const sides: [SessionRole, ReturnType<typeof ref>][] = base ? pairOrder(s).map((role) => [role, role === 'head' ? head : base]) : [['head', head]];
@@ -385,7 +385,7 @@ export function cellSessions(
         ...(c.deviceId ? { deviceId: c.deviceId } : {}), config,
         ...(reference ? { reference: { id: reference.id, sha256: reference.sha256, format: reference.format } } : {}),
       };
-      list.push({ jobId: sessionJobId(runId, c.cellIndex, role, s), data });
+      list.push(sessionJob(data));
     }
   }
   return list;

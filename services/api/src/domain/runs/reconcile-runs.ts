@@ -1,8 +1,8 @@
 import type { Job } from 'bullmq';
-import type { SessionJobData, SessionJobResult } from '@pocketbench/contracts';
+import type { SessionJob, SessionJobData, SessionJobResult } from '@pocketbench/contracts';
 import { failJob, finishSettledRuns, getArtifactsByIds, listLiveJobs, type Pool } from '@pocketbench/db';
 import type { Logger } from 'pino';
-import type { QueuedSession, SessionQueues } from '../../infra/session-queues.js';
+import type { SessionQueues } from '../../infra/session-queues.js';
 import { cellQueueName, cellSessions } from './create-run.js';
 
 export interface ReconcileResult {
@@ -33,7 +33,8 @@ export interface ReconcileOptions {
   lockless?: Map<string, number>;
 }
 
-type SessionJob = Job<SessionJobData, SessionJobResult>;
+/** A session job as BullMQ holds it. */
+type QueuedSessionJob = Job<SessionJobData, SessionJobResult>;
 
 /**
  * Postgres is the system of record, Redis a cache of work: every planned session of a live cell
@@ -56,7 +57,7 @@ export async function reconcileRuns(opts: ReconcileOptions): Promise<ReconcileRe
   const jobs = await listLiveJobs(db, opts.minAgeMs ?? 0);
   const ids = [...new Set(jobs.flatMap((j) => [j.artifactId, ...(j.baselineArtifactId ? [j.baselineArtifactId] : []), ...(j.referenceArtifactId ? [j.referenceArtifactId] : [])]))];
   const artifacts = ids.length ? new Map((await getArtifactsByIds(db, ids)).map((a) => [a.id, a])) : new Map();
-  const byQueue = new Map<string, QueuedSession[]>();
+  const byQueue = new Map<string, SessionJob[]>();
   for (const j of jobs) {
     const head = artifacts.get(j.artifactId);
     if (!head) continue;
@@ -70,47 +71,47 @@ export async function reconcileRuns(opts: ReconcileOptions): Promise<ReconcileRe
     if (missing.length === 0) continue;
     const queueName = cellQueueName(j, queues.prefix);
     const queue = queues.get(queueName);
-    const toAdd: QueuedSession[] = [];
+    const toAdd: SessionJob[] = [];
     let failedReason: string | undefined;
     const client = queues.connection;
-    const exists = (await client.pipeline(missing.map((s) => ['exists', queue.toKey(s.jobId)])).exec()) ?? [];
+    const exists = (await client.pipeline(missing.map((s) => ['exists', queue.toKey(s.opts.jobId)])).exec()) ?? [];
     const present = missing.filter((_, i) => exists[i]?.[1] === 1);
     toAdd.push(...missing.filter((_, i) => exists[i]?.[1] !== 1));
     // One round trip for the state of every session job still in Redis.
     const states = present.length
       ? ((await client
           .pipeline(present.flatMap((s) => [
-            ['zscore', queue.toKey('failed'), s.jobId],
-            ['zscore', queue.toKey('completed'), s.jobId],
-            ['exists', `${queue.toKey(s.jobId)}:lock`],
-            ['lpos', queue.toKey('active'), s.jobId],
+            ['zscore', queue.toKey('failed'), s.opts.jobId],
+            ['zscore', queue.toKey('completed'), s.opts.jobId],
+            ['exists', `${queue.toKey(s.opts.jobId)}:lock`],
+            ['lpos', queue.toKey('active'), s.opts.jobId],
           ]))
           .exec()) ?? [])
       : [];
     for (const [i, s] of present.entries()) {
       const [failed, completed, lock, active] = states.slice(i * 4, i * 4 + 4).map((r) => r?.[1]);
       if (failed !== null && failed !== undefined) {
-        const job = (await queue.getJob(s.jobId)) as SessionJob | undefined;
+        const job = (await queue.getJob(s.opts.jobId)) as QueuedSessionJob | undefined;
         failedReason ??= job?.failedReason || 'the session job failed after its last attempt';
       } else if (completed !== null && completed !== undefined) {
         // Completed without a stored session (skipped while the cell looked finished, or a
         // result that never reached the database): run it again.
-        await queue.remove(s.jobId).catch(() => undefined);
+        await queue.remove(s.opts.jobId).catch(() => undefined);
         toAdd.push(s);
       } else if (active !== null && active !== undefined && lock !== 1) {
-        const key = `${queueName}:${s.jobId}`;
+        const key = `${queueName}:${s.opts.jobId}`;
         seenLockless.add(key);
         const since = lockless.get(key) ?? Date.now();
         lockless.set(key, since);
         if (Date.now() - since < staleLeaseMs) continue;
         // Its worker is gone and no consumer of the queue has returned it: put it back.
         try {
-          await queue.remove(s.jobId);
+          await queue.remove(s.opts.jobId);
           toAdd.push(s);
           result.releasedLeases++;
           lockless.delete(key);
         } catch (err) {
-          logger?.warn({ err: (err as Error).message, queueJobId: s.jobId }, 'could not release a lock-less active session job');
+          logger?.warn({ err: (err as Error).message, queueJobId: s.opts.jobId }, 'could not release a lock-less active session job');
         }
       }
     }
