@@ -6,6 +6,8 @@ import { parseBudgets } from '@pocketbench/contracts';
 import { listVerdictsForRun } from '@pocketbench/db';
 import { renderGateJUnit, renderGateMarkdown, type GateResult } from '@pocketbench/stats';
 import { evaluateRunGate, GateError } from '../../services/api/src/domain/gate/index.js';
+import pino from 'pino';
+import { errorHandler } from '../../services/api/src/http/errors.js';
 import { gatePaths, gateRoutes } from '../../services/api/src/routes/gate.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import {
@@ -240,7 +242,13 @@ describe('api/gate', () => {
     let url: string;
     before(async () => {
       const app = express();
+      // As the api mounts it: behind authentication (here an admin caller) and the one error middleware.
+      app.use((_req, res, next) => {
+        res.locals.principal = { kind: 'admin', via: 'env' };
+        next();
+      });
       app.use(gateRoutes({ db: tdb.pool }));
+      app.use(errorHandler(pino({ level: 'silent' }), 1 << 20));
       server = app.listen(0, '127.0.0.1');
       await new Promise((r) => server.once('listening', r));
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -46,3 +46,12 @@ export function runtimeForFormat(format: ArtifactFormat): Runtime | undefined {
   if (format === 'ptl') return 'pytorch-lite';
   return undefined;
 }
+
+/** Run, artifact and project ids are UUIDs: the one pattern the api's schemas and lookups use. */
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+const UUID_RE = new RegExp(UUID_PATTERN);
+
+/** Whether `id` can name a row at all (anything else is "does not exist", without a query). */
+export function isUuid(id: string): boolean {
+  return UUID_RE.test(id);
+}

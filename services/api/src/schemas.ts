@@ -1,8 +1,7 @@
 // JSON Schemas of every request body and query, used both to validate at the boundary and in
 // the OpenAPI document, so the two cannot drift apart.
-import { BACKENDS, CONVERSION_RECIPES, INPUT_DTYPES, RUN_STATUSES, SESSION_ROLES, VARIANTS } from '@pocketbench/contracts';
+import { BACKENDS, CONVERSION_RECIPES, INPUT_DTYPES, RUN_STATUSES, SESSION_ROLES, UUID_PATTERN, VARIANTS } from '@pocketbench/contracts';
 
-const UUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const PROJECT = '^[a-z0-9][a-z0-9._-]{0,63}$';
 
 /** Bounds of a run's config: wide enough for any real use, narrow enough to refuse typos. */
@@ -80,8 +79,8 @@ export const runRequestSchema = {
       additionalProperties: false,
       required: ['artifacts', 'backends', 'devices'],
       properties: {
-        artifacts: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string', pattern: UUID } },
-        baselineArtifact: { type: 'string', pattern: UUID, description: 'Paired A/B: sessions of this artifact interleave with the head\'s on one device.' },
+        artifacts: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string', pattern: UUID_PATTERN } },
+        baselineArtifact: { type: 'string', pattern: UUID_PATTERN, description: 'Paired A/B: sessions of this artifact interleave with the head\'s on one device.' },
         backends: { type: 'array', minItems: 1, maxItems: 16, uniqueItems: true, items: { type: 'string', enum: [...BACKENDS] } },
         devices: {
           type: 'array',
@@ -106,7 +105,7 @@ export const runRequestSchema = {
       additionalProperties: false,
       description: 'How the variants are made (with matrix.variants).',
       properties: {
-        calibration: { type: 'string', pattern: UUID, description: 'Calibration set for int8-static (POST /api/v1/calibrations).' },
+        calibration: { type: 'string', pattern: UUID_PATTERN, description: 'Calibration set for int8-static (POST /api/v1/calibrations).' },
         calibrationSamples: { type: 'integer', minimum: 1, maximum: 1024, description: 'Without a calibration set: this many seeded generated batches (default 8).' },
         onnx: { type: 'boolean', description: 'Also export the fp32 variant to ONNX.' },
       },
@@ -138,7 +137,7 @@ export const artifactListQuerySchema = {
   properties: {
     project: { type: 'string', pattern: PROJECT },
     model: { type: 'string', minLength: 1 },
-    parent: { type: 'string', pattern: UUID, description: 'Only the variants converted from this artifact (lineage).' },
+    parent: { type: 'string', pattern: UUID_PATTERN, description: 'Only the variants converted from this artifact (lineage).' },
     limit: { type: 'integer', minimum: 1, maximum: 500 },
     offset: { type: 'integer', minimum: 0 },
   },
@@ -210,5 +209,16 @@ export const errorSchema = {
       required: ['code', 'message'],
       properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
     },
+  },
+} as const;
+
+/** `POST /api/v1/runs/:id/gate`. */
+export const gateRequestSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    budgets: { type: 'string', description: 'Text of a budgets YAML file (docs/statistics.md).' },
+    baselineBranch: { type: 'string', pattern: '^[A-Za-z0-9._/-]{1,200}$', description: "Branch of the historical baseline; default the run's (main)." },
+    lookbackDays: { type: 'integer', minimum: 1, maximum: 3650, default: 30 },
   },
 } as const;

@@ -72,6 +72,7 @@ export function validate<T>(schema: object, value: unknown, prefix = ''): T {
     return { field: cut(d.field, 200), message: cut(d.message, 400) };
   });
   throw validationFailed(problems[0]?.message ?? 'invalid input', {
+    field: problems[0]?.field,
     problems,
     ...(errors.length > MAX_PROBLEMS ? { more: errors.length - MAX_PROBLEMS } : {}),
   });

@@ -1,80 +1,29 @@
 // POST /api/v1/runs/:id/gate — the merge gate's verdict for a finished run (issue 5).
-import { Router, type Response } from 'express';
-import { BudgetsError, FIDELITY_BUDGET_FIELDS, parseBudgets, type Budgets } from '@pocketbench/contracts';
+import { Router } from 'express';
+import { FIDELITY_BUDGET_FIELDS } from '@pocketbench/contracts';
 import type { Pool } from '@pocketbench/db';
-import { evaluateRunGate } from '../domain/gate/evaluate-run-gate.js';
-import { GateError } from '../domain/gate/gate-error.js';
+import { gateRun, type GateRequest } from '../domain/gate/evaluate-run-gate.js';
+import { principalOf } from '../http/auth.js';
 import { jsonBody } from '../http/guard.js';
+import { validate } from '../http/validate.js';
+import { gateRequestSchema } from '../schemas.js';
 
 export interface GateDeps {
   db: Pool;
 }
 
-interface GateRequest {
-  budgets?: string;
-  baselineBranch?: string;
-  lookbackDays?: number;
-}
-
-const BRANCH = /^[A-Za-z0-9._/-]{1,200}$/;
-const FIELDS = new Set(['budgets', 'baselineBranch', 'lookbackDays']);
-
+/** `POST /api/v1/runs/:id/gate` as every route: schema, use case, JSON; errors go to the one error middleware. */
 export function gateRoutes(deps: GateDeps): Router {
   const router = Router();
   // A budgets file is a few KB; its own limit, applied after authentication.
   router.use('/api/v1/runs/:id/gate', jsonBody('256kb'));
 
   router.post('/api/v1/runs/:id/gate', async (req, res) => {
-    const body = (req.body ?? {}) as unknown;
-    const invalid = checkBody(body);
-    if (invalid) return sendError(res, 422, 'validation_failed', invalid.message, { field: invalid.field });
-    const request = body as GateRequest;
-    let budgets: Budgets;
-    try {
-      budgets = parseBudgets(request.budgets ?? '', 'budgets');
-    } catch (err) {
-      if (err instanceof BudgetsError) {
-        return sendError(res, 422, 'invalid_budgets', `the budgets file is invalid: ${err.message}`, { issues: err.issues });
-      }
-      throw err;
-    }
-    try {
-      const principal = res.locals.principal as { kind?: string; projectId?: string | null } | undefined;
-      const result = await evaluateRunGate(deps.db, req.params.id, budgets, {
-        baselineBranch: request.baselineBranch,
-        lookbackDays: request.lookbackDays,
-        // A project token sees only its project's runs: anything else is "does not exist".
-        ...(principal && principal.kind !== 'admin' ? { projectId: principal.projectId ?? '' } : {}),
-      });
-      res.status(200).json(result);
-    } catch (err) {
-      if (err instanceof GateError) return sendError(res, err.status, err.code, err.message, err.details);
-      throw err;
-    }
+    const request = validate<GateRequest>(gateRequestSchema, req.body ?? {});
+    const result = await gateRun(deps.db, principalOf(res), req.params.id, request);
+    res.status(200).json(result);
   });
   return router;
-}
-
-function checkBody(body: unknown): { field: string; message: string } | null {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return { field: '(body)', message: 'the body must be a JSON object' };
-  }
-  const b = body as Record<string, unknown>;
-  for (const key of Object.keys(b)) if (!FIELDS.has(key)) return { field: key, message: `${key} is not a known field` };
-  if (b.budgets !== undefined && typeof b.budgets !== 'string') {
-    return { field: 'budgets', message: 'budgets must be the text of a budgets YAML file' };
-  }
-  if (b.baselineBranch !== undefined && (typeof b.baselineBranch !== 'string' || !BRANCH.test(b.baselineBranch))) {
-    return { field: 'baselineBranch', message: 'baselineBranch must be a branch name' };
-  }
-  if (b.lookbackDays !== undefined && (!Number.isInteger(b.lookbackDays) || (b.lookbackDays as number) < 1 || (b.lookbackDays as number) > 3650)) {
-    return { field: 'lookbackDays', message: 'lookbackDays must be an integer from 1 to 3650' };
-  }
-  return null;
-}
-
-function sendError(res: Response, status: number, code: string, message: string, details?: unknown): void {
-  res.status(status).json({ error: { code, message, details: details ?? null } });
 }
 
 const errorResponse = (description: string) => ({
@@ -98,15 +47,7 @@ export const gatePaths: Record<string, unknown> = {
         required: false,
         content: {
           'application/json': {
-            schema: {
-              type: 'object',
-              additionalProperties: false,
-              properties: {
-                budgets: { type: 'string', description: 'Text of a budgets YAML file (docs/statistics.md).' },
-                baselineBranch: { type: 'string', description: "Branch of the historical baseline; default the run's (main)." },
-                lookbackDays: { type: 'integer', minimum: 1, maximum: 3650, default: 30 },
-              },
-            },
+            schema: gateRequestSchema,
           },
         },
       },

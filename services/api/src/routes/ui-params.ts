@@ -1,8 +1,8 @@
 // Query and path parameters of the dashboard's routes, validated once with errors naming the parameter.
 import type { Request } from 'express';
+import { isUuid } from '@pocketbench/contracts';
 import { badRequest } from '../errors.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function raw(req: Request, name: string): string | undefined {
   const v = (req.query as Record<string, unknown>)[name];
@@ -47,7 +47,7 @@ export function date(req: Request, name: string): Date | null {
 }
 
 export function uuid(value: string | undefined, what: string): string {
-  if (!value || !UUID.test(value)) throw badRequest(`${what} must be a UUID, got "${value ?? ''}"`);
+  if (!value || !isUuid(value)) throw badRequest(`${what} must be a UUID, got "${value ?? ''}"`);
   return value.toLowerCase();
 }
 

@@ -1,14 +1,15 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { ArtifactFormat } from '@pocketbench/contracts';
+import { ApiError } from '../../errors.js';
 
 /** Why an upload was refused: 415 when it is no model format we know, 422 when it is a broken one. */
-export class ArtifactFormatError extends Error {
+export class ArtifactFormatError extends ApiError {
   constructor(
-    readonly status: 415 | 422,
-    readonly code: string,
+    override readonly status: 415 | 422,
+    code: string,
     message: string,
   ) {
-    super(message);
+    super(status, code, message, { field: 'file' });
     this.name = 'ArtifactFormatError';
   }
 }

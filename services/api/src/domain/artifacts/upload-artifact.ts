@@ -1,11 +1,12 @@
 import path from 'node:path';
+import { isUuid } from '@pocketbench/contracts';
 import {
   artifactShaExists, calibrationShaExists, ensureModel, getArtifact, insertArtifact, lockArtifactSha, withTransaction, type ArtifactRow, type Pool,
 } from '@pocketbench/db';
-import { ApiError, notFound, validationFailed } from '../../errors.js';
-import { canAccessProject, projectForWrite, type Principal } from '../auth/tokens.js';
+import { notFound, validationFailed } from '../../errors.js';
+import { canAccessProject, projectForWrite, projectScope, type Principal } from '../auth/tokens.js';
 import type { ArtifactStore, TempArtifact } from './artifact-store.js';
-import { ArtifactFormatError, detectArtifactFormat } from './detect-format.js';
+import { detectArtifactFormat } from './detect-format.js';
 
 export interface UploadFields {
   model?: string;
@@ -40,13 +41,7 @@ export async function registerUpload(
   const { db, store } = deps;
   let committed: { created: boolean } | undefined;
   try {
-    let detected;
-    try {
-      detected = await detectArtifactFormat(temp.path);
-    } catch (err) {
-      if (err instanceof ArtifactFormatError) throw new ApiError(err.status, err.code, err.message, { field: 'file' });
-      throw err;
-    }
+    const detected = await detectArtifactFormat(temp.path);
     const model = fields.model ?? (originalName ? path.basename(originalName).replace(/\.[^.]*$/, '') : undefined);
     if (!model) throw validationFailed('model is required (a name such as mobilenet_v2)', { field: 'model' });
     if (!MODEL_NAME.test(model)) {
@@ -94,7 +89,7 @@ async function removeIfUnreferenced(db: Pool, store: ArtifactStore, sha256: stri
 }
 
 export async function getArtifactFor(db: Pool, principal: Principal, id: string): Promise<ArtifactRow> {
-  const a = /^[0-9a-f-]{36}$/i.test(id) ? await getArtifact(db, id) : null;
+  const a = isUuid(id) ? await getArtifact(db, id) : null;
   if (!a || !canAccessProject(principal, a.projectId)) throw notFound(`artifact "${id}" does not exist`);
   return a;
 }
@@ -106,7 +101,7 @@ export async function artifactContentPath(
   sha256: string,
 ): Promise<string> {
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw validationFailed(`"${sha256}" is not a sha256 (64 lowercase hex digits)`, { field: 'sha256' });
-  const projectId = principal.kind === 'project' ? principal.projectId : undefined;
+  const projectId = projectScope(principal);
   // Calibration sets live in the same content-addressed store (converter hosts download them here).
   const visible = (await artifactShaExists(deps.db, sha256, projectId)) || (await calibrationShaExists(deps.db, sha256, projectId));
   if (!visible || !(await deps.store.has(sha256))) throw notFound(`no artifact with sha256 ${sha256}`);

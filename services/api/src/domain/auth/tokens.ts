@@ -106,6 +106,12 @@ export function requireAdmin(p: Principal, action: string): void {
   if (p.kind !== 'admin') throw forbidden(`${action} needs an admin token; ${describePrincipal(p)}`);
 }
 
+/** The one project a caller is limited to: undefined for an admin who sees all; a worker sees none. */
+export function projectScope(p: Principal): string | undefined {
+  if (p.kind === 'admin') return undefined;
+  return p.kind === 'project' ? p.projectId : '';
+}
+
 /** Whether the caller may read or write this project's data (workers: no project's). */
 export function canAccessProject(p: Principal, projectId: string): boolean {
   return p.kind === 'admin' || (p.kind === 'project' && p.projectId === projectId);

@@ -1,10 +1,8 @@
-import { evalSampleFits, runtimeForFormat, type RunConfig } from '@pocketbench/contracts';
+import { evalSampleFits, isUuid, runtimeForFormat, type RunConfig } from '@pocketbench/contracts';
 import type { ArtifactRow, Pool } from '@pocketbench/db';
 import { validationFailed } from '../../errors.js';
 import type { Principal } from '../auth/tokens.js';
 import { evalSetFor } from './register-eval-set.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The run config's fidelity fields that name something to fetch: the explicit reference. */
 export function explicitReferenceId(config: Partial<RunConfig> | undefined): string | undefined {
@@ -27,7 +25,7 @@ export async function checkFidelityConfig(
   const f = config.fidelity;
   if (!f) return;
   if (f.reference !== undefined && f.reference !== 'none') {
-    if (!UUID.test(f.reference)) {
+    if (!isUuid(f.reference)) {
       throw validationFailed(`config.fidelity.reference: "${f.reference}" is not an artifact id (or "none")`, { field: 'config.fidelity.reference' });
     }
     const ref = artifacts.get(f.reference);

@@ -1,4 +1,4 @@
-import { faultPolicy, matchBudget, type BenchFidelity, type Budgets, type ResolvedBudget, type Verdict } from '@pocketbench/contracts';
+import { BudgetsError, faultPolicy, isUuid, matchBudget, parseBudgets, type BenchFidelity, type Budgets, type ResolvedBudget, type Verdict } from '@pocketbench/contracts';
 import {
   getGateRun,
   listBranchBaselineSessions,
@@ -32,11 +32,33 @@ import {
   type GateResult,
 } from '@pocketbench/stats';
 import { fidelityChecks } from './fidelity-checks.js';
+import { projectScope, type Principal } from '../auth/tokens.js';
 import { GateError } from './gate-error.js';
 
 /** Sizes and memory budgets are in MB of 1,048,576 bytes, as the results report them. */
 const MB = 1024 * 1024;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The body of `POST /api/v1/runs/:id/gate` (schemas.ts: gateRequestSchema). */
+export interface GateRequest {
+  budgets?: string;
+  baselineBranch?: string;
+  lookbackDays?: number;
+}
+
+/**
+ * The gate use case for a caller: parses the budgets (422 `invalid_budgets` naming line and
+ * field), then evaluates the run within the caller's project (another project's run does not exist).
+ */
+export async function gateRun(db: Pool, principal: Principal, runId: string, request: GateRequest): Promise<GateResult> {
+  let budgets: Budgets;
+  try {
+    budgets = parseBudgets(request.budgets ?? '', 'budgets');
+  } catch (err) {
+    if (err instanceof BudgetsError) throw new GateError(422, 'invalid_budgets', `the budgets file is invalid: ${err.message}`, { issues: err.issues });
+    throw err;
+  }
+  return evaluateRunGate(db, runId, budgets, { baselineBranch: request.baselineBranch, lookbackDays: request.lookbackDays, projectId: projectScope(principal) });
+}
 
 export interface GateOptions {
   /** Branch for the historical baseline when there is no paired one and nothing at the merge base. @defaultValue the run's baseline_branch ('main') */
@@ -61,7 +83,7 @@ export interface GateOptions {
  * the same data always gives the same result.
  */
 export async function evaluateRunGate(db: Pool, runId: string, budgets: Budgets, options: GateOptions = {}): Promise<GateResult> {
-  const run = UUID.test(runId) ? await getGateRun(db, runId) : null;
+  const run = isUuid(runId) ? await getGateRun(db, runId) : null;
   if (!run || (options.projectId !== undefined && run.projectId !== options.projectId)) throw new GateError(404, 'run_not_found', `run "${runId}" does not exist`);
   if (run.status === 'queued' || run.status === 'running') {
     throw new GateError(409, 'run_in_progress', `run ${run.id} is still ${run.status} (${run.jobsFinished} of ${run.jobsTotal} cells finished); gate it when it is done`, {

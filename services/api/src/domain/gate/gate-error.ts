@@ -1,12 +1,14 @@
-/** Why a run cannot be gated; the route maps `status` and `code` onto the api's error shape. */
-export class GateError extends Error {
+import { ApiError } from '../../errors.js';
+
+/** Why a run cannot be gated: an ApiError, so the one error middleware answers it. */
+export class GateError extends ApiError {
   constructor(
-    readonly status: 404 | 409 | 422,
-    readonly code: 'run_not_found' | 'run_in_progress' | 'invalid_budgets',
+    override readonly status: 404 | 409 | 422,
+    override readonly code: 'run_not_found' | 'run_in_progress' | 'invalid_budgets',
     message: string,
-    readonly details?: unknown,
+    details?: unknown,
   ) {
-    super(message);
+    super(status, code, message, details);
     this.name = 'GateError';
   }
 }

@@ -4,10 +4,10 @@ import {
   type ArtifactRow, type CellFigures, type JobRow, type Pool, type RunFilter, type RunRow, type SessionSummary,
 } from '@pocketbench/db';
 import { getProjectByName } from '@pocketbench/db';
+import { isUuid } from '@pocketbench/contracts';
 import { forbidden, notFound } from '../../errors.js';
 import { canAccessProject, type Principal } from '../auth/tokens.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface ArtifactRef {
   id: string;
@@ -114,7 +114,7 @@ export function summarize(run: RunRow): RunSummary {
 
 /** The run if it exists and the caller may see it; another project's run is a plain 404. */
 export async function loadRun(db: Pool, principal: Principal, runId: string): Promise<RunRow> {
-  const run = UUID.test(runId) ? await getRun(db, runId) : null;
+  const run = isUuid(runId) ? await getRun(db, runId) : null;
   if (!run || !canAccessProject(principal, run.projectId)) throw notFound(`run "${runId}" does not exist`);
   return run;
 }
