@@ -9,6 +9,8 @@ import { createRequire } from 'node:module';
 import express from 'express';
 import { ApiClient } from '../../packages/cli/src/api-client.js';
 import { registerGateCommand, runGate, type GateCommandOptions } from '../../packages/cli/src/commands/gate.js';
+import pino from 'pino';
+import { errorHandler } from '../../services/api/src/http/errors.js';
 import { gateRoutes } from '../../services/api/src/routes/gate.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { createGateFixture, insertArtifact, insertJob, insertRun, insertSessions, type GateFixture } from '../stats/gate-fixtures.js';
@@ -47,7 +49,13 @@ describe('cli/gate', () => {
     slowRun = await paired(12_500, 1);
     sameRun = await paired(10_000, 3);
     const app = express();
+    // As the api mounts it: behind authentication (here an admin caller) and the one error middleware.
+    app.use((_req, res, next) => {
+      res.locals.principal = { kind: 'admin', via: 'env' };
+      next();
+    });
     app.use(gateRoutes({ db: tdb.pool }));
+    app.use(errorHandler(pino({ level: 'silent' }), 1 << 20));
     server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
