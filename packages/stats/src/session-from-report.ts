@@ -1,25 +1,16 @@
-import { seriesInputSpec, type BenchReport, type SessionRecord, type SessionRole } from '@pocketbench/contracts';
+import { seriesInputSpec, type BenchReport, type SessionRecord } from '@pocketbench/contracts';
 import { iterationSummary } from './summary.js';
 
-/** Where a report belongs and what the caller knows beyond it. */
-export interface SessionContext {
-  jobId: string;
-  runId: string;
-  role: SessionRole;
-  sessionIndex: number;
-  /** @defaultValue 1 */
-  attempt?: number;
-  artifactId: string;
+/** Where a report belongs (the row's keys) and what the caller knows beyond the report. */
+export type SessionContext = Pick<SessionRecord, 'jobId' | 'runId' | 'role' | 'sessionIndex' | 'attempt' | 'artifactId' | 'source'> & {
   deviceId: string | null;
-  /** @defaultValue 'farm' */
-  source?: 'farm' | 'external';
   /** The artifact's size, for a report that never loaded the model (no `model`). */
   artifactSizeBytes?: number;
   /** Device facts that key the series; without them the session joins no series. */
   seriesDevice?: { deviceModel: string; osVersion?: string | null };
   /** Why an `ok` session must not count (hygiene, too hot): it is stored `unstable` with them. */
   unstableReasons?: readonly string[];
-}
+};
 
 /**
  * The one BenchReport → `sessions` row mapping, for farm and external sessions: status, error,
