@@ -143,7 +143,8 @@ describe('e2e: upload → submit → worker runs it on this machine → stored �
   });
 
   it('`pocketbench submit --wait --json` uploads, follows the run and prints the figures', async () => {
-    const r = await cli(['submit', onnx, '--devices', 'host', '--backends', 'cpu', '--iterations', '8', '--warmup', '1', '--wait', '--json'], api.url);
+    // --min-duration 0: exactly the 8 iterations asked for (the default times at least 1 s).
+    const r = await cli(['submit', onnx, '--devices', 'host', '--backends', 'cpu', '--iterations', '8', '--warmup', '1', '--min-duration', '0', '--wait', '--json'], api.url);
     assert.equal(r.code, 0, r.stderr);
     const doc = JSON.parse(r.stdout);
     assert.equal(doc.status, 'done');
