@@ -48,7 +48,7 @@ describe('faults: a run cancelled while its session runs', function () {
     farm = await startFarm(base, db.url, { databaseUrl: db.url, redisUrl: redis.url, hosts: [[deviceId]], pool: 'faults-cancel' });
     const artifact = await farm.upload();
     // A session that would run for two minutes.
-    const runId = await farm.submit(artifact, { sessions: 1, iterations: 10, warmup: 1, minDurationMs: 120_000, timeoutSec: 600 });
+    const runId = await farm.submit(artifact, { sessions: 1, iterations: 10, warmup: 1, minDurationMs: 60_000, timeoutSec: 600 });
     await waitFor('the session running', async () => (await currentJobOf(farm!.db, deviceId)) !== null, 120_000, 50);
     await waitFor('the harness process on the device', async () => processesMentioning(`${base.workRoot}/${deviceId}`).length > 0, 60_000, 100);
 
