@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import madge from 'madge';
+import ts from 'typescript';
 
 const ROOTS = ['packages', 'services', 'device-agents'];
 const SKIP = new Set(['node_modules', 'dist', 'build', 'public']);
@@ -18,6 +19,28 @@ function sourceFiles(dir: string): string[] {
 /** Workspace that a file belongs to, e.g. "services/api" or "packages/db". */
 function workspaceOf(file: string): string {
   return file.split(path.sep).slice(0, 2).join('/');
+}
+
+function parse(file: string): ts.SourceFile {
+  return ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+}
+
+function walk(node: ts.Node, visit: (n: ts.Node) => void): void {
+  visit(node);
+  node.forEachChild((c) => walk(c, visit));
+}
+
+function where(sf: ts.SourceFile, node: ts.Node): string {
+  return `${sf.fileName}:${sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1}`;
+}
+
+const isExported = (n: ts.Node): boolean =>
+  ts.canHaveModifiers(n) && (ts.getModifiers(n) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+
+/** A row type that says nothing: any, unknown, object, or a Record of any/unknown. */
+function isVagueRowType(t: ts.TypeNode): boolean {
+  if ([ts.SyntaxKind.AnyKeyword, ts.SyntaxKind.UnknownKeyword, ts.SyntaxKind.ObjectKeyword].includes(t.kind)) return true;
+  return ts.isTypeReferenceNode(t) && t.typeName.getText() === 'Record' && (t.typeArguments ?? []).some(isVagueRowType);
 }
 
 describe('architecture', () => {
@@ -91,6 +114,40 @@ describe('architecture', () => {
       const lines = text.split('\n').filter((l) => !/capabilities: Record<string, unknown>/.test(l));
       if (lines.some((l) => l.includes('Record<string, unknown>'))) offences.push(`${file} uses Record<string, unknown>`);
       if (text.includes('as unknown as')) offences.push(`${file} erases a type with "as unknown as"`);
+    }
+    assert.deepEqual(offences, []);
+  });
+
+  it('types every SQL statement in packages/db with its row type (query<Row>, never any/unknown)', () => {
+    const offences: string[] = [];
+    for (const file of sourceFiles('packages/db/src')) {
+      const sf = parse(file);
+      walk(sf, (n) => {
+        if (!ts.isCallExpression(n) || !ts.isPropertyAccessExpression(n.expression) || n.expression.name.text !== 'query') return;
+        const [row] = n.typeArguments ?? [];
+        if (!row) offences.push(`${where(sf, n)} calls .query() without a row type`);
+        else if (isVagueRowType(row)) offences.push(`${where(sf, n)} types its rows as ${row.getText(sf)}`);
+      });
+    }
+    assert.deepEqual(offences, []);
+  });
+
+  it('declares the return type of every exported function in packages/db, and uses no any there', () => {
+    const offences: string[] = [];
+    for (const file of sourceFiles('packages/db/src')) {
+      const sf = parse(file);
+      walk(sf, (n) => {
+        if (n.kind === ts.SyntaxKind.AnyKeyword) offences.push(`${where(sf, n)} uses any`);
+        if (ts.isFunctionDeclaration(n) && isExported(n) && !n.type) offences.push(`${where(sf, n)} ${n.name?.text}() has no declared return type`);
+        if (ts.isVariableStatement(n) && isExported(n)) {
+          for (const d of n.declarationList.declarations) {
+            const f = d.initializer;
+            if (!d.type && f && (ts.isArrowFunction(f) || ts.isFunctionExpression(f)) && !f.type) {
+              offences.push(`${where(sf, d)} ${d.name.getText(sf)} has no declared return type`);
+            }
+          }
+        }
+      });
     }
     assert.deepEqual(offences, []);
   });

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type pg from 'pg';
 import { withTransaction } from './pool.js';
+import type { AdvisoryLockRow, NoRows } from './queryable.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 /** Arbitrary constant: every pocketbench process migrating the same database takes this lock. */
@@ -36,8 +37,8 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFil
 export async function migrate(pool: pg.Pool, dir?: string): Promise<string[]> {
   const files = await readMigrations(dir);
   return withTransaction(pool, async (client) => {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCK_KEY]);
-    await client.query(`CREATE TABLE IF NOT EXISTS pocketbench_migrations (
+    await client.query<AdvisoryLockRow>('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCK_KEY]);
+    await client.query<NoRows>(`CREATE TABLE IF NOT EXISTS pocketbench_migrations (
       id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     const { rows } = await client.query<{ id: number; name: string }>('SELECT id, name FROM pocketbench_migrations ORDER BY id');
     const applied = new Map(rows.map((r) => [r.id, r.name]));
@@ -48,8 +49,8 @@ export async function migrate(pool: pg.Pool, dir?: string): Promise<string[]> {
         if (prior !== f.name) throw new Error(`migration ${f.id} was applied as ${prior} but the file is now ${f.name}`);
         continue;
       }
-      await client.query(f.sql);
-      await client.query('INSERT INTO pocketbench_migrations (id, name) VALUES ($1, $2)', [f.id, f.name]);
+      await client.query<NoRows>(f.sql);
+      await client.query<NoRows>('INSERT INTO pocketbench_migrations (id, name) VALUES ($1, $2)', [f.id, f.name]);
       done.push(f.name);
     }
     return done;

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Queryable } from './queryable.js';
+import type { NoRows, Queryable } from './queryable.js';
 
 // bigint columns (sizes, RSS) fit in a JS number for anything a device can hold.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -67,12 +67,12 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
   const onError = (err: Error) => (broken = err);
   client.on('error', onError);
   try {
-    await client.query('BEGIN');
+    await client.query<NoRows>('BEGIN');
     const result = await fn(client);
-    await client.query('COMMIT');
+    await client.query<NoRows>('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query<NoRows>('ROLLBACK').catch(() => undefined);
     // A connection that failed mid-transaction is not given back for reuse.
     if (isDatabaseUnavailable(err)) broken = err as Error;
     throw err;
@@ -84,5 +84,5 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
 
 /** One round trip: rejects when the database cannot be reached (readiness, start-up checks). */
 export async function ping(db: Queryable): Promise<void> {
-  await db.query('SELECT 1');
+  await db.query<{ ok: number }>('SELECT 1 AS ok');
 }

@@ -44,7 +44,39 @@ const ALERT_COLUMNS = `a.id, a.series_id, a.session_id, a.run_id, a.commit_sha, 
   a.metric, a.before_value, a.after_value, a.change_pct, a.p_value, a.sessions_before, a.sessions_after, a.changed_at,
   a.detected_at, a.status_changed_at, a.status_note`;
 
-function toAlert(r: Record<string, any>): AlertRow {
+/** The columns of ALERT_COLUMNS as pg returns them (bigint ids and float8 values as numbers). */
+interface AlertColumns {
+  id: number | string;
+  series_id: number | string;
+  session_id: number | string;
+  run_id: string | null;
+  commit_sha: string | null;
+  previous_commit_sha: string | null;
+  status: AlertStatus;
+  direction: AlertDirection;
+  metric: string;
+  before_value: number;
+  after_value: number;
+  change_pct: number;
+  p_value: number | null;
+  sessions_before: number;
+  sessions_after: number;
+  changed_at: Date;
+  detected_at: Date;
+  status_changed_at: Date | null;
+  status_note: string | null;
+}
+
+interface AlertListColumns extends AlertColumns {
+  project: string;
+  model: string;
+  variant: string;
+  runtime: string;
+  backend: string;
+  device_model: string;
+}
+
+function toAlert(r: AlertColumns): AlertRow {
   return {
     id: Number(r.id), seriesId: Number(r.series_id), sessionId: Number(r.session_id), runId: r.run_id, commitSha: r.commit_sha,
     previousCommitSha: r.previous_commit_sha, status: r.status, direction: r.direction, metric: r.metric,
@@ -57,7 +89,7 @@ function toAlert(r: Record<string, any>): AlertRow {
 /** Inserts new alerts; one already open for the same (series, session) is kept as it is. Returns those inserted. */
 export async function insertAlerts(q: Queryable, alerts: NewAlert[]): Promise<AlertRow[]> {
   if (alerts.length === 0) return [];
-  const { rows } = await q.query(
+  const { rows } = await q.query<AlertColumns>(
     `INSERT INTO alerts AS a (series_id, session_id, run_id, commit_sha, previous_commit_sha, direction, metric, before_value,
                               after_value, change_pct, p_value, sessions_before, sessions_after, changed_at)
      SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
@@ -76,13 +108,13 @@ export async function insertAlerts(q: Queryable, alerts: NewAlert[]): Promise<Al
 }
 
 export async function getAlert(q: Queryable, id: number): Promise<AlertRow | undefined> {
-  const { rows } = await q.query(`SELECT ${ALERT_COLUMNS} FROM alerts a WHERE a.id = $1`, [id]);
+  const { rows } = await q.query<AlertColumns>(`SELECT ${ALERT_COLUMNS} FROM alerts a WHERE a.id = $1`, [id]);
   return rows[0] ? toAlert(rows[0]) : undefined;
 }
 
 /** Name of the project an alert's series belongs to (access checks), or undefined for an unknown alert. */
 export async function alertProject(q: Queryable, id: number): Promise<string | undefined> {
-  const { rows } = await q.query(
+  const { rows } = await q.query<{ name: string }>(
     `SELECT p.name FROM alerts a JOIN series s ON s.id = a.series_id JOIN projects p ON p.id = s.project_id WHERE a.id = $1`,
     [id],
   );
@@ -91,7 +123,7 @@ export async function alertProject(q: Queryable, id: number): Promise<string | u
 
 /** Every alert of a series (any status), oldest change first. */
 export async function listAlertsForSeries(q: Queryable, seriesId: number): Promise<AlertRow[]> {
-  const { rows } = await q.query(`SELECT ${ALERT_COLUMNS} FROM alerts a WHERE a.series_id = $1 ORDER BY a.changed_at, a.id`, [seriesId]);
+  const { rows } = await q.query<AlertColumns>(`SELECT ${ALERT_COLUMNS} FROM alerts a WHERE a.series_id = $1 ORDER BY a.changed_at, a.id`, [seriesId]);
   return rows.map(toAlert);
 }
 
@@ -113,7 +145,7 @@ export async function listAlerts(
   const offset = Math.max(f.offset ?? 0, 0);
   const scope = `($1::text IS NULL OR p.name = $1) AND ($2::bigint IS NULL OR a.series_id = $2)`;
   const [list, counts] = await Promise.all([
-    q.query(
+    q.query<AlertListColumns>(
       `SELECT ${ALERT_COLUMNS}, p.name AS project, s.model, s.variant, s.runtime, s.backend, s.device_model
          FROM alerts a JOIN series s ON s.id = a.series_id JOIN projects p ON p.id = s.project_id
         WHERE ${scope} AND ($3::text IS NULL OR a.status = $3)
@@ -121,7 +153,7 @@ export async function listAlerts(
         LIMIT $4 OFFSET $5`,
       [f.project ?? null, f.seriesId ?? null, f.status ?? null, limit, offset],
     ),
-    q.query(
+    q.query<{ status: AlertStatus; n: number }>(
       `SELECT a.status, count(*)::int AS n
          FROM alerts a JOIN series s ON s.id = a.series_id JOIN projects p ON p.id = s.project_id
         WHERE ${scope} GROUP BY a.status`,
@@ -129,7 +161,7 @@ export async function listAlerts(
     ),
   ]);
   const byStatus: Record<AlertStatus, number> = { active: 0, acknowledged: 0, dismissed: 0 };
-  for (const r of counts.rows) byStatus[r.status as AlertStatus] = r.n;
+  for (const r of counts.rows) byStatus[r.status] = r.n;
   return {
     alerts: list.rows.map((r) => ({
       ...toAlert(r),
@@ -140,18 +172,18 @@ export async function listAlerts(
   };
 }
 
-/**
- * Moves an alert from `active` to `to`, only if it is still active (the caller reports a
- * conflict otherwise). Returns the updated row, or undefined when no active alert had that id.
- */
 /** Locks an alert's row for the transaction and reads its status: two people clicking at once give one transition. */
 export async function lockAlertStatus(tx: Queryable, id: number): Promise<AlertStatus | undefined> {
   const { rows } = await tx.query<{ status: AlertStatus }>('SELECT status FROM alerts WHERE id = $1 FOR UPDATE', [id]);
   return rows[0]?.status;
 }
 
+/**
+ * Moves an alert from `active` to `to`, only if it is still active (the caller reports a
+ * conflict otherwise). Returns the updated row, or undefined when no active alert had that id.
+ */
 export async function transitionAlert(q: Queryable, id: number, to: Exclude<AlertStatus, 'active'>, note: string | null): Promise<AlertRow | undefined> {
-  const { rows } = await q.query(
+  const { rows } = await q.query<AlertColumns>(
     `UPDATE alerts a SET status = $2, status_changed_at = now(), status_note = $3
       WHERE a.id = $1 AND a.status = 'active' RETURNING ${ALERT_COLUMNS}`,
     [id, to, note],
@@ -168,7 +200,16 @@ export interface BaselineSegment {
   createdAt: Date;
 }
 
-function toSegment(r: Record<string, any>): BaselineSegment {
+interface BaselineSegmentColumns {
+  id: number | string;
+  series_id: number | string;
+  starts_at: Date;
+  start_session_id: number | string | null;
+  alert_id: number | string | null;
+  created_at: Date;
+}
+
+function toSegment(r: BaselineSegmentColumns): BaselineSegment {
   return {
     id: Number(r.id), seriesId: Number(r.series_id), startsAt: r.starts_at,
     startSessionId: r.start_session_id === null ? null : Number(r.start_session_id),
@@ -179,7 +220,7 @@ function toSegment(r: Record<string, any>): BaselineSegment {
 export async function insertBaselineSegment(
   q: Queryable, s: { seriesId: number; startsAt: Date; startSessionId: number | null; alertId: number | null },
 ): Promise<BaselineSegment> {
-  const { rows } = await q.query(
+  const { rows } = await q.query<BaselineSegmentColumns>(
     `INSERT INTO baseline_segments (series_id, starts_at, start_session_id, alert_id) VALUES ($1, $2, $3, $4)
      RETURNING id, series_id, starts_at, start_session_id, alert_id, created_at`,
     [s.seriesId, s.startsAt, s.startSessionId, s.alertId],
@@ -188,7 +229,7 @@ export async function insertBaselineSegment(
 }
 
 export async function listBaselineSegments(q: Queryable, seriesId: number): Promise<BaselineSegment[]> {
-  const { rows } = await q.query(
+  const { rows } = await q.query<BaselineSegmentColumns>(
     `SELECT id, series_id, starts_at, start_session_id, alert_id, created_at FROM baseline_segments
       WHERE series_id = $1 ORDER BY starts_at, id`,
     [seriesId],
@@ -201,7 +242,7 @@ export async function listBaselineSegments(q: Queryable, seriesId: number): Prom
  * with `created_at >= startsAt`. Null when no change point was acknowledged (whole history).
  */
 export async function baselineSegmentStart(q: Queryable, seriesId: number): Promise<Date | null> {
-  const { rows } = await q.query('SELECT starts_at FROM series_baseline_start WHERE series_id = $1', [seriesId]);
+  const { rows } = await q.query<{ starts_at: Date }>('SELECT starts_at FROM series_baseline_start WHERE series_id = $1', [seriesId]);
   return rows[0]?.starts_at ?? null;
 }
 
@@ -212,6 +253,16 @@ export interface DetectionPoint {
   commitSha: string | null;
   createdAt: Date;
   p50Us: number;
+}
+
+interface DetectionColumns {
+  id: number | string;
+  run_id: string;
+  created_at: Date;
+  p50_us: number;
+  commit_sha: string | null;
+  /** The run's branch is its baseline branch (merged work). */
+  merged: boolean | null;
 }
 
 /**
@@ -227,7 +278,7 @@ export async function seriesMediansForDetection(
   let cursor: { at: Date; id: number } | null = null;
   const batch = Math.min(Math.max(opts.limit * 2, 200), 5000);
   while (out.length < opts.limit) {
-    const { rows }: { rows: any[] } = await q.query(
+    const { rows } = await q.query<DetectionColumns>(
       `SELECT s.id, s.run_id, s.created_at, s.p50_us, r.commit_sha, r.branch = r.baseline_branch AS merged
          FROM (SELECT id, run_id, created_at, p50_us FROM sessions
                 WHERE series_id = $1 AND role = 'head' AND status = 'ok' AND p50_us IS NOT NULL
@@ -244,7 +295,7 @@ export async function seriesMediansForDetection(
       }
     }
     if (rows.length < batch) break;
-    const last: { created_at: Date; id: string } = rows[rows.length - 1];
+    const last: DetectionColumns = rows[rows.length - 1];
     cursor = { at: last.created_at, id: Number(last.id) };
   }
   return out.reverse();
@@ -252,7 +303,7 @@ export async function seriesMediansForDetection(
 
 /** Series with head sessions from a run (what a finished run may have moved). */
 export async function seriesOfRun(q: Queryable, runId: string): Promise<number[]> {
-  const { rows } = await q.query(
+  const { rows } = await q.query<{ series_id: number | string }>(
     `SELECT DISTINCT series_id FROM sessions WHERE run_id = $1 AND series_id IS NOT NULL AND role = 'head' ORDER BY series_id`,
     [runId],
   );
@@ -261,7 +312,7 @@ export async function seriesOfRun(q: Queryable, runId: string): Promise<number[]
 
 /** Series with an ok head session created after `since` (a periodic sweep's work list). */
 export async function seriesWithSessionsSince(q: Queryable, since: Date): Promise<number[]> {
-  const { rows } = await q.query(
+  const { rows } = await q.query<{ id: number | string }>(
     `SELECT s.id FROM series s
       WHERE EXISTS (SELECT 1 FROM sessions x WHERE x.series_id = s.id AND x.created_at > $1 AND x.role = 'head' AND x.status = 'ok')
       ORDER BY s.id`,

@@ -1,5 +1,5 @@
 import type { ArtifactFormat } from '@pocketbench/contracts';
-import type { Queryable } from '../queryable.js';
+import type { AdvisoryLockRow, NoRows, Queryable } from '../queryable.js';
 
 /** One file of a model, with its model and project names. */
 export interface ArtifactRow {
@@ -59,7 +59,7 @@ export async function insertArtifact(q: Queryable, a: NewArtifact): Promise<{ ar
     `SELECT id FROM artifacts WHERE model_id = $1 AND sha256 = $2 AND variant = $3`, [a.modelId, a.sha256, a.variant])).rows[0].id, created: false };
   if (!hit.created && a.parentArtifactId) {
     // The same bytes uploaded earlier by hand: the conversion that made them again gives them their lineage.
-    await q.query(`UPDATE artifacts SET parent_artifact_id = $2, recipe = $3 WHERE id = $1 AND parent_artifact_id IS NULL`, [
+    await q.query<NoRows>(`UPDATE artifacts SET parent_artifact_id = $2, recipe = $3 WHERE id = $1 AND parent_artifact_id IS NULL`, [
       hit.id, a.parentArtifactId, a.recipe ? JSON.stringify(a.recipe) : null,
     ]);
   }
@@ -106,5 +106,5 @@ export async function listArtifacts(
 
 /** Transaction-scoped advisory lock on a content hash (released at commit or rollback). */
 export async function lockArtifactSha(tx: Queryable, sha256: string): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [sha256]);
+  await tx.query<AdvisoryLockRow>('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [sha256]);
 }

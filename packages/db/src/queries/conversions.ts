@@ -1,5 +1,5 @@
 import type { ConversionFormat, ConversionRecipe, ConversionStatus } from '@pocketbench/contracts';
-import type { Queryable } from '../queryable.js';
+import type { NoRows, Queryable } from '../queryable.js';
 
 /** A calibration set (.npz) for int8-static conversions (table `calibration_sets`). */
 export interface CalibrationSetRow {
@@ -94,7 +94,7 @@ export async function ensureConversion(q: Queryable, c: NewConversion): Promise<
     [c.id, c.parentArtifactId, c.variant, c.format, c.recipeKey, c.inputShape, c.calibrationSetId, c.calibrationSamples],
   );
   if (!ins.rows[0]) {
-    await q.query(
+    await q.query<NoRows>(
       `UPDATE conversions SET status = 'queued', reason = NULL, error_class = NULL, started_at = NULL, finished_at = NULL
         WHERE id = $1 AND status = 'failed' AND error_class = 'infrastructure'`,
       [c.id],
@@ -114,7 +114,7 @@ export async function getConversion(q: Queryable, id: string): Promise<Conversio
  * a duplicate and has nothing to do).
  */
 export async function markConversionRunning(q: Queryable, id: string, workerHost: string): Promise<ConversionRow | null> {
-  await q.query(
+  await q.query<NoRows>(
     `WITH c AS (
        UPDATE conversions SET status = 'running', attempts = attempts + 1, worker_host = $2, started_at = coalesce(started_at, now())
         WHERE id = $1 AND status IN ('queued', 'running') RETURNING id
@@ -134,7 +134,7 @@ export async function finishConversion(
     | { status: 'done'; outputArtifactId: string }
     | { status: 'failed' | 'unsupported'; reason: string; errorClass: string; unsupportedOp?: string | null },
 ): Promise<boolean> {
-  const { rowCount } = await q.query(
+  const { rowCount } = await q.query<NoRows>(
     `UPDATE conversions SET status = $2, output_artifact_id = $3, reason = $4, error_class = $5, unsupported_op = $6,
                             started_at = coalesce(started_at, now()), finished_at = now()
       WHERE id = $1 AND status IN ('queued', 'running')`,
@@ -148,7 +148,7 @@ export async function finishConversion(
 /** Links a run to the conversions it waits for, one slot per variant in the run's order. */
 export async function insertRunConversions(q: Queryable, runId: string, conversionIds: string[]): Promise<void> {
   if (conversionIds.length === 0) return;
-  await q.query(
+  await q.query<NoRows>(
     `INSERT INTO run_conversions (run_id, slot, conversion_id)
      SELECT $1, s.slot - 1, s.id FROM unnest($2::text[]) WITH ORDINALITY AS s(id, slot)`,
     [runId, conversionIds],
@@ -230,7 +230,7 @@ export async function listOpenConversions(q: Queryable): Promise<OpenConversion[
  */
 export async function countAddedCells(q: Queryable, runId: string, finished: number, failed: number): Promise<void> {
   if (finished === 0) return;
-  await q.query(
+  await q.query<NoRows>(
     `UPDATE runs SET
        jobs_finished = jobs_finished + $2,
        jobs_failed = jobs_failed + $3,

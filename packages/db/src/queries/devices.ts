@@ -1,5 +1,5 @@
 import type { Backend, DeviceState, Platform } from '@pocketbench/contracts';
-import type { Queryable } from '../queryable.js';
+import type { NoRows, Queryable } from '../queryable.js';
 
 /** What a worker host registers for each of its devices. */
 export interface DeviceRegistration {
@@ -52,7 +52,33 @@ export interface DeviceRow {
 const DEVICE_COLUMNS = `id, name, platform, arch, abi, soc, os, os_version, device_model, pool, host, emulated, backends,
   state, state_reason, current_job_id, consecutive_failures, last_heartbeat_at, heartbeat_ttl_ms, info, registered_at, project_id`;
 
-function toDeviceRow(r: Record<string, any>): DeviceRow {
+/** DEVICE_COLUMNS as pg returns them. */
+interface DeviceColumns {
+  id: string;
+  name: string;
+  platform: Platform;
+  arch: string;
+  abi: string | null;
+  soc: string | null;
+  os: string | null;
+  os_version: string | null;
+  device_model: string;
+  pool: string;
+  host: string;
+  emulated: boolean;
+  backends: string[] | null;
+  state: DeviceState;
+  state_reason: string | null;
+  current_job_id: string | null;
+  consecutive_failures: number;
+  last_heartbeat_at: Date;
+  heartbeat_ttl_ms: number;
+  info: Record<string, unknown> | null;
+  registered_at: Date;
+  project_id: string | null;
+}
+
+function toDeviceRow(r: DeviceColumns): DeviceRow {
   return {
     id: r.id, name: r.name, platform: r.platform, arch: r.arch, abi: r.abi, soc: r.soc, os: r.os, osVersion: r.os_version,
     deviceModel: r.device_model, pool: r.pool, host: r.host, emulated: r.emulated, backends: r.backends ?? [],
@@ -68,10 +94,10 @@ function toDeviceRow(r: Record<string, any>): DeviceRow {
  */
 export async function upsertDevice(q: Queryable, d: DeviceRegistration): Promise<DeviceRow> {
   if (d.project) {
-    const { rows } = await q.query('SELECT 1 FROM projects WHERE name = $1', [d.project]);
+    const { rows } = await q.query<{ id: string }>('SELECT id FROM projects WHERE name = $1', [d.project]);
     if (!rows.length) throw new Error(`device ${d.id}: its project "${d.project}" does not exist (create it first: pocketbench token create --project ${d.project})`);
   }
-  const { rows } = await q.query(
+  const { rows } = await q.query<DeviceColumns>(
     `INSERT INTO devices (id, name, platform, arch, abi, soc, os, os_version, device_model, pool, host, emulated, backends,
        heartbeat_ttl_ms, info, state, last_heartbeat_at, project_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'online', now(),
@@ -101,7 +127,7 @@ export async function heartbeat(
   id: string,
   beat: { state: 'online' | 'busy'; currentJobId?: string | null },
 ): Promise<{ state: DeviceState; stateReason: string | null } | undefined> {
-  const { rows } = await q.query(
+  const { rows } = await q.query<{ state: DeviceState; state_reason: string | null }>(
     `UPDATE devices SET last_heartbeat_at = now(),
        current_job_id = $3,
        state = CASE WHEN state = 'quarantined' THEN 'quarantined' ELSE $2 END,
@@ -115,20 +141,20 @@ export async function heartbeat(
 
 /** The reaper: devices silent for longer than their heartbeat TTL become `offline`. Returns their ids. */
 export async function markSilentDevicesOffline(q: Queryable): Promise<string[]> {
-  const { rows } = await q.query(
+  const { rows } = await q.query<{ id: string }>(
     `UPDATE devices SET state = 'offline', state_reason = 'no heartbeat since ' || to_char(last_heartbeat_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
        current_job_id = NULL
      WHERE state IN ('online', 'busy')
        AND last_heartbeat_at < clock_timestamp() - make_interval(secs => heartbeat_ttl_ms / 1000.0)
      RETURNING id`,
   );
-  return rows.map((r) => r.id as string);
+  return rows.map((r) => r.id);
 }
 
 export async function listDevices(q: Queryable, filter: { pool?: string } = {}): Promise<DeviceRow[]> {
   const { rows } = filter.pool
-    ? await q.query(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE pool = $1 ORDER BY pool, id`, [filter.pool])
-    : await q.query(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY pool, id`);
+    ? await q.query<DeviceColumns>(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE pool = $1 ORDER BY pool, id`, [filter.pool])
+    : await q.query<DeviceColumns>(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY pool, id`);
   return rows.map(toDeviceRow);
 }
 
@@ -152,8 +178,13 @@ export async function emulatedTargets(
 }
 
 export async function getDevice(q: Queryable, id: string): Promise<DeviceRow | undefined> {
-  const { rows } = await q.query(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = $1`, [id]);
+  const { rows } = await q.query<DeviceColumns>(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = $1`, [id]);
   return rows[0] ? toDeviceRow(rows[0]) : undefined;
+}
+
+interface OutcomeColumns {
+  state: DeviceState;
+  consecutive_failures: number;
 }
 
 /**
@@ -169,11 +200,11 @@ export async function recordDeviceOutcome(
   reason?: string,
 ): Promise<{ state: DeviceState; consecutiveFailures: number } | undefined> {
   const { rows } = ok
-    ? await q.query(
+    ? await q.query<OutcomeColumns>(
         `UPDATE devices SET consecutive_failures = 0 WHERE id = $1 RETURNING state, consecutive_failures`,
         [id],
       )
-    : await q.query(
+    : await q.query<OutcomeColumns>(
         `UPDATE devices SET consecutive_failures = consecutive_failures + 1,
            state = CASE WHEN consecutive_failures + 1 >= $2 THEN 'quarantined' ELSE state END,
            state_reason = CASE WHEN consecutive_failures + 1 >= $2
@@ -188,7 +219,7 @@ export async function recordDeviceOutcome(
 
 /** Lifts a quarantine (or an offline mark): the device is `online` again with its failure count reset. */
 export async function releaseDevice(q: Queryable, id: string): Promise<DeviceRow | undefined> {
-  const { rows } = await q.query(
+  const { rows } = await q.query<DeviceColumns>(
     `UPDATE devices SET state = 'online', state_reason = NULL, consecutive_failures = 0, last_heartbeat_at = now()
      WHERE id = $1 RETURNING ${DEVICE_COLUMNS}`,
     [id],
@@ -198,7 +229,7 @@ export async function releaseDevice(q: Queryable, id: string): Promise<DeviceRow
 
 /** Marks a device offline on purpose (a worker shutting down cleanly). */
 export async function markDeviceOffline(q: Queryable, id: string, reason: string): Promise<void> {
-  await q.query(
+  await q.query<NoRows>(
     `UPDATE devices SET state = CASE WHEN state = 'quarantined' THEN state ELSE 'offline' END,
        state_reason = CASE WHEN state = 'quarantined' THEN state_reason ELSE $2 END, current_job_id = NULL
      WHERE id = $1`,

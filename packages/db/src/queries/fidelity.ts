@@ -78,12 +78,34 @@ const MEDIANS = `
   percentile_cont(0.5) WITHIN GROUP (ORDER BY ref_acc1) AS "referenceAccuracyTop1Pct",
   percentile_cont(0.5) WITHIN GROUP (ORDER BY drop) AS "accuracyDropPct"`;
 
+/** The columns of MEDIANS (camel-cased by their aliases). */
+interface MedianColumns {
+  sessions: number;
+  top1AgreementPct: number | null;
+  top5OverlapPct: number | null;
+  cosine: number | null;
+  maxAbsError: number | null;
+  snrDb: number | null;
+  accuracyTop1Pct: number | null;
+  accuracyTop5Pct: number | null;
+  referenceAccuracyTop1Pct: number | null;
+  accuracyDropPct: number | null;
+}
+
+interface CellFidelityColumns extends MedianColumns {
+  jobId: string;
+  refId: string | null;
+  refVariant: string | null;
+  refFormat: string | null;
+  refSha: string | null;
+}
+
 /**
  * Each cell's fidelity: medians over its ok head sessions that ran a fidelity pass, with the
  * cell's reference. Cells without a reference and without fidelity sessions are left out.
  */
 export async function listCellFidelity(q: Queryable, runId: string): Promise<(CellFidelity & { jobId: string })[]> {
-  const { rows } = await q.query(
+  const { rows } = await q.query<CellFidelityColumns>(
     `WITH f AS (
        SELECT s.job_id, ${PER_SESSION}
          FROM sessions s WHERE s.run_id = $1 AND s.role = 'head' AND s.status = 'ok' AND s.fidelity IS NOT NULL
@@ -100,7 +122,9 @@ export async function listCellFidelity(q: Queryable, runId: string): Promise<(Ce
   );
   return rows.map((r) => ({
     jobId: r.jobId,
-    reference: r.refId ? { artifactId: r.refId, variant: r.refVariant, format: r.refFormat, sha256: r.refSha } : null,
+    reference: r.refId && r.refVariant && r.refFormat && r.refSha
+      ? { artifactId: r.refId, variant: r.refVariant, format: r.refFormat, sha256: r.refSha }
+      : null,
     sessions: r.sessions,
     top1AgreementPct: r.top1AgreementPct,
     top5OverlapPct: r.top5OverlapPct,
@@ -138,6 +162,24 @@ export interface FidelityAgreementRow {
   accuracyDropPct: number | null;
 }
 
+interface AgreementColumns extends MedianColumns {
+  model: string;
+  variant: string;
+  format: string;
+  artifactSha256: string;
+  runtime: string | null;
+  backend: string;
+  deviceArch: string | null;
+  deviceModel: string | null;
+  ref_model: string;
+  ref_variant: string;
+  ref_format: string;
+  ref_sha: string;
+  runs: number;
+  lastRunId: string;
+  lastAt: Date;
+}
+
 /**
  * Agreement with the reference across runtimes, backends and devices: every stored fidelity
  * session of a project's models, grouped by (artifact, runtime, backend, device arch, device
@@ -148,7 +190,7 @@ export async function listFidelityAgreement(
   q: Queryable,
   filter: { projectId?: string; model?: string; referenceSha256?: string; limit?: number },
 ): Promise<FidelityAgreementRow[]> {
-  const { rows } = await q.query(
+  const { rows } = await q.query<AgreementColumns>(
     `WITH f AS (
        SELECT m.name AS model, a.variant, a.format, a.sha256 AS artifact_sha, s.runtime, s.backend_requested AS backend,
               s.device_arch, d.device_model, rm.name AS ref_model, ra.variant AS ref_variant, ra.format AS ref_format,

@@ -1,5 +1,5 @@
 import type { Backend, JobStatus, RunConfig } from '@pocketbench/contracts';
-import type { Queryable } from '../queryable.js';
+import type { NoRows, Queryable } from '../queryable.js';
 
 /**
  * Session indices from here up belong to sessions posted from outside the farm
@@ -58,7 +58,7 @@ const JOB_COLUMNS = `id, run_id AS "runId", cell_index AS "cellIndex", artifact_
 /** Inserts all cells of a run in one statement (a 1,000-cell run is one round trip). */
 export async function insertJobs(q: Queryable, jobs: NewJob[]): Promise<void> {
   if (jobs.length === 0) return;
-  await q.query(
+  await q.query<NoRows>(
     `INSERT INTO jobs (id, run_id, cell_index, artifact_id, baseline_artifact_id, backend, pool, device_id,
                        status, reason, sessions_planned, finished_at, reference_artifact_id, error_class)
      SELECT id, run_id, cell_index, artifact_id, baseline_artifact_id, backend, pool, device_id, status, reason,
@@ -294,6 +294,6 @@ export async function listLiveJobs(q: Queryable, minAgeMs = 0): Promise<LiveJob[
  * `running`); false when it was cancelled or ended meanwhile, so a late result is not stored.
  */
 export async function lockRunnableJob(q: Queryable, jobId: string): Promise<boolean> {
-  const { rows } = await q.query(`SELECT 1 FROM jobs WHERE id = $1 AND status IN ('queued', 'running') FOR UPDATE`, [jobId]);
+  const { rows } = await q.query<{ id: string }>(`SELECT id FROM jobs WHERE id = $1 AND status IN ('queued', 'running') FOR UPDATE`, [jobId]);
   return rows.length > 0;
 }

@@ -1,5 +1,5 @@
 import type { RunConfig, RunStatus, SessionRole } from '@pocketbench/contracts';
-import type { Queryable } from '../queryable.js';
+import type { NoRows, Queryable } from '../queryable.js';
 
 /** One submission, with its project's name and progress counters. */
 export interface RunRow {
@@ -94,7 +94,7 @@ export async function getRunByIdempotencyKey(q: Queryable, projectId: string, ke
 
 /** Removes a run and everything under it (compensation when it could not be enqueued). */
 export async function deleteRun(q: Queryable, id: string): Promise<void> {
-  await q.query(`DELETE FROM runs WHERE id = $1`, [id]);
+  await q.query<NoRows>(`DELETE FROM runs WHERE id = $1`, [id]);
 }
 
 export interface RunFilter {

@@ -46,7 +46,7 @@ export function canonicalJson(value: unknown): string {
 /** Returns the series id for this key, creating the row the first time. */
 export async function upsertSeries(q: Queryable, input: SeriesKeyInput): Promise<number> {
   const key = seriesKey(input);
-  const { rows } = await q.query(
+  const { rows } = await q.query<{ id: number | string }>(
     `INSERT INTO series (key, project_id, model, variant, runtime, backend, device_model, os_major, harness_version, input_spec)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
      ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key
@@ -63,8 +63,23 @@ export interface SeriesRow extends SeriesKeyInput {
   createdAt: Date;
 }
 
+interface SeriesColumns {
+  id: number | string;
+  key: string;
+  project_id: string;
+  model: string;
+  variant: string;
+  runtime: string;
+  backend: string;
+  device_model: string;
+  os_major: string;
+  harness_version: string;
+  input_spec: string;
+  created_at: Date;
+}
+
 export async function getSeries(q: Queryable, id: number): Promise<SeriesRow | undefined> {
-  const { rows } = await q.query(
+  const { rows } = await q.query<SeriesColumns>(
     `SELECT id, key, project_id, model, variant, runtime, backend, device_model, os_major, harness_version, input_spec, created_at
      FROM series WHERE id = $1`,
     [id],

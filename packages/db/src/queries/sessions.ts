@@ -15,7 +15,7 @@ export async function insertSession(q: Queryable, input: InsertSessionInput): Pr
   const s = input.summary;
   let seriesId: number | null = null;
   if (input.series && input.runtime && input.harnessVersion) {
-    const { rows } = await q.query(
+    const { rows } = await q.query<{ project_id: string; model: string; variant: string }>(
       `SELECT m.project_id, m.name AS model, a.variant FROM artifacts a JOIN models m ON m.id = a.model_id WHERE a.id = $1`,
       [input.artifactId],
     );
@@ -32,7 +32,7 @@ export async function insertSession(q: Queryable, input: InsertSessionInput): Pr
       inputSpec: canonicalJson(input.series.inputSpec),
     });
   }
-  const { rows } = await q.query(
+  const { rows } = await q.query<{ id: number | string }>(
     `INSERT INTO sessions (job_id, run_id, role, session_index, attempt, artifact_id, device_id, series_id, status,
        error_class, error_message, backend_requested, backend_used, runtime, runtime_version, harness_version, device_arch,
        iterations_us, min_us, mean_us, p50_us, p90_us, p99_us, stddev_us, mad_us, cv, load_ms, first_inference_ms,
@@ -53,7 +53,7 @@ export async function insertSession(q: Queryable, input: InsertSessionInput): Pr
     ],
   );
   if (rows[0]) return { id: Number(rows[0].id), inserted: true };
-  const existing = await q.query(
+  const existing = await q.query<{ id: number | string }>(
     'SELECT id FROM sessions WHERE job_id = $1 AND role = $2 AND session_index = $3',
     [input.jobId, input.role, input.sessionIndex],
   );
@@ -108,7 +108,48 @@ const SESSION_COLUMNS = `id, job_id, run_id, role, session_index, attempt, artif
   iterations_us, min_us, mean_us, p50_us, p90_us, p99_us, stddev_us, mad_us, cv, load_ms, first_inference_ms,
   peak_rss_bytes, peak_rss_method, model_size_bytes, device_state_before, device_state_after, source, created_at`;
 
-export function toSessionRow(r: Record<string, any>): SessionRow {
+/** SESSION_COLUMNS as pg returns them. */
+interface SessionColumns {
+  id: number | string;
+  job_id: string;
+  run_id: string;
+  role: SessionRole;
+  session_index: number;
+  attempt: number;
+  artifact_id: string;
+  device_id: string | null;
+  series_id: number | string | null;
+  status: SessionStatus;
+  error_class: string | null;
+  error_message: string | null;
+  backend_requested: string;
+  backend_used: string | null;
+  runtime: string | null;
+  runtime_version: string | null;
+  harness_version: string | null;
+  device_arch: string | null;
+  iterations_us: number[] | null;
+  min_us: number | null;
+  mean_us: number | null;
+  p50_us: number | null;
+  p90_us: number | null;
+  p99_us: number | null;
+  stddev_us: number | null;
+  mad_us: number | null;
+  cv: number | null;
+  load_ms: number | null;
+  first_inference_ms: number | null;
+  peak_rss_bytes: number | null;
+  peak_rss_method: string | null;
+  model_size_bytes: number | null;
+  /** jsonb as the harness stored it. */
+  device_state_before: unknown;
+  device_state_after: unknown;
+  source: string;
+  created_at: Date;
+}
+
+function toSessionRow(r: SessionColumns): SessionRow {
   return {
     id: Number(r.id), jobId: r.job_id, runId: r.run_id, role: r.role, sessionIndex: r.session_index, attempt: r.attempt,
     artifactId: r.artifact_id, deviceId: r.device_id, seriesId: r.series_id === null ? null : Number(r.series_id),
@@ -124,7 +165,7 @@ export function toSessionRow(r: Record<string, any>): SessionRow {
 
 /** Every session of a run, in (job, role, session index) order; iterations included. */
 export async function listSessionsForRun(q: Queryable, runId: string): Promise<SessionRow[]> {
-  const { rows } = await q.query(
+  const { rows } = await q.query<SessionColumns>(
     `SELECT ${SESSION_COLUMNS} FROM sessions WHERE run_id = $1 ORDER BY job_id, role, session_index`,
     [runId],
   );
@@ -133,7 +174,7 @@ export async function listSessionsForRun(q: Queryable, runId: string): Promise<S
 
 /** Sessions of one job (cell), in role then session order. */
 export async function listSessionsForJob(q: Queryable, jobId: string): Promise<SessionRow[]> {
-  const { rows } = await q.query(
+  const { rows } = await q.query<SessionColumns>(
     `SELECT ${SESSION_COLUMNS} FROM sessions WHERE job_id = $1 ORDER BY role, session_index`,
     [jobId],
   );
@@ -147,7 +188,7 @@ export async function getSessionByKey(
   role: SessionRole,
   sessionIndex: number,
 ): Promise<{ id: number; status: SessionStatus } | undefined> {
-  const { rows } = await q.query(
+  const { rows } = await q.query<{ id: number | string; status: SessionStatus }>(
     'SELECT id, status FROM sessions WHERE job_id = $1 AND role = $2 AND session_index = $3',
     [jobId, role, sessionIndex],
   );
@@ -161,12 +202,23 @@ export interface CellArtifact {
   sizeBytes: number;
 }
 
+interface JobArtifactsColumns {
+  h_id: string;
+  h_sha: string;
+  h_format: string;
+  h_size: number | string;
+  b_id: string | null;
+  b_sha: string | null;
+  b_format: string | null;
+  b_size: number | string | null;
+}
+
 /** The head and (for A/B cells) baseline artifacts of a job, for scheduling more sessions. */
 export async function getJobArtifacts(
   q: Queryable,
   jobId: string,
 ): Promise<{ head: CellArtifact; baseline: CellArtifact | null } | undefined> {
-  const { rows } = await q.query(
+  const { rows } = await q.query<JobArtifactsColumns>(
     `SELECT h.id AS h_id, h.sha256 AS h_sha, h.format AS h_format, h.size_bytes AS h_size,
             b.id AS b_id, b.sha256 AS b_sha, b.format AS b_format, b.size_bytes AS b_size
        FROM jobs j JOIN artifacts h ON h.id = j.artifact_id LEFT JOIN artifacts b ON b.id = j.baseline_artifact_id
@@ -177,7 +229,7 @@ export async function getJobArtifacts(
   if (!r) return undefined;
   return {
     head: { id: r.h_id, sha256: r.h_sha, format: r.h_format, sizeBytes: Number(r.h_size) },
-    baseline: r.b_id ? { id: r.b_id, sha256: r.b_sha, format: r.b_format, sizeBytes: Number(r.b_size) } : null,
+    baseline: r.b_id && r.b_sha && r.b_format ? { id: r.b_id, sha256: r.b_sha, format: r.b_format, sizeBytes: Number(r.b_size) } : null,
   };
 }
 
@@ -186,7 +238,7 @@ export async function getJobArtifacts(
  * serialised, so "the next free session index" is well defined.
  */
 export async function lockCell(tx: Queryable, jobId: string): Promise<void> {
-  await tx.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [jobId]);
+  await tx.query<{ id: string }>('SELECT id FROM jobs WHERE id = $1 FOR UPDATE', [jobId]);
 }
 
 /** The next free external session index of (cell, role): above every index the farm may plan. */

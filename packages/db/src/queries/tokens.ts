@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Queryable } from '../queryable.js';
+import type { NoRows, Queryable } from '../queryable.js';
 
 /** admin: everything; project: one project's data; worker: artifact bytes, nothing else. */
 export type TokenKind = 'admin' | 'project' | 'worker';
@@ -51,7 +51,7 @@ export async function insertToken(
  * (`pocketbench up` mints one per start). Returns the secret, shown only to the caller.
  */
 export async function mintWorkerToken(q: Queryable, name: string): Promise<{ id: string; token: string }> {
-  await q.query(`UPDATE tokens SET revoked_at = now() WHERE kind = 'worker' AND name = $1 AND revoked_at IS NULL`, [name]);
+  await q.query<NoRows>(`UPDATE tokens SET revoked_at = now() WHERE kind = 'worker' AND name = $1 AND revoked_at IS NULL`, [name]);
   const token = newTokenSecret();
   const row = await insertToken(q, { kind: 'worker', projectId: null, name, tokenHash: hashToken(token) });
   return { id: row.id, token };
@@ -77,6 +77,6 @@ export async function listTokens(q: Queryable, projectId?: string): Promise<Toke
 }
 
 export async function revokeToken(q: Queryable, id: string): Promise<boolean> {
-  const { rowCount } = await q.query(`UPDATE tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [id]);
+  const { rowCount } = await q.query<NoRows>(`UPDATE tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, [id]);
   return (rowCount ?? 0) > 0;
 }

@@ -1,5 +1,5 @@
 import type { Verdict } from '@pocketbench/contracts';
-import type { Queryable } from '../queryable.js';
+import type { NoRows, Queryable } from '../queryable.js';
 
 /** A verdict per cell (`jobId` set) or per run (`jobId` null), with its evidence. */
 export interface VerdictRow {
@@ -30,7 +30,7 @@ const COLUMNS = `id, run_id AS "runId", job_id AS "jobId", metric, verdict, head
 export async function insertVerdicts(q: Queryable, verdicts: NewVerdict[]): Promise<void> {
   if (verdicts.length === 0) return;
   const col = <K extends keyof NewVerdict>(k: K) => verdicts.map((v) => v[k] ?? null);
-  await q.query(
+  await q.query<NoRows>(
     `INSERT INTO verdicts (run_id, job_id, metric, verdict, head_value, baseline_value, ratio, ci_low, ci_high,
                            budget, baseline_source, evidence)
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::float8[],
@@ -45,7 +45,7 @@ export async function insertVerdicts(q: Queryable, verdicts: NewVerdict[]): Prom
 
 /** Replaces a run's verdicts (a re-evaluated gate supersedes the previous one). Use in a transaction. */
 export async function replaceVerdictsForRun(q: Queryable, runId: string, verdicts: NewVerdict[]): Promise<void> {
-  await q.query(`DELETE FROM verdicts WHERE run_id = $1`, [runId]);
+  await q.query<NoRows>(`DELETE FROM verdicts WHERE run_id = $1`, [runId]);
   await insertVerdicts(q, verdicts);
 }
 
