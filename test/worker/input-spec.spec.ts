@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fixturePaths } from './support.js';
-import { DEFAULT_IMAGE_INPUT, inputsForArtifact, onnxInputs } from '../../services/worker/src/input-spec.js';
+import { bufferSource, onnxInputs } from '@pocketbench/contracts';
+import { DEFAULT_IMAGE_INPUT, inputsForArtifact } from '../../services/worker/src/input-spec.js';
 
 describe('worker/input-spec', () => {
   let onnxPath: string;
@@ -14,7 +15,7 @@ describe('worker/input-spec', () => {
   });
 
   it('reads an ONNX model\'s graph inputs (name, shape, dtype) without loading it', () => {
-    assert.deepEqual(onnxInputs(new Uint8Array(readFileSync(onnxPath))), [{ name: 'input', shape: [1, 3, 32, 32], dtype: 'float32' }]);
+    assert.deepEqual(onnxInputs(bufferSource(readFileSync(onnxPath))), [{ name: 'input', shape: [1, 3, 32, 32], dtype: 'float32' }]);
   });
 
   it('uses the run\'s inputs when given, the default image input for .ptl', async () => {
@@ -24,6 +25,6 @@ describe('worker/input-spec', () => {
   });
 
   it('refuses bytes that are not an ONNX graph with a clear error', () => {
-    assert.throws(() => onnxInputs(new TextEncoder().encode('definitely not protobuf')), /protobuf|graph|varint/);
+    assert.throws(() => onnxInputs(bufferSource(new TextEncoder().encode('definitely not protobuf'))), /protobuf|graph|varint/);
   });
 });

@@ -1,4 +1,5 @@
-import { inflateRawSync } from 'node:zlib';
+import { bufferSource, type ByteSource } from './byte-source.js';
+import { readZipDirectory, readZipEntry, ZipError } from './zip.js';
 
 /**
  * Reader for NumPy's `.npz` (a zip of `.npy` files, as `np.savez` / `np.savez_compressed` write
@@ -6,13 +7,19 @@ import { inflateRawSync } from 'node:zlib';
  * upload) and the harness (reading on the device), so both agree on what an eval set is.
  */
 
-/** Element types an eval set may use (`.npy` descr without the byte-order mark). */
-export const NPY_DTYPES = ['f4', 'f8', 'i1', 'u1', 'i2', 'u2', 'i4', 'u4', 'i8', 'u8', 'b1'] as const;
+/** Element types an `.npz` member may use (`.npy` descr without the byte-order mark). */
+export const NPY_DTYPES = ['f2', 'f4', 'f8', 'i1', 'u1', 'i2', 'u2', 'i4', 'u4', 'i8', 'u8', 'b1'] as const;
 export type NpyDtype = (typeof NPY_DTYPES)[number];
 
-export interface NpyArray {
+/** One member of an `.npz` as its `.npy` header describes it (its data checked to hold exactly shape × item size bytes). */
+export interface NpyHeader {
   dtype: NpyDtype;
+  /** numpy descr as written, e.g. `<f4`. */
+  descr: string;
   shape: number[];
+}
+
+export interface NpyArray extends NpyHeader {
   /** Row-major (C order) values; 64-bit integers as Numbers (eval-set labels and pixels are small). */
   values: Float64Array;
 }
@@ -24,116 +31,87 @@ export class NpzError extends Error {
   }
 }
 
-const BYTES: Record<NpyDtype, number> = { f4: 4, f8: 8, i1: 1, u1: 1, i2: 2, u2: 2, i4: 4, u4: 4, i8: 8, u8: 8, b1: 1 };
+const BYTES: Record<NpyDtype, number> = { f2: 2, f4: 4, f8: 8, i1: 1, u1: 1, i2: 2, u2: 2, i4: 4, u4: 4, i8: 8, u8: 8, b1: 1 };
 
-/** The members of an `.npz`, by name without `.npy`. Throws NpzError naming the problem. */
-export function readNpz(buf: Uint8Array, opts: { maxEntries?: number } = {}): Map<string, NpyArray> {
-  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  const out = new Map<string, NpyArray>();
-  for (const entry of zipEntries(b, opts.maxEntries ?? 64)) {
-    if (!entry.name.endsWith('.npy')) continue;
-    const name = entry.name.slice(0, -4);
+/** Limits of one read. */
+export interface NpzLimits {
+  /** @defaultValue 64 members */
+  maxEntries?: number;
+  /**
+   * The most bytes the members may inflate to, all together, by their declared sizes (a zip
+   * bomb is refused before it is inflated). @defaultValue 1 GiB
+   */
+  maxInflatedBytes?: number;
+}
+
+/** The members of an `.npz` with their values, by name without `.npy`. Throws NpzError naming the problem. */
+export function readNpz(buf: Uint8Array, opts: NpzLimits = {}): Map<string, NpyArray> {
+  return readMembers(bufferSource(buf), opts, (data) => readNpy(data));
+}
+
+/**
+ * The members of an `.npz` by name, headers only: dtype and shape, each member inflated and
+ * checked to hold exactly the data its header describes, no value decoded (the api checks a
+ * calibration set of gigabytes of samples this way). Throws NpzError naming the problem.
+ */
+export function readNpzHeaders(src: Uint8Array | ByteSource, opts: NpzLimits = {}): Map<string, NpyHeader> {
+  return readMembers(src instanceof Uint8Array ? bufferSource(src) : src, opts, (data) => npyHeader(data).header);
+}
+
+function readMembers<T>(src: ByteSource, opts: NpzLimits, read: (data: Uint8Array) => T): Map<string, T> {
+  const maxInflated = opts.maxInflatedBytes ?? 2 ** 30;
+  const out = new Map<string, T>();
+  try {
+    if (src.size < 22) throw new NpzError('not an .npz file (too short for a zip archive); write it with numpy.savez(file, inputs=..., labels=...)');
+    let entries;
     try {
-      out.set(name, readNpy(entry.data()));
+      entries = readZipDirectory(src);
     } catch (err) {
-      throw new NpzError(`${name}: ${(err as Error).message}`);
+      if (err instanceof ZipError) throw new NpzError(`not an .npz file (${err.message}); write it with numpy.savez(file, inputs=..., labels=...)`);
+      throw err;
     }
+    const maxEntries = opts.maxEntries ?? 64;
+    if (entries.length > maxEntries) throw new NpzError(`the .npz has ${entries.length} members; at most ${maxEntries}`);
+    const declared = entries.reduce((n, e) => n + e.size, 0);
+    if (declared > maxInflated) throw new NpzError(`the .npz declares ${declared} bytes uncompressed; at most ${maxInflated}`);
+    for (const entry of entries) {
+      if (!entry.name.endsWith('.npy')) throw new NpzError(`not an .npz file: it holds "${entry.name}", which is not an .npy array`);
+      const name = entry.name.slice(0, -4);
+      const data = readZipEntry(src, entry, { maxBytes: maxInflated });
+      try {
+        out.set(name, read(data));
+      } catch (err) {
+        throw new NpzError(`${name}: ${(err as Error).message}`);
+      }
+    }
+  } catch (err) {
+    if (err instanceof ZipError) throw new NpzError(`the .npz archive is corrupt: ${err.message}`);
+    throw err;
   }
+  if (out.size === 0) throw new NpzError('the .npz holds no arrays');
   return out;
 }
 
-interface ZipEntry {
-  name: string;
-  data(): Buffer;
-}
-
-function zipEntries(b: Buffer, maxEntries: number): ZipEntry[] {
-  // End of central directory: the last PK\5\6 within the final 64 KiB + 22 bytes.
-  let eocd = -1;
-  for (let i = b.length - 22; i >= Math.max(0, b.length - 65_557); i--) {
-    if (b.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new NpzError('not an .npz file (no zip directory found); write it with numpy.savez(file, inputs=..., labels=...)');
-  let count = b.readUInt16LE(eocd + 10);
-  let cdOffset = b.readUInt32LE(eocd + 16);
-  if (cdOffset === 0xffffffff || count === 0xffff) {
-    const locator = eocd - 20;
-    if (locator < 0 || b.readUInt32LE(locator) !== 0x07064b50) throw new NpzError('zip64 directory locator missing');
-    const z64 = Number(b.readBigUInt64LE(locator + 8));
-    if (z64 + 56 > b.length || b.readUInt32LE(z64) !== 0x06064b50) throw new NpzError('zip64 directory record missing');
-    count = Number(b.readBigUInt64LE(z64 + 32));
-    cdOffset = Number(b.readBigUInt64LE(z64 + 48));
-  }
-  if (count > maxEntries) throw new NpzError(`the .npz has ${count} members; at most ${maxEntries}`);
-  const entries: ZipEntry[] = [];
-  let p = cdOffset;
-  for (let i = 0; i < count; i++) {
-    if (p + 46 > b.length || b.readUInt32LE(p) !== 0x02014b50) throw new NpzError('corrupt zip central directory');
-    const method = b.readUInt16LE(p + 10);
-    let compressed = b.readUInt32LE(p + 20);
-    let size = b.readUInt32LE(p + 24);
-    const nameLen = b.readUInt16LE(p + 28);
-    const extraLen = b.readUInt16LE(p + 30);
-    const commentLen = b.readUInt16LE(p + 32);
-    let local = b.readUInt32LE(p + 42);
-    const name = b.toString('utf8', p + 46, p + 46 + nameLen);
-    // zip64 extra field: the 64-bit values present are those whose 32-bit fields are saturated.
-    for (let e = p + 46 + nameLen; e + 4 <= p + 46 + nameLen + extraLen; ) {
-      const id = b.readUInt16LE(e);
-      const len = b.readUInt16LE(e + 2);
-      if (id === 0x0001) {
-        let q = e + 4;
-        if (size === 0xffffffff) {
-          size = Number(b.readBigUInt64LE(q));
-          q += 8;
-        }
-        if (compressed === 0xffffffff) {
-          compressed = Number(b.readBigUInt64LE(q));
-          q += 8;
-        }
-        if (local === 0xffffffff) local = Number(b.readBigUInt64LE(q));
-      }
-      e += 4 + len;
-    }
-    p += 46 + nameLen + extraLen + commentLen;
-    if (local + 30 > b.length || b.readUInt32LE(local) !== 0x04034b50) throw new NpzError(`corrupt zip entry ${name}`);
-    const start = local + 30 + b.readUInt16LE(local + 26) + b.readUInt16LE(local + 28);
-    if (start + compressed > b.length) throw new NpzError(`zip entry ${name} is truncated`);
-    entries.push({
-      name,
-      data: () => {
-        const raw = b.subarray(start, start + compressed);
-        if (method === 0) return raw;
-        if (method === 8) {
-          const inflated = inflateRawSync(raw, { maxOutputLength: size });
-          if (inflated.length !== size) throw new NpzError(`zip entry ${name} inflates to ${inflated.length} bytes, not ${size}`);
-          return inflated;
-        }
-        throw new NpzError(`zip entry ${name} uses compression method ${method}; numpy.savez or savez_compressed write 0 or 8`);
-      },
-    });
-  }
-  return entries;
-}
-
-/** One `.npy` array (format versions 1–3, little-endian or single-byte types, C order). */
-export function readNpy(b: Buffer): NpyArray {
-  if (b.length < 10 || b.readUInt32BE(0) !== 0x934e554d || b.toString('latin1', 4, 6) !== 'PY') throw new Error('not a .npy array');
+/** The `.npy` header, where the data starts, and a check that the data holds exactly shape × item size bytes. */
+function npyHeader(b: Uint8Array): { header: NpyHeader; start: number; count: number } {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const latin1 = (from: number, to: number) => String.fromCharCode(...b.subarray(from, Math.min(to, b.length)));
+  if (b.length < 10 || view.getUint32(0) !== 0x934e554d || latin1(4, 6) !== 'PY') throw new Error('not a .npy array');
   const major = b[6];
-  const headerLen = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
+  if (major < 1 || major > 3) throw new Error(`.npy format version ${major} is not supported (1 to 3)`);
   const headerStart = major === 1 ? 10 : 12;
-  const header = b.toString('latin1', headerStart, headerStart + headerLen);
-  const descr = /'descr':\s*'([^']*)'/.exec(header)?.[1];
-  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
-  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new Error(`unreadable .npy header ${JSON.stringify(header.trim())}`);
+  if (b.length < headerStart) throw new Error('the .npy header is truncated');
+  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (headerStart + headerLen > b.length) throw new Error(`the .npy header is truncated (${headerLen} bytes declared)`);
+  const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(b.subarray(headerStart, headerStart + headerLen));
+  const descr = /'descr':\s*'([^']*)'/.exec(text)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(text)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(text)?.[1];
+  if (descr === undefined || fortran === undefined || shapeText === undefined) throw new Error(`unreadable .npy header ${JSON.stringify(text.trim())}`);
   if (fortran === 'True') throw new Error('Fortran-order arrays are not supported; save a C-order array (numpy.ascontiguousarray)');
   const order = descr[0];
   const dtype = descr.slice(1) as NpyDtype;
-  if (!(NPY_DTYPES as readonly string[]).includes(dtype) || order === '>') {
+  if (!(NPY_DTYPES as readonly string[]).includes(dtype) || order === '>' || (order !== '<' && order !== '|')) {
     throw new Error(`element type '${descr}' is not supported (little-endian ${NPY_DTYPES.join(', ')})`);
   }
   const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
@@ -141,16 +119,40 @@ export function readNpy(b: Buffer): NpyArray {
   const count = shape.reduce((n, d) => n * d, 1);
   const start = headerStart + headerLen;
   const need = count * BYTES[dtype];
-  if (b.length - start < need) throw new Error(`data is truncated: ${b.length - start} bytes for ${count} × ${descr}`);
-  const data = Buffer.from(b.subarray(start, start + need)); // aligned copy
-  const ab = data.buffer.slice(data.byteOffset, data.byteOffset + need);
+  const got = b.length - start;
+  if (got < need) throw new Error(`data is truncated: ${got} bytes for ${count} × ${descr} (shape [${shape.join(', ')}] needs ${need})`);
+  if (got > need) throw new Error(`data holds ${got} bytes; its shape [${shape.join(', ')}] of ${descr} needs ${need}`);
+  return { header: { dtype, descr, shape }, start, count };
+}
+
+/** IEEE 754 half precision → number. */
+function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+/** One `.npy` array (format versions 1–3, little-endian or single-byte types, C order). */
+export function readNpy(b: Uint8Array): NpyArray {
+  const { header, start, count } = npyHeader(b);
+  const { dtype } = header;
+  const need = count * BYTES[dtype];
+  const ab = new Uint8Array(b.subarray(start, start + need)).buffer; // an aligned copy (Buffer.slice would be a view)
   const values = new Float64Array(count);
-  const view: ArrayLike<number | bigint> =
-    dtype === 'f4' ? new Float32Array(ab) : dtype === 'f8' ? new Float64Array(ab) : dtype === 'i1' ? new Int8Array(ab)
-      : dtype === 'u1' || dtype === 'b1' ? new Uint8Array(ab) : dtype === 'i2' ? new Int16Array(ab) : dtype === 'u2' ? new Uint16Array(ab)
-        : dtype === 'i4' ? new Int32Array(ab) : dtype === 'u4' ? new Uint32Array(ab) : dtype === 'i8' ? new BigInt64Array(ab) : new BigUint64Array(ab);
+  if (dtype === 'f2') {
+    const halves = new Uint16Array(ab);
+    for (let i = 0; i < count; i++) values[i] = halfToNumber(halves[i]);
+    return { ...header, values };
+  }
+  const view: ArrayLike<number | bigint> = new ({
+    f4: Float32Array, f8: Float64Array, i1: Int8Array, u1: Uint8Array, b1: Uint8Array, i2: Int16Array, u2: Uint16Array,
+    i4: Int32Array, u4: Uint32Array, i8: BigInt64Array, u8: BigUint64Array,
+  } as const)[dtype](ab);
   for (let i = 0; i < count; i++) values[i] = Number(view[i]);
-  return { dtype, shape, values };
+  return { ...header, values };
 }
 
 /** What an eval set holds, once validated. */

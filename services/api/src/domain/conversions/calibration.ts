@@ -1,13 +1,14 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { NpzError, readNpzHeaders } from '@pocketbench/contracts';
 import { insertCalibrationSet, withTransaction, type CalibrationSetRow, type Pool } from '@pocketbench/db';
 import { ApiError } from '../../errors.js';
 import { projectForWrite, type Principal } from '../auth/tokens.js';
 import type { ArtifactStore, TempArtifact } from '../artifacts/artifact-store.js';
-import { NpzError, readNpz } from './npz.js';
 
 /** Most calibration batches a conversion takes (static quantization needs tens to hundreds). */
 export const MAX_CALIBRATION_SAMPLES = 4096;
-const FLOAT_DESCRS = new Set(['<f4', '<f8', '<f2']);
+const FLOAT_DTYPES = new Set(['f4', 'f8', 'f2']);
 
 /**
  * `POST /api/v1/calibrations`: an `.npz` of model inputs for int8-static calibration. The array
@@ -25,7 +26,8 @@ export async function registerCalibration(
   try {
     let arrays;
     try {
-      arrays = await readNpz(temp.path, deps.maxBytes);
+      // Headers only: a calibration set is gigabytes of samples the api never decodes; it may inflate to 4× the upload limit.
+      arrays = [...readNpzHeaders(await readFile(temp.path), { maxInflatedBytes: deps.maxBytes * 4 })].map(([name, a]) => ({ name, ...a }));
     } catch (err) {
       if (err instanceof NpzError) throw new ApiError(422, 'invalid_calibration', `calibration set: ${err.message}`, { field: 'file' });
       throw err;
@@ -35,7 +37,7 @@ export async function registerCalibration(
       throw new ApiError(422, 'invalid_calibration',
         `calibration set: it holds ${arrays.map((a) => a.name).join(', ')}; name the model inputs "inputs" (numpy.savez(f, inputs=x))`, { field: 'file' });
     }
-    if (!FLOAT_DESCRS.has(chosen.descr)) {
+    if (!FLOAT_DTYPES.has(chosen.dtype)) {
       throw new ApiError(422, 'invalid_calibration', `calibration set: array ${chosen.name} has dtype ${chosen.descr}; model inputs must be float32`, { field: 'file' });
     }
     if (chosen.shape.length < 2 || chosen.shape[0] < 1) {
