@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { createToken } from '@pocketbench/api';
+import { ApiError, createToken } from '@pocketbench/api';
+import { artifactBytesFilter, canAccessProject, projectForWrite, projectScope, readableProject } from '../../services/api/src/domain/auth/tokens.js';
+import { gateRun } from '../../services/api/src/domain/gate/evaluate-run-gate.js';
+import { listRunsView } from '../../services/api/src/domain/runs/run-view.js';
 import { device, registerDevices, startTestApi, tinyOnnx, upload, type TestApi } from './helpers.js';
 
 const ADMIN = 'admin-secret-for-tests-0123456789';
@@ -90,6 +93,31 @@ describe('api/auth', () => {
     assert.deepEqual(projects.body.projects.map((p: any) => p.name), ['alpha']);
     // The admin sees everything.
     assert.equal((await api.call('GET', `/api/v1/runs/${betaRun}`, { token: ADMIN })).status, 200);
+  });
+
+  it('lets a worker token read the artifact bytes of every project, and nothing that is a project\'s', async () => {
+    const worker = (await api.call('POST', '/api/v1/tokens', { token: ADMIN, body: { kind: 'worker', name: 'farm-host' } })).body.token as string;
+    const alphaBytes = tinyOnnx('alpha-w');
+    const alphaArt = (await upload(api, alphaBytes, { model: 'm' }, { token: alpha })).body;
+    for (const [art, bytes] of [[alphaArt, alphaBytes], [betaArtifact, tinyOnnx('beta')]] as const) {
+      const res = await fetch(`${api.url}/api/v1/artifacts/${art.sha256}/content`, { headers: { authorization: `Bearer ${worker}` } });
+      assert.equal(res.status, 200, `${art.project}'s bytes`);
+      assert.deepEqual(Buffer.from(await res.arrayBuffer()), bytes);
+    }
+    assert.equal((await api.call('GET', `/api/v1/artifacts/${'0'.repeat(64)}/content`, { token: worker })).status, 404);
+    for (const [method, p] of [['GET', '/api/v1/runs'], ['GET', `/api/v1/runs/${betaRun}`], ['POST', `/api/v1/runs/${betaRun}/gate`], ['GET', '/api/v1/dashboard/runs'], ['GET', `/api/v1/artifacts/${alphaArt.id}`]]) {
+      const res = await api.call(method, p, { token: worker, ...(method === 'POST' ? { body: { budgets: '' } } : {}) });
+      assert.equal(res.status, 403, `${method} ${p}`);
+    }
+    // The scope itself is explicit, so no use case reads a worker as "every project".
+    const principal = { kind: 'worker', tokenId: 't' } as const;
+    assert.deepEqual(projectScope(principal), { kind: 'worker' });
+    assert.equal(artifactBytesFilter(principal), undefined);
+    assert.equal(canAccessProject(principal, (await api.db.pool.query(`SELECT id FROM projects WHERE name = 'alpha'`)).rows[0].id), false);
+    assert.throws(() => readableProject(principal, 'listing runs'), (e: ApiError) => e.status === 403 && /listing runs needs an admin or project token; this is a worker token/.test(e.message));
+    await assert.rejects(listRunsView(api.db.pool, principal, {}), (e: ApiError) => e.status === 403);
+    await assert.rejects(gateRun(api.db.pool, principal, betaRun, { budgets: '' }), (e: ApiError) => e.status === 403);
+    await assert.rejects(projectForWrite(api.db.pool, principal, undefined, { create: true }), (e: ApiError) => e.status === 403);
   });
 
   it('lists tokens without secrets and revokes them', async () => {

@@ -4,6 +4,7 @@ import type { AppDeps } from '../deps.js';
 import { artifactContentPath, getArtifactFor, registerUpload, type UploadFields } from '../domain/artifacts/upload-artifact.js';
 import { forbidden, badRequest, unsupportedMediaType } from '../errors.js';
 import { principalOf } from '../http/auth.js';
+import { readableProject } from '../domain/auth/tokens.js';
 import { artifactUpload, type UploadedFile } from '../http/upload.js';
 import { queryToObject, validate } from '../http/validate.js';
 import { artifactListQuerySchema, artifactUploadFieldsSchema } from '../schemas.js';
@@ -51,11 +52,11 @@ export function artifactRoutes(deps: AppDeps): Router {
       artifactListQuerySchema,
       queryToObject(req.query as Record<string, unknown>, ['limit', 'offset']),
     );
-    const p = principalOf(res);
+    const own = readableProject(principalOf(res), 'listing artifacts');
     let projectId: string | undefined;
-    if (p.kind === 'project') {
-      if (q.project !== undefined && q.project !== p.project) throw forbidden(`this token belongs to project "${p.project}"`);
-      projectId = p.projectId;
+    if (own) {
+      if (q.project !== undefined && q.project !== own.name) throw forbidden(`this token belongs to project "${own.name}"`);
+      projectId = own.id;
     } else if (q.project !== undefined) {
       const project = await getProjectByName(deps.db, q.project);
       if (!project) return void res.json({ artifacts: [] });

@@ -6,7 +6,8 @@ import {
   alertProject, getRunMatrix, getSeriesMeta, listAlerts, listSeriesOverview, listRunsOverview, previousRunId, runFilterOptions, type Pool,
 } from '@pocketbench/db';
 import { badRequest, forbidden, notFound } from '../errors.js';
-import type { Principal } from '../domain/auth/tokens.js';
+import { readableProject } from '../domain/auth/tokens.js';
+import { principalOf } from '../http/auth.js';
 import { acknowledgeAlert, detectAlertsForSeries, dismissAlert } from '../domain/alerts/index.js';
 import {
   compareArtifactsView, compareRunsView, dashboardAssets, fleetView, seriesView, sessionView,
@@ -20,15 +21,13 @@ export interface UiDeps {
   db: Pool;
 }
 
-/** The caller's project when it holds a project token (it sees only that project); undefined for admins. */
+/** The caller's own project, undefined for an admin; a worker token reads no dashboard data (403). */
 function ownProject(res: Response): string | undefined {
-  const p = res.locals.principal as Principal | undefined;
-  return p?.kind === 'project' ? p.project : undefined;
+  return readableProject(principalOf(res), 'the dashboard')?.name;
 }
 
 function ownProjectId(res: Response): string | undefined {
-  const p = res.locals.principal as Principal | undefined;
-  return p?.kind === 'project' ? p.projectId : undefined;
+  return readableProject(principalOf(res), 'the dashboard')?.id;
 }
 
 /** A list filter: a project token may only ask for its own project (403 otherwise) and gets it by default. */

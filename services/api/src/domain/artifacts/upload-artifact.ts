@@ -4,7 +4,7 @@ import {
   artifactShaExists, calibrationShaExists, ensureModel, getArtifact, insertArtifact, lockArtifactSha, withTransaction, type ArtifactRow, type Pool,
 } from '@pocketbench/db';
 import { notFound, validationFailed } from '../../errors.js';
-import { canAccessProject, projectForWrite, projectScope, type Principal } from '../auth/tokens.js';
+import { artifactBytesFilter, canAccessProject, projectForWrite, type Principal } from '../auth/tokens.js';
 import type { ArtifactStore, TempArtifact } from './artifact-store.js';
 import { detectArtifactFormat } from './detect-format.js';
 
@@ -101,8 +101,7 @@ export async function artifactContentPath(
   sha256: string,
 ): Promise<string> {
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw validationFailed(`"${sha256}" is not a sha256 (64 lowercase hex digits)`, { field: 'sha256' });
-  // Workers fetch any project's bytes (the one thing their token may do); a project token its own.
-  const projectId = principal.kind === 'worker' ? undefined : projectScope(principal);
+  const projectId = artifactBytesFilter(principal);
   // Calibration sets live in the same content-addressed store (converter hosts download them here).
   const visible = (await artifactShaExists(deps.db, sha256, projectId)) || (await calibrationShaExists(deps.db, sha256, projectId));
   if (!visible || !(await deps.store.has(sha256))) throw notFound(`no artifact with sha256 ${sha256}`);

@@ -106,15 +106,46 @@ export function requireAdmin(p: Principal, action: string): void {
   if (p.kind !== 'admin') throw forbidden(`${action} needs an admin token; ${describePrincipal(p)}`);
 }
 
-/** The one project a caller is limited to: undefined for an admin who sees all; a worker sees none. */
-export function projectScope(p: Principal): string | undefined {
-  if (p.kind === 'admin') return undefined;
-  return p.kind === 'project' ? p.projectId : '';
+/**
+ * Which projects a caller reaches: every one (an admin), its own (a project token), or none, only
+ * artifact bytes (a worker token). Explicit for each, so no caller reads "no project" as "every project".
+ */
+export type ProjectScope = { kind: 'all' } | { kind: 'project'; id: string; name: string } | { kind: 'worker' };
+
+export function projectScope(p: Principal): ProjectScope {
+  switch (p.kind) {
+    case 'admin':
+      return { kind: 'all' };
+    case 'project':
+      return { kind: 'project', id: p.projectId, name: p.project };
+    case 'worker':
+      return { kind: 'worker' };
+  }
+}
+
+/**
+ * The one project a read of project data is limited to (id and name), undefined for every
+ * project (an admin). A worker token reads no project's data: 403 naming `action`.
+ */
+export function readableProject(p: Principal, action: string): { id: string; name: string } | undefined {
+  const scope = projectScope(p);
+  if (scope.kind === 'worker') throw forbidden(`${action} needs an admin or project token; ${describePrincipal(p)}`);
+  return scope.kind === 'project' ? { id: scope.id, name: scope.name } : undefined;
+}
+
+/**
+ * The project whose artifact bytes (models, calibration sets, by sha256) a caller may fetch,
+ * undefined for any: a worker fetches any project's, since it runs them; a project token its own.
+ */
+export function artifactBytesFilter(p: Principal): string | undefined {
+  const scope = projectScope(p);
+  return scope.kind === 'project' ? scope.id : undefined;
 }
 
 /** Whether the caller may read or write this project's data (workers: no project's). */
 export function canAccessProject(p: Principal, projectId: string): boolean {
-  return p.kind === 'admin' || (p.kind === 'project' && p.projectId === projectId);
+  const scope = projectScope(p);
+  return scope.kind === 'all' || (scope.kind === 'project' && scope.id === projectId);
 }
 
 /**

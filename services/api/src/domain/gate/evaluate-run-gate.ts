@@ -32,7 +32,7 @@ import {
   type GateResult,
 } from '@pocketbench/stats';
 import { fidelityChecks } from './fidelity-checks.js';
-import { projectScope, type Principal } from '../auth/tokens.js';
+import { readableProject, type Principal } from '../auth/tokens.js';
 import { GateError } from './gate-error.js';
 
 /** Sizes and memory budgets are in MB of 1,048,576 bytes, as the results report them. */
@@ -57,7 +57,7 @@ export async function gateRun(db: Pool, principal: Principal, runId: string, req
     if (err instanceof BudgetsError) throw new GateError(422, 'invalid_budgets', `the budgets file is invalid: ${err.message}`, { issues: err.issues });
     throw err;
   }
-  return evaluateRunGate(db, runId, budgets, { baselineBranch: request.baselineBranch, lookbackDays: request.lookbackDays, projectId: projectScope(principal) });
+  return evaluateRunGate(db, runId, budgets, { baselineBranch: request.baselineBranch, lookbackDays: request.lookbackDays, projectId: readableProject(principal, 'the merge gate')?.id });
 }
 
 export interface GateOptions {

@@ -6,7 +6,7 @@ import {
 import { getProjectByName } from '@pocketbench/db';
 import { isUuid } from '@pocketbench/contracts';
 import { forbidden, notFound } from '../../errors.js';
-import { canAccessProject, type Principal } from '../auth/tokens.js';
+import { canAccessProject, readableProject, type Principal } from '../auth/tokens.js';
 
 
 export interface ArtifactRef {
@@ -213,12 +213,13 @@ export async function listRunsView(
   principal: Principal,
   q: { project?: string; branch?: string; status?: RunFilter['status']; limit?: number; offset?: number },
 ): Promise<{ runs: RunSummary[]; total: number; limit: number; offset: number; nextOffset: number | null }> {
+  const own = readableProject(principal, 'listing runs');
   let projectId: string | undefined;
-  if (principal.kind === 'project') {
-    if (q.project !== undefined && q.project !== principal.project) {
-      throw forbidden(`this token belongs to project "${principal.project}" and cannot list runs of "${q.project}"`);
+  if (own) {
+    if (q.project !== undefined && q.project !== own.name) {
+      throw forbidden(`this token belongs to project "${own.name}" and cannot list runs of "${q.project}"`);
     }
-    projectId = principal.projectId;
+    projectId = own.id;
   } else if (q.project !== undefined) {
     const p = await getProjectByName(db, q.project);
     if (!p) return { runs: [], total: 0, limit: q.limit ?? 50, offset: q.offset ?? 0, nextOffset: null };
