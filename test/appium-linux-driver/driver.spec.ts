@@ -5,7 +5,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { remote } from 'webdriverio';
-import { startAppiumServer, type AppiumServer } from '../../services/worker/src/devices/index.js';
+import { startAppiumServer, LinuxAdapter, type AppiumServer } from '../../services/worker/src/devices/index.js';
+import { classifyDeviceError, DeviceUnavailableError, HarnessTimeoutError, TransferError } from '../../services/worker/src/devices/errors.js';
 import { DATA_DIR, ensureAppiumHome, QEMU_ROOTFS } from '../worker/devices/support/appium-home.js';
 import { testLogger } from '../worker/devices/support/logger.js';
 
@@ -88,11 +89,9 @@ describe('appium-linux-driver (real Appium 3 server)', function () {
       assert.deepEqual(await b.execute('mobile: fileHash', { path: 'files/absent' }), { path: path.join(workDir, 'files/absent'), sha256: null });
     });
 
-    it('refuses a push whose sha256 does not match, leaving no file', async () => {
-      await assert.rejects(
-        b.execute('mobile: pushFile', { path: 'files/bad.bin', data: Buffer.from('abc').toString('base64'), sha256: '0'.repeat(64) }),
-        /\[TransferIntegrity\]/,
-      );
+    it('keeps no push whose sha256 does not match, and answers with what it received and what landed (null)', async () => {
+      const r = await b.execute('mobile: pushFile', { path: 'files/bad.bin', data: Buffer.from('abc').toString('base64'), sha256: '0'.repeat(64) });
+      assert.deepEqual(r, { path: path.join(workDir, 'files/bad.bin'), sha256: null, receivedSha256: createHash('sha256').update('abc').digest('hex'), sizeBytes: 3 });
       assert.equal(existsSync(path.join(workDir, 'files/bad.bin')), false);
     });
 
@@ -151,9 +150,28 @@ describe('appium-linux-driver (real Appium 3 server)', function () {
       const t0 = Date.now();
       await assert.rejects(
         b.execute('mobile: runHarness', { version: 'v1', specPath: 'runs/t/spec.json', reportPath: 'runs/t/report.json', timeoutSec: 1 }),
-        /\[HarnessTimeout\].*1 s budget/,
+        // The W3C error code is what a client reads; the message is for people.
+        (e: Error) => e.name === 'timeout' && /exceeded its 1 s budget/.test(e.message),
       );
       assert.ok(Date.now() - t0 < 10_000);
+    });
+
+    it('reaches the worker as its error classes through data and the W3C code, never the message text', async () => {
+      const adapter = new LinuxAdapter({
+        device: { id: 'local-t', name: 'local-t', platform: 'linux', pool: 'p', emulated: false, capabilities: {} },
+        harness: { dir: await makeBundle(tmp, 'v1'), version: 'v1' }, platformHarnesses: {}, log: testLogger,
+      });
+      const model = path.join(tmp, 'model.onnx');
+      await writeFile(model, 'model bytes');
+      const claimed = createHash('sha256').update('other bytes').digest('hex');
+      await assert.rejects(adapter.ensureModel(b, model, claimed, 'onnx'), (e: Error) => e instanceof TransferError && e.errorClass === 'transfer' && /holds nothing/.test(e.message));
+      await assert.rejects(
+        adapter.runHarness(b, JSON.stringify({ sleepSec: 60 }), 'adapter-t', 1),
+        (e: Error) => e instanceof HarnessTimeoutError && e.errorClass === 'harness_timeout',
+      );
+      const unknown = await b.execute('mobile: runHarness', { version: 'v9', specPath: 'runs/a/spec.json', reportPath: 'runs/a/r.json' }).catch((e: Error) => e);
+      const classed = classifyDeviceError(unknown, 'running');
+      assert.ok(classed instanceof DeviceUnavailableError && classed.errorClass === 'device_unavailable', String(classed));
     });
 
     it("leaves a live session's harness running when another session opens on the same work directory", async () => {
@@ -176,7 +194,7 @@ describe('appium-linux-driver (real Appium 3 server)', function () {
     it('refuses to run a version that was never installed', async () => {
       await assert.rejects(
         b.execute('mobile: runHarness', { version: 'v9', specPath: 'runs/a/spec.json', reportPath: 'runs/a/r.json' }),
-        /\[HarnessNotInstalled\] harness version v9/,
+        (e: Error) => e.name === 'invalid argument' && /harness version v9 is not installed/.test(e.message),
       );
     });
 

@@ -15,25 +15,39 @@ function decode(name: string, data: unknown): Buffer {
  * compared with the hash of what was sent (a short write or a full disk shows up here).
  */
 export async function pushFile(this: DriverContext, remotePath: string, base64Data: string): Promise<void> {
-  await pushVerified(this, remotePath, base64Data);
+  const r = await pushVerified(this, remotePath, base64Data);
+  if (r.sha256 === null) throw new TransferIntegrityError(r.path, r.receivedSha256, 'another file (removed)');
 }
 
+/**
+ * Writes what arrived and hashes what landed. A file that does not hold what was sent (or what
+ * the caller said it sent) is removed: `sha256` is then null, and the caller sees it as data.
+ */
 async function pushVerified(driver: DriverContext, remotePath: string, base64Data: string, expected?: string) {
   const p = targetPath(driver, remotePath, 'path', { write: true });
   const data = decode('data', base64Data);
-  const sent = createHash('sha256').update(data).digest('hex');
-  if (expected && expected !== sent) throw new TransferIntegrityError(`${p} (as received by the driver)`, expected, sent);
+  const received = createHash('sha256').update(data).digest('hex');
+  const result = { path: p, receivedSha256: received, sizeBytes: data.length };
+  if (expected && expected !== received) {
+    driver.log.warn(`push to ${p}: received sha256 ${received}, the client sent ${expected}; not written`);
+    return { ...result, sha256: null };
+  }
   await driver.target.writeFile(p, data);
   const landed = await driver.target.sha256(p);
-  if (landed !== sent) {
+  if (landed !== received) {
+    driver.log.warn(`push to ${p}: the target holds sha256 ${landed ?? 'no file'}, not the ${received} received; removed`);
     await driver.target.remove(p);
-    throw new TransferIntegrityError(p, sent, landed ?? 'no file');
+    return { ...result, sha256: null };
   }
-  driver.log.debug(`pushed ${data.length} bytes to ${p} (sha256 ${sent})`);
-  return { path: p, sha256: sent, sizeBytes: data.length };
+  driver.log.debug(`pushed ${data.length} bytes to ${p} (sha256 ${received})`);
+  return { ...result, sha256: landed };
 }
 
-/** `mobile: pushFile` — like pushFile, also checks the caller's sha256 and returns where it landed. */
+/**
+ * `mobile: pushFile` — like pushFile, and returns where the file landed with its sha256 on the
+ * target (null when it did not land intact, or did not match the caller's `sha256`: nothing is
+ * left) and the sha256 of what the driver received.
+ */
 export async function mobilePushFile(this: DriverContext, remotePath: string, data: string, sha256?: string) {
   if (sha256 !== undefined && !/^[0-9a-f]{64}$/.test(String(sha256))) throw invalidArgument('sha256', 'must be 64 lowercase hex digits');
   return await pushVerified(this, remotePath, data, sha256);

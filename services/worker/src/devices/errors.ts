@@ -42,31 +42,21 @@ export function isSessionLost(err: unknown): boolean {
 }
 
 /**
- * The error class of each kind our Appium driver raises. The driver names the kind as a
- * `[Kind]` tag opening its message (device-agents/appium-linux-driver/src/errors.ts), the one
- * part of a W3C error that survives the wire besides the protocol status.
+ * The W3C error code a WebDriver error came back with (`timeout`, `invalid argument`, …):
+ * WebdriverIO names its error after the response's `error` field.
  */
-const DRIVER_ERROR_KINDS = {
-  TransferIntegrity: TransferError,
-  HarnessTimeout: HarnessTimeoutError,
-  TargetUnreachable: DeviceUnavailableError,
-  HarnessNotInstalled: DeviceUnavailableError,
-} as const satisfies Record<string, new (message: string, options?: ErrorOptions) => InfrastructureError>;
-
-/** The kind tag of a driver error's message, when it has one of ours (WebdriverIO prefixes its own words). */
-function driverErrorKind(message: string): keyof typeof DRIVER_ERROR_KINDS | undefined {
-  return (Object.keys(DRIVER_ERROR_KINDS) as (keyof typeof DRIVER_ERROR_KINDS)[]).find((kind) => message.includes(`[${kind}]`));
+export function w3cErrorCode(err: unknown): string | undefined {
+  const name = (err as { name?: unknown } | undefined)?.name;
+  return typeof name === 'string' ? name : undefined;
 }
 
 /**
- * Maps an error from a WebdriverIO command to the device layer's types, each carrying its
- * errorClass from here on: our driver's kinds by their tag, anything else (Appium gone, session
- * lost, the target unreachable) is the device being unavailable.
+ * Maps an error from a WebdriverIO command to the device layer's types: an error the adapter
+ * already classed keeps its class; anything else (Appium gone, session lost, the target
+ * unreachable) is the device being unavailable.
  */
 export function classifyDeviceError(err: unknown, what: string): Error {
   if (err instanceof InfrastructureError) return err;
   const msg = (err as Error)?.message ?? String(err);
-  const kind = driverErrorKind(msg);
-  const ErrorType = kind ? DRIVER_ERROR_KINDS[kind] : DeviceUnavailableError;
-  return new ErrorType(`${what}: ${msg}`, { cause: err });
+  return new DeviceUnavailableError(`${what}: ${msg}`, { cause: err });
 }

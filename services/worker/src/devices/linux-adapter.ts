@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Backend } from '@pocketbench/contracts';
 import type { AdapterContext, Browser, DeviceAdapter } from './device-adapter.js';
 import type { DeviceInfo, DeviceStateSnapshot } from './device-session.js';
-import { HarnessFailedError, TransferError } from './errors.js';
+import { HarnessFailedError, HarnessTimeoutError, TransferError, w3cErrorCode } from './errors.js';
 
 interface RunHarnessResult {
   exitCode: number | null;
@@ -12,6 +12,13 @@ interface RunHarnessResult {
   reportPath: string;
   reportWritten: boolean;
   stderrTail: string;
+}
+
+/** What `mobile: pushFile` answers: the sha256 on the target is null when the bytes did not land intact (nothing is left). */
+interface PushFileResult {
+  path: string;
+  sha256: string | null;
+  receivedSha256: string;
 }
 
 /** Linux targets through our Appium driver (device-agents/appium-linux-driver). */
@@ -46,8 +53,10 @@ export class LinuxAdapter implements DeviceAdapter {
     const have = (await b.execute('mobile: fileHash', { path: rel })) as { path: string; sha256: string | null };
     if (have.sha256 === sha256) return have.path;
     const data = await readFile(artifactPath);
-    const pushed = (await b.execute('mobile: pushFile', { path: rel, data: data.toString('base64'), sha256 })) as { path: string; sha256: string };
-    if (pushed.sha256 !== sha256) throw new TransferError(`model ${rel}: device has sha256 ${pushed.sha256}, expected ${sha256}`);
+    const pushed = (await b.execute('mobile: pushFile', { path: rel, data: data.toString('base64'), sha256 })) as PushFileResult;
+    if (pushed.sha256 !== sha256) {
+      throw new TransferError(`model ${rel}: the driver received sha256 ${pushed.receivedSha256}, the device holds ${pushed.sha256 ?? 'nothing'}; expected ${sha256}`);
+    }
     this.ctx.log.info({ sha256, bytes: data.length }, 'model pushed to the device');
     return pushed.path;
   }
@@ -81,12 +90,13 @@ export class LinuxAdapter implements DeviceAdapter {
     const dir = `runs/${runLabel}`;
     const spec = (await b.execute('mobile: pushFile', { path: `${dir}/spec.json`, data: Buffer.from(specJson).toString('base64') })) as { path: string };
     try {
-      const r = (await b.execute('mobile: runHarness', {
-        version,
-        specPath: spec.path,
-        reportPath: `${dir}/report.json`,
-        timeoutSec: budgetSec,
-      })) as RunHarnessResult;
+      const r = (await b
+        .execute('mobile: runHarness', { version, specPath: spec.path, reportPath: `${dir}/report.json`, timeoutSec: budgetSec })
+        .catch((err: Error) => {
+          // The driver kills a harness past its backstop and answers with the W3C timeout code.
+          if (w3cErrorCode(err) === 'timeout') throw new HarnessTimeoutError(`the harness ran past ${budgetSec} s and was killed: ${err.message}`, { cause: err });
+          throw err;
+        })) as RunHarnessResult;
       if (!r.reportWritten) {
         throw new HarnessFailedError(`the harness wrote no report (exit ${r.exitCode ?? r.signal}): ${r.stderrTail.trim().slice(-800)}`);
       }

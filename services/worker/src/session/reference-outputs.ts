@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  DEFAULT_FIDELITY_INPUTS, DEFAULT_FIDELITY_SEED, runtimeForFormat, type ArtifactFormat, type BenchInputSpec, type BenchSpec,
+  DEFAULT_FIDELITY_INPUTS, DEFAULT_FIDELITY_SEED, faultPolicy, runtimeForFormat, type ArtifactFormat, type BenchInputSpec, type BenchSpec,
 } from '@pocketbench/contracts';
 import { runSession, type HarnessConfig } from '@pocketbench/harness';
 import { InfrastructureError, ModelFaultError } from '../errors.js';
@@ -82,8 +82,8 @@ export class ReferenceOutputs {
       if (report.status === 'unsupported') throw new ModelFaultError('bad_spec', `${ref} cannot run on this host's harness: ${report.backend.reason}`);
       if (report.status === 'error') {
         const e = report.error!;
-        // The reference's own faults (and a bad eval set) are the submission's: the cell fails, no retry.
-        if (['crash', 'timeout', 'internal'].includes(e.class)) throw new InfrastructureError(`computing the outputs of ${ref} on the host failed (${e.class}): ${e.message}`);
+        // The reference's own faults (and a bad eval set) are the submission's, as the fault policy has them: the cell fails, no retry.
+        if (!faultPolicy(e.class).failCell) throw new InfrastructureError(`computing the outputs of ${ref} on the host failed (${e.class}): ${e.message}`);
         throw new ModelFaultError(e.class, `${ref}: ${e.message}`);
       }
       const bytes = await readFile(tmp);
