@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import madge from 'madge';
 import ts from 'typescript';
@@ -72,6 +72,35 @@ describe('architecture', () => {
         if (to !== from && !resolved.startsWith('..')) offences.push(`${file} reaches into ${to} by a relative path`);
       }
     }
+    assert.deepEqual(offences, []);
+  });
+
+  it('declares what it imports: each @pocketbench import is in its workspace\'s package.json; device agents and the dashboard depend on contracts only', () => {
+    const offences: string[] = [];
+    const contractsOnly = (ws: string) => ws.startsWith('device-agents/') || ws === 'services/dashboard';
+    const manifests = new Map<string, { name: string; deps: Set<string> }>();
+    const manifest = (ws: string) => {
+      if (!manifests.has(ws)) {
+        const pkg = JSON.parse(readFileSync(path.join(ws, 'package.json'), 'utf8')) as Record<string, Record<string, string> | string>;
+        const deps = new Set(['dependencies', 'devDependencies', 'peerDependencies'].flatMap((k) => Object.keys((pkg[k] as Record<string, string>) ?? {})));
+        manifests.set(ws, { name: pkg.name as string, deps });
+      }
+      return manifests.get(ws)!;
+    };
+    for (const file of ROOTS.flatMap(sourceFiles)) {
+      const ws = workspaceOf(file);
+      if (!existsSync(path.join(ws, 'package.json'))) continue;
+      const { name, deps } = manifest(ws);
+      for (const m of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"](@pocketbench\/[a-z-]+)/g)) {
+        if (m[1] === name) continue;
+        if (!deps.has(m[1])) offences.push(`${file} imports ${m[1]}, which ${ws}/package.json does not declare`);
+        if (contractsOnly(ws) && m[1] !== '@pocketbench/contracts') offences.push(`${file} imports ${m[1]}: ${ws} depends on contracts only`);
+      }
+    }
+    for (const [ws, { deps }] of manifests) {
+      for (const d of deps) if (contractsOnly(ws) && d.startsWith('@pocketbench/') && d !== '@pocketbench/contracts') offences.push(`${ws}/package.json declares ${d}: it depends on contracts only`);
+    }
+    assert.ok(manifests.has('device-agents/harness'), 'the harness was checked');
     assert.deepEqual(offences, []);
   });
 

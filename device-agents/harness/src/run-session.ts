@@ -22,7 +22,7 @@ import { PTL_ALLOCATOR_ENV, ptlRunnerCommand } from './ptl/ptl-runner.js';
 import type { RunnerRequest } from './runner-protocol.js';
 import { runRunnerProcess } from './runner-process.js';
 import { generateInput, sha256Tag } from './seeded-input.js';
-import { iterationSummary } from '@pocketbench/stats';
+import { iterationSummary } from '@pocketbench/contracts';
 import { HARNESS_NAME, HARNESS_VERSION } from './version.js';
 import { preferredAdapter, probeVulkan, type VulkanAdapter } from './vulkan-probe.js';
 

@@ -4,6 +4,7 @@ export * from './conversions.js';
 export * from './bench-spec.js';
 export * from './bench-report.js';
 export * from './bench-validation.js';
+export * from './iteration-summary.js';
 export * from './budgets.js';
 export * from './fidelity.js';
 export * from './byte-source.js';
