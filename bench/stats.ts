@@ -1,7 +1,9 @@
-// Speed of the regression statistics (issue 5): a run of 1,000 cells × 20 sessions per side
-// × 200 iterations decided (hierarchical bootstrap per cell + Benjamini–Hochberg) in < 2 s.
+// Speed of the regression statistics: a run of 1,000 cells × 20 sessions per side × 200
+// iterations decided as the gate decides (each session summarised once by sessionPoint,
+// decideCell per cell — paired, slow-session screen, t interval —, then Benjamini–Hochberg
+// across the run with adjustRegressionFamily) in < 2 s.
 // Run: node --import tsx bench/stats.ts [cells] [sessionsPerSide] [iterations]
-import { adjustRunVerdicts, compareSessions, createRng, eDivisive, summarize } from '@pocketbench/stats';
+import { adjustRegressionFamily, createRng, decideCell, eDivisive, pairedSessionOrder, sessionPoint, summarize } from '@pocketbench/stats';
 
 const cells = Number(process.argv[2] ?? 1000);
 const perSide = Number(process.argv[3] ?? 20);
@@ -25,12 +27,15 @@ function time<T>(fn: () => T): { ms: number; cpuMs: number; value: T } {
   return { ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000, value };
 }
 
+const points = (sessions: number[][], role: 'head' | 'baseline') => sessions.map((it, k) => sessionPoint(k, it, { order: pairedSessionOrder(role, k) }));
+const run = () => {
+  const checks = data.map((d) => decideCell(points(d.head, 'head'), points(d.baseline, 'baseline'), { family: cells }).checks[0]);
+  return adjustRegressionFamily(checks);
+};
 // One untimed warm-up pass on a few cells so the figure is steady-state JIT, as in a long-lived api.
-for (let c = 0; c < Math.min(20, cells); c++) compareSessions(data[c].head, data[c].baseline, { seed: c });
+for (let c = 0; c < Math.min(20, cells); c++) decideCell(points(data[c].head, 'head'), points(data[c].baseline, 'baseline'));
 
-const decide = time(() =>
-  adjustRunVerdicts(data.map((d, c) => compareSessions(d.head, d.baseline, { seed: `cell-${c}` }))),
-);
+const decide = time(run);
 const summaries = time(() => {
   let n = 0;
   for (const d of data) for (const s of [...d.head, ...d.baseline]) n += summarize(s).n;
@@ -47,7 +52,6 @@ console.log(
       cells,
       sessionsPerSide: perSide,
       iterations,
-      resamples: 1000,
       decideMs: Math.round(decide.ms),
       decideCpuMs: Math.round(decide.cpuMs),
       verdicts: counts,

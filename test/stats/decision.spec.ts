@@ -58,11 +58,25 @@ describe('stats/decision (one procedure for the worker and the gate)', () => {
     const { head, baseline } = pairs(10, 1, 0.02, 5, [2, 7]);
     const d = decideCell(head, baseline);
     assert.deepEqual(d.excluded.map((e) => `${e.role}#${e.index}`).sort(), ['head#2', 'head#7']);
-    assert.match(d.excluded[0].reason, /slow session: \d+ % above its side's level/);
+    assert.match(d.excluded[0].reason, /slow session: \d+ % above the level of the sessions around it/);
     assert.equal(d.verdict, 'pass');
     // A session the device flagged (throttling seen in its state) is excluded with that reason.
     const flagged = head.map((s, i) => (i === 0 ? { ...s, excludedReason: 'throttled: CPU frequency fell 30 %' } : s));
     assert.ok(decideCell(flagged, baseline).excluded.some((e) => e.reason.startsWith('throttled')));
+  });
+
+  it('slow sessions piled on one side are found against both sides\' level (no false fail), a pair slowed on both sides stays', () => {
+    // A/A, 12 pairs, 5 head sessions throttled ×1.3 and none of the baseline's: a per-side fit
+    // would take the head's level to be between the two; against both sides they stand out.
+    const { head, baseline } = pairs(12, 1, 0.03, 11, [1, 4, 5, 8, 10]);
+    const d = decideCell(head, baseline);
+    assert.deepEqual(d.excluded.map((e) => `${e.role}#${e.index}`).sort(), ['head#1', 'head#10', 'head#4', 'head#5', 'head#8']);
+    assert.notEqual(d.verdict, 'fail');
+    assert.ok(Math.abs(Math.log(d.checks[0].ratio)) < 0.04, `ratio ${d.checks[0].ratio}`);
+    // Pair 3 slowed on both sides (a busy stretch on the device): its log ratio is fair, it stays.
+    const busy = (s: SessionPoint) => (s.index === 3 ? { ...s, p50: s.p50 * 1.3, p90: s.p90 * 1.3 } : s);
+    const both = decideCell(baseline.map(busy), pairs(12, 1, 0.03, 12).baseline.map(busy));
+    assert.ok(!both.excluded.some((e) => e.index === 3), JSON.stringify(both.excluded));
   });
 
   it('checks the p90 ratio with its own tolerance', () => {

@@ -12,9 +12,11 @@ import { threeWayVerdict, worstVerdict } from './verdict.js';
  * Method (docs/statistics.md):
  * - a session is summarised by its median (and p90 for tail checks); ratios are taken on the
  *   log scale, where a session's noise is multiplicative;
- * - slow sessions are screened out first: a session whose log median sits more than
- *   `SLOW_SESSION_K` robust standard deviations above its side's (drift-following) level is a
- *   throttled or disturbed session, excluded with the reason (at most a minority per side);
+ * - slow sessions are screened out first: in a paired run, a session whose log median sits
+ *   more than `SLOW_SESSION_K` robust standard deviations above the (drift-following) level of
+ *   both sides' sessions, and whose pair's log ratio is an outlier in its direction, is a
+ *   throttled or disturbed session, excluded with its pair and the reason (at most a
+ *   minority per side); historical baselines screen each side against its own median;
  * - paired runs (A B B A on one device) are analysed as per-pair log ratios, whose mean has a
  *   Student t interval (valid for few pairs, drift between neighbours cancels); historical
  *   baselines fall back to Welch's unpaired interval on log session medians;
@@ -104,21 +106,22 @@ export interface DecisionOptions {
 }
 
 /**
- * One-sided level of the `pass` bound at every look: "head is no more than δ slower" needs the
- * interval's upper end at or below 1 + δ, at the 5 % of an equivalence test (TOST's 90 %
- * interval). A false `pass` needs a regression the lower bound then also misses; the
- * simulation measures it (docs/statistics.md).
+ * One-sided level of each bound at every look: a 95 % interval, fail when it lies above
+ * 1 + δ, pass when it lies at or below (REGRESSION.md). The two bounds have the same level so
+ * that a true ratio of exactly 1 + δ is as likely to pass as to fail: the gate leans neither
+ * way at its own tolerance. The same level is the run's false discovery rate for
+ * Benjamini–Hochberg. The worker looks again after every batch (6, 8, 10 … pairs) at this
+ * constant level (a Pocock-type boundary); what the repeated looks cost at exactly 1 + δ, and
+ * the error rates they give on every noise model, are measured by the simulation
+ * (docs/statistics.md).
  */
-export const PASS_ALPHA = 0.05;
-/**
- * One-sided level of the `fail` bound at every look (and the run's FDR for Benjamini–
- * Hochberg), below the single-look 0.025 because the worker looks again after every batch
- * (6, 8, 10 … pairs): a constant, Pocock-type boundary. Measured wrong-`fail` rate at a true
- * ratio of exactly 1 + δ over the whole schedule: docs/statistics.md.
- */
-export const FAIL_ALPHA = 0.02;
+export const PASS_ALPHA = 0.025;
+/** One-sided level of the `fail` bound (divided by the run's family) and the run's FDR: see PASS_ALPHA. */
+export const FAIL_ALPHA = 0.025;
 /** Screening threshold for slow sessions, in robust standard deviations of the session level. */
 export const SLOW_SESSION_K = 4;
+/** A slow session is set aside only when its pair's log ratio is this many robust SDs of the clean pairs' beyond their median. */
+const PAIR_CONFIRM_K = 3;
 /** Below this robust spread (0.4 %) the screen calls nothing slow: quieter than measurement. */
 const SCALE_FLOOR = 0.004;
 /** Futility: stop when the chance that the reachable pairs decide is below this. */
@@ -175,6 +178,7 @@ function residualsOf(side: SessionPoint[], fit: boolean[], paired: boolean): num
  * session slower, never faster; and only a minority of a side, a majority being its level.
  */
 function screenSlow(head: SessionPoint[], baseline: SessionPoint[], paired: boolean): { slow: Map<SessionPoint, string>; suspects: Map<SessionPoint, number> } {
+  if (paired) return screenSlowPaired(head, baseline);
   const sides = [head, baseline];
   const out = new Map<SessionPoint, string>();
   const suspects = new Map<SessionPoint, number>();
@@ -213,6 +217,113 @@ function screenSlow(head: SessionPoint[], baseline: SessionPoint[], paired: bool
       );
       break;
     }
+  }
+  return { slow: out, suspects };
+}
+
+/** Residuals from one Theil–Sen line over time fitted on the kept points (both sides together, the head's shift removed). */
+function jointResiduals(t: number[], z: number[], keep: boolean[]): number[] {
+  const idx = t.map((_, i) => i).filter((i) => keep[i]);
+  const slopes: number[] = [];
+  for (let a = 0; a < idx.length; a++) {
+    for (let b = a + 1; b < idx.length; b++) {
+      const i = idx[a];
+      const j = idx[b];
+      if (t[j] !== t[i]) slopes.push((z[j] - z[i]) / (t[j] - t[i]));
+    }
+  }
+  const slope = slopes.length ? median(slopes) : 0;
+  const level = median(idx.map((i) => z[i] - slope * t[i]));
+  return z.map((v, i) => v - level - slope * t[i]);
+}
+
+/**
+ * The paired slow-session screen (from 8 pairs on: fewer cannot tell a slow session from the
+ * noise's own spread). Head and baseline run interleaved on one device, so apart from the
+ * head's shift (the difference of the sides' medians) they share one level that moves in time
+ * (drift): every session is compared with one Theil–Sen line fitted on both sides' sessions
+ * together, residuals scaled by their MAD. Found from both sides, the level cannot be pulled
+ * towards an unlucky side's many throttled sessions the way a per-side fit is. A session more
+ * than `SLOW_SESSION_K` robust SDs above it is set aside when its pair confirms it (the pair's
+ * log ratio an outlier among the clean pairs' in its direction); a pair slowed on both sides
+ * (a busy stretch) is a fair comparison and stays. Slow only, refitted without the sessions
+ * set aside until nothing changes, at most a minority of each side.
+ */
+function screenSlowPaired(head: SessionPoint[], baseline: SessionPoint[]): { slow: Map<SessionPoint, string>; suspects: Map<SessionPoint, number> } {
+  const out = new Map<SessionPoint, string>();
+  const suspects = new Map<SessionPoint, number>();
+  if (head.length + baseline.length < 16) return { slow: out, suspects };
+  const all = [
+    ...head.map((s) => ({ s, head: true, y: Math.log(s.p50), t: s.order ?? 2 * s.index })),
+    ...baseline.map((s) => ({ s, head: false, y: Math.log(s.p50), t: s.order ?? 2 * s.index + 1 })),
+  ].sort((a, b) => a.t - b.t);
+  let keep = all.map(() => true);
+  let residuals: number[] = [];
+  let scale = SCALE_FLOOR;
+  for (let round = 0; round < 5; round++) {
+    // The head's shift: the difference of the sides' medians (each robust to a minority of slow
+    // sessions on its side; drift adds alike to both sides in A B B A order).
+    const shift = median(all.filter((a, i) => keep[i] && a.head).map((a) => a.y)) - median(all.filter((a, i) => keep[i] && !a.head).map((a) => a.y));
+    const z = all.map((a) => a.y - (a.head ? shift : 0));
+    residuals = jointResiduals(all.map((a) => a.t), z, keep);
+    scale = Math.max(SCALE_FLOOR, 1.4826 * median(residuals.filter((_, i) => keep[i]).map((r) => Math.abs(r))));
+    const next = all.map(() => true);
+    for (const side of [true, false]) {
+      const members = all.map((a, i) => ({ a, i })).filter((x) => x.a.head === side);
+      const most = Math.floor((members.length - 1) / 2);
+      members
+        .filter((x) => residuals[x.i] / scale > SLOW_SESSION_K)
+        .sort((p, q) => residuals[q.i] - residuals[p.i])
+        .slice(0, most)
+        .forEach((x) => (next[x.i] = false));
+    }
+    const changed = next.some((v, i) => v !== keep[i]);
+    keep = next;
+    if (!changed) break;
+  }
+  // Confirmed by its pair: a slow session makes its pair's log ratio an outlier among the
+  // pairs without a slow session, in its direction (a head slower than its partner, or a
+  // baseline). Noise alone rarely does both, and a pair slowed on both sides (a busy stretch
+  // on the device) is still a fair comparison: it stays.
+  const idxOf = new Map(all.map((a, i) => [a.s, i]));
+  const partnerOf = (i: number): number | undefined => {
+    const other = (all[i].head ? baseline : head).find((s) => s.index === all[i].s.index);
+    return other ? idxOf.get(other) : undefined;
+  };
+  const pairD = (hi: number, bi: number) => all[hi].y - all[bi].y;
+  const clean: number[] = [];
+  all.forEach((a, i) => {
+    const j = partnerOf(i);
+    if (a.head && j !== undefined && keep[i] && keep[j]) clean.push(pairD(i, j));
+  });
+  const returned = new Set<number>();
+  const far: { s: SessionPoint; key: string; r: number }[] = [];
+  if (clean.length >= 3) {
+    const centre = median(clean);
+    const dScale = Math.max(Math.SQRT2 * scale, 1.4826 * median(clean.map((v) => Math.abs(v - centre))));
+    all.forEach((a, i) => {
+      if (keep[i]) return;
+      const j = partnerOf(i);
+      if (j === undefined) return;
+      const d = a.head ? pairD(i, j) : pairD(j, i);
+      const beyond = ((a.head ? d - centre : centre - d) / dScale) > PAIR_CONFIRM_K;
+      if (!beyond) returned.add(i);
+    });
+  }
+  all.forEach((a, i) => {
+    const z = residuals[i] / scale;
+    if (returned.has(i)) return;
+    if (keep[i]) {
+      if (Math.abs(z) > SLOW_SESSION_K) far.push({ s: a.s, key: `${a.head}:${Math.sign(z)}`, r: Math.abs(residuals[i]) });
+      return;
+    }
+    out.set(a.s, `slow session: ${(Math.expm1(residuals[i]) * 100).toFixed(0)} % above the level of the sessions around it (${z.toFixed(1)} robust SDs; throttling or interference suspected)`);
+  });
+  // Two levels on a side: at least two kept sessions far on the same side of the level in the
+  // same direction (a single odd session is noise; a second level needs more than one).
+  for (const key of new Set(far.map((f) => f.key))) {
+    const group = far.filter((f) => f.key === key);
+    if (group.length >= 2) for (const f of group) suspects.set(f.s, f.r);
   }
   return { slow: out, suspects };
 }
@@ -272,7 +383,26 @@ export function decideCell(head: SessionPoint[], baseline: SessionPoint[], optio
         : check(h, b, { ...common, mixed: true, quantile: c.quantile, tolerance: c.tolerance }),
     );
   }
+  // The fast sessions must agree. Throttling and interference only slow a session down, so a
+  // side's faster sessions show its level even when most of its sessions were slowed (more
+  // than the screen may set aside): a verdict stands only when the ratio of the sides' lower
+  // quartiles is on the same side of the limit as the estimate. A true change moves every
+  // quantile; a side that was merely throttled more often does not move its lower quartile.
+  checks = checks.map((c) => {
+    if (c.verdict === 'inconclusive' || c.mixed) return c;
+    const low = lowerQuartileLogRatio(h, b, c.quantile);
+    const limit = Math.log1p(c.tolerance);
+    const agrees = c.verdict === 'fail' ? low > limit : low <= limit;
+    return agrees ? c : check(h, b, { ...common, mixed: true, quantile: c.quantile, tolerance: c.tolerance });
+  });
   return { verdict: worstVerdict(checks.map((c) => c.verdict)), checks, excluded };
+}
+
+const LOW_QUANTILE = 0.1;
+/** log of (head's lower quartile / baseline's lower quartile) of the sessions' medians or p90s. */
+function lowerQuartileLogRatio(head: SessionPoint[], baseline: SessionPoint[], quantile: 0.5 | 0.9): number {
+  const q = (side: SessionPoint[]) => quantileSorted(sortedCopy(side.map((s) => Math.log(quantile === 0.5 ? s.p50 : s.p90))), LOW_QUANTILE);
+  return head.length && baseline.length ? q(head) - q(baseline) : NaN;
 }
 
 interface CheckParams {
