@@ -43,6 +43,38 @@ function isVagueRowType(t: ts.TypeNode): boolean {
   return ts.isTypeReferenceNode(t) && t.typeName.getText() === 'Record' && (t.typeArguments ?? []).some(isVagueRowType);
 }
 
+/** Names a file imports from each module: `{ RunView: '@pocketbench/contracts', … }`. */
+function importedNames(sf: ts.SourceFile): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const st of sf.statements) {
+    if (!ts.isImportDeclaration(st) || !ts.isStringLiteral(st.moduleSpecifier)) continue;
+    const bindings = st.importClause?.namedBindings;
+    if (bindings && ts.isNamedImports(bindings)) for (const el of bindings.elements) out.set(el.name.text, st.moduleSpecifier.text);
+  }
+  return out;
+}
+
+/** The one response type not in contracts: the gate's report document belongs to packages/stats (its renderers). */
+const RESPONSE_TYPES_ELSEWHERE = new Map([['GateResult', '@pocketbench/stats']]);
+
+/** Offences when a response type argument names anything but a type imported from @pocketbench/contracts. */
+function responseTypeOffences(sf: ts.SourceFile, call: ts.CallExpression, typeArg: ts.TypeNode | undefined): string[] {
+  if (!typeArg) return [`${where(sf, call)} reads a response without its contracts type`];
+  const imports = importedNames(sf);
+  const out: string[] = [];
+  walk(typeArg, (t) => {
+    if (ts.isTypeLiteralNode(t)) out.push(`${where(sf, t)} spells a response type inline: ${t.getText(sf)}`);
+    if (ts.isTypeReferenceNode(t)) {
+      const name = t.typeName.getText(sf);
+      const from = imports.get(name);
+      if (from !== '@pocketbench/contracts' && RESPONSE_TYPES_ELSEWHERE.get(name) !== from) {
+        out.push(`${where(sf, t)} types a response as ${name}${from ? ` from ${from}` : ''}, not a @pocketbench/contracts DTO`);
+      }
+    }
+  });
+  return out;
+}
+
 describe('architecture', () => {
   it('has no circular imports', async () => {
     const result = await madge(ROOTS, {
@@ -176,6 +208,49 @@ describe('architecture', () => {
             }
           }
         }
+      });
+    }
+    assert.deepEqual(offences, []);
+  });
+
+  it('answers every api route with a contracts DTO: sendJson<Dto>(res, body), never a bare res.json', () => {
+    const offences: string[] = [];
+    for (const file of sourceFiles('services/api/src/routes')) {
+      const sf = parse(file);
+      walk(sf, (n) => {
+        if (!ts.isCallExpression(n)) return;
+        const callee = n.expression;
+        if (ts.isPropertyAccessExpression(callee) && callee.name.text === 'json' && callee.expression.getText(sf) !== 'express') {
+          offences.push(`${where(sf, n)} answers with a bare .json()`);
+        }
+        if (ts.isIdentifier(callee) && callee.text === 'sendJson') offences.push(...responseTypeOffences(sf, n, n.typeArguments?.[0]));
+      });
+    }
+    assert.deepEqual(offences, []);
+  });
+
+  it('has the dashboard and the CLI read api responses as @pocketbench/contracts DTOs, declaring none of their own', () => {
+    const dtoNames = new Set<string>();
+    for (const file of sourceFiles('packages/contracts/src/api')) {
+      for (const st of parse(file).statements) {
+        if ((ts.isInterfaceDeclaration(st) || ts.isTypeAliasDeclaration(st)) && isExported(st)) dtoNames.add(st.name.text);
+      }
+    }
+    assert.ok(dtoNames.has('RunView') && dtoNames.has('RunMatrix'), 'the DTOs live in packages/contracts/src/api');
+    // The clients' transports (generic over the response type) are the only calls left untyped.
+    const transports = new Set(['services/dashboard/src/api.ts', 'packages/cli/src/api-client.ts'].map(path.normalize));
+    const offences: string[] = [];
+    for (const file of [...sourceFiles('services/dashboard/src'), ...sourceFiles('packages/cli/src')]) {
+      const sf = parse(file);
+      walk(sf, (n) => {
+        if ((ts.isInterfaceDeclaration(n) || ts.isTypeAliasDeclaration(n)) && dtoNames.has(n.name.text)) {
+          offences.push(`${where(sf, n)} declares its own ${n.name.text} (a @pocketbench/contracts DTO)`);
+        }
+        if (transports.has(path.normalize(file)) || !ts.isCallExpression(n) || !ts.isPropertyAccessExpression(n.expression)) return;
+        const method = n.expression.name.text;
+        const receiver = n.expression.expression.getText(sf);
+        const isApiCall = ['get', 'post', 'upload', 'request'].includes(method) && (n.typeArguments !== undefined || /^(api|client\(\))$/.test(receiver));
+        if (isApiCall) offences.push(...responseTypeOffences(sf, n, n.typeArguments?.[0]));
       });
     }
     assert.deepEqual(offences, []);

@@ -14,3 +14,4 @@ export * from './zip.js';
 export * from './npz.js';
 export * from './fault-policy.js';
 export * from './session-record.js';
+export * from './api/index.js';

@@ -11,7 +11,7 @@ import { seriesListPage } from './pages/series-list.js';
 import { seriesPage } from './pages/series.js';
 import { sessionPage } from './pages/session.js';
 import type { PageContext } from './page.js';
-import type { AlertList } from './types.js';
+import type { AlertList } from '@pocketbench/contracts';
 
 
 type Page = (ctx: PageContext, ...args: string[]) => Promise<void>;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { DeviceDoc } from '../api-types.js';
+import type { Device, DeviceList } from '@pocketbench/contracts';
 import { client } from '../context.js';
 
 function ago(iso: string | null | undefined): string {
@@ -16,16 +16,16 @@ export function registerDevicesCommand(program: Command): void {
     .option('--release <id>', 'lift a quarantine (or offline mark): the device takes jobs again (admin token)')
     .action(async (opts: { json?: boolean; release?: string }) => {
       if (opts.release) {
-        const d = await client().post<DeviceDoc>(`/api/v1/devices/${encodeURIComponent(opts.release)}/release`, {});
+        const d = await client().post<Device>(`/api/v1/devices/${encodeURIComponent(opts.release)}/release`, {});
         process.stdout.write(opts.json ? `${JSON.stringify(d, null, 2)}\n` : `device ${d.id} released: ${d.state}\n`);
         return;
       }
-      const doc = await client().get<{ devices: DeviceDoc[] } | DeviceDoc[]>('/api/v1/devices');
+      const doc = await client().get<DeviceList>('/api/v1/devices');
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
         return;
       }
-      const devices = Array.isArray(doc) ? doc : doc.devices;
+      const { devices } = doc;
       if (!devices.length) {
         process.stdout.write('no devices registered; start a worker with "pocketbench worker" or "npm start"\n');
         return;

@@ -1,12 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { BACKENDS, BudgetsError, CONVERSION_RECIPES, INPUT_DTYPES, parseBudgets, VARIANTS, type InputDtype } from '@pocketbench/contracts';
+import {
+  BACKENDS, BudgetsError, CONVERSION_RECIPES, INPUT_DTYPES, parseBudgets, VARIANTS, type ArtifactUploaded, type CalibrationUploaded,
+  type ConversionView, type EvalSetUploaded, type InputDtype, type RunCreated, type RunProgressEvent, type RunView,
+} from '@pocketbench/contracts';
 import { client, CliError, EXIT, parseNonNegativeInt, parsePositiveInt, resolveTarget, splitList } from '../context.js';
 import { ProgressBar } from '../render/progress.js';
 import { normalizeResults, renderTable, type RunResults } from '../render/results.js';
 import { ApiRequestError, type ApiClient } from '../api-client.js';
-import type { ArtifactDoc, ConversionDoc, ProgressDoc, RunDoc } from '../api-types.js';
 
 interface SubmitOptions {
   project?: string;
@@ -38,7 +40,7 @@ interface SubmitOptions {
   onnx?: boolean;
 }
 
-type UploadedArtifact = ArtifactDoc;
+type UploadedArtifact = ArtifactUploaded;
 type RunInput = { name: string; shape: number[]; dtype: InputDtype };
 
 /** `--input image:1x3x96x96:float32` (repeatable, in input order) → a run config input. */
@@ -60,9 +62,8 @@ function parseInput(v: string, prev: RunInput[] = []): RunInput[] {
   return [...prev, { name, shape, dtype: dtype as InputDtype }];
 }
 
-/** The api answers an upload with the artifact (bare or under `artifact`). */
-function artifactOf(doc: ArtifactDoc | { artifact: ArtifactDoc }): UploadedArtifact {
-  const a = 'artifact' in doc ? doc.artifact : doc;
+/** The api answers an upload with the artifact. */
+function artifactOf(a: ArtifactUploaded): UploadedArtifact {
   if (!a?.id) throw new CliError('the api answered the upload without an artifact id');
   return a;
 }
@@ -82,9 +83,9 @@ export function modelNameFor(file: string): string {
 }
 
 async function upload(api: ApiClient, file: string, opts: SubmitOptions, log: (s: string) => void): Promise<UploadedArtifact> {
-  let doc: ArtifactDoc | { artifact: ArtifactDoc };
+  let doc: ArtifactUploaded;
   try {
-    doc = await api.upload<ArtifactDoc | { artifact: ArtifactDoc }>('/api/v1/artifacts', file, {
+    doc = await api.upload<ArtifactUploaded>('/api/v1/artifacts', file, {
       project: opts.project,
       model: opts.model ?? modelNameFor(file),
       variant: opts.variant ?? variantFromFileName(file),
@@ -101,9 +102,9 @@ async function upload(api: ApiClient, file: string, opts: SubmitOptions, log: (s
   return a;
 }
 
-async function uploadEvalSet(api: ApiClient, file: string, project: string | undefined): Promise<{ sha256: string; samples: number; sampleShape: number[] }> {
+async function uploadEvalSet(api: ApiClient, file: string, project: string | undefined): Promise<EvalSetUploaded> {
   try {
-    return await api.upload<{ sha256: string; samples: number; sampleShape: number[] }>('/api/v1/eval-sets', file, { project });
+    return await api.upload<EvalSetUploaded>('/api/v1/eval-sets', file, { project });
   } catch (err) {
     if (err instanceof ApiRequestError && err.status >= 400 && err.status < 500) {
       throw new ApiRequestError(`--eval-set ${file}: ${err.message}`, err.status, err.code, err.details);
@@ -117,7 +118,7 @@ class ConversionProgress {
   private seen = new Map<string, string>();
   constructor(private readonly show: boolean) {}
 
-  update(conversions: ConversionDoc[] | undefined): string | undefined {
+  update(conversions: Pick<ConversionView, 'variant' | 'format' | 'status' | 'reason'>[] | undefined): string | undefined {
     if (!conversions?.length) return undefined;
     for (const c of conversions) {
       const key = `${c.variant} .${c.format}`;
@@ -139,9 +140,8 @@ async function waitForRun(api: ApiClient, runId: string, showProgress: boolean):
   const controller = new AbortController();
   try {
     for await (const ev of api.events(`/api/v1/runs/${runId}/events`, controller.signal)) {
-      const p = (ev.data ?? {}) as ProgressDoc & { progress?: ProgressDoc };
-      const progress = p.progress ?? p;
-      const status = String(progress.status ?? p.status ?? '');
+      const progress = (ev.data ?? {}) as Partial<RunProgressEvent>;
+      const status = String(progress.status ?? '');
       const done = Number(progress.sessionsDone ?? 0);
       const total = Number(progress.sessionsPlanned ?? 0);
       const converting = conversions.update(progress.conversions);
@@ -156,8 +156,8 @@ async function waitForRun(api: ApiClient, runId: string, showProgress: boolean):
   }
   // The stream may end early (proxy, restart): make sure the run really finished.
   for (;;) {
-    const r = await api.get<RunDoc>(`/api/v1/runs/${runId}`);
-    const progress = r.progress ?? {};
+    const r = await api.get<RunView>(`/api/v1/runs/${runId}`);
+    const { progress } = r;
     const converting = conversions.update(r.conversions);
     bar?.update(Number(progress.sessionsDone ?? 0), Number(progress.sessionsPlanned ?? 0), converting ? `${r.status} ${converting}` : String(r.status));
     if (finished(String(r.status))) break;
@@ -167,7 +167,7 @@ async function waitForRun(api: ApiClient, runId: string, showProgress: boolean):
 }
 
 export async function fetchResults(api: ApiClient, runId: string): Promise<RunResults> {
-  return normalizeResults(await api.get<RunDoc>(`/api/v1/runs/${runId}/results`));
+  return normalizeResults(await api.get<RunView>(`/api/v1/runs/${runId}/results`));
 }
 
 export function exitCodeFor(results: RunResults): number {
@@ -280,7 +280,7 @@ Exit codes: 0 submitted (with --wait: every cell done), 1 a cell failed, 2 bad i
       const artifacts: UploadedArtifact[] = [];
       for (const f of files) artifacts.push(await upload(api, f, opts, log));
       if (opts.calibration) {
-        const cal = await api.upload<{ id: string; shape: number[]; sha256: string }>('/api/v1/calibrations', opts.calibration, { project: opts.project });
+        const cal = await api.upload<CalibrationUploaded>('/api/v1/calibrations', opts.calibration, { project: opts.project });
         log(`uploaded calibration set ${path.basename(opts.calibration)}: ${cal.shape.join('×')}, sha256 ${cal.sha256.slice(0, 12)}…`);
         conversion!.calibration = cal.id;
       }
@@ -329,7 +329,7 @@ Exit codes: 0 submitted (with --wait: every cell done), 1 a cell failed, 2 bad i
         config,
         ...(budgets !== undefined ? { budgets } : {}),
       };
-      const run = await api.post<RunDoc & { created?: boolean }>('/api/v1/runs', body);
+      const run = await api.post<RunCreated>('/api/v1/runs', body);
       const runId = String(run.id);
       // Warnings matter even with --json (stdout stays one document).
       for (const w of run.warnings ?? []) process.stderr.write(`warning: ${w}\n`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CreatedTokenDoc } from '../api-types.js';
+import type { CreatedToken } from '@pocketbench/contracts';
 import { client, CliError, EXIT } from '../context.js';
 
 export function registerTokenCommand(program: Command): void {
@@ -16,12 +16,11 @@ export function registerTokenCommand(program: Command): void {
     .action(async (opts: { project?: string; name?: string; admin?: boolean; worker?: boolean; json?: boolean }) => {
       const kinds = [opts.project ? 'project' : null, opts.admin ? 'admin' : null, opts.worker ? 'worker' : null].filter(Boolean);
       if (kinds.length !== 1) throw new CliError('give one of --project NAME (a project token), --admin or --worker', EXIT.usage);
-      const doc = await client().post<CreatedTokenDoc | { token: CreatedTokenDoc }>('/api/v1/tokens', {
+      const t = await client().post<CreatedToken>('/api/v1/tokens', {
         project: opts.project, name: opts.name, kind: kinds[0],
       });
-      const t: CreatedTokenDoc = typeof doc.token === 'object' ? doc.token : (doc as CreatedTokenDoc);
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(t, null, 2)}\n`);
         return;
       }
       process.stdout.write(`${t.token}\n`);

@@ -58,8 +58,20 @@ export interface RunResults {
   cells: CellResult[];
 }
 
-import type { CellFidelity } from '@pocketbench/contracts';
-import type { CellDoc, FiguresDoc, RunDoc } from '../api-types.js';
+import type { ArtifactRef, CellFidelity, CellFigures, CellView, RunView } from '@pocketbench/contracts';
+
+/**
+ * `GET /api/v1/runs/:id/results` as read here: a RunView whose cells may lack what the table
+ * does not need (an older server's document, a hand-written one in the tests).
+ */
+export type ResultsDocument = Pick<RunView, 'id' | 'status'> & Partial<Pick<RunView, 'parentArtifact' | 'conversions'>> & {
+  cells?: (Partial<Omit<CellView, 'artifact' | 'baselineArtifact' | 'figures' | 'baseline'>> & {
+    artifact?: Partial<ArtifactRef>;
+    baselineArtifact?: Partial<ArtifactRef> | null;
+    figures?: Partial<CellFigures> | null;
+    baseline?: Partial<CellFigures> | null;
+  })[];
+};
 
 const num = (v: unknown): number | null => (v === null || v === undefined || v === '' || Number.isNaN(Number(v)) ? null : Number(v));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -68,10 +80,10 @@ const str = (v: unknown): string | null => (v === null || v === undefined ? null
  * Normalises the api's `GET /api/v1/runs/:id/results` document into rows: one per cell and
  * role that has sessions, or one per cell (with its status and reason) when none ran.
  */
-export function normalizeResults(doc: RunDoc): RunResults {
+export function normalizeResults(doc: ResultsDocument): RunResults {
   const run = doc;
   const cells: CellResult[] = [];
-  for (const c of (doc.cells ?? []) as CellDoc[]) {
+  for (const c of doc.cells ?? []) {
     const artifact = c.artifact ?? {};
     const base = {
       cellIndex: Number(c.cellIndex ?? 0),
@@ -89,7 +101,7 @@ export function normalizeResults(doc: RunDoc): RunResults {
     };
     const fidelity = c.fidelity ? { fidelity: c.fidelity } : {};
     // The api gives the head side's figures in `figures` and a paired cell's baseline in `baseline`.
-    const sides: (FiguresDoc & { role: string })[] = [];
+    const sides: (Partial<CellFigures> & { role: string })[] = [];
     if (c.figures) sides.push({ role: 'head', ...c.figures });
     if (c.baseline && typeof c.baseline === 'object') sides.push({ role: 'baseline', ...c.baseline });
     if (!sides.length) {

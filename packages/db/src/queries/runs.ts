@@ -1,4 +1,4 @@
-import type { RunConfig, RunStatus, SessionRole } from '@pocketbench/contracts';
+import type { RunConfig, RunStatus, SessionRole, SessionStatus } from '@pocketbench/contracts';
 import type { NoRows, Queryable } from '../queryable.js';
 
 /** One submission, with its project's name and progress counters. */
@@ -244,7 +244,7 @@ export interface SessionSummary {
   sessionIndex: number;
   attempt: number;
   deviceId: string | null;
-  status: string;
+  status: SessionStatus;
   errorClass: string | null;
   errorMessage: string | null;
   backendUsed: string | null;

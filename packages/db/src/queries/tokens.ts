@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { TokenKind } from '@pocketbench/contracts';
 import type { NoRows, Queryable } from '../queryable.js';
 
-/** admin: everything; project: one project's data; worker: artifact bytes, nothing else. */
-export type TokenKind = 'admin' | 'project' | 'worker';
+export type { TokenKind };
 
 export interface TokenRow {
   id: string;

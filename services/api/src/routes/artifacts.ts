@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import type { Artifact, ArtifactList, ArtifactUploaded } from '@pocketbench/contracts';
 import { listArtifacts } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
 import { artifactContentPath, getArtifactFor, registerUpload, type UploadFields } from '../domain/artifacts/upload-artifact.js';
@@ -6,6 +7,7 @@ import { forbidden, badRequest, unsupportedMediaType } from '../errors.js';
 import { principalOf } from '../http/auth.js';
 import { readableProject } from '../domain/auth/tokens.js';
 import { artifactUpload, type UploadedFile } from '../http/upload.js';
+import { sendJson } from '../http/respond.js';
 import { queryToObject, validate } from '../http/validate.js';
 import { artifactListQuerySchema, artifactUploadFieldsSchema } from '../schemas.js';
 import { getProjectByName } from '@pocketbench/db';
@@ -43,7 +45,7 @@ export function artifactRoutes(deps: AppDeps): Router {
         fields,
       );
       deps.logger.info({ artifactId: result.artifact.id, sha256: result.artifact.sha256, created: result.created }, 'artifact uploaded');
-      res.status(result.created ? 201 : 200).json({ ...result.artifact, created: result.created, details: result.details });
+      sendJson<ArtifactUploaded>(res, { ...result.artifact, created: result.created, details: result.details }, result.created ? 201 : 200);
     },
   );
 
@@ -59,14 +61,14 @@ export function artifactRoutes(deps: AppDeps): Router {
       projectId = own.id;
     } else if (q.project !== undefined) {
       const project = await getProjectByName(deps.db, q.project);
-      if (!project) return void res.json({ artifacts: [] });
+      if (!project) return sendJson<ArtifactList>(res, { artifacts: [] });
       projectId = project.id;
     }
-    res.json({ artifacts: await listArtifacts(deps.db, { projectId, model: q.model, parentArtifactId: q.parent, limit: q.limit, offset: q.offset }) });
+    sendJson<ArtifactList>(res, { artifacts: await listArtifacts(deps.db, { projectId, model: q.model, parentArtifactId: q.parent, limit: q.limit, offset: q.offset }) });
   });
 
   router.get('/api/v1/artifacts/:id', async (req, res) => {
-    res.json(await getArtifactFor(deps.db, principalOf(res), req.params.id));
+    sendJson<Artifact>(res, await getArtifactFor(deps.db, principalOf(res), req.params.id));
   });
 
   router.get('/api/v1/artifacts/:sha256/content', async (req, res) => {

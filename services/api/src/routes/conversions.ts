@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import type { CalibrationUploaded, Conversion, ConversionOutputStored } from '@pocketbench/contracts';
 import { getConversion } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
 import { registerCalibration } from '../domain/conversions/calibration.js';
@@ -6,6 +7,7 @@ import { recordConversionFailure, recordConversionOutput, type ConversionFailure
 import { badRequest, notFound, unsupportedMediaType, validationFailed } from '../errors.js';
 import { principalOf } from '../http/auth.js';
 import { jsonBody } from '../http/guard.js';
+import { sendJson } from '../http/respond.js';
 import { artifactUpload, type UploadedFile } from '../http/upload.js';
 import { validate } from '../http/validate.js';
 import { calibrationUploadFieldsSchema, conversionFailureSchema } from '../schemas.js';
@@ -77,13 +79,13 @@ export function conversionRoutes(deps: AppDeps): Router {
     const { calibration, created } = await registerCalibration(
       { db: deps.db, store: deps.store, maxBytes: deps.config.maxUploadBytes }, principalOf(res), temp, temp.originalName, fields,
     );
-    res.status(created ? 201 : 200).json({ ...calibration, samples: calibration.shape[0], created });
+    sendJson<CalibrationUploaded>(res, { ...calibration, samples: calibration.shape[0], created }, created ? 201 : 200);
   });
 
   router.get('/api/v1/conversions/:id', async (req, res) => {
     const c = await getConversion(deps.db, req.params.id);
     if (!c) throw notFound(`conversion "${req.params.id}" does not exist`);
-    res.json(c);
+    sendJson<Conversion>(res, c);
   });
 
   router.post('/api/v1/conversions/:id/output', multipart('the converted model'), upload, async (req: Request, res: Response) => {
@@ -97,13 +99,13 @@ export function conversionRoutes(deps: AppDeps): Router {
       throw validationFailed(`recipe must be the converter's recipe as a JSON object: ${(err as Error).message}`, { field: 'recipe' });
     }
     const { artifact, created } = await recordConversionOutput(deps, principalOf(res), String(req.params.id), temp, recipe);
-    res.status(created ? 201 : 200).json({ ...artifact, created });
+    sendJson<ConversionOutputStored>(res, { ...artifact, created }, created ? 201 : 200);
   });
 
   router.post('/api/v1/conversions/:id/failure', jsonBody('64kb'), async (req: Request<{ id: string }>, res: Response) => {
     const body = validate<ConversionFailure>(conversionFailureSchema, req.body ?? {});
     await recordConversionFailure(deps, principalOf(res), req.params.id, body);
-    res.json(await getConversion(deps.db, req.params.id));
+    sendJson<Conversion | null>(res, await getConversion(deps.db, req.params.id));
   });
 
   return router;

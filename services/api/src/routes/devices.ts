@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import type { Device, DeviceList } from '@pocketbench/contracts';
 import { listDevices, releaseDevice } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
 import { requireAdmin } from '../domain/auth/tokens.js';
@@ -6,6 +7,7 @@ import { publicStateReason } from '../domain/dashboard/index.js';
 import { notFound } from '../errors.js';
 import { principalOf } from '../http/auth.js';
 import { jsonBody } from '../http/guard.js';
+import { sendJson } from '../http/respond.js';
 import { validate } from '../http/validate.js';
 
 const deviceQuerySchema = {
@@ -21,7 +23,7 @@ export function deviceRoutes(deps: AppDeps): Router {
     const q = validate<{ pool?: string }>(deviceQuerySchema, { ...(req.query as Record<string, unknown>) });
     const devices = await listDevices(deps.db, { pool: q.pool });
     const p = principalOf(res);
-    res.json({
+    sendJson<DeviceList>(res, {
       devices: devices.map((d) => ({
         ...d,
         // Another project's work is "busy", without its job id; reasons say only what the state means.
@@ -37,7 +39,7 @@ export function deviceRoutes(deps: AppDeps): Router {
     const device = await releaseDevice(deps.db, req.params.id);
     if (!device) throw notFound(`device "${req.params.id}" is not registered`);
     deps.logger.info({ deviceId: device.id }, 'device released');
-    res.json(device);
+    sendJson<Device>(res, device);
   });
 
   return router;

@@ -1,10 +1,12 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import multer from 'multer';
+import type { EvalSet, EvalSetUploaded, FidelityAgreement } from '@pocketbench/contracts';
 import { getEvalSet, getProjectByName, listFidelityAgreement } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
 import { evalSetView, registerEvalSet } from '../domain/fidelity/register-eval-set.js';
 import { ApiError, badRequest, forbidden, notFound, unsupportedMediaType } from '../errors.js';
 import { principalOf } from '../http/auth.js';
+import { sendJson } from '../http/respond.js';
 import { artifactUpload, type UploadedFile } from '../http/upload.js';
 import { queryToObject, validate } from '../http/validate.js';
 
@@ -60,7 +62,7 @@ export function fidelityRoutes(deps: AppDeps): Router {
       }
       const result = await registerEvalSet(deps, principalOf(res), { path: file.path, sha256: file.sha256, sizeBytes: file.size }, file.originalname, fields);
       deps.logger.info({ sha256: result.evalSet.sha256, samples: result.evalSet.samples, created: result.created }, 'eval set uploaded');
-      res.status(result.created ? 201 : 200).json({ ...result.evalSet, project: result.project, created: result.created });
+      sendJson<EvalSetUploaded>(res, { ...result.evalSet, project: result.project, created: result.created }, result.created ? 201 : 200);
     },
   );
 
@@ -69,7 +71,7 @@ export function fidelityRoutes(deps: AppDeps): Router {
     const project = await resolveProject(deps, p, typeof req.query.project === 'string' ? req.query.project : undefined);
     const e = project !== null && /^[0-9a-f]{64}$/.test(req.params.sha256) ? await getEvalSet(deps.db, project, req.params.sha256) : null;
     if (!e) throw notFound(`no eval set with sha256 ${req.params.sha256}`);
-    res.json(evalSetView(e));
+    sendJson<EvalSet>(res, evalSetView(e));
   });
 
   router.get('/api/v1/fidelity', async (req, res) => {
@@ -79,8 +81,8 @@ export function fidelityRoutes(deps: AppDeps): Router {
     );
     const p = principalOf(res);
     const projectId = await resolveProject(deps, p, q.project);
-    if (projectId === null) return void res.json({ rows: [] });
-    res.json({ rows: await listFidelityAgreement(deps.db, { projectId, model: q.model, referenceSha256: q.reference, limit: q.limit }) });
+    if (projectId === null) return sendJson<FidelityAgreement>(res, { rows: [] });
+    sendJson<FidelityAgreement>(res, { rows: await listFidelityAgreement(deps.db, { projectId, model: q.model, referenceSha256: q.reference, limit: q.limit }) });
   });
 
   return router;

@@ -2,9 +2,11 @@
 import { Router } from 'express';
 import { FIDELITY_BUDGET_FIELDS } from '@pocketbench/contracts';
 import type { Pool } from '@pocketbench/db';
+import type { GateResult } from '@pocketbench/stats';
 import { gateRun, type GateRequest } from '../domain/gate/evaluate-run-gate.js';
 import { principalOf } from '../http/auth.js';
 import { jsonBody } from '../http/guard.js';
+import { sendJson } from '../http/respond.js';
 import { validate } from '../http/validate.js';
 import { gateRequestSchema } from '../schemas.js';
 
@@ -21,7 +23,7 @@ export function gateRoutes(deps: GateDeps): Router {
   router.post('/api/v1/runs/:id/gate', async (req, res) => {
     const request = validate<GateRequest>(gateRequestSchema, req.body ?? {});
     const result = await gateRun(deps.db, principalOf(res), req.params.id, request);
-    res.status(200).json(result);
+    sendJson<GateResult>(res, result);
   });
   return router;
 }

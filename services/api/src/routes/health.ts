@@ -1,14 +1,15 @@
 import { Router } from 'express';
 import { listDevices, ping } from '@pocketbench/db';
-import { queueNameForDevice, queueNameForPool } from '@pocketbench/contracts';
+import { queueNameForDevice, queueNameForPool, type Liveness, type OpenApiDocument, type Readiness } from '@pocketbench/contracts';
 import type { AppDeps } from '../deps.js';
+import { sendJson } from '../http/respond.js';
 import { requireAdmin, resolvePrincipal } from '../domain/auth/tokens.js';
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref())]);
 }
 
-export function healthRoutes(deps: AppDeps, openapi: () => unknown): Router {
+export function healthRoutes(deps: AppDeps, openapi: () => OpenApiDocument): Router {
   const router = Router();
 
   // Known queues for the depth gauge: every pool and device the fleet has registered.
@@ -24,13 +25,13 @@ export function healthRoutes(deps: AppDeps, openapi: () => unknown): Router {
   });
 
   router.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    sendJson<Liveness>(res, { status: 'ok' });
   });
 
   // Anyone may ask whether the api is ready; the reason it is not stays in the log (a raw
   // driver error names hosts, ports and users).
   router.get('/readyz', async (_req, res) => {
-    const checks: Record<string, string> = {};
+    const checks: Readiness['checks'] = {};
     const check = (name: string, p: Promise<unknown>) =>
       p.then(
         () => (checks[name] = 'ok'),
@@ -44,7 +45,7 @@ export function healthRoutes(deps: AppDeps, openapi: () => unknown): Router {
       check('redis', withTimeout(deps.queues.ping(), 2000, 'redis')),
     ]);
     const ok = Object.values(checks).every((v) => v === 'ok');
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', checks });
+    sendJson<Readiness>(res, { status: ok ? 'ok' : 'unavailable', checks }, ok ? 200 : 503);
   });
 
   // Queue depths and traffic by route describe every project's work: admin token (or open mode) only.
@@ -55,7 +56,7 @@ export function healthRoutes(deps: AppDeps, openapi: () => unknown): Router {
   });
 
   router.get('/api/v1/openapi.json', (_req, res) => {
-    res.json(openapi());
+    sendJson<OpenApiDocument>(res, openapi());
   });
 
   return router;

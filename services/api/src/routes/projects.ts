@@ -1,10 +1,12 @@
 import { Router } from 'express';
+import type { CreatedToken, ProjectList, TokenList } from '@pocketbench/contracts';
 import { listProjects, listTokens, revokeToken } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
 import { createToken, requireAdmin } from '../domain/auth/tokens.js';
 import { forbidden, notFound } from '../errors.js';
 import { jsonBody } from '../http/guard.js';
 import { principalOf } from '../http/auth.js';
+import { sendJson } from '../http/respond.js';
 import { validate } from '../http/validate.js';
 import { tokenRequestSchema } from '../schemas.js';
 
@@ -13,7 +15,7 @@ export function projectRoutes(deps: AppDeps): Router {
 
   router.get('/api/v1/projects', async (_req, res) => {
     const p = principalOf(res);
-    res.json({ projects: await listProjects(deps.db, p.kind === 'project' ? p.projectId : undefined) });
+    sendJson<ProjectList>(res, { projects: await listProjects(deps.db, p.kind === 'project' ? p.projectId : undefined) });
   });
 
   router.post('/api/v1/tokens', jsonBody('16kb'), async (req, res) => {
@@ -27,13 +29,13 @@ export function projectRoutes(deps: AppDeps): Router {
     }
     const created = await createToken(deps.db, body);
     deps.logger.info({ tokenId: created.id, kind: created.kind, project: created.project }, 'token issued');
-    res.status(201).json(created);
+    sendJson<CreatedToken>(res, created, 201);
   });
 
   router.get('/api/v1/tokens', async (_req, res) => {
     const p = principalOf(res);
     // Never the secrets: only ids, names, projects and dates.
-    res.json({ tokens: await listTokens(deps.db, p.kind === 'project' ? p.projectId : undefined) });
+    sendJson<TokenList>(res, { tokens: await listTokens(deps.db, p.kind === 'project' ? p.projectId : undefined) });
   });
 
   router.delete('/api/v1/tokens/:id', async (req, res) => {

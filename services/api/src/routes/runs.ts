@@ -1,5 +1,7 @@
 import { Router, type Request, type Response } from 'express';
-import type { RunStatus } from '@pocketbench/contracts';
+import type {
+  ExternalSessionStored, RunCancelled, RunCreated, RunList, RunProgressEvent, RunStatus, RunView,
+} from '@pocketbench/contracts';
 import { getRunProgress, listRunConversions } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
 import { cancelRun } from '../domain/runs/cancel-run.js';
@@ -9,6 +11,7 @@ import { addExternalSession, type ExternalSessionRequest } from '../domain/runs/
 import { getRunView, listRunsView, loadRun } from '../domain/runs/run-view.js';
 import { principalOf } from '../http/auth.js';
 import { jsonBody } from '../http/guard.js';
+import { sendJson } from '../http/respond.js';
 import { queryToObject, validate } from '../http/validate.js';
 import { externalSessionSchema, runListQuerySchema, runRequestSchema } from '../schemas.js';
 
@@ -26,7 +29,7 @@ export function runRoutes(deps: AppDeps): Router {
       deps.logger.info({ runId: result.runId, cells: result.cells?.length }, 'run created');
     }
     const view = await getRunView(deps.db, principal, result.runId);
-    res.status(result.created ? 201 : 200).json({ ...view, created: result.created, warnings: result.warnings ?? [] });
+    sendJson<RunCreated>(res, { ...view, created: result.created, warnings: result.warnings ?? [] }, result.created ? 201 : 200);
   });
 
   router.get('/api/v1/runs', async (req, res) => {
@@ -34,30 +37,30 @@ export function runRoutes(deps: AppDeps): Router {
       runListQuerySchema,
       queryToObject(req.query as Record<string, unknown>, ['limit', 'offset']),
     );
-    res.json(await listRunsView(deps.db, principalOf(res), q));
+    sendJson<RunList>(res, await listRunsView(deps.db, principalOf(res), q));
   });
 
   router.get('/api/v1/runs/:id', async (req, res) => {
-    res.json(await getRunView(deps.db, principalOf(res), req.params.id));
+    sendJson<RunView>(res, await getRunView(deps.db, principalOf(res), req.params.id));
   });
 
   router.get('/api/v1/runs/:id/results', async (req, res) => {
     const iterations = req.query.iterations === 'true' || req.query.iterations === '1';
-    res.json(await getRunView(deps.db, principalOf(res), req.params.id, { sessions: true, iterations }));
+    sendJson<RunView>(res, await getRunView(deps.db, principalOf(res), req.params.id, { sessions: true, iterations }));
   });
 
   // A BenchReport: every iteration of a session, up to the iteration quota.
   router.post('/api/v1/runs/:id/sessions', jsonBody('8mb'), async (req: Request<{ id: string }>, res: Response) => {
     const body = validate<ExternalSessionRequest>(externalSessionSchema, req.body ?? {});
     const result = await addExternalSession(deps.db, principalOf(res), req.params.id, body, deps.config.limits);
-    res.status(result.inserted ? 201 : 200).json(result);
+    sendJson<ExternalSessionStored>(res, result, result.inserted ? 201 : 200);
   });
 
   router.post('/api/v1/runs/:id/cancel', jsonBody('1kb'), async (req: Request<{ id: string }>, res: Response) => {
     const principal = principalOf(res);
     const { cancelledCells } = await cancelRun(deps, principal, req.params.id);
     deps.logger.info({ runId: req.params.id, cancelledCells }, 'run cancelled');
-    res.json({ ...(await getRunView(deps.db, principal, req.params.id)), cancelledCells });
+    sendJson<RunCancelled>(res, { ...(await getRunView(deps.db, principal, req.params.id)), cancelledCells });
   });
 
   router.get('/api/v1/runs/:id/events', async (req, res) => {
@@ -101,7 +104,7 @@ function streamProgress(deps: AppDeps, runId: string, res: Response): void {
         stop();
         return void res.end();
       }
-      const data = {
+      const data: RunProgressEvent = {
         runId,
         status: p.status,
         jobsTotal: p.jobsTotal,

@@ -1,7 +1,10 @@
 // Data routes behind the dashboard (runs overview, run matrix, series, sessions, compare, fleet,
 // alerts) and the dashboard's own files at `/`. Mounted at the app's root by app.ts.
 import express, { Router, type Request, type Response } from 'express';
-import { ALERT_STATUSES, RUN_STATUSES } from '@pocketbench/contracts';
+import {
+  ALERT_STATUSES, RUN_STATUSES, type AlertDecision, type AlertList, type AlertsDetected, type CompareView, type FleetView,
+  type RunFilterOptions, type RunMatrix, type RunsOverviewPage, type SeriesList, type SeriesView, type SessionView,
+} from '@pocketbench/contracts';
 import {
   alertProject, getRunMatrix, getSeriesMeta, listAlerts, listSeriesOverview, listRunsOverview, previousRunId, runFilterOptions, type Pool,
 } from '@pocketbench/db';
@@ -13,6 +16,7 @@ import {
   compareArtifactsView, compareRunsView, dashboardAssets, fleetView, seriesView, sessionView,
 } from '../domain/dashboard/index.js';
 import { runLineage } from '../domain/conversions/lineage.js';
+import { sendJson } from '../http/respond.js';
 import * as p from './ui-params.js';
 
 export { uiPaths } from './ui-openapi.js';
@@ -52,14 +56,14 @@ export function uiRoutes(deps: UiDeps): Router {
   const json = express.json({ limit: '16kb' });
 
   r.get('/api/v1/dashboard/runs', async (req, res) => {
-    res.json(await listRunsOverview(db, {
+    sendJson<RunsOverviewPage>(res, await listRunsOverview(db, {
       project: projectFilter(req, res), branch: p.text(req, 'branch'), status: p.oneOf(req, 'status', RUN_STATUSES), ...page(req),
     }));
   });
 
   r.get('/api/v1/dashboard/filters', async (_req, res) => {
     // A project token sees its own project and only the branches its runs were on.
-    res.json(await runFilterOptions(db, ownProjectId(res)));
+    sendJson<RunFilterOptions>(res, await runFilterOptions(db, ownProjectId(res)));
   });
 
   r.get('/api/v1/runs/:id/matrix', async (req, res) => {
@@ -68,11 +72,11 @@ export function uiRoutes(deps: UiDeps): Router {
     if (!matrix) throw notFound(`run ${id} does not exist`);
     visible(res, matrix.run.project, `run ${id}`);
     const [previous, lineage] = await Promise.all([previousRunId(db, id), runLineage(db, id)]);
-    res.json({ ...matrix, previousRunId: previous, lineage });
+    sendJson<RunMatrix>(res, { ...matrix, previousRunId: previous, lineage });
   });
 
   r.get('/api/v1/series', async (req, res) => {
-    res.json(await listSeriesOverview(db, {
+    sendJson<SeriesList>(res, await listSeriesOverview(db, {
       project: projectFilter(req, res), model: p.text(req, 'model'), backend: p.text(req, 'backend'),
       deviceModel: p.text(req, 'deviceModel'), alerting: p.bool(req, 'alerting'), ...page(req),
     }));
@@ -85,7 +89,7 @@ export function uiRoutes(deps: UiDeps): Router {
       branch: branch === '*' ? null : branch, limit: p.int(req, 'limit', 300, 10, 2000), before: p.date(req, 'before'),
     });
     visible(res, view.series.project, `series ${id}`);
-    res.json(view);
+    sendJson<SeriesView>(res, view);
   });
 
   r.post('/api/v1/series/:id/detect-alerts', async (req, res) => {
@@ -93,14 +97,14 @@ export function uiRoutes(deps: UiDeps): Router {
     const meta = await getSeriesMeta(db, id);
     if (!meta) throw notFound(`series ${id} does not exist`);
     visible(res, meta.project, `series ${id}`);
-    res.json({ opened: await detectAlertsForSeries(db, id) });
+    sendJson<AlertsDetected>(res, { opened: await detectAlertsForSeries(db, id) });
   });
 
   r.get('/api/v1/sessions/:id', async (req, res) => {
     const id = p.pathId(req.params.id, 'session id');
     const view = await sessionView(db, id);
     visible(res, view.project, `session ${id}`);
-    res.json(view);
+    sendJson<SessionView>(res, view);
   });
 
   r.get('/api/v1/compare', async (req, res) => {
@@ -110,25 +114,25 @@ export function uiRoutes(deps: UiDeps): Router {
     if (runs) {
       const view = await compareRunsView(db, runs);
       view.subjects.forEach((s) => visible(res, s.project, `run ${s.id}`));
-      return void res.json(view);
+      return sendJson<CompareView>(res, view);
     }
     if (artifacts) {
       const run = p.text(req, 'run');
       const view = await compareArtifactsView(db, artifacts, run ? p.uuid(run, 'query parameter "run"') : null);
       view.subjects.forEach((s) => visible(res, s.project, `artifact ${s.id}`));
-      return void res.json(view);
+      return sendJson<CompareView>(res, view);
     }
     throw badRequest('query parameter "runs" (2–4 run ids) or "artifacts" (2–6 artifact ids) is required');
   });
 
   r.get('/api/v1/fleet', async (_req, res) => {
     const projectId = ownProjectId(res);
-    res.json(await fleetView(db, projectId ? { projectId } : undefined));
+    sendJson<FleetView>(res, await fleetView(db, projectId ? { projectId } : undefined));
   });
 
   r.get('/api/v1/alerts', async (req, res) => {
     const series = p.text(req, 'series');
-    res.json(await listAlerts(db, {
+    sendJson<AlertList>(res, await listAlerts(db, {
       status: p.oneOf(req, 'status', ALERT_STATUSES), project: projectFilter(req, res),
       seriesId: series === undefined ? undefined : p.pathId(series, 'query parameter "series"'), ...page(req),
     }));
@@ -140,7 +144,7 @@ export function uiRoutes(deps: UiDeps): Router {
     const project = await alertProject(db, id);
     if (project === undefined) throw notFound(`alert ${id} does not exist`);
     visible(res, project, `alert ${id}`);
-    res.json(await action(db, id, note));
+    sendJson<AlertDecision>(res, await action(db, id, note));
   };
   r.post('/api/v1/alerts/:id/acknowledge', json, decide(acknowledgeAlert));
   r.post('/api/v1/alerts/:id/dismiss', json, decide(dismissAlert));

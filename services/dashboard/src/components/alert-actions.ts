@@ -1,6 +1,6 @@
 import { api } from '../api.js';
 import { h } from '../dom.js';
-import type { Alert } from '../types.js';
+import type { Alert, AlertDecision } from '@pocketbench/contracts';
 
 /** Acknowledge / Dismiss buttons for an active alert; `done` re-renders the page after the change. */
 export function alertActions(a: Alert, done: () => void): HTMLElement {
@@ -11,7 +11,7 @@ export function alertActions(a: Alert, done: () => void): HTMLElement {
     box.querySelectorAll('button').forEach((b) => (b.disabled = true));
     const note = (box.querySelector('input') as HTMLInputElement).value.trim();
     try {
-      await api.post(`/api/v1/alerts/${a.id}/${verb}`, note ? { note } : {});
+      await api.post<AlertDecision>(`/api/v1/alerts/${a.id}/${verb}`, note ? { note } : {});
       done();
     } catch (err) {
       box.querySelectorAll('button').forEach((b) => (b.disabled = false));

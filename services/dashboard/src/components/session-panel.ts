@@ -2,7 +2,7 @@ import { api } from '../api.js';
 import { Chart } from '../charts.js';
 import { h } from '../dom.js';
 import { bytes, dateTime, ms, poolLabel, sha } from '../format.js';
-import type { DeviceStateView, SessionView } from '../types.js';
+import type { DeviceStateView, SessionView } from '@pocketbench/contracts';
 
 /** One session: its iteration histogram, summary and the device state before and after. */
 export async function sessionPanel(sessionId: number, onLeave: (fn: () => void) => void): Promise<HTMLElement> {

@@ -5,7 +5,7 @@ import { pager } from '../components/pager.js';
 import { h, render } from '../dom.js';
 import { ago, ms, sha } from '../format.js';
 import { href, type PageContext } from '../page.js';
-import type { AlertList } from '../types.js';
+import type { AlertList } from '@pocketbench/contracts';
 
 const LIMIT = 50;
 const TABS = [['active', 'Active'], ['acknowledged', 'Acknowledged'], ['dismissed', 'Dismissed'], ['all', 'All']] as const;

@@ -2,7 +2,7 @@ import { api, qs } from '../api.js';
 import { h, render } from '../dom.js';
 import { ago, bytes, ms, poolLabel, sha, speedup } from '../format.js';
 import { go, type PageContext } from '../page.js';
-import type { ArtifactSummary, CompareView, RunOverview } from '../types.js';
+import type { Artifact, ArtifactList, CompareView, RunOverview, RunsOverviewPage } from '@pocketbench/contracts';
 
 /** Compare: how do these variants (or runs) differ in speed, size and memory on each device? */
 export async function comparePage({ main, params }: PageContext): Promise<void> {
@@ -69,8 +69,8 @@ function pct(x: number | null): string {
 
 async function picker(main: HTMLElement): Promise<void> {
   const [{ runs }, { artifacts }] = await Promise.all([
-    api.get<{ runs: RunOverview[] }>('/api/v1/dashboard/runs?limit=40&status=done'),
-    api.get<{ artifacts: ArtifactSummary[] }>('/api/v1/artifacts?limit=200'),
+    api.get<RunsOverviewPage>('/api/v1/dashboard/runs?limit=40&status=done'),
+    api.get<ArtifactList>('/api/v1/artifacts?limit=200'),
   ]);
   // Runs submitted without --commit are told apart by their id.
   const option = (r: RunOverview) => h('option', { value: r.id }, `${r.commitSha ? sha(r.commitSha) : `run ${r.id.slice(0, 8)}`} · ${r.project} · ${r.branch ?? '—'} · ${ago(r.createdAt)}`);
@@ -93,7 +93,7 @@ async function picker(main: HTMLElement): Promise<void> {
  * Artifacts rather than runs: tick 2–6 files (e.g. the variants converted from one model, from
  * any runs) and compare their sessions across every run that measured them.
  */
-function artifactPicker(artifacts: ArtifactSummary[]): HTMLElement | null {
+function artifactPicker(artifacts: Artifact[]): HTMLElement | null {
   const runnable = artifacts.filter((a) => a.format !== 'pt');
   if (runnable.length < 2) return null;
   const byId = new Map(artifacts.map((a) => [a.id, a]));

@@ -3,7 +3,7 @@ import { statusBadge } from '../components/badges.js';
 import { h, render } from '../dom.js';
 import { ago, poolLabel } from '../format.js';
 import type { PageContext } from '../page.js';
-import type { FleetView } from '../types.js';
+import type { FleetView } from '@pocketbench/contracts';
 
 /** Device temperature above which a session waits for cooldown on most phones. */
 const HOT_C = 45;

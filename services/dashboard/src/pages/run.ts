@@ -3,7 +3,7 @@ import { statusBadge, verdictBadge } from '../components/badges.js';
 import { h, render } from '../dom.js';
 import { ago, bytes, dateTime, ms, poolLabel, ratio, sha } from '../format.js';
 import { href, type PageContext } from '../page.js';
-import type { MatrixCell, MatrixVerdict, RunLineage, RunMatrix } from '../types.js';
+import type { MatrixCell, MatrixVerdict, RunLineage, RunMatrix } from '@pocketbench/contracts';
 
 const FINAL = new Set(['done', 'failed', 'cancelled']);
 

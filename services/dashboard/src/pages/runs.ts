@@ -4,7 +4,7 @@ import { pager } from '../components/pager.js';
 import { h, render } from '../dom.js';
 import { ago, sha } from '../format.js';
 import { go, href, type PageContext } from '../page.js';
-import type { RunOverview } from '../types.js';
+import type { RunFilterOptions, RunOverview, RunsOverviewPage } from '@pocketbench/contracts';
 
 const STATUSES = ['queued', 'running', 'done', 'failed', 'cancelled'];
 const LIMIT = 50;
@@ -14,8 +14,8 @@ export async function runsPage({ main, params }: PageContext): Promise<void> {
   const filter = { project: params.get('project') ?? '', branch: params.get('branch') ?? '', status: params.get('status') ?? '' };
   const offset = Number(params.get('offset') ?? 0) || 0;
   const [{ runs, total }, options] = await Promise.all([
-    api.get<{ runs: RunOverview[]; total: number }>(`/api/v1/dashboard/runs${qs({ ...filter, limit: LIMIT, offset })}`),
-    api.get<{ projects: string[]; branches: string[] }>('/api/v1/dashboard/filters'),
+    api.get<RunsOverviewPage>(`/api/v1/dashboard/runs${qs({ ...filter, limit: LIMIT, offset })}`),
+    api.get<RunFilterOptions>('/api/v1/dashboard/filters'),
   ]);
   const decided = runs.filter((r) => r.verdict);
   const failed = decided.filter((r) => r.verdict === 'fail').length;

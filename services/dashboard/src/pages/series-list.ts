@@ -4,7 +4,7 @@ import { sparkline } from '../components/sparkline.js';
 import { h, render } from '../dom.js';
 import { ago, ms, pct, poolLabel } from '../format.js';
 import { go, href, type PageContext } from '../page.js';
-import type { SeriesSummary } from '../types.js';
+import type { RunFilterOptions, SeriesList } from '@pocketbench/contracts';
 
 const LIMIT = 50;
 
@@ -13,8 +13,8 @@ export async function seriesListPage({ main, params }: PageContext): Promise<voi
   const filter = { project: params.get('project') ?? '', model: params.get('model') ?? '', alerting: params.get('alerting') === 'true' };
   const offset = Number(params.get('offset') ?? 0) || 0;
   const [{ series, total }, options] = await Promise.all([
-    api.get<{ series: SeriesSummary[]; total: number }>(`/api/v1/series${qs({ ...filter, alerting: filter.alerting || null, limit: LIMIT, offset })}`),
-    api.get<{ projects: string[] }>('/api/v1/dashboard/filters'),
+    api.get<SeriesList>(`/api/v1/series${qs({ ...filter, alerting: filter.alerting || null, limit: LIMIT, offset })}`),
+    api.get<RunFilterOptions>('/api/v1/dashboard/filters'),
   ]);
   const alerting = series.filter((s) => s.activeAlerts > 0).length;
   render(main,

@@ -6,7 +6,7 @@ import { Chart, type Marker } from '../charts.js';
 import { h, render } from '../dom.js';
 import { ago, ms, poolLabel, sha } from '../format.js';
 import { href, type PageContext } from '../page.js';
-import type { Alert, SeriesPoint, SeriesView } from '../types.js';
+import type { Alert, SeriesPoint, SeriesView } from '@pocketbench/contracts';
 
 const ALERT_COLOR: Record<string, string> = { active: '#dc2626', acknowledged: '#b45309', dismissed: '#9ca3af' };
 

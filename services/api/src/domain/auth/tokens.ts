@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { CreatedToken } from '@pocketbench/contracts';
 import {
   ensureProject, findTokenByHash, getProjectByName, hashToken, insertToken, newTokenSecret,
   type Pool, type ProjectRow, type Queryable, type TokenKind,
@@ -6,6 +7,7 @@ import {
 import { ApiError, forbidden, unauthorized, validationFailed } from '../../errors.js';
 
 export { hashToken };
+export type { CreatedToken };
 
 /**
  * Who is calling: an admin (the configured token, an admin token row, or — only on a server
@@ -19,16 +21,6 @@ export type Principal =
 
 export const PROJECT_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const DEFAULT_PROJECT = 'default';
-
-export interface CreatedToken {
-  /** The bearer secret; shown once, only its sha256 is stored. */
-  token: string;
-  id: string;
-  kind: TokenKind;
-  name: string;
-  project: string | null;
-  admin: boolean;
-}
 
 /**
  * Issues a token: a project token (`project` given; the project is created when new), an admin

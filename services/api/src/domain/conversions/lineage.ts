@@ -1,18 +1,5 @@
+import type { RunLineage } from '@pocketbench/contracts';
 import { getArtifactsByIds, listRunConversions, type Pool } from '@pocketbench/db';
-
-/** A variants run's lineage as the dashboard shows it: the parent model and what each conversion made. */
-export interface RunLineage {
-  parent: { id: string; model: string; filename: string | null; sha256: string; sizeBytes: number };
-  conversions: {
-    variant: string;
-    format: string;
-    status: string;
-    reason: string | null;
-    unsupportedOp: string | null;
-    artifact: { id: string; sha256: string; sizeBytes: number } | null;
-    recipe: Record<string, unknown> | null;
-  }[];
-}
 
 /** null for a run that converted nothing. */
 export async function runLineage(db: Pool, runId: string): Promise<RunLineage | null> {

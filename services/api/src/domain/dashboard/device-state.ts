@@ -1,14 +1,4 @@
-/** What the dashboard shows of a device-state snapshot (worker's `DeviceStateSnapshot`). */
-export interface DeviceStateView {
-  takenAt: string | null;
-  /** Hottest thermal zone, °C. */
-  temperatureC: number | null;
-  thermalZones: Record<string, number>;
-  cpuFreqMhz: number[];
-  governor: string | null;
-  loadAvg: number[] | null;
-  batteryPct: number | null;
-}
+import type { DeviceStateView } from '@pocketbench/contracts';
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 

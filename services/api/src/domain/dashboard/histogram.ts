@@ -1,8 +1,4 @@
-export interface Histogram {
-  /** Bin edges, µs: bin i covers [edges[i], edges[i+1]) (the last bin includes its upper edge). */
-  edgesUs: number[];
-  counts: number[];
-}
+import type { Histogram } from '@pocketbench/contracts';
 
 /**
  * Histogram of a session's iterations with Freedman–Diaconis bin width (robust to the slow

@@ -1,4 +1,7 @@
 // Page-shaped views: each composes the dashboard queries into one route's JSON.
+import type {
+  CompareRow, CompareSubject, CompareView, DeviceState, FleetView, Sendable,
+} from '@pocketbench/contracts';
 import {
   compareArtifacts, compareRunCells, getArtifactLabels, getRunLabels, getSeriesBudgets, getSeriesMeta, getSeriesPoints,
   getSessionDetail, listAlertsForSeries, listBaselineSegments, listFleet, type CompareFigures, type Pool,
@@ -54,7 +57,7 @@ export function publicStateReason(state: string, reason: string | null): string 
  * work shows as `busy` without its job, run or session ids, and state reasons (which may quote
  * another project's error) are reduced to what the state means.
  */
-export async function fleetView(db: Pool, viewer?: { projectId: string }) {
+export async function fleetView(db: Pool, viewer?: { projectId: string }): Promise<Sendable<FleetView>> {
   const devices = (await listFleet(db)).map(({ lastDeviceState, currentProjectId, lastSessionProjectId, ...d }) => {
     const view = { ...d, lastState: viewDeviceState(lastDeviceState) };
     if (!viewer) return view;
@@ -65,7 +68,7 @@ export async function fleetView(db: Pool, viewer?: { projectId: string }) {
       stateReason: publicStateReason(d.state, d.stateReason),
     };
   });
-  const counts: Record<string, number> = { online: 0, busy: 0, offline: 0, quarantined: 0 };
+  const counts: Record<DeviceState, number> = { online: 0, busy: 0, offline: 0, quarantined: 0 };
   for (const d of devices) counts[d.state] = (counts[d.state] ?? 0) + 1;
   const pools = [...new Set(devices.map((d) => d.pool))].map((pool) => {
     const ds = devices.filter((d) => d.pool === pool);
@@ -75,41 +78,9 @@ export async function fleetView(db: Pool, viewer?: { projectId: string }) {
   return { counts, pools, devices };
 }
 
-export interface CompareCell {
-  sizeBytes: number;
-  p50Us: number | null;
-  p90Us: number | null;
-  peakRssBytes: number | null;
-  sessions: number;
-  /** Reference p50 / this p50: above 1 means faster than the first column. */
-  speedup: number | null;
-  /** Fidelity against the cells' reference (null without a fidelity pass): top-1 agreement %, eval-set top-1 %, accuracy drop in pp. */
-  top1AgreementPct: number | null;
-  accuracyTop1Pct: number | null;
-  accuracyDropPct: number | null;
-}
-
-export interface CompareRow {
-  key: string;
-  model: string | null;
-  variant: string | null;
-  format: string | null;
-  pool: string;
-  /** Every device of the pool is emulated. */
-  emulated: boolean;
-  backend: string;
-  deviceModel: string | null;
-  cells: (CompareCell | null)[];
-}
-
-export interface CompareSubject {
-  id: string;
-  label: string;
-  detail: string;
-  project: string;
-}
-
-function pivot(subjects: CompareSubject[], figures: CompareFigures[][], keyOf: (f: CompareFigures) => string, byArtifact: boolean) {
+function pivot(
+  subjects: CompareSubject[], figures: CompareFigures[][], keyOf: (f: CompareFigures) => string, byArtifact: boolean,
+): CompareRow[] {
   const rows = new Map<string, CompareRow>();
   figures.forEach((list, col) => {
     for (const f of list) {
@@ -139,7 +110,7 @@ function pivot(subjects: CompareSubject[], figures: CompareFigures[][], keyOf: (
 const short = (sha: string | null) => (sha ? sha.slice(0, 8) : 'no commit');
 
 /** Two or more runs side by side, cell by cell (same model, variant, format, pool, backend). */
-export async function compareRunsView(db: Pool, runIds: string[]) {
+export async function compareRunsView(db: Pool, runIds: string[]): Promise<CompareView> {
   const labels = await getRunLabels(db, runIds);
   const missing = runIds.filter((id) => !labels.some((l) => l.id === id));
   if (missing.length) throw notFound(`run ${missing[0]} does not exist`);
@@ -154,7 +125,7 @@ export async function compareRunsView(db: Pool, runIds: string[]) {
 }
 
 /** Two or more artifacts (e.g. fp32 / int8-dynamic / int8-static) per pool × backend; the first is the reference. */
-export async function compareArtifactsView(db: Pool, artifactIds: string[], runId: string | null) {
+export async function compareArtifactsView(db: Pool, artifactIds: string[], runId: string | null): Promise<CompareView> {
   const labels = await getArtifactLabels(db, artifactIds);
   const missing = artifactIds.filter((id) => !labels.some((l) => l.id === id));
   if (missing.length) throw notFound(`artifact ${missing[0]} does not exist`);

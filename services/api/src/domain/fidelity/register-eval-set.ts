@@ -1,22 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { NpzError, readEvalSet } from '@pocketbench/contracts';
+import { NpzError, readEvalSet, type EvalSet, type Sendable } from '@pocketbench/contracts';
 import { artifactShaExists, getEvalSet, insertEvalSet, lockArtifactSha, withTransaction, type EvalSetRow, type Pool } from '@pocketbench/db';
 import { ApiError, validationFailed } from '../../errors.js';
 import type { ArtifactStore, TempArtifact } from '../artifacts/artifact-store.js';
 import { canAccessProject, projectForWrite, type Principal } from '../auth/tokens.js';
 
-/** An eval set as the api shows it: its sha256 is its id. */
-export interface EvalSetView {
-  sha256: string;
-  filename: string | null;
-  sizeBytes: number;
-  samples: number;
-  sampleShape: number[];
-  inputDtype: string;
-  labels: { min: number; max: number };
-  createdAt: Date;
-}
+/** An eval set as the api shows it (its sha256 is its id), before res.json. */
+export type EvalSetView = Sendable<EvalSet>;
 
 export function evalSetView(e: EvalSetRow): EvalSetView {
   return {

@@ -1,4 +1,4 @@
-import { validateBenchReport, type BenchReport, type SessionRole } from '@pocketbench/contracts';
+import { validateBenchReport, type BenchReport, type ExternalSessionStored, type SessionRole } from '@pocketbench/contracts';
 import {
   EXTERNAL_SESSION_INDEX_BASE, getArtifact, getDevice, getJob, insertSession, listJobsForRun, listVerdictsForRun, lockCell, nextExternalSessionIndex,
   withTransaction, type Pool,
@@ -76,15 +76,8 @@ export interface ExternalSessionRequest {
   report: unknown;
 }
 
-export interface ExternalSessionResult {
-  sessionId: number;
-  /** false when (cell, role, sessionIndex) already had a result: the first one is kept. */
-  inserted: boolean;
-  jobId: string;
-  role: SessionRole;
-  sessionIndex: number;
-  cellStatus: string;
-}
+/** What `POST /api/v1/runs/:id/sessions` answers. */
+export type ExternalSessionResult = ExternalSessionStored;
 
 /**
  * `POST /api/v1/runs/:id/sessions`: a BenchReport measured outside the farm joins a cell of

@@ -1,4 +1,7 @@
-import type { CellFidelity } from '@pocketbench/contracts';
+import type {
+  ArtifactRef, CellFigures as Figures, RunList,
+  RunSummary as RunSummaryDto, RunView as RunViewDto, Sendable,
+} from '@pocketbench/contracts';
 import {
   emulatedTargets, getArtifactsByIds, getRun, getRunProgress, listCellFidelity, listCellFigures, listJobsForRun, listRunConversions, listRunSessions, listRuns,
   type ArtifactRow, type CellFigures, type JobRow, type Pool, type RunFilter, type RunRow, type SessionSummary,
@@ -9,85 +12,9 @@ import { forbidden, notFound } from '../../errors.js';
 import { canAccessProject, readableProject, type Principal } from '../auth/tokens.js';
 
 
-export interface ArtifactRef {
-  id: string;
-  model: string;
-  variant: string;
-  format: string;
-  sha256: string;
-  sizeBytes: number;
-  /** The artifact it was converted from (variants runs). */
-  parentArtifactId?: string | null;
-}
-
-/** One conversion a variants run waits for (or waited for), in the run's variant order. */
-export interface ConversionView {
-  id: string;
-  variant: string;
-  format: string;
-  status: string;
-  reason: string | null;
-  errorClass: string | null;
-  unsupportedOp: string | null;
-  attempts: number;
-  /** The variant's artifact once made. */
-  artifact: ArtifactRef | null;
-  /** How it was made (torch version, qconfig, calibration hash), once made. */
-  recipe: Record<string, unknown> | null;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-}
-
-export type Figures = Omit<CellFigures, 'jobId' | 'role'> & { peakRssMb: number | null; modelSizeMb: number | null };
-
-export interface CellView {
-  cellIndex: number;
-  jobId: string;
-  artifact: ArtifactRef;
-  baselineArtifact: ArtifactRef | null;
-  backend: string;
-  pool: string;
-  deviceId: string | null;
-  /** The cell's device, or every device of its pool, is emulated: shown as `<pool> (emulated)`. */
-  emulated: boolean;
-  status: string;
-  reason: string | null;
-  errorClass: string | null;
-  sessionsPlanned: number;
-  sessionsDone: number;
-  /** Figures of the head side; null until a session is stored. */
-  figures: Figures | null;
-  /** Figures of the baseline side of a paired A/B cell. */
-  baseline: Figures | null;
-  /** Agreement with the cell's reference and eval-set accuracy (medians over ok head sessions); null without a fidelity pass. */
-  fidelity: CellFidelity | null;
-  sessions?: SessionSummary[];
-}
-
-export interface RunSummary {
-  id: string;
-  project: string;
-  commit: string | null;
-  branch: string | null;
-  mergeBase: string | null;
-  baselineBranch: string;
-  status: string;
-  config: RunRow['config'];
-  progress: { jobsTotal: number; jobsFinished: number; jobsDone: number; jobsFailed: number; fraction: number };
-  createdAt: Date;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-}
-
-export interface RunView extends RunSummary {
-  matrix: RunRow['matrix'];
-  /** Variants runs: the fp32 TorchScript model the variants are converted from. */
-  parentArtifact: ArtifactRef | null;
-  /** Variants runs: one conversion per variant (and `.onnx`), with status; their cells appear when they end. */
-  conversions: ConversionView[];
-  progress: RunSummary['progress'] & { sessionsPlanned: number; sessionsDone: number };
-  cells: CellView[];
-}
+/** Server-side forms of the run DTOs (their instants still Dates until res.json). */
+export type RunSummary = Sendable<RunSummaryDto>;
+export type RunView = Sendable<RunViewDto>;
 
 export function summarize(run: RunRow): RunSummary {
   return {
@@ -212,7 +139,7 @@ export async function listRunsView(
   db: Pool,
   principal: Principal,
   q: { project?: string; branch?: string; status?: RunFilter['status']; limit?: number; offset?: number },
-): Promise<{ runs: RunSummary[]; total: number; limit: number; offset: number; nextOffset: number | null }> {
+): Promise<Sendable<RunList>> {
   const own = readableProject(principal, 'listing runs');
   let projectId: string | undefined;
   if (own) {
