@@ -70,7 +70,7 @@ export interface CellFigures {
 }
 
 /** One stored session as `/runs/:id/results` lists it. */
-export interface SessionSummary {
+export interface RunSession {
   id: number;
   jobId: string;
   role: SessionRole;
@@ -117,7 +117,7 @@ export interface CellView {
   /** Agreement with the cell's reference and eval-set accuracy (medians over ok head sessions); null without a fidelity pass. */
   fidelity: CellFidelity | null;
   /** `/runs/:id/results` only. */
-  sessions?: SessionSummary[];
+  sessions?: RunSession[];
 }
 
 export interface RunProgressCounts {
