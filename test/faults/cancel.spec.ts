@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { startPrivateRedis, type PrivateRedis } from '../support/redis.js';
 import { waitFor } from '../worker/support.js';
-import { currentJobOf, startFarm, startFarmBase, storedSessions, type Farm, type FarmBase } from './farm.js';
+import { currentJobOf, faultGround, startFarm, storedSessions, type Farm } from './farm.js';
 
 /** Live processes whose command line mentions `needle` (the harness runs in the device's work dir). */
 function processesMentioning(needle: string): number[] {
@@ -25,38 +23,23 @@ function processesMentioning(needle: string): number[] {
  */
 describe('faults: a run cancelled while its session runs', function () {
   this.timeout(240_000);
-  let base: FarmBase;
-  let db: TestDatabase;
-  let redis: PrivateRedis;
   let farm: Farm | undefined;
-
-  before(async function () {
-    this.timeout(600_000);
-    base = await startFarmBase();
-    db = await createTestDatabase();
-    redis = await startPrivateRedis();
-  });
-  after(async () => {
-    await farm?.close();
-    await redis?.stop();
-    await db?.drop();
-    await base?.close();
-  });
+  const g = faultGround(async () => farm?.close());
 
   it('frees the device within seconds through the driver and stores nothing for it', async () => {
     const deviceId = `cx-${Math.random().toString(36).slice(2, 7)}`;
-    farm = await startFarm(base, db.url, { databaseUrl: db.url, redisUrl: redis.url, hosts: [[deviceId]], pool: 'faults-cancel' });
+    farm = await startFarm(g.base, g.db.url, { databaseUrl: g.db.url, redisUrl: g.redis.url, hosts: [[deviceId]], pool: 'faults-cancel' });
     const artifact = await farm.upload();
     // A session that would run for two minutes.
     const runId = await farm.submit(artifact, { sessions: 1, iterations: 10, warmup: 1, minDurationMs: 60_000, timeoutSec: 600 });
     await waitFor('the session running', async () => (await currentJobOf(farm!.db, deviceId)) !== null, 120_000, 50);
-    await waitFor('the harness process on the device', async () => processesMentioning(`${base.workRoot}/${deviceId}`).length > 0, 60_000, 100);
+    await waitFor('the harness process on the device', async () => processesMentioning(`${g.base.workRoot}/${deviceId}`).length > 0, 60_000, 100);
 
     const cancelled = Date.now();
     const res = await fetch(`${farm.api.url}/api/v1/runs/${runId}/cancel`, { method: 'POST' });
     assert.equal(res.status, 200);
     await waitFor('the device free', async () => (await currentJobOf(farm!.db, deviceId)) === null, 30_000, 50);
-    await waitFor('the harness gone', async () => processesMentioning(`${base.workRoot}/${deviceId}`).length === 0, 30_000, 50);
+    await waitFor('the harness gone', async () => processesMentioning(`${g.base.workRoot}/${deviceId}`).length === 0, 30_000, 50);
     const freedMs = Date.now() - cancelled;
     console.log(`      (cancel → harness stopped and device free in ${(freedMs / 1000).toFixed(1)} s)`);
     assert.ok(freedMs < 10_000, `freed in ${freedMs} ms`);

@@ -9,7 +9,8 @@ import type { DeviceConfig } from '../../services/worker/src/devices/device-sess
 import type { WorkerConfig } from '../../services/worker/src/config.js';
 import { WorkerHost } from '../../services/worker/src/worker-host.js';
 import { tinyOnnx } from '../api/helpers.js';
-import { testQueuePrefix } from '../support/redis.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { startPrivateRedis, testQueuePrefix, type PrivateRedis } from '../support/redis.js';
 import { cloneDevice, quietLogger, REPO_ROOT, SHARED_DATA_DIR, testWorkerConfig, waitFor } from '../worker/support.js';
 
 /** What every fault test needs once: the device layer, one Appium server, this machine as a device. */
@@ -38,6 +39,35 @@ export async function startFarmBase(): Promise<FarmBase> {
       await rm(workRoot, { recursive: true, force: true });
     },
   };
+}
+
+/** What every fault spec stands on: the farm base, a test database of its own and a private Redis. */
+export interface FaultGround {
+  base: FarmBase;
+  db: TestDatabase;
+  redis: PrivateRedis;
+}
+
+/**
+ * Registers a fault spec's before/after hooks for its ground and returns it (filled in by
+ * `before`). `teardownFirst` runs at the start of `after`: what the spec built on the ground
+ * (its farm, proxies, worker processes) goes before the ground does.
+ */
+export function faultGround(teardownFirst: () => Promise<unknown> = async () => undefined): FaultGround {
+  const ground = {} as FaultGround;
+  before(async function () {
+    this.timeout(600_000);
+    ground.base = await startFarmBase();
+    ground.db = await createTestDatabase();
+    ground.redis = await startPrivateRedis();
+  });
+  after(async () => {
+    await teardownFirst();
+    await ground.redis?.stop();
+    await ground.db?.drop();
+    await ground.base?.close();
+  });
+  return ground;
 }
 
 export interface FarmOptions {

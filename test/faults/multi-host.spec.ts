@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { startPrivateRedis, type PrivateRedis } from '../support/redis.js';
 import { waitFor } from '../worker/support.js';
-import { currentJobOf, spawnWorker, startFarm, startFarmBase, storedSessions, type Farm, type FarmBase, type WorkerProcess } from './farm.js';
+import { currentJobOf, faultGround, spawnWorker, startFarm, storedSessions, type Farm, type WorkerProcess } from './farm.js';
 
 /**
  * Two worker hosts serving one farm, each its own `services/worker` process with its own device
@@ -14,46 +12,37 @@ import { currentJobOf, spawnWorker, startFarm, startFarmBase, storedSessions, ty
  */
 describe('faults: two worker hosts, one cut off from the network and one killed mid-session', function () {
   this.timeout(300_000);
-  let base: FarmBase;
-  let db: TestDatabase;
-  let redis: PrivateRedis;
   let farm: Farm;
   const links: Record<string, { db: FaultProxy; redis: FaultProxy }> = {};
   const workers: WorkerProcess[] = [];
   const suffix = Math.random().toString(36).slice(2, 7);
 
-  before(async function () {
-    this.timeout(600_000);
-    base = await startFarmBase();
-    db = await createTestDatabase();
-    redis = await startPrivateRedis();
-    const u = new URL(db.url);
-    for (const h of ['a', 'b']) {
-      links[h] = {
-        db: await startFaultProxy({ host: u.hostname, port: Number(u.port || 5432) }),
-        redis: await startFaultProxy({ host: '127.0.0.1', port: redis.port }),
-      };
-    }
-    // The api and its reconciler; the workers are the processes below (pool: this machine's).
-    farm = await startFarm(base, db.url, { databaseUrl: db.url, redisUrl: redis.url, hosts: [], pool: `host-${os.machine()}` });
-    for (const h of ['a', 'b']) {
-      workers.push(await spawnWorker(base, farm, {
-        hostName: `mh${h}-${suffix}`, databaseUrl: links[h].db.rewrite(db.url), redisUrl: links[h].redis.rewrite(redis.url),
-      }));
-    }
-  });
-  after(async () => {
+  const g = faultGround(async () => {
     for (const w of workers) await w.kill().catch(() => undefined);
     await farm?.close();
     for (const l of Object.values(links)) {
       await l.db.close();
       await l.redis.close();
     }
-    await redis?.stop();
-    await db?.drop();
-    await base?.close();
   });
 
+  before(async function () {
+    this.timeout(600_000);
+    const u = new URL(g.db.url);
+    for (const h of ['a', 'b']) {
+      links[h] = {
+        db: await startFaultProxy({ host: u.hostname, port: Number(u.port || 5432) }),
+        redis: await startFaultProxy({ host: '127.0.0.1', port: g.redis.port }),
+      };
+    }
+    // The api and its reconciler; the workers are the processes below (pool: this machine's).
+    farm = await startFarm(g.base, g.db.url, { databaseUrl: g.db.url, redisUrl: g.redis.url, hosts: [], pool: `host-${os.machine()}` });
+    for (const h of ['a', 'b']) {
+      workers.push(await spawnWorker(g.base, farm, {
+        hostName: `mh${h}-${suffix}`, databaseUrl: links[h].db.rewrite(g.db.url), redisUrl: links[h].redis.rewrite(g.redis.url),
+      }));
+    }
+  });
   it('a host cut off mid-session: its session runs elsewhere or when it returns, every session stored exactly once', async () => {
     const [a] = workers;
     const artifact = await farm.upload();

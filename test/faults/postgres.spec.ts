@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { startPrivateRedis, type PrivateRedis } from '../support/redis.js';
 import { waitFor } from '../worker/support.js';
-import { startFarm, startFarmBase, storedSessions, type Farm, type FarmBase } from './farm.js';
+import { faultGround, startFarm, storedSessions, type Farm } from './farm.js';
 
 /**
  * Postgres going away (a restart, a failover: every connection cut, new ones refused) and a
@@ -12,34 +10,22 @@ import { startFarm, startFarmBase, storedSessions, type Farm, type FarmBase } fr
  */
 describe('faults: Postgres restarted, and storing sessions failing while it stays up', function () {
   this.timeout(240_000);
-  let base: FarmBase;
-  let db: TestDatabase;
-  let redis: PrivateRedis;
   let proxy: FaultProxy;
   let farm: Farm | undefined;
+  const g = faultGround(async () => proxy?.close());
 
-  before(async function () {
-    this.timeout(600_000);
-    base = await startFarmBase();
-    db = await createTestDatabase();
-    redis = await startPrivateRedis();
-    const u = new URL(db.url);
+  before(async () => {
+    const u = new URL(g.db.url);
     proxy = await startFaultProxy({ host: u.hostname, port: Number(u.port || 5432) });
   });
   afterEach(async () => {
     await farm?.close();
     farm = undefined;
   });
-  after(async () => {
-    await proxy?.close();
-    await redis?.stop();
-    await db?.drop();
-    await base?.close();
-  });
 
   it('waits out a 10 s outage: 503 with Retry-After and /readyz unavailable meanwhile, nothing crashes, every session stored once', async () => {
-    farm = await startFarm(base, db.url, {
-      databaseUrl: proxy.rewrite(db.url), redisUrl: redis.url, hosts: [['pg-a', 'pg-b']], pool: 'faults-pg',
+    farm = await startFarm(g.base, g.db.url, {
+      databaseUrl: proxy.rewrite(g.db.url), redisUrl: g.redis.url, hosts: [['pg-a', 'pg-b']], pool: 'faults-pg',
     });
     const artifact = await farm.upload();
     const runId = await farm.submit(artifact, { sessions: 8, iterations: 20, warmup: 1 });
@@ -68,16 +54,16 @@ describe('faults: Postgres restarted, and storing sessions failing while it stay
 
   it('holds reports while storing fails for 6 s (the database up), then stores each once; past the give-up bound the cell fails with the reason', async () => {
     // The fault: every insert into sessions raises while the switch is on.
-    await db.pool.query(`CREATE TABLE IF NOT EXISTS fault_switch (on_ boolean NOT NULL)`);
-    await db.pool.query(`DELETE FROM fault_switch`);
-    await db.pool.query(`INSERT INTO fault_switch VALUES (false)`);
-    await db.pool.query(`CREATE OR REPLACE FUNCTION refuse_sessions() RETURNS trigger AS $$
+    await g.db.pool.query(`CREATE TABLE IF NOT EXISTS fault_switch (on_ boolean NOT NULL)`);
+    await g.db.pool.query(`DELETE FROM fault_switch`);
+    await g.db.pool.query(`INSERT INTO fault_switch VALUES (false)`);
+    await g.db.pool.query(`CREATE OR REPLACE FUNCTION refuse_sessions() RETURNS trigger AS $$
       BEGIN IF (SELECT on_ FROM fault_switch LIMIT 1) THEN RAISE EXCEPTION 'injected: storing sessions is refused'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`);
-    await db.pool.query(`CREATE OR REPLACE TRIGGER refuse_sessions BEFORE INSERT ON sessions FOR EACH ROW EXECUTE FUNCTION refuse_sessions()`);
-    const fault = (on: boolean) => db.pool.query('UPDATE fault_switch SET on_ = $1', [on]);
+    await g.db.pool.query(`CREATE OR REPLACE TRIGGER refuse_sessions BEFORE INSERT ON sessions FOR EACH ROW EXECUTE FUNCTION refuse_sessions()`);
+    const fault = (on: boolean) => g.db.pool.query('UPDATE fault_switch SET on_ = $1', [on]);
     try {
-      farm = await startFarm(base, db.url, {
-        databaseUrl: db.url, redisUrl: redis.url, hosts: [['st-a', 'st-b']], pool: 'faults-store', worker: { storeGiveUpMs: 10_000 },
+      farm = await startFarm(g.base, g.db.url, {
+        databaseUrl: g.db.url, redisUrl: g.redis.url, hosts: [['st-a', 'st-b']], pool: 'faults-store', worker: { storeGiveUpMs: 10_000 },
       });
       const artifact = await farm.upload();
       const runId = await farm.submit(artifact, { sessions: 6, iterations: 20, warmup: 1 });

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { startPrivateRedis, type PrivateRedis } from '../support/redis.js';
 import { waitFor } from '../worker/support.js';
-import { startFarm, startFarmBase, storedSessions, type Farm, type FarmBase } from './farm.js';
+import { faultGround, startFarm, storedSessions, type Farm } from './farm.js';
 
 /**
  * Redis is a cache of work: restarted mid-run with nothing kept on disk, every queued session
@@ -11,30 +9,15 @@ import { startFarm, startFarmBase, storedSessions, type Farm, type FarmBase } fr
  */
 describe('faults: Redis restarted mid-run (private redis-server, nothing on disk)', function () {
   this.timeout(240_000);
-  let base: FarmBase;
-  let db: TestDatabase;
-  let redis: PrivateRedis;
   let farm: Farm | undefined;
-
-  before(async function () {
-    this.timeout(600_000);
-    base = await startFarmBase();
-    db = await createTestDatabase();
-    redis = await startPrivateRedis();
-  });
-  after(async () => {
-    await farm?.close();
-    await redis?.stop();
-    await db?.drop();
-    await base?.close();
-  });
+  const g = faultGround(async () => farm?.close());
 
   it('heals the lost queue: every planned session stored exactly once, the run done within 60 s of Redis being back', async () => {
-    farm = await startFarm(base, db.url, { databaseUrl: db.url, redisUrl: redis.url, hosts: [['rr-a', 'rr-b']], pool: 'faults-rr' });
+    farm = await startFarm(g.base, g.db.url, { databaseUrl: g.db.url, redisUrl: g.redis.url, hosts: [['rr-a', 'rr-b']], pool: 'faults-rr' });
     const artifact = await farm.upload();
     const runId = await farm.submit(artifact, { sessions: 12, iterations: 20, warmup: 1 });
     await waitFor('3 sessions stored', async () => (await storedSessions(farm!.db, runId)) >= 3, 120_000, 50);
-    await redis.restart(3000);
+    await g.redis.restart(3000);
     const back = Date.now();
     const beforeHeal = await storedSessions(farm.db, runId);
     assert.ok(beforeHeal < 12, 'the restart came while sessions were still queued');
