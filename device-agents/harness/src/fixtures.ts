@@ -8,6 +8,8 @@ import type { ArtifactFormat, InputDtype, Variant } from '@pocketbench/contracts
 
 const BUILD_SCRIPT = fileURLToPath(new URL('../fixtures/build_fixtures.py', import.meta.url));
 const DIGITS_SCRIPT = fileURLToPath(new URL('../fixtures/build_digits.py', import.meta.url));
+/** What both builders import: part of every fixture set's cache key. */
+const SHARED_TOOLS = fileURLToPath(new URL('../fixtures/fixture_tools.py', import.meta.url));
 /** Debian's interpreter: it has python3-torch; a pyenv `python3` on PATH may not. */
 const PYTHON = '/usr/bin/python3';
 
@@ -97,12 +99,12 @@ export async function ensureDigitsFixtures(dataDir: string): Promise<DigitsFixtu
 }
 
 /**
- * Runs a build script once into `<dataDir>/fixtures/<script hash>-<key>` and returns that
+ * Runs a build script once into `<dataDir>/fixtures/<hash of the script and its shared tools>-<key>` and returns that
  * directory. The build happens in a temporary directory renamed into place, so concurrent
  * callers never see half a set.
  */
 async function buildCached(dataDir: string, script: string, key: string, args: string[]): Promise<string> {
-  const scriptHash = createHash('sha256').update(readFileSync(script)).digest('hex').slice(0, 12);
+  const scriptHash = createHash('sha256').update(readFileSync(script)).update(readFileSync(SHARED_TOOLS)).digest('hex').slice(0, 12);
   const dir = path.join(dataDir, 'fixtures', `${scriptHash}-${key}`);
   const manifestPath = path.join(dir, 'manifest.json');
   if (!existsSync(manifestPath)) {
