@@ -1,27 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ensureDigitsFixtures, ensurePtlRunner, loadConfig as loadHarnessConfig, type DigitsFixtures } from '@pocketbench/harness';
-import { loadConfig as loadApiConfig, startWebServer, type WebServer } from '../../services/api/src/index.js';
-import { WorkerHost } from '../../services/worker/src/worker-host.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { testQueuePrefix, TEST_REDIS_URL } from '../support/redis.js';
-import { quietLogger, REPO_ROOT, SHARED_DATA_DIR, testWorkerConfig } from '../worker/support.js';
+import type { WebServer } from '../../services/api/src/index.js';
+import type { TestDatabase } from '../support/db.js';
+import { SHARED_DATA_DIR } from '../worker/support.js';
+import { cli as runCli, startE2eStack, type E2eStack } from '../support/e2e.js';
 
-const CLI = path.join(REPO_ROOT, 'packages/cli/src/main.ts');
-
-function cli(args: string[], url: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, POCKETBENCH_URL: url, POCKETBENCH_TOKEN: '' },
-      timeout: 400_000,
-      maxBuffer: 16 << 20,
-    }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
+/** The CLI as a user runs it, against this test's api. */
+const cli = (args: string[], url: string) => runCli(args, url, { timeoutMs: 400_000 });
 
 interface ResultCell {
   model: string;
@@ -39,9 +27,9 @@ interface ResultCell {
  */
 describe('e2e: fidelity — a fast but wrong model fails the gate', function () {
   this.timeout(900_000);
+  let stack: E2eStack;
   let db: TestDatabase;
   let api: WebServer;
-  let host: WorkerHost;
   let tmp: string;
   let fx: DigitsFixtures;
   let runId: string;
@@ -50,23 +38,10 @@ describe('e2e: fidelity — a fast but wrong model fails the gate', function () 
 
   before(async function () {
     this.timeout(1_200_000);
-    db = await createTestDatabase();
-    tmp = await mkdtemp(path.join(os.tmpdir(), 'pb-fidelity-e2e-'));
     await ensurePtlRunner(loadHarnessConfig({ ...process.env, POCKETBENCH_DATA_DIR: SHARED_DATA_DIR }).ptlRunnerPath);
     fx = await ensureDigitsFixtures(SHARED_DATA_DIR);
-    const prefix = testQueuePrefix();
-    api = await startWebServer({
-      config: loadApiConfig({
-        PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL,
-        POCKETBENCH_DATA_DIR: path.join(tmp, 'api'), POCKETBENCH_QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent',
-      }),
-      migrate: false,
-    });
-    host = new WorkerHost({
-      config: { ...testWorkerConfig(db, prefix, { session: { cvCap: 10, driftCap: 10 } }), apiUrl: api.url, cacheDir: path.join(tmp, 'worker-cache') },
-      logger: quietLogger(),
-    });
-    await host.start();
+    stack = await startE2eStack({ name: 'fidelity-e2e' });
+    ({ db, api, tmp } = stack);
 
     const files = [
       file('digits_cnn', 'fp32', 'ptl'), file('digits_cnn', 'int8-dynamic', 'ptl'), file('digits_cnn', 'int8-static', 'ptl'),
@@ -84,10 +59,7 @@ describe('e2e: fidelity — a fast but wrong model fails the gate', function () 
   });
 
   after(async () => {
-    await host?.close().catch(() => undefined);
-    await api?.close().catch(() => undefined);
-    await db?.drop();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
+    await stack?.close();
   });
 
   const cell = (model: string, variant: string, format: string) => cells.find((c) => c.model === model && c.variant === variant && c.format === format)!;

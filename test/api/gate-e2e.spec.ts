@@ -1,27 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ensureFixtures } from '@pocketbench/harness';
-import { loadConfig as loadApiConfig, startWebServer, type WebServer } from '../../services/api/src/index.js';
-import { WorkerHost } from '../../services/worker/src/worker-host.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { testQueuePrefix, TEST_REDIS_URL } from '../support/redis.js';
-import { quietLogger, REPO_ROOT, SHARED_DATA_DIR, testWorkerConfig } from '../worker/support.js';
+import type { WebServer } from '../../services/api/src/index.js';
+import type { TestDatabase } from '../support/db.js';
+import { SHARED_DATA_DIR } from '../worker/support.js';
+import { cli as runCli, startE2eStack, type E2eStack } from '../support/e2e.js';
 
-const CLI = path.join(REPO_ROOT, 'packages/cli/src/main.ts');
-
-function cli(args: string[], url: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, POCKETBENCH_URL: url, POCKETBENCH_TOKEN: '' },
-      timeout: 280_000,
-      maxBuffer: 16 << 20,
-    }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
+/** The CLI as a user runs it, against this test's api. */
+const cli = (args: string[], url: string) => runCli(args, url, { timeoutMs: 280_000 });
 
 /**
  * The merge gate end to end on real inference: api + worker on this machine (real Appium,
@@ -30,9 +17,9 @@ function cli(args: string[], url: string): Promise<{ code: number; stdout: strin
  */
 describe('e2e: pocketbench submit --baseline, then pocketbench gate', function () {
   this.timeout(600_000);
+  let stack: E2eStack;
   let db: TestDatabase;
   let api: WebServer;
-  let host: WorkerHost;
   let tmp: string;
   let tiny: string;
   let mobilenet: string;
@@ -40,29 +27,16 @@ describe('e2e: pocketbench submit --baseline, then pocketbench gate', function (
 
   before(async function () {
     this.timeout(900_000);
-    db = await createTestDatabase();
-    tmp = await mkdtemp(path.join(os.tmpdir(), 'pb-gate-e2e-'));
+    // This machine is shared with other work: the tiny CNN's ~45 µs iterations show a robust CV
+    // around 20 % here, so the 10 % default would (rightly) mark every session unstable.
+    stack = await startE2eStack({ name: 'gate-e2e', worker: { session: { cvCap: 0.5 } } });
+    ({ db, api, tmp } = stack);
     const fx = await ensureFixtures(SHARED_DATA_DIR, ['mobilenet_v2', 'resnet18', 'tiny_cnn']);
     const find = (file: string) => fx.models.find((m) => m.file === file)!.path;
     tiny = find('tiny_cnn-fp32.onnx');
     mobilenet = find('mobilenet_v2-fp32.onnx');
     budgets = path.join(tmp, 'budgets.yml');
     await writeFile(budgets, 'rules:\n  - match: { model: "*" }\n    model_size_mb: 15\n');
-    const prefix = testQueuePrefix();
-    api = await startWebServer({
-      config: loadApiConfig({
-        PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL,
-        POCKETBENCH_DATA_DIR: path.join(tmp, 'api'), POCKETBENCH_QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent',
-      }),
-      migrate: false,
-    });
-    host = new WorkerHost({
-      // This machine is shared with other work: the tiny CNN's ~45 µs iterations show a robust CV
-      // around 20 % here, so the 10 % default would (rightly) mark every session unstable.
-      config: { ...testWorkerConfig(db, prefix, { session: { cvCap: 0.5 } }), apiUrl: api.url, cacheDir: path.join(tmp, 'worker-cache') },
-      logger: quietLogger(),
-    });
-    await host.start();
   });
 
   after(async () => {
@@ -70,10 +44,7 @@ describe('e2e: pocketbench submit --baseline, then pocketbench gate', function (
       const { rows } = await db.pool.query(`SELECT role, status, error_message, cv, array_length(iterations_us, 1) n, p50_us FROM sessions ORDER BY created_at`);
       console.log(rows);
     }
-    await host?.close().catch(() => undefined);
-    await api?.close().catch(() => undefined);
-    await db?.drop();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
+    await stack?.close();
   });
 
   async function submitAB(head: string, baseline: string): Promise<string> {

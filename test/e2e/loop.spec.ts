@@ -1,28 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { listSessionsForRun, recordDeviceOutcome } from '@pocketbench/db';
-import { loadConfig as loadApiConfig, startWebServer, type WebServer } from '../../services/api/src/index.js';
+import type { WebServer } from '../../services/api/src/index.js';
 import { WorkerHost } from '../../services/worker/src/worker-host.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { testQueuePrefix, TEST_REDIS_URL } from '../support/redis.js';
-import { loadDeviceLayer } from '../../services/worker/src/device-layer.js';
-import { cloneDevice, fixturePaths, quietLogger, REPO_ROOT, SHARED_DATA_DIR, testWorkerConfig, waitFor } from '../worker/support.js';
+import type { TestDatabase } from '../support/db.js';
+import { cloneDevice, fixturePaths, SHARED_DATA_DIR, waitFor } from '../worker/support.js';
+import { cli as runCli, startE2eStack, type E2eStack } from '../support/e2e.js';
 
-const CLI = path.join(REPO_ROOT, 'packages/cli/src/main.ts');
-
-/** Runs the CLI as a user would (a child process), against this test's api. */
-function cli(args: string[], url: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, POCKETBENCH_URL: url, POCKETBENCH_TOKEN: '' },
-      timeout: 120_000,
-    }, (err, stdout, stderr) => resolve({ code: err ? Number((err as NodeJS.ErrnoException & { code?: unknown }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
+/** The CLI as a user runs it, against this test's api. */
+const cli = (args: string[], url: string) => runCli(args, url, { timeoutMs: 120_000 });
 
 /**
  * The loop end to end: api (HTTP, port 0) + worker in-process on this machine through a real
@@ -30,6 +17,7 @@ function cli(args: string[], url: string): Promise<{ code: number; stdout: strin
  */
 describe('e2e: upload → submit → worker runs it on this machine → stored → pocketbench results', function () {
   this.timeout(300_000);
+  let stack: E2eStack;
   let db: TestDatabase;
   let api: WebServer;
   let host: WorkerHost;
@@ -41,38 +29,18 @@ describe('e2e: upload → submit → worker runs it on this machine → stored �
 
   before(async function () {
     this.timeout(900_000);
-    db = await createTestDatabase();
-    tmp = await mkdtemp(path.join(os.tmpdir(), 'pb-e2e-'));
     ({ onnx, ptl, ptlInt8 } = await fixturePaths());
-    const prefix = testQueuePrefix();
-    api = await startWebServer({
-      config: loadApiConfig({
-        PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL,
-        POCKETBENCH_DATA_DIR: path.join(tmp, 'api'), POCKETBENCH_QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent',
-      }),
-      migrate: false,
-    });
     // This machine and the emulated arm64 device under test-owned ids and work directories, in
     // their real pools (the queue prefix is this test's own).
-    const layer = await loadDeviceLayer();
-    const devices = (await layer.discoverLocalDevices({ dataDir: SHARED_DATA_DIR })).map((d) =>
-      cloneDevice(d, `${d.id}-e2e-${prefix.slice(-6)}`, d.pool, path.join(tmp, 'devices')));
-    host = new WorkerHost({
-      // Harness bundle and Appium home are the shared ones; the artifact cache is this test's, so it really downloads.
-      config: { ...testWorkerConfig(db, prefix), apiUrl: api.url, cacheDir: path.join(tmp, 'worker-cache') },
-      deviceLayer: layer,
-      devices,
-      logger: quietLogger(),
+    stack = await startE2eStack({
+      name: 'e2e',
+      devices: async (layer, { prefix, tmp }) => (await layer.discoverLocalDevices({ dataDir: SHARED_DATA_DIR })).map((d) =>
+        cloneDevice(d, `${d.id}-e2e-${prefix.slice(-6)}`, d.pool, path.join(tmp, 'devices'))),
     });
-    await host.start();
+    ({ db, api, host, tmp } = stack);
   });
 
-  after(async () => {
-    await host?.close().catch(() => undefined);
-    await api?.close().catch(() => undefined);
-    await db?.drop();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
+  after(async () => stack?.close());
 
   it('stores every iteration in Postgres and the CLI shows the cell', async () => {
     const form = new FormData();
@@ -241,10 +209,7 @@ describe('e2e: upload → submit → worker runs it on this machine → stored �
     const admin = await cli(['token', 'create', '--admin'], api.url);
     assert.equal(admin.code, 2);
     assert.match(admin.stderr, /POCKETBENCH_TOKEN/);
-    const withToken = (t: string) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', CLI, 'devices'], { cwd: REPO_ROOT, env: { ...process.env, POCKETBENCH_URL: api.url, POCKETBENCH_TOKEN: t } },
-        (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
-    });
+    const withToken = (t: string) => runCli(['devices'], api.url, { token: t });
     const refused = await withToken('pbt_not-a-token-at-all');
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /token/i);

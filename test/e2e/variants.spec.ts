@@ -1,30 +1,18 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { getArtifact, getConversion } from '@pocketbench/db';
-import { loadConfig as loadApiConfig, startWebServer, type WebServer } from '../../services/api/src/index.js';
-import { loadDeviceLayer } from '../../services/worker/src/device-layer.js';
+import type { WebServer } from '../../services/api/src/index.js';
 import { WorkerHost } from '../../services/worker/src/worker-host.js';
 import { ensureDigitsFixtures, type DigitsFixtures } from '@pocketbench/harness';
 import { makeConversionModels, makeDigitsCalibration, type ConversionModels } from '../conversion/support.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { testQueuePrefix, TEST_REDIS_URL } from '../support/redis.js';
-import { cloneDevice, quietLogger, REPO_ROOT, SHARED_DATA_DIR, testWorkerConfig } from '../worker/support.js';
+import type { TestDatabase } from '../support/db.js';
+import { cloneDevice, SHARED_DATA_DIR } from '../worker/support.js';
+import { cli as runCli, startE2eStack, type E2eStack } from '../support/e2e.js';
 
-const CLI = path.join(REPO_ROOT, 'packages/cli/src/main.ts');
-
-function cli(args: string[], url: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, POCKETBENCH_URL: url, POCKETBENCH_TOKEN: '' },
-      timeout: 240_000,
-    }, (err, stdout, stderr) => resolve({ code: err ? Number((err as NodeJS.ErrnoException & { code?: unknown }).code ?? 1) : 0, stdout, stderr }));
-  });
-}
+/** The CLI as a user runs it, against this test's api. */
+const cli = (args: string[], url: string) => runCli(args, url, { timeoutMs: 240_000 });
 
 /**
  * Variants end to end: `pocketbench submit model.pt --variants … --calibration … --wait` against a
@@ -33,6 +21,7 @@ function cli(args: string[], url: string): Promise<{ code: number; stdout: strin
  */
 describe('e2e: one fp32 TorchScript model → fp32 / int8-dynamic / int8-static .ptl measured side by side', function () {
   this.timeout(600_000);
+  let stack: E2eStack;
   let db: TestDatabase;
   let api: WebServer;
   let host: WorkerHost;
@@ -45,39 +34,21 @@ describe('e2e: one fp32 TorchScript model → fp32 / int8-dynamic / int8-static 
 
   before(async function () {
     this.timeout(900_000);
-    db = await createTestDatabase();
-    tmp = await mkdtemp(path.join(os.tmpdir(), 'pb-e2e-variants-'));
+    stack = await startE2eStack({
+      name: 'e2e-variants',
+      worker: { converter: 'on' },
+      devices: async (layer, { prefix, tmp }) => (await layer.discoverLocalDevices({ dataDir: SHARED_DATA_DIR }))
+        .filter((d) => !d.emulated)
+        .map((d) => cloneDevice(d, `${d.id}-var-${prefix.slice(-6)}`, d.pool, path.join(tmp, 'devices'))),
+    });
+    ({ db, api, host, tmp } = stack);
     models = await makeConversionModels(path.join(tmp, 'models'));
     digits = await ensureDigitsFixtures(SHARED_DATA_DIR);
     calibration = await makeDigitsCalibration(path.join(tmp, 'models'));
-    const prefix = testQueuePrefix();
-    api = await startWebServer({
-      config: loadApiConfig({
-        PORT: '0', HOST: '127.0.0.1', DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL,
-        POCKETBENCH_DATA_DIR: path.join(tmp, 'api'), POCKETBENCH_QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent',
-      }),
-      migrate: false,
-    });
-    const layer = await loadDeviceLayer();
-    const devices = (await layer.discoverLocalDevices({ dataDir: SHARED_DATA_DIR }))
-      .filter((d) => !d.emulated)
-      .map((d) => cloneDevice(d, `${d.id}-var-${prefix.slice(-6)}`, d.pool, path.join(tmp, 'devices')));
-    host = new WorkerHost({
-      config: { ...testWorkerConfig(db, prefix), apiUrl: api.url, cacheDir: path.join(tmp, 'worker-cache'), converter: 'on' },
-      deviceLayer: layer,
-      devices,
-      logger: quietLogger(),
-    });
-    await host.start();
     assert.ok(host.converter, 'this host has the converter (python3-torch)');
   });
 
-  after(async () => {
-    await host?.close().catch(() => undefined);
-    await api?.close().catch(() => undefined);
-    await db?.drop();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
+  after(async () => stack?.close());
 
   it('converts with the calibration set, links three .ptl artifacts to the parent, int8-static ≥ 3× smaller, every variant benchmarked, accuracy drop against fp32 in results --json', async () => {
     // The README's one command, with the fidelity fixture's held-out eval set for accuracy.
