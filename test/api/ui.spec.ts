@@ -65,6 +65,15 @@ describe('api: dashboard data routes', () => {
     const ratio = cell.verdicts.find((v: { ratio: number | null }) => v.ratio !== null);
     assert.ok(ratio.ciLow < ratio.ratio && ratio.ratio < ratio.ciHigh);
     assert.ok(cell.seriesId > 0 && cell.sessionId > 0, 'a cell links to its series and one session');
+    // Says what ran: the devices, the runtime and its version; a GPU adapter only where a report names one.
+    const ran = (await q.query(`SELECT DISTINCT device_id, runtime || ' ' || runtime_version AS rt FROM sessions WHERE job_id = $1 AND status = 'ok' ORDER BY device_id`, [cell.jobId])).rows;
+    assert.deepEqual(cell.devices, [...new Set(ran.map((r) => r.device_id))]);
+    assert.equal(cell.runtime, [...new Set(ran.map((r) => r.rt))].join(', '));
+    assert.equal(cell.gpuAdapter, null);
+    await q.query(`UPDATE sessions SET report = report || '{"backend":{"requested":"vulkan","used":"vulkan","adapter":{"name":"llvmpipe (LLVM 15.0.6, 256 bits)","deviceType":"cpu"}}}'::jsonb
+                    WHERE job_id = $1`, [cell.jobId]);
+    const lavapipe = (await get(`/api/v1/runs/${run.id}/matrix`)).cells.find((c: { jobId: string }) => c.jobId === cell.jobId);
+    assert.equal(lavapipe.gpuAdapter, 'llvmpipe (LLVM 15.0.6, 256 bits) (cpu)');
     assert.ok(['pass', 'fail', 'inconclusive'].includes(m.run.verdict));
     assert.ok(m.previousRunId, 'an older run of the same branch to compare with');
 

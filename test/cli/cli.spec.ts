@@ -121,7 +121,7 @@ describe('cli: pocketbench', function () {
     assert.deepEqual(c.devices, ['host-vm']);
     assert.equal(c.runtime, 'onnxruntime 1.30.0');
     assert.equal(c.sizeBytes, 13_973_409);
-    assert.match(renderTable(results), /^cell 0 ran: onnxruntime 1\.30\.0 · on host-vm · GPU adapter llvmpipe \(LLVM 15\.0\.6, 256 bits\) \(cpu\) · harness pocketbench-native-harness 0\.1\.0-native\+abc · model 13973409 bytes$/m);
+    assert.match(renderTable(results), /^cell 0 ran: onnxruntime 1\.30\.0 · on host-vm · GPU adapter llvmpipe \(LLVM 15\.0\.6, 256 bits\) \(cpu\) — a CPU \(software Vulkan\), not a GPU · harness pocketbench-native-harness 0\.1\.0-native\+abc · model 13973409 bytes$/m);
   });
   it('takes the model and variant from a file name ending in a variant (the fixtures\' names)', () => {
     assert.equal(modelNameFor('/x/mobilenet_v2-int8-static.ptl'), 'mobilenet_v2');

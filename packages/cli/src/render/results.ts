@@ -199,7 +199,8 @@ export function renderTable(results: RunResults): string {
   for (const c of results.cells) {
     if (!c.runtime && !c.devices.length) continue;
     const parts = [c.runtime ?? '-', `on ${c.devices.join(', ') || c.target}`];
-    if (c.gpuAdapter) parts.push(`GPU adapter ${c.gpuAdapter}`);
+    // A CPU Vulkan device (Mesa's llvmpipe/lavapipe) must not pass for a GPU.
+    if (c.gpuAdapter) parts.push(`GPU adapter ${c.gpuAdapter}${/\(cpu\)/i.test(c.gpuAdapter) ? ' — a CPU (software Vulkan), not a GPU' : ''}`);
     if (c.harness) parts.push(`harness ${c.harness}`);
     if (c.sizeBytes !== null) parts.push(`model ${c.sizeBytes} bytes`);
     out.push(`cell ${c.role === 'head' ? c.cellIndex : `${c.cellIndex} (${c.role})`} ran: ${parts.join(' · ')}`);

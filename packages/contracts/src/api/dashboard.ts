@@ -84,6 +84,11 @@ export interface MatrixCell {
   top1AgreementPct: number | null;
   accuracyTop1Pct: number | null;
   accuracyDropPct: number | null;
+  /** What ran, from the cell's ok head sessions: the devices, runtime and version (`onnxruntime 1.30.0`). */
+  devices: string[];
+  runtime: string | null;
+  /** GPU backends: the adapter that ran the cell, `name (deviceType)`; lavapipe/llvmpipe says `(cpu)`. */
+  gpuAdapter: string | null;
 }
 
 export interface MatrixArtifact {

@@ -168,6 +168,15 @@ function matrix(m: RunMatrix): HTMLElement {
       }))))));
 }
 
+/** What ran the cell: runtime and version, devices, and for a GPU backend its adapter (a CPU Vulkan device says so). */
+function ranOn(c: MatrixCell): HTMLElement | null {
+  if (!c.runtime && !c.devices.length) return null;
+  const cpu = c.gpuAdapter !== null && /\(cpu\)/i.test(c.gpuAdapter);
+  return h('p', { class: 'muted small', 'data-ran': '' },
+    `${c.runtime ?? 'runtime unknown'}${c.devices.length ? ` on ${c.devices.join(', ')}` : ''}`,
+    c.gpuAdapter ? [h('br', {}), `adapter ${c.gpuAdapter}`, cpu ? h('strong', { 'data-cpu-adapter': '' }, ' — a CPU (software Vulkan), not a GPU') : null] : null);
+}
+
 function matrixCell(c: MatrixCell): HTMLElement {
   const regression = c.verdicts.find((v) => v.metric === 'regression' || v.ratio !== null);
   const budgets = c.verdicts.filter((v) => v !== regression && v.budget !== null);
@@ -189,5 +198,6 @@ function matrixCell(c: MatrixCell): HTMLElement {
         c.accuracyDropPct !== null ? h('span', { class: 'ci' }, ` (${c.accuracyDropPct >= 0 ? '−' : '+'}${Math.abs(c.accuracyDropPct).toFixed(1)} pp)`) : null)] : null,
       h('dt', {}, 'RSS'), h('dd', {}, bytes(c.peakRssBytes))) : h('p', { class: 'muted' }, c.reason ?? `${c.sessionsDone}/${c.sessionsPlanned} sessions`),
     c.sessionsUnstable ? h('p', { class: 'muted small' }, `${c.sessionsUnstable} unstable session${c.sessionsUnstable > 1 ? 's' : ''} excluded`) : null,
+    ranOn(c),
     c.seriesId !== null ? h('a', { class: 'small', href: href(`/series/${c.seriesId}`, { session: c.sessionId }), 'data-series-link': '' }, 'Series & sessions →') : null);
 }

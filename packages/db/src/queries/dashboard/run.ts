@@ -38,6 +38,11 @@ export interface MatrixCell {
   top1AgreementPct: number | null;
   accuracyTop1Pct: number | null;
   accuracyDropPct: number | null;
+  /** What ran, from the cell's ok head sessions: the devices, runtime and version (`onnxruntime 1.30.0`). */
+  devices: string[];
+  runtime: string | null;
+  /** GPU backends: the adapter that ran the cell, `name (deviceType)`; lavapipe/llvmpipe says `(cpu)`. */
+  gpuAdapter: string | null;
 }
 
 export interface MatrixArtifact {
@@ -94,6 +99,9 @@ interface MatrixCellRow {
   agreement: number | null;
   accuracy: number | null;
   accuracy_drop: number | null;
+  device_ids: string[] | null;
+  runtime_label: string | null;
+  gpu_adapter: string | null;
 }
 
 interface MatrixVerdictRow {
@@ -145,6 +153,10 @@ export async function getRunMatrix(q: Queryable, runId: string): Promise<RunMatr
                   percentile_cont(0.5) WITHIN GROUP (ORDER BY s.p90_us) FILTER (WHERE s.status = 'ok') AS p90,
                   max(s.peak_rss_bytes) FILTER (WHERE s.status = 'ok') AS rss,
                   max(s.series_id) AS series_id,
+                  array_remove(array_agg(DISTINCT s.device_id ORDER BY s.device_id) FILTER (WHERE s.status = 'ok'), NULL) AS device_ids,
+                  string_agg(DISTINCT s.runtime || coalesce(' ' || s.runtime_version, ''), ', ') FILTER (WHERE s.status = 'ok') AS runtime_label,
+                  string_agg(DISTINCT (s.report->'backend'->'adapter'->>'name') || coalesce(' (' || (s.report->'backend'->'adapter'->>'deviceType') || ')', ''), ', ')
+                    FILTER (WHERE s.status = 'ok') AS gpu_adapter,
                   percentile_cont(0.5) WITHIN GROUP (ORDER BY (s.fidelity->'agreement'->0->>'top1AgreementPct')::float8) FILTER (WHERE s.status = 'ok') AS agreement,
                   percentile_cont(0.5) WITHIN GROUP (ORDER BY (s.fidelity->'accuracy'->>'top1Pct')::float8) FILTER (WHERE s.status = 'ok') AS accuracy,
                   percentile_cont(0.5) WITHIN GROUP (ORDER BY (s.fidelity->'accuracy'->>'dropPct')::float8) FILTER (WHERE s.status = 'ok') AS accuracy_drop
@@ -192,6 +204,7 @@ export async function getRunMatrix(q: Queryable, runId: string): Promise<RunMatr
       sessionsUnstable: c.unstable ?? 0, p50Us: num(c.p50), p90Us: num(c.p90), peakRssBytes: num(c.rss),
       seriesId: num(c.series_id), sessionId: sessionOf.get(c.id)?.id ?? null, verdict: worst, verdicts: vs,
       top1AgreementPct: num(c.agreement), accuracyTop1Pct: num(c.accuracy), accuracyDropPct: num(c.accuracy_drop),
+      devices: c.device_ids ?? [], runtime: c.runtime_label, gpuAdapter: c.gpu_adapter,
     };
   });
   const runVerdict = runVerdicts.length ? runVerdicts[runVerdicts.length - 1].verdict : null;
