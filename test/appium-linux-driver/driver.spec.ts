@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open as openFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { remote } from 'webdriverio';
@@ -87,6 +87,21 @@ describe('appium-linux-driver (real Appium 3 server)', function () {
       const h = (await b.execute('mobile: fileHash', { path: 'files/blob.bin' })) as { sha256: string };
       assert.equal(h.sha256, createHash('sha256').update(data).digest('hex'));
       assert.deepEqual(await b.execute('mobile: fileHash', { path: 'files/absent' }), { path: path.join(workDir, 'files/absent'), sha256: null });
+    });
+
+    it('hashes a file again once it changed in place, same size or not', async () => {
+      const file = path.join(workDir, 'files/changing.bin');
+      const first = randomBytes(4096);
+      await b.pushFile('files/changing.bin', first.toString('base64'));
+      const hash = async () => ((await b.execute('mobile: fileHash', { path: 'files/changing.bin' })) as { sha256: string }).sha256;
+      assert.equal(await hash(), createHash('sha256').update(first).digest('hex'));
+      const second = randomBytes(4096);
+      const fd = await openFile(file, 'r+');
+      await fd.write(second, 0, second.length, 0);
+      await fd.close();
+      assert.equal(await hash(), createHash('sha256').update(second).digest('hex'), 'not the remembered hash of the old content');
+      await rm(file);
+      assert.equal(await hash(), null);
     });
 
     it('keeps no push whose sha256 does not match, and answers with what it received and what landed (null)', async () => {

@@ -1,11 +1,21 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { currentOwner, ownerIsGone, parseOwner } from './harness-owner.js';
 import { runProcess } from './run-process.js';
 import type { ExecOptions, ExecResult, Target, TargetKind } from './target.js';
+
+/** What changes whenever a file's content may have: identity, size, mtime and ctime (ns); null when absent. */
+async function fileKey(p: string): Promise<string | null> {
+  try {
+    const s = await stat(p, { bigint: true });
+    return s.isFile() ? `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}` : null;
+  } catch {
+    return null;
+  }
+}
 
 /** A target whose filesystem is this host's (this machine; qemu-user, which shares the host's files). */
 export abstract class HostFsTarget implements Target {
@@ -48,12 +58,26 @@ export abstract class HostFsTarget implements Target {
     return readFile(p);
   }
 
+  /**
+   * sha256 of a file, hashed once per content: remembered with the file's identity and change
+   * times (device, inode, size, mtime and ctime in ns), so the model-cache check before each
+   * session does not read the model again; the harness still hashes what it runs.
+   */
   async sha256(p: string): Promise<string | null> {
-    if (!(await this.exists(p))) return null;
+    const before = await fileKey(p);
+    if (before === null) return null;
+    const known = this.hashes.get(p);
+    if (known?.key === before) return known.sha256;
     const h = createHash('sha256');
     for await (const chunk of createReadStream(p)) h.update(chunk as Buffer);
-    return h.digest('hex');
+    const sha256 = h.digest('hex');
+    // A file changed while it was read is hashed again next time.
+    if ((await fileKey(p)) === before) this.hashes.set(p, { key: before, sha256 });
+    else this.hashes.delete(p);
+    return sha256;
   }
+
+  private readonly hashes = new Map<string, { key: string; sha256: string }>();
 
   async exists(p: string): Promise<boolean> {
     return access(p).then(
