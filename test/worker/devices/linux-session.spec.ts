@@ -103,7 +103,8 @@ describe('Linux device sessions: real Appium 3, our driver, the real harness', f
       assert.equal(report.model?.sha256, modelSha);
       assert.ok((report.timing?.iterationsUs.length ?? 0) >= 10);
       assert.ok((report.memory?.peakRssBytes ?? 0) > 0);
-      assert.ok(session.lastStateBefore && session.lastStateBefore.loadAvg.length === 3);
+      assert.equal(session.recentState(60_000)?.takenAt, report.device.after.takenAt, "the report's end state stands for the device's state now");
+      assert.equal(session.recentState(-1), undefined, 'but only while recent');
       const kept = await readdir(path.join(cacheDir, 'reports', d.id));
       assert.equal(kept.length, 1, 'the pulled report is kept on the worker host');
       localTopK = report.output?.topK;

@@ -60,5 +60,11 @@ export interface DeviceSession {
    * infrastructure faults (session lost, transfer hash mismatch…), each carrying its errorClass.
    */
   runHarness(spec: BenchSpec): Promise<BenchReport>;
+  /**
+   * The device state the last report recorded when its session ended (`report.device.after`), if
+   * that report was pulled less than `maxAgeMs` ago by this host's clock: what the next session's
+   * cooldown check reads instead of starting a probe on the device. Undefined otherwise.
+   */
+  recentState?(maxAgeMs: number): DeviceStateSnapshot | undefined;
   close(): Promise<void>;
 }

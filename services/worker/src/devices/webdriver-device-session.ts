@@ -28,8 +28,8 @@ export class WebDriverDeviceSession implements DeviceSession {
   private browser?: Browser;
   private closed = false;
   private readonly log: Logger;
-  /** The state recorded before the last harness run. */
-  lastStateBefore?: DeviceStateSnapshot;
+  /** The state the last report recorded at its end, and when (this host's clock) it was pulled. */
+  private lastAfter?: { state: DeviceStateSnapshot; pulledAt: number };
 
   constructor(
     readonly device: DeviceConfig,
@@ -106,6 +106,7 @@ export class WebDriverDeviceSession implements DeviceSession {
   private async drop(): Promise<void> {
     const b = this.browser;
     this.browser = undefined;
+    this.lastAfter = undefined;
     this.adapter.reset();
     if (b) await b.deleteSession().catch(() => undefined);
   }
@@ -140,8 +141,7 @@ export class WebDriverDeviceSession implements DeviceSession {
         },
       };
     }
-    this.lastStateBefore = await this.step('recording the device state', (x) => this.adapter.state(x), b);
-
+    // No state probe of our own here: the harness records the device's state before and after.
     const label = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
     const started = Date.now();
     const text = await this.step(
@@ -160,7 +160,13 @@ export class WebDriverDeviceSession implements DeviceSession {
     const checked = validateBenchReport(doc);
     if (!checked.ok) throw new ReportInvalidError(`the report from ${this.device.id} is not a BenchReport: ${checked.errors.join('; ')}`);
     this.log.info({ status: checked.value.status, ms: Date.now() - started }, 'harness report pulled and valid');
+    const after = checked.value.device?.after;
+    this.lastAfter = after ? { state: { ...after, governor: after.governor ?? undefined }, pulledAt: Date.now() } : undefined;
     return checked.value;
+  }
+
+  recentState(maxAgeMs: number): DeviceStateSnapshot | undefined {
+    return this.lastAfter && Date.now() - this.lastAfter.pulledAt <= maxAgeMs ? this.lastAfter.state : undefined;
   }
 
   /** Keeps the newest reports as pulled (labels sort by time), for looking into a device's recent runs. */

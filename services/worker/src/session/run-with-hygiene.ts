@@ -7,14 +7,22 @@ import type { RunResult } from './classify-outcome.js';
 import type { SessionDeps } from './session-deps.js';
 
 /**
+ * How old the previous report's end-of-session state may be to stand for the device's state now.
+ * A device only cools while idle, so a reading from seconds ago errs towards waiting; the harness
+ * records the state again before it runs, and throttling during the session is caught from that.
+ */
+export const RECENT_STATE_MS = 30_000;
+
+/**
  * Session hygiene: a device above its temperature ceiling waits (cooldown) before the session.
  * Returns why the session must not count (still too hot after the longest cooldown), or undefined.
- * A device without thermal zones (most VMs) is never held.
+ * A device without thermal zones (most VMs) is never held. The first reading is the last report's
+ * end-of-session state when it is recent (no process started on the device); waiting polls the device.
  */
 export async function coolDown(deps: SessionDeps, session: DeviceSession, log: Logger): Promise<string | undefined> {
   const { tempCeilingC: ceilingC, cooldownPollMs: pollMs, cooldownMaxMs: maxMs } = deps.policy;
   const started = Date.now();
-  let check = checkTemperatureCeiling((await session.state()).thermalZones, ceilingC);
+  let check = checkTemperatureCeiling((session.recentState?.(RECENT_STATE_MS) ?? (await session.state())).thermalZones, ceilingC);
   if (!check.overCeiling) return undefined;
   log.info({ maxC: check.maxC, ceilingC, maxWaitMs: maxMs }, 'device above its temperature ceiling; cooling down before the session');
   while (check.overCeiling && Date.now() - started < maxMs) {
