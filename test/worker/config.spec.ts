@@ -11,6 +11,7 @@ describe('worker/config', () => {
     assert.equal(c.apiUrl, 'http://127.0.0.1:8080');
     assert.equal(c.session.quarantineAfter, 3);
     assert.equal(c.deviceFilter, undefined);
+    assert.equal(c.hostDeviceHarness, 'auto');
   });
 
   it('names the variable that is missing or wrong', () => {
@@ -18,6 +19,7 @@ describe('worker/config', () => {
     assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://x/db', POCKETBENCH_HEARTBEAT_MS: 'soon' }), /POCKETBENCH_HEARTBEAT_MS must be an integer/);
     assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://x/db', REDIS_URL: 'not a url' }), /REDIS_URL is not a valid URL/);
     assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://x/db', POCKETBENCH_CV_CAP: '-1' }), /POCKETBENCH_CV_CAP/);
+    assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://x/db', POCKETBENCH_HOST_DEVICE_HARNESS: 'fast' }), /POCKETBENCH_HOST_DEVICE_HARNESS must be auto, native or node, got "fast"/);
   });
 
   it('reads the device filter as ids or pools', () => {

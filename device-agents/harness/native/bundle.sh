@@ -4,10 +4,13 @@
 # runner (native/ptl-runner), with their own dynamic loader and every shared library they need,
 # started by a POSIX sh entry that works under Android's sh (toybox/mksh) from any directory.
 #
-#   bundle.sh --arch aarch64|x86_64 [--out DIR] [--runtimes onnxruntime,pytorch-lite] [--data-dir DIR]
+#   bundle.sh --arch aarch64|x86_64 [--out DIR] [--runtimes onnxruntime,pytorch-lite] [--data-dir DIR] [--if-built]
 #
-# Prints the bundle directory on stdout. Binaries are cached by a hash of their sources and
-# toolchain inputs under <data-dir>/harness/native-build/<arch>/, assembled bundles under
+# Prints the bundle directory on stdout. --if-built builds nothing: it prints the directory when
+# the bundle for the current sources is already there, and exits 3 (printing nothing) otherwise
+# (what a worker host asks before it lets this machine's own device run the native harness).
+# Binaries are cached by a hash of their sources and toolchain inputs under
+# <data-dir>/harness/native-build/<arch>/, assembled bundles under
 # <data-dir>/harness/native-bundle/<arch>/<version>/; --out copies (hard-links where it can) one.
 # Sources: Debian packages (g++, g++-aarch64-linux-gnu, libtorch-dev[:arm64] through a dpkg -x
 # sysroot, nlohmann-json3-dev) and npm packages (onnxruntime-node's libonnxruntime.so.1, the C
@@ -18,14 +21,15 @@ repo=$(cd "$here/../../.." && pwd)
 fail() { printf '[harness-bundle] error: %s\n' "$*" >&2; exit 1; }
 log() { printf '[harness-bundle] %s\n' "$*" >&2; }
 
-arch="" out="" runtimes="onnxruntime,pytorch-lite" data_dir="${POCKETBENCH_DATA_DIR:-$repo/.pocketbench}"
+arch="" out="" runtimes="onnxruntime,pytorch-lite" data_dir="${POCKETBENCH_DATA_DIR:-$repo/.pocketbench}" if_built=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --arch) arch=${2:-}; shift 2 ;;
     --out) out=${2:-}; shift 2 ;;
     --runtimes) runtimes=${2:-}; shift 2 ;;
     --data-dir) data_dir=${2:-}; shift 2 ;;
-    *) fail "unknown argument '$1' (usage: bundle.sh --arch aarch64|x86_64 [--out DIR] [--runtimes onnxruntime,pytorch-lite])" ;;
+    --if-built) if_built=1; shift ;;
+    *) fail "unknown argument '$1' (usage: bundle.sh --arch aarch64|x86_64 [--out DIR] [--runtimes onnxruntime,pytorch-lite] [--if-built])" ;;
   esac
 done
 case "$arch" in
@@ -50,6 +54,7 @@ command -v "$cxx" >/dev/null || fail "$cxx is missing (Debian package $([ "$arch
 [ -f /usr/include/nlohmann/json.hpp ] || fail "nlohmann/json.hpp is missing (Debian package nlohmann-json3-dev)"
 if [ "$arch" = aarch64 ]; then
   sysroot="$data_dir/cross/sysroot-arm64"
+  if [ $if_built = 1 ] && [ ! -f "$sysroot.pkgs" ]; then exit 3; fi
   bash "$here/cross/sysroot-arm64.sh" "$sysroot" || fail "the arm64 sysroot could not be built"
   # libgloo (and a few others) live outside the multiarch directory, in /usr/lib.
   libdirs=("$sysroot/usr/lib/$triplet" "$sysroot/lib/$triplet" "$sysroot/usr/lib")
@@ -103,6 +108,7 @@ component() {
   local B="$data_dir/harness/native-build/$arch/$name-$h"
   bin_dirs+=("$B")
   [ -f "$B/.done" ] && return 0
+  [ $if_built = 1 ] && exit 3
   log "compiling $name for $arch (once per source change; minutes for the libtorch runner)"
   rm -rf "$B" && mkdir -p "$B"
   ( B=$B; eval "$cmd" ) >"$B/build.log" 2>&1 && touch "$B/.done" &
@@ -111,11 +117,11 @@ component() {
 component harness "$here/harness/main.cpp $here/common/sha256.h" \
   '"$cxx" "${opt[@]}" "${json_inc[@]}" -o "$B/pocketbench-harness" "$here/harness/main.cpp"'
 if [ $want_ort = 1 ]; then
-  component ort "$here/ort-runner/main.cpp $here/ort-runner/bare_loop.cpp $ort_so $ort_h/onnxruntime_c_api.h $ort_h/onnxruntime_cxx_api.h $ort_h/onnxruntime_cxx_inline.h" \
+  component ort "$here/ort-runner/main.cpp $here/ort-runner/bare_loop.cpp $here/common/runner.h $ort_so $ort_h/onnxruntime_c_api.h $ort_h/onnxruntime_cxx_api.h $ort_h/onnxruntime_cxx_inline.h" \
     '"$cxx" "${opt[@]}" "${json_inc[@]}" -I"$ort_h" -o "$B/ort-runner" "$here/ort-runner/main.cpp" "$ort_so" && "$cxx" "${opt[@]}" -I"$ort_h" -o "$B/ort-bare-loop" "$here/ort-runner/bare_loop.cpp" "$ort_so"'
 fi
 if [ $want_ptl = 1 ]; then
-  component ptl "$here/ptl-runner/main.cpp $here/ptl-runner/bare_loop.cpp" \
+  component ptl "$here/ptl-runner/main.cpp $here/ptl-runner/bare_loop.cpp $here/common/runner.h" \
     '"$cxx" "${opt[@]}" "${torch_flags[@]}" -o "$B/ptl-runner" "$here/ptl-runner/main.cpp" "${torch_libs[@]}" && "$cxx" "${opt[@]}" "${torch_flags[@]}" -o "$B/ptl-bare-loop" "$here/ptl-runner/bare_loop.cpp" "${torch_libs[@]}"'
 fi
 ok=1
@@ -159,6 +165,7 @@ manifest_inputs=$( { for n in "${!found[@]}"; do r=$(readlink -f "${found[$n]}")
 version="$(node -p 'require(process.argv[1]).version' "$repo/device-agents/harness/package.json")-native+$(printf '%s' "$manifest_inputs" | sha256sum | cut -c1-12)"
 cache="$data_dir/harness/native-bundle/$arch/$version"
 if [ ! -f "$cache/manifest.json" ]; then
+  [ $if_built = 1 ] && exit 3
   log "assembling the $arch bundle $version (${#found[@]} libraries)"
   tmp="$cache.tmp-$$"
   trap 'rm -rf "$tmp"' EXIT

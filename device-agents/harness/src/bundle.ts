@@ -160,12 +160,42 @@ export interface NativeBundleManifest {
  * (the first build cross-compiles, minutes; later calls take seconds).
  */
 export async function ensureNativeHarnessBundle(opts: { dataDir: string; arch: 'aarch64' | 'x86_64' }): Promise<HarnessBundle & { manifest: NativeBundleManifest }> {
-  const dir = await new Promise<string>((resolve, reject) => {
-    execFile('bash', [NATIVE_BUNDLE_SCRIPT, '--arch', opts.arch, '--data-dir', opts.dataDir], { timeout: 30 * 60_000, maxBuffer: 8 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`building the native ${opts.arch} harness bundle failed: ${String(stderr).trim().split('\n').slice(-5).join(' ') || err.message}`));
-      else resolve(String(stdout).trim().split('\n').pop() ?? '');
-    });
-  });
+  const dir = await runBundleScript(opts, []);
+  if (dir === undefined) throw new Error(`building the native ${opts.arch} harness bundle printed no directory`);
+  return await readNativeBundle(dir);
+}
+
+/**
+ * The native bundle for `arch` if it is already built for the current sources, else undefined:
+ * nothing is compiled (`bundle.sh --if-built`, seconds). What decides whether this machine's own
+ * device runs the native harness without a worker's start waiting minutes for a build.
+ */
+export async function findNativeHarnessBundle(opts: { dataDir: string; arch: 'aarch64' | 'x86_64' }): Promise<(HarnessBundle & { manifest: NativeBundleManifest }) | undefined> {
+  // Asked once per process and data dir (seconds each time): the sources do not change under a running worker.
+  const key = `${path.resolve(opts.dataDir)}\u0000${opts.arch}`;
+  let found = builtBundles.get(key);
+  if (!found) {
+    found = runBundleScript(opts, ['--if-built']).then((dir) => (dir === undefined ? undefined : readNativeBundle(dir)));
+    builtBundles.set(key, found);
+    found.catch(() => builtBundles.delete(key));
+  }
+  return await found;
+}
+
+const builtBundles = new Map<string, Promise<(HarnessBundle & { manifest: NativeBundleManifest }) | undefined>>();
+
+async function readNativeBundle(dir: string): Promise<HarnessBundle & { manifest: NativeBundleManifest }> {
   const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as NativeBundleManifest;
   return { dir, version: manifest.version, manifest };
+}
+
+/** bundle.sh's directory, or undefined when `--if-built` found none (exit 3). */
+function runBundleScript(opts: { dataDir: string; arch: 'aarch64' | 'x86_64' }, extra: string[]): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    execFile('bash', [NATIVE_BUNDLE_SCRIPT, '--arch', opts.arch, '--data-dir', opts.dataDir, ...extra], { timeout: 30 * 60_000, maxBuffer: 8 << 20 }, (err, stdout, stderr) => {
+      if (err && extra.includes('--if-built') && err.code === 3) resolve(undefined);
+      else if (err) reject(new Error(`building the native ${opts.arch} harness bundle failed: ${String(stderr).trim().split('\n').slice(-5).join(' ') || err.message}`));
+      else resolve(String(stdout).trim().split('\n').pop() || undefined);
+    });
+  });
 }

@@ -42,6 +42,13 @@ export interface WorkerConfig {
   dataDir: string;
   /** The harness on this host itself, which computes fidelity reference outputs (its own environment variables). */
   hostHarness: HarnessConfig;
+  /**
+   * Which harness this machine's own device (the local target) runs (`POCKETBENCH_HOST_DEVICE_HARNESS`):
+   * `auto` the native bundle when it is already built for the current sources (no build at start),
+   * else the Node harness; `native` the native bundle, built if needed; `node` the Node harness.
+   * Fidelity passes run on the Node harness either way. @defaultValue 'auto'
+   */
+  hostDeviceHarness: 'auto' | 'native' | 'node';
   /** Host-side caches: artifacts by hash, pulled reports (`POCKETBENCH_WORKER_CACHE_DIR`). @defaultValue '<dataDir>/worker-cache' */
   cacheDir: string;
   /** Use this Appium server instead of starting one (`APPIUM_URL`). */
@@ -139,6 +146,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   if (!Number.isFinite(tempCeilingC) || tempCeilingC <= 0) throw new ConfigError(`POCKETBENCH_TEMP_CEILING_C must be a positive number (°C), got "${ceilRaw}"`);
   const converter = (env.POCKETBENCH_CONVERTER || 'auto').trim();
   if (!['auto', 'on', 'off'].includes(converter)) throw new ConfigError(`POCKETBENCH_CONVERTER must be auto, on or off, got "${converter}"`);
+  const hostDeviceHarness = (env.POCKETBENCH_HOST_DEVICE_HARNESS || 'auto').trim();
+  if (!['auto', 'native', 'node'].includes(hostDeviceHarness)) throw new ConfigError(`POCKETBENCH_HOST_DEVICE_HARNESS must be auto, native or node, got "${hostDeviceHarness}"`);
   const filter = env.POCKETBENCH_WORKER_DEVICES?.split(',').map((s) => s.trim()).filter(Boolean);
   return {
     apiUrl: url(env, 'POCKETBENCH_URL', 'http://127.0.0.1:8080')!,
@@ -150,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
     dataDir,
     cacheDir: path.resolve(env.POCKETBENCH_WORKER_CACHE_DIR || path.join(dataDir, 'worker-cache')),
     hostHarness: loadHarnessConfig(env),
+    hostDeviceHarness: hostDeviceHarness as WorkerConfig['hostDeviceHarness'],
     appiumUrl: url(env, 'APPIUM_URL'),
     deviceFilter: filter?.length ? filter : undefined,
     hostName: env.POCKETBENCH_HOST_NAME || os.hostname(),

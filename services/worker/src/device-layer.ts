@@ -31,6 +31,8 @@ export interface DeviceLayer {
    * Absent in injected layers that serve no such device.
    */
   ensureNativeHarnessBundle?(opts: { dataDir: string; arch: NativeArch }): Promise<HarnessBundle>;
+  /** The native bundle for `arch` when it is already built for the current sources; nothing is built. */
+  findNativeHarnessBundle?(opts: { dataDir: string; arch: NativeArch }): Promise<HarnessBundle | undefined>;
 }
 
 export type NativeArch = 'aarch64' | 'x86_64';
@@ -49,16 +51,35 @@ export function nativeHarnessArch(device: DeviceConfig): NativeArch | undefined 
   return undefined;
 }
 
+/**
+ * This machine's own device (the local target) runs the native bundle of its architecture when
+ * `mode` allows: `node` never, `native` always (built if needed), `auto` when it is already built.
+ * The native harness starts no node, compiles no schemas and profiles placement in the timed
+ * session itself: a session costs the device less around the same timed loop.
+ */
+export async function hostDeviceNativeArch(
+  device: DeviceConfig,
+  mode: 'auto' | 'native' | 'node',
+  find: (arch: NativeArch) => Promise<HarnessBundle | undefined>,
+): Promise<NativeArch | undefined> {
+  if (mode === 'node' || device.capabilities?.['pocketbench:target'] !== 'local') return undefined;
+  const arch = device.arch === 'x86_64' || device.arch === 'aarch64' ? device.arch : undefined;
+  if (!arch) return undefined;
+  if (mode === 'native') return arch;
+  return (await find(arch)) ? arch : undefined;
+}
+
 /** The real device layer and harness bundle, loaded when a worker host starts. */
 export async function loadDeviceLayer(): Promise<DeviceLayer> {
   // Loaded on demand: WebdriverIO and the bundler are a worker host's, not every importer's.
   const devices: Omit<DeviceLayer, 'ensureHarnessBundle'> = await import('./devices/index.js');
-  const bundle: Pick<DeviceLayer, 'ensureHarnessBundle' | 'ensureNativeHarnessBundle'> = await import('@pocketbench/harness/bundle');
+  const bundle: Pick<DeviceLayer, 'ensureHarnessBundle' | 'ensureNativeHarnessBundle' | 'findNativeHarnessBundle'> = await import('@pocketbench/harness/bundle');
   return {
     startAppiumServer: devices.startAppiumServer,
     openDeviceSession: devices.openDeviceSession,
     discoverLocalDevices: devices.discoverLocalDevices,
     ensureHarnessBundle: bundle.ensureHarnessBundle,
     ensureNativeHarnessBundle: bundle.ensureNativeHarnessBundle,
+    findNativeHarnessBundle: bundle.findNativeHarnessBundle,
   };
 }

@@ -5,7 +5,7 @@ import type { SessionJobData, SessionJobResult } from '@pocketbench/contracts';
 import { createPool, markSilentDevicesOffline, ping, type Pool } from '@pocketbench/db';
 import { ArtifactCache } from './artifact-cache.js';
 import type { WorkerConfig } from './config.js';
-import { loadDeviceLayer, nativeHarnessArch, type AppiumServerHandle, type DeviceLayer, type HarnessBundle, type NativeArch } from './device-layer.js';
+import { hostDeviceNativeArch, loadDeviceLayer, nativeHarnessArch, type AppiumServerHandle, type DeviceLayer, type HarnessBundle, type NativeArch } from './device-layer.js';
 import type { DeviceConfig } from './devices/device-session.js';
 import { DeviceWorker } from './device-worker.js';
 import { ReportSpool } from './report-spool.js';
@@ -133,8 +133,21 @@ export class WorkerHost {
       }
       return p;
     };
+    // Whether a native bundle is already built, asked once per architecture; one found is the one used.
+    const foundNative = new Map<NativeArch, Promise<HarnessBundle | undefined>>();
+    const findNative = (arch: NativeArch): Promise<HarnessBundle | undefined> => {
+      let p = foundNative.get(arch);
+      if (!p) {
+        p = (layer.findNativeHarnessBundle?.({ dataDir: config.dataDir, arch }) ?? Promise.resolve(undefined)).then((found) => {
+          if (found && !nativeBundles.has(arch)) nativeBundles.set(arch, Promise.resolve(found));
+          return found;
+        });
+        foundNative.set(arch, p);
+      }
+      return p;
+    };
     for (const device of devices) {
-      const arch = nativeHarnessArch(device);
+      const arch = nativeHarnessArch(device) ?? (await hostDeviceNativeArch(device, config.hostDeviceHarness, findNative));
       let deviceBundle = harnessBundle;
       let platformHarnesses: { android?: HarnessBundle } | undefined;
       if (arch) {
