@@ -146,7 +146,7 @@ describe('e2e: upload → submit → worker runs it on this machine → stored �
     assert.equal(cell.status, 'done', cell.reason ?? '');
     assert.equal(cell.deviceArch, 'aarch64');
     assert.equal(cell.backendUsed, 'cpu');
-    const { rows } = await db.pool.query<{ report: { harness: { name: string }; host: { arch: string; emulated?: boolean }; runtime: { name: string; detail: { runner: string; qengine: string; quantizedOps: string[] } }; memory: { method: string } } }>(
+    const { rows } = await db.pool.query<{ report: { harness: { name: string }; host: { arch: string; emulated?: boolean }; runtime: { name: string; detail: { runner: string; qengine: string; supportedQEngines: string[]; xnnpackAvailable: boolean; quantizedOps: string[] } }; memory: { method: string } } }>(
       'SELECT report FROM sessions WHERE run_id = $1', [doc.runId]);
     assert.ok(rows.length >= 1);
     const report = rows[0].report;
@@ -157,7 +157,10 @@ describe('e2e: upload → submit → worker runs it on this machine → stored �
     assert.equal(report.runtime.name, 'pytorch-lite');
     assert.match(report.runtime.detail.runner, /ptl-runner \(aarch64\)/);
     assert.ok(report.runtime.detail.quantizedOps.length > 0, 'the int8-static model ran quantized ops');
-    assert.match(report.runtime.detail.qengine, /^(qnnpack|onednn)$/);
+    // The engine that ran, as this libtorch has it: qnnpack where built in, else oneDNN (Debian's arm64 build).
+    const { qengine, supportedQEngines, xnnpackAvailable } = report.runtime.detail;
+    assert.equal(qengine, supportedQEngines.includes('QNNPACK') ? 'qnnpack' : 'onednn', JSON.stringify(report.runtime.detail));
+    assert.equal(typeof xnnpackAvailable, 'boolean');
   });
 
   it('a model fault fails the cell at once with the harness\'s message kept, no retries', async () => {

@@ -8,7 +8,7 @@ out=${1:-${POCKETBENCH_DATA_DIR:-$here/../../../.pocketbench}/harness/native}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 src="$here/ptl-runner"
-stamp=$(cat "$src"/CMakeLists.txt "$src"/*.cpp | sha256sum | cut -c1-16)
+stamp=$(cat "$src"/CMakeLists.txt "$src"/*.cpp "$here"/common/runner.h | sha256sum | cut -c1-16)
 if [ -x "$out/ptl-runner" ] && [ -x "$out/ptl-bare-loop" ] && [ "$(cat "$out/.stamp" 2>/dev/null)" = "$stamp" ]; then
   exit 0
 fi

@@ -283,11 +283,11 @@ async function measure(
         spec.runtime === 'pytorch-lite'
           ? {
               interpreter: 'lite (torch::jit::_load_for_mobile)',
-              qengine: 'qnnpack',
               threads: spec.threads,
               allocatorEnv: PTL_ALLOCATOR_ENV,
               ...(result.detail ?? {}),
-              backendEvidence: "the model's operator list (_export_operator_list): lite-interpreter CPU kernels, XNNPACK for prepacked:: ops, qnnpack for quantized:: ops",
+              // qengine, supportedQEngines, xnnpackAvailable: the runner's, from this libtorch.
+              backendEvidence: "the model's operator list (_export_operator_list): lite-interpreter CPU kernels, XNNPACK for prepacked:: ops, quantized:: ops on the quantized engine named in qengine",
             }
           : (result.detail ?? {}),
     },

@@ -13,7 +13,7 @@
 // backend.used evidence: after the timed loop (and after VmHWM is read) one more inference
 // runs with per-run profiling (RunOptions::EnableProfiling, ORT >= 1.25) in the same session;
 // the profile's per-node `args.provider` says where every node ran. No second session.
-#include <sys/resource.h>
+#include "../common/runner.h"
 
 #include <onnxruntime_cxx_api.h>
 
@@ -34,7 +34,6 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 [[noreturn]] void emit_and_exit(const json& j, int code) {
@@ -42,33 +41,8 @@ using nlohmann::json;
   std::exit(code);
 }
 
-[[noreturn]] void fail(const std::string& cls, const std::string& message) {
-  emit_and_exit({{"status", "error"}, {"errorClass", cls}, {"message", message.substr(0, 2000)}}, 2);
-}
-
-[[noreturn]] void unsupported(const std::string& reason) {
-  emit_and_exit({{"status", "unsupported"}, {"reason", reason.substr(0, 2000)}}, 3);
-}
-
-long peak_rss_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) * 1024;
-  }
-  return -1;
-}
-
-// Proportional set size of this process (Android's own measure of an app's memory), where the
-// kernel offers smaps_rollup (Linux >= 4.14); -1 when it does not.
-long pss_bytes() {
-  std::ifstream f("/proc/self/smaps_rollup");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("Pss:", 0) == 0) return std::stol(line.substr(4)) * 1024;
-  }
-  return -1;
-}
+using pb::fail;
+using pb::unsupported;
 
 struct InputArg {
   std::string name, file, dtype;
@@ -104,22 +78,12 @@ std::string type_name(ONNXTensorElementDataType t) {
 
 InputArg parse_input(const std::string& arg) {
   auto eq = arg.find('=');
-  auto a = arg.rfind(':');
-  auto b = a == std::string::npos ? a : arg.rfind(':', a - 1);
-  if (eq == std::string::npos || a == std::string::npos || b == std::string::npos || b < eq)
-    fail("bad_spec", "--input must be NAME=FILE:DTYPE:SHAPE, got '" + arg + "'");
-  InputArg in;
-  in.name = arg.substr(0, eq);
-  in.file = arg.substr(eq + 1, b - eq - 1);
-  in.dtype = arg.substr(b + 1, a - b - 1);
+  if (eq == std::string::npos) fail("bad_spec", "--input must be NAME=FILE:DTYPE:SHAPE, got '" + arg + "'");
+  auto spec = pb::split_input(arg.substr(eq + 1), "NAME=FILE:DTYPE:SHAPE");
+  InputArg in{arg.substr(0, eq), spec.file, spec.dtype, spec.shape, {}};
   ort_type(in.dtype);
-  std::stringstream dims(arg.substr(a + 1));
-  std::string d;
   size_t n = 1;
-  while (std::getline(dims, d, 'x')) {
-    in.shape.push_back(std::stoll(d));
-    n *= static_cast<size_t>(in.shape.back());
-  }
+  for (auto d : in.shape) n *= static_cast<size_t>(d);
   std::ifstream f(in.file, std::ios::binary);
   if (!f) fail("bad_spec", "cannot open input file " + in.file);
   in.bytes.resize(n * elem_size(in.dtype));
@@ -181,8 +145,7 @@ const std::set<std::string> kMemcpy = {"MemcpyFromHost", "MemcpyToHost"};
 }  // namespace
 
 int main(int argc, char** argv) {
-  struct rlimit no_core {0, 0};
-  setrlimit(RLIMIT_CORE, &no_core);
+  pb::no_core_dumps();
 
   if (argc == 2 && std::string(argv[1]) == "--version") {
     std::cout << Ort::GetVersionString() << std::endl;
@@ -194,40 +157,12 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  std::string model, output_file, backend = "cpu", profile_prefix;
-  int threads = 1, warmup = 0, iterations = 1, output_index = 0;
-  double min_duration_ms = 0;
+  const pb::RunnerArgs cli = pb::parse_runner_args(argc, argv, {"backend", "profile-prefix"});
+  const std::string backend = cli.extra.count("backend") ? cli.extra.at("backend") : "cpu";
+  const std::string profile_prefix = cli.extra.count("profile-prefix") ? cli.extra.at("profile-prefix") : "";
+  if (profile_prefix.empty()) fail("bad_spec", "--profile-prefix is required");
   std::vector<InputArg> inputs;
-  int fidelity_count = 0;
-  std::vector<std::string> fidelity_inputs;
-  std::string fidelity_output;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (i + 1 >= argc) fail("bad_spec", "missing value for " + k);
-    std::string v = argv[++i];
-    try {
-      if (k == "--model") model = v;
-      else if (k == "--backend") backend = v;
-      else if (k == "--threads") threads = std::stoi(v);
-      else if (k == "--warmup") warmup = std::stoi(v);
-      else if (k == "--iterations") iterations = std::stoi(v);
-      else if (k == "--min-duration-ms") min_duration_ms = std::stod(v);
-      else if (k == "--input") inputs.push_back(parse_input(v));
-      else if (k == "--output-index") output_index = std::stoi(v);
-      else if (k == "--output-file") output_file = v;
-      else if (k == "--profile-prefix") profile_prefix = v;
-      else if (k == "--fidelity-count") fidelity_count = std::stoi(v);
-      else if (k == "--fidelity-input") fidelity_inputs.push_back(v);
-      else if (k == "--fidelity-output") fidelity_output = v;
-      else fail("bad_spec", "unknown argument " + k);
-    } catch (const std::logic_error&) {
-      fail("bad_spec", "bad value '" + v + "' for " + k);
-    }
-  }
-  if (model.empty() || profile_prefix.empty()) fail("bad_spec", "--model and --profile-prefix are required");
-  if (threads < 1 || iterations < 1 || warmup < 0) fail("bad_spec", "threads and iterations must be >= 1, warmup >= 0");
-  if (fidelity_count < 0 || (fidelity_count > 0 && (fidelity_inputs.size() != inputs.size() || fidelity_output.empty())))
-    fail("bad_spec", "a fidelity pass needs --fidelity-count >= 1, one --fidelity-input per --input and --fidelity-output");
+  for (const auto& arg : cli.inputs) inputs.push_back(parse_input(arg));
   if (backend != "cpu" && backend != "vulkan" && backend != "nnapi")
     unsupported("the native ONNX Runtime runner runs backends cpu, vulkan (WebGPU EP) and nnapi (NNAPI EP, Android builds), not '" + backend + "'");
   const bool vulkan = backend == "vulkan";
@@ -244,7 +179,7 @@ int main(int argc, char** argv) {
   Ort::Env env(ORT_LOGGING_LEVEL_ERROR, "pocketbench");
   auto make_options = [&](bool allow_fallback) {
     Ort::SessionOptions o;
-    o.SetIntraOpNumThreads(threads);
+    o.SetIntraOpNumThreads(cli.threads);
     o.SetInterOpNumThreads(1);
     o.SetExecutionMode(ORT_SEQUENTIAL);
     o.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
@@ -273,10 +208,10 @@ int main(int argc, char** argv) {
   } catch (const Ort::Exception& e) {
     unsupported(std::string("the WebGPU execution provider cannot be added: ") + e.what());
   }
-  auto t0 = Clock::now();
+  auto t0 = pb::Clock::now();
   Ort::Session session{nullptr};
   try {
-    session = Ort::Session(env, model.c_str(), options);
+    session = Ort::Session(env, cli.model.c_str(), options);
   } catch (const Ort::Exception& e) {
     std::string msg = e.what();
     auto lower = msg;
@@ -287,7 +222,7 @@ int main(int argc, char** argv) {
       // Which nodes would have run on the CPU: a diagnostic session with fallback allowed, profiled.
       std::string offenders;
       try {
-        Ort::Session diag(env, model.c_str(), make_options(true));
+        Ort::Session diag(env, cli.model.c_str(), make_options(true));
         // Inputs may not fit; the diagnosis is a courtesy, the refusal stands without it.
         Ort::MemoryInfo mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
         std::vector<Ort::Value> vals;
@@ -311,7 +246,7 @@ int main(int argc, char** argv) {
     }
     fail("model_load", msg);
   }
-  double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  double load_ms = pb::ms_since(t0);
 
   Ort::AllocatorWithDefaultOptions alloc;
   std::vector<std::string> model_inputs, model_outputs;
@@ -327,8 +262,8 @@ int main(int argc, char** argv) {
       fail("input_mismatch", "spec inputs [" + a + "] do not match the model's inputs [" + b + "]");
     }
   }
-  if (output_index < 0 || output_index >= static_cast<int>(model_outputs.size()))
-    fail("bad_spec", "output index " + std::to_string(output_index) + " out of range: the model has " + std::to_string(model_outputs.size()) + " output(s)");
+  if (cli.output_index < 0 || cli.output_index >= static_cast<int>(model_outputs.size()))
+    fail("bad_spec", "output index " + std::to_string(cli.output_index) + " out of range: the model has " + std::to_string(model_outputs.size()) + " output(s)");
 
   Ort::MemoryInfo mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
   std::vector<Ort::Value> feeds;
@@ -337,12 +272,11 @@ int main(int argc, char** argv) {
     feeds.push_back(Ort::Value::CreateTensor(mem, in.bytes.data(), in.bytes.size(), in.shape.data(), in.shape.size(), ort_type(in.dtype)));
     in_names.push_back(in.name.c_str());
   }
-  const char* out_names[] = {model_outputs[output_index].c_str()};
+  const char* out_names[] = {model_outputs[cli.output_index].c_str()};
   Ort::RunOptions run_options;
 
   std::vector<Ort::Value> out;
-  double first_ms = 0;
-  std::vector<double> iterations_us;
+  pb::Timing timing;
   auto is_shape_error = [](const std::string& m) {
     auto l = m;
     std::transform(l.begin(), l.end(), l.begin(), ::tolower);
@@ -350,25 +284,15 @@ int main(int argc, char** argv) {
            l.find("shape") != std::string::npos || l.find("data type") != std::string::npos || l.find("unexpected input data type") != std::string::npos;
   };
   try {
-    auto t1 = Clock::now();
-    out = session.Run(run_options, in_names.data(), feeds.data(), feeds.size(), out_names, 1);
-    first_ms = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
-    for (int i = 1; i < warmup; ++i) session.Run(run_options, in_names.data(), feeds.data(), feeds.size(), out_names, 1);
-    iterations_us.reserve(iterations);
-    double timed_ms = 0;
     // Each timed result is dropped at once, as a bare loop does; the digest is the first inference's.
-    while (static_cast<int>(iterations_us.size()) < iterations || timed_ms < min_duration_ms) {
-      auto s = Clock::now();
-      session.Run(run_options, in_names.data(), feeds.data(), feeds.size(), out_names, 1);
-      double us = std::chrono::duration<double, std::micro>(Clock::now() - s).count();
-      iterations_us.push_back(us);
-      timed_ms += us / 1000.0;
-    }
+    timing = pb::timed_loop(
+        cli, [&] { out = session.Run(run_options, in_names.data(), feeds.data(), feeds.size(), out_names, 1); },
+        [&] { session.Run(run_options, in_names.data(), feeds.data(), feeds.size(), out_names, 1); });
   } catch (const Ort::Exception& e) {
     fail(is_shape_error(e.what()) ? "input_mismatch" : "inference", e.what());
   }
-  long peak = peak_rss_bytes();
-  long pss = pss_bytes();  // both before the profiled run, so VmHWM is the timed session's
+  long peak = pb::peak_rss_bytes();
+  long pss = pb::pss_bytes();  // both before the profiled run, so VmHWM is the timed session's
 
   auto info = out[0].GetTensorTypeAndShapeInfo();
   auto et = info.GetElementType();
@@ -383,36 +307,36 @@ int main(int argc, char** argv) {
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: std::copy_n(static_cast<const int32_t*>(raw), n, f32.begin()); break;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: std::copy_n(static_cast<const int8_t*>(raw), n, f32.begin()); break;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: std::copy_n(static_cast<const uint8_t*>(raw), n, f32.begin()); break;
-    default: fail("inference", "output " + model_outputs[output_index] + " has element type " + type_name(et) + ", which cannot be digested as float32");
+    default: fail("inference", "output " + model_outputs[cli.output_index] + " has element type " + type_name(et) + ", which cannot be digested as float32");
   }
-  if (!output_file.empty()) {
-    std::ofstream f(output_file, std::ios::binary);
+  if (!cli.output_file.empty()) {
+    std::ofstream f(cli.output_file, std::ios::binary);
     f.write(reinterpret_cast<const char*>(f32.data()), static_cast<std::streamsize>(n * sizeof(float)));
-    if (!f) fail("internal", "cannot write output file " + output_file);
+    if (!f) fail("internal", "cannot write output file " + cli.output_file);
   }
 
   // Fidelity pass (runner-protocol.ts): outside the timed loop and after VmHWM, one inference per
   // sample, every model output kept, little-endian float32, sample by sample.
   json fidelity_outputs = json::array();
-  if (fidelity_count > 0) {
-    std::ofstream fo(fidelity_output, std::ios::binary);
-    if (!fo) fail("internal", "cannot write fidelity output file " + fidelity_output);
+  if (cli.fidelity_count > 0) {
+    std::ofstream fo(cli.fidelity_output, std::ios::binary);
+    if (!fo) fail("internal", "cannot write fidelity output file " + cli.fidelity_output);
     std::vector<std::ifstream> files;
-    for (const auto& f : fidelity_inputs) {
+    for (const auto& f : cli.fidelity_inputs) {
       files.emplace_back(f, std::ios::binary);
       if (!files.back()) fail("bad_spec", "cannot open fidelity input file " + f);
     }
     std::vector<const char*> all_out;
     for (auto& n : model_outputs) all_out.push_back(n.c_str());
     try {
-      for (int k = 0; k < fidelity_count; ++k) {
+      for (int k = 0; k < cli.fidelity_count; ++k) {
         std::vector<Ort::Value> sample;
         std::vector<std::vector<uint8_t>> bufs(inputs.size());
         for (size_t i = 0; i < inputs.size(); ++i) {
           bufs[i].resize(inputs[i].bytes.size());
           files[i].read(reinterpret_cast<char*>(bufs[i].data()), static_cast<std::streamsize>(bufs[i].size()));
           if (static_cast<size_t>(files[i].gcount()) != bufs[i].size())
-            fail("bad_spec", "fidelity input file " + fidelity_inputs[i] + " holds fewer than " + std::to_string(fidelity_count) + " samples");
+            fail("bad_spec", "fidelity input file " + cli.fidelity_inputs[i] + " holds fewer than " + std::to_string(cli.fidelity_count) + " samples");
           sample.push_back(Ort::Value::CreateTensor(mem, bufs[i].data(), bufs[i].size(), inputs[i].shape.data(), inputs[i].shape.size(), ort_type(inputs[i].dtype)));
         }
         auto outs = session.Run(run_options, in_names.data(), sample.data(), sample.size(), all_out.data(), all_out.size());
@@ -440,7 +364,7 @@ int main(int argc, char** argv) {
       fail("inference", std::string("fidelity pass: ") + e.what());
     }
     fo.close();
-    if (!fo) fail("internal", "cannot write fidelity output file " + fidelity_output);
+    if (!fo) fail("internal", "cannot write fidelity output file " + cli.fidelity_output);
   }
 
   // Evidence of the backend used: one profiled inference in this same session.
@@ -472,8 +396,8 @@ int main(int argc, char** argv) {
       {"status", "ok"},
       {"runtimeVersion", Ort::GetVersionString()},
       {"modelLoadMs", load_ms},
-      {"firstInferenceMs", first_ms},
-      {"iterationsUs", iterations_us},
+      {"firstInferenceMs", timing.first_ms},
+      {"iterationsUs", timing.iterations_us},
       {"peakRssBytes", peak},
       {"pssBytes", pss},
       {"outputDtype", type_name(et)},
@@ -485,9 +409,9 @@ int main(int argc, char** argv) {
         {"profiledNodes", compute.size()},
         {"backendEvidence", "onnxruntime per-run profile (RunOptions profiling) of one inference in the timed session, after timing: per-node provider"},
         {"cpuFallback", vulkan || nnapi ? "disabled" : "n/a"},
-        {"intraOpNumThreads", threads},
+        {"intraOpNumThreads", cli.threads},
         {"api", "C API " + std::to_string(ORT_API_VERSION) + " (native ort-runner, no Node)"}}},
   };
-  if (fidelity_count > 0) result["fidelityOutputs"] = fidelity_outputs;
+  if (cli.fidelity_count > 0) result["fidelityOutputs"] = fidelity_outputs;
   emit_and_exit(result, 0);
 }

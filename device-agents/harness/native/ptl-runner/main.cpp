@@ -10,7 +10,7 @@
 // Fidelity pass (after the timed loop, never timed): each --fidelity-input holds N samples of the
 // matching --input back to back; every sample runs once and all tensor outputs are appended to
 // --fidelity-output as little-endian float32 (sample by sample, outputs in order).
-#include <sys/resource.h>
+#include "../common/runner.h"
 
 #include <ATen/Parallel.h>
 #include <ATen/Context.h>
@@ -33,29 +33,7 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out;
-}
+using pb::fail;
 
 // A c10::Error's what() goes on with "Exception raised from ..." and a C++ backtrace; a report
 // needs only the message before it.
@@ -65,36 +43,6 @@ std::string message_of(const std::exception& e) {
   if (cut != std::string::npos) s.resize(cut);
   if (s.size() > 2000) s.resize(2000);
   return s;
-}
-
-[[noreturn]] void fail(const std::string& cls, const std::string& message, int code = 2) {
-  std::cout << "{\"status\":\"error\",\"errorClass\":\"" << json_escape(cls) << "\",\"message\":\""
-            << json_escape(message) << "\"}" << std::endl;
-  std::exit(code);
-}
-
-long peak_rss_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) * 1024;  // kB
-  }
-  return -1;
-}
-
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-// Proportional set size of this process (Android's own measure of an app's memory), where the
-// kernel offers smaps_rollup (Linux >= 4.14); -1 when it does not.
-long pss_bytes() {
-  std::ifstream f("/proc/self/smaps_rollup");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("Pss:", 0) == 0) return std::stol(line.substr(4)) * 1024;
-  }
-  return -1;
 }
 
 struct InputArg {
@@ -112,14 +60,8 @@ c10::ScalarType parse_dtype(const std::string& s) {
 }
 
 InputArg parse_input(const std::string& arg) {
-  auto a = arg.rfind(':');
-  auto b = a == std::string::npos ? a : arg.rfind(':', a - 1);
-  if (a == std::string::npos || b == std::string::npos) fail("bad_spec", "--input must be FILE:DTYPE:SHAPE, got '" + arg + "'");
-  InputArg in{arg.substr(0, b), parse_dtype(arg.substr(b + 1, a - b - 1)), {}};
-  std::stringstream dims(arg.substr(a + 1));
-  std::string d;
-  while (std::getline(dims, d, 'x')) in.shape.push_back(std::stoll(d));
-  return in;
+  auto in = pb::split_input(arg, "FILE:DTYPE:SHAPE");
+  return {in.file, parse_dtype(in.dtype), in.shape};
 }
 
 at::Tensor load_input(const InputArg& in) {
@@ -167,47 +109,16 @@ at::Tensor pick_output(const c10::IValue& out, int index) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // A crashing model must not leave a core file on the device.
-  struct rlimit no_core {0, 0};
-  setrlimit(RLIMIT_CORE, &no_core);
-
-  std::string model, output_file;
-  int threads = 1, warmup = 0, iterations = 1, output_index = 0, fidelity_count = 0;
-  double min_duration_ms = 0;
-  std::vector<InputArg> inputs;
-  std::vector<std::string> fidelity_inputs;
-  std::string fidelity_output;
+  pb::no_core_dumps();
   if (argc == 2 && std::string(argv[1]) == "--version") {
     std::cout << TORCH_VERSION << std::endl;
     return 0;
   }
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    if (i + 1 >= argc) fail("bad_spec", "missing value for " + k);
-    std::string v = argv[++i];
-    try {
-      if (k == "--model") model = v;
-      else if (k == "--threads") threads = std::stoi(v);
-      else if (k == "--warmup") warmup = std::stoi(v);
-      else if (k == "--iterations") iterations = std::stoi(v);
-      else if (k == "--min-duration-ms") min_duration_ms = std::stod(v);
-      else if (k == "--input") inputs.push_back(parse_input(v));
-      else if (k == "--output-index") output_index = std::stoi(v);
-      else if (k == "--output-file") output_file = v;
-      else if (k == "--fidelity-count") fidelity_count = std::stoi(v);
-      else if (k == "--fidelity-input") fidelity_inputs.push_back(v);
-      else if (k == "--fidelity-output") fidelity_output = v;
-      else fail("bad_spec", "unknown argument " + k);
-    } catch (const std::logic_error&) {
-      fail("bad_spec", "bad value '" + v + "' for " + k);
-    }
-  }
-  if (model.empty()) fail("bad_spec", "--model is required");
-  if (threads < 1 || iterations < 1 || warmup < 0) fail("bad_spec", "threads and iterations must be >= 1, warmup >= 0");
-  if (fidelity_count < 0 || (fidelity_count > 0 && (fidelity_inputs.size() != inputs.size() || fidelity_output.empty())))
-    fail("bad_spec", "a fidelity pass needs --fidelity-count >= 1, one --fidelity-input per --input and --fidelity-output");
+  const pb::RunnerArgs cli = pb::parse_runner_args(argc, argv, {});
+  std::vector<InputArg> inputs;
+  for (const auto& arg : cli.inputs) inputs.push_back(parse_input(arg));
 
-  at::set_num_threads(threads);
+  at::set_num_threads(cli.threads);
   // qnnpack (PyTorch Mobile's int8 kernels, written for ARM) when this libtorch has it; Debian's
   // arm64 libtorch 1.13 is built without it, and runs quantized ops on oneDNN instead. The report
   // names the engine that ran, never the one we would have liked.
@@ -223,6 +134,9 @@ int main(int argc, char** argv) {
   }
   std::string supported_engines;
   for (auto e : engines) supported_engines += std::string(supported_engines.empty() ? "" : ",") + "\"" + c10::toString(e) + "\"";
+  // XNNPACK runs the prepacked:: ops optimize_for_mobile puts in fp32 models; whether this
+  // libtorch has it is reported, and a model that needs it where it is missing is unsupported.
+  const bool xnnpack = at::globalContext().isXNNPACKAvailable();
   c10::InferenceMode guard;
 
   std::vector<c10::IValue> args;
@@ -232,19 +146,19 @@ int main(int argc, char** argv) {
     fail("bad_spec", message_of(e));
   }
 
-  auto t0 = Clock::now();
+  auto t0 = pb::Clock::now();
   torch::jit::mobile::Module module;
   try {
-    module = torch::jit::_load_for_mobile(model);
+    module = torch::jit::_load_for_mobile(cli.model);
   } catch (const std::exception& e) {
     fail("model_load", message_of(e));
   }
-  double load_ms = ms_since(t0);
+  double load_ms = pb::ms_since(t0);
 
   // The backend used, from the model's own operator list rather than the request: the lite
   // interpreter runs every op on its CPU kernels, except ops a mobile GPU pass inserted
   // (vulkan_prepack::, metal_prepack::), which this libtorch cannot run anyway. prepacked:: ops are
-  // XNNPACK (optimize_for_mobile), quantized:: ops run on the qnnpack engine; both on the CPU.
+  // XNNPACK (optimize_for_mobile), quantized:: ops run on the quantized engine chosen above; both on the CPU.
   std::set<std::string> ops;
   try {
     ops = torch::jit::mobile::_export_operator_list(module);
@@ -260,67 +174,52 @@ int main(int argc, char** argv) {
     else if (op.rfind("metal_prepack::", 0) == 0) backend_used = "metal";
   }
 
-  if (!quantized_ops.empty() && qengine == "none") {
-    std::cout << "{\"status\":\"unsupported\",\"reason\":\"the model has quantized ops and this libtorch has no quantized engine (neither qnnpack nor oneDNN)\"}" << std::endl;
-    return 3;
-  }
+  if (!quantized_ops.empty() && qengine == "none")
+    pb::unsupported("the model has quantized ops and this libtorch " TORCH_VERSION " has no quantized engine (neither qnnpack nor oneDNN)");
+  if (!xnnpack_ops.empty() && !xnnpack)
+    pb::unsupported("the model has XNNPACK ops (prepacked::, from optimize_for_mobile) and this libtorch " TORCH_VERSION " is built without XNNPACK");
 
   c10::IValue out;
-  double first_ms = 0;
-  std::vector<double> iterations_us;
+  pb::Timing timing;
   try {
-    auto t1 = Clock::now();
-    out = module.forward(args);
-    first_ms = ms_since(t1);
-    // The first inference counts as a warmup iteration.
-    for (int i = 1; i < warmup; ++i) module.forward(args);
-    iterations_us.reserve(iterations);
-    double timed_ms = 0;
-    // Results of timed iterations are dropped at once, as a bare loop does; the output digested
-    // is the first inference's (same input, same model).
-    while (static_cast<int>(iterations_us.size()) < iterations || timed_ms < min_duration_ms) {
-      auto s = Clock::now();
-      module.forward(args);
-      double us = std::chrono::duration<double, std::micro>(Clock::now() - s).count();
-      iterations_us.push_back(us);
-      timed_ms += us / 1000.0;
-    }
+    // The output digested is the first inference's (same input, same model).
+    timing = pb::timed_loop(cli, [&] { out = module.forward(args); }, [&] { module.forward(args); });
   } catch (const std::exception& e) {
     fail("inference", message_of(e));
   }
 
-  at::Tensor result = pick_output(out, output_index);
+  at::Tensor result = pick_output(out, cli.output_index);
   std::string out_dtype = c10::toString(result.scalar_type());
   std::vector<int64_t> out_shape(result.sizes().begin(), result.sizes().end());
-  if (!output_file.empty()) {
+  if (!cli.output_file.empty()) {
     at::Tensor f32 = result.to(c10::kFloat).contiguous();
-    std::ofstream f(output_file, std::ios::binary);
+    std::ofstream f(cli.output_file, std::ios::binary);
     f.write(static_cast<const char*>(f32.data_ptr()), static_cast<std::streamsize>(f32.nbytes()));
-    if (!f) fail("io", "cannot write output file " + output_file);
+    if (!f) fail("io", "cannot write output file " + cli.output_file);
   }
 
   // Read before the fidelity pass, so the peak is the timed loop's.
-  long peak_rss = peak_rss_bytes();
-  long pss = pss_bytes();
+  long peak_rss = pb::peak_rss_bytes();
+  long pss = pb::pss_bytes();
 
   // Fidelity pass: outside the timed loop, one inference per sample, every output kept.
   std::vector<std::pair<std::string, std::vector<int64_t>>> fidelity_shapes;
-  if (fidelity_count > 0) {
-    std::ofstream fo(fidelity_output, std::ios::binary);
-    if (!fo) fail("internal", "cannot write fidelity output file " + fidelity_output);
+  if (cli.fidelity_count > 0) {
+    std::ofstream fo(cli.fidelity_output, std::ios::binary);
+    if (!fo) fail("internal", "cannot write fidelity output file " + cli.fidelity_output);
     std::vector<std::ifstream> files;
-    for (const auto& f : fidelity_inputs) {
+    for (const auto& f : cli.fidelity_inputs) {
       files.emplace_back(f, std::ios::binary);
       if (!files.back()) fail("bad_spec", "cannot open fidelity input file " + f);
     }
     try {
-      for (int k = 0; k < fidelity_count; ++k) {
+      for (int k = 0; k < cli.fidelity_count; ++k) {
         std::vector<c10::IValue> sample;
         for (size_t i = 0; i < inputs.size(); ++i) {
           auto t = torch::empty(inputs[i].shape, torch::TensorOptions().dtype(inputs[i].dtype));
           files[i].read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
           if (static_cast<size_t>(files[i].gcount()) != t.nbytes())
-            fail("bad_spec", "fidelity input file " + fidelity_inputs[i] + " holds fewer than " + std::to_string(fidelity_count) + " samples");
+            fail("bad_spec", "fidelity input file " + cli.fidelity_inputs[i] + " holds fewer than " + std::to_string(cli.fidelity_count) + " samples");
           sample.emplace_back(t);
         }
         auto outs = all_outputs(module.forward(sample));
@@ -341,27 +240,27 @@ int main(int argc, char** argv) {
       fail("inference", "fidelity pass: " + message_of(e));
     }
     fo.close();
-    if (!fo) fail("internal", "cannot write fidelity output file " + fidelity_output);
+    if (!fo) fail("internal", "cannot write fidelity output file " + cli.fidelity_output);
   }
 
   std::ostringstream js;
   js.precision(12);
   js << "{\"status\":\"ok\",\"runtimeVersion\":\"" << TORCH_VERSION << "\",\"qengine\":\"" << qengine << "\""
      << ",\"threads\":" << at::get_num_threads() << ",\"modelLoadMs\":" << load_ms
-     << ",\"firstInferenceMs\":" << first_ms << ",\"outputDtype\":\"" << json_escape(out_dtype) << "\",\"outputShape\":[";
+     << ",\"firstInferenceMs\":" << timing.first_ms << ",\"outputDtype\":\"" << pb::json_escape(out_dtype) << "\",\"outputShape\":[";
   for (size_t i = 0; i < out_shape.size(); ++i) js << (i ? "," : "") << out_shape[i];
   js << "],\"peakRssBytes\":" << peak_rss << ",\"pssBytes\":" << pss << ",\"iterationsUs\":[";
-  for (size_t i = 0; i < iterations_us.size(); ++i) js << (i ? "," : "") << iterations_us[i];
+  for (size_t i = 0; i < timing.iterations_us.size(); ++i) js << (i ? "," : "") << timing.iterations_us[i];
   js << "],\"backendUsed\":\"" << backend_used << "\",\"detail\":{\"qengine\":\"" << qengine << "\",\"supportedQEngines\":[" << supported_engines
-     << "],\"operatorCount\":" << ops.size() << ",\"xnnpackOps\":[";
-  for (size_t i = 0; i < xnnpack_ops.size(); ++i) js << (i ? "," : "") << '"' << json_escape(xnnpack_ops[i]) << '"';
+     << "],\"xnnpackAvailable\":" << (xnnpack ? "true" : "false") << ",\"operatorCount\":" << ops.size() << ",\"xnnpackOps\":[";
+  for (size_t i = 0; i < xnnpack_ops.size(); ++i) js << (i ? "," : "") << '"' << pb::json_escape(xnnpack_ops[i]) << '"';
   js << "],\"quantizedOps\":[";
-  for (size_t i = 0; i < quantized_ops.size(); ++i) js << (i ? "," : "") << '"' << json_escape(quantized_ops[i]) << '"';
+  for (size_t i = 0; i < quantized_ops.size(); ++i) js << (i ? "," : "") << '"' << pb::json_escape(quantized_ops[i]) << '"';
   js << "]}";
-  if (fidelity_count > 0) {
+  if (cli.fidelity_count > 0) {
     js << ",\"fidelityOutputs\":[";
     for (size_t j = 0; j < fidelity_shapes.size(); ++j) {
-      js << (j ? "," : "") << "{\"dtype\":\"" << json_escape(fidelity_shapes[j].first) << "\",\"shape\":[";
+      js << (j ? "," : "") << "{\"dtype\":\"" << pb::json_escape(fidelity_shapes[j].first) << "\",\"shape\":[";
       for (size_t d = 0; d < fidelity_shapes[j].second.size(); ++d) js << (d ? "," : "") << fidelity_shapes[j].second[d];
       js << "]}";
     }
