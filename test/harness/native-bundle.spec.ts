@@ -100,8 +100,40 @@ describe('native harness bundle (no node on the device)', function () {
       assert.deepEqual(report.labels, { run: 'r1' });
       const detail = report.runtime.detail as Record<string, unknown>;
       if (format === 'onnx') assert.deepEqual(detail.executionProviders, ['CPUExecutionProvider']);
-      else assert.ok((detail.quantizedOps as string[]).length > 0, 'int8-static runs qnnpack ops');
+      else {
+        assert.ok((detail.quantizedOps as string[]).length > 0, 'int8-static runs quantized ops');
+        // The engine that ran, from the library: x86_64's libtorch has QNNPACK.
+        assert.equal(detail.qengine, (detail.supportedQEngines as string[]).includes('QNNPACK') ? 'qnnpack' : 'onednn');
+        assert.equal(detail.xnnpackAvailable, true);
+      }
     }
+  });
+
+  it('x86_64: hashes a model once per content; a model changed in place is hashed again and refused', async () => {
+    const { fixtures } = await harnessFixtures();
+    const m = fixture(fixtures, 'tiny_cnn', 'fp32', 'onnx');
+    const model = path.join(work, 'rehash.onnx');
+    copyFileSync(m.path, model);
+    const tmp = path.join(work, 'tmp');
+    mkdirSync(tmp, { recursive: true });
+    const specFile = path.join(work, 'rehash.json');
+    writeFileSync(specFile, JSON.stringify({ ...specFor(m), artifact: { ...specFor(m).artifact, path: model } }));
+    const once = async () => {
+      const out = path.join(work, 'rehash.report.json');
+      await run('sh', [path.join(x86.dir, 'pocketbench-harness'), 'run', '--spec', specFile, '--out', out], { env: { PATH: '/usr/bin:/bin', TMPDIR: tmp } });
+      return JSON.parse(readFileSync(out, 'utf8')) as BenchReport;
+    };
+    assert.equal((await once()).status, 'ok');
+    const cache = readdirSync(tmp).find((n) => n.startsWith('pocketbench-sha256-'));
+    assert.ok(cache, 'the digest is kept in the scratch parent');
+    assert.equal(readdirSync(path.join(tmp, cache)).length, 1);
+    assert.equal((await once()).model?.sha256, m.sha256, 'the kept digest, for the unchanged file');
+    // Same size, other bytes: only the file's change time says so.
+    const bytes = readFileSync(model);
+    bytes[bytes.length - 1] ^= 0xff;
+    writeFileSync(model, bytes);
+    const changed = await once();
+    assert.equal(changed.error?.class, 'model_hash_mismatch', JSON.stringify(changed.error));
   });
 
   it('x86_64: bad input still yields a valid report with the right class and exit code', async () => {
