@@ -255,4 +255,20 @@ describe('architecture', () => {
     }
     assert.deepEqual(offences, []);
   });
+
+  it('keeps routes in one style: no access decision or hand-written check in services/api/src/routes (principal kinds and regexes live in domain/ and http/)', () => {
+    const offences: string[] = [];
+    for (const file of sourceFiles('services/api/src/routes')) {
+      const sf = parse(file);
+      walk(sf, (n) => {
+        if (n.kind === ts.SyntaxKind.RegularExpressionLiteral) offences.push(`${where(sf, n)} checks input with a regex of its own: ${n.getText(sf)}`);
+        if (ts.isBinaryExpression(n) && [ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken].includes(n.operatorToken.kind)) {
+          const side = [n.left, n.right].find((x) => ts.isPropertyAccessExpression(x) && ['kind', 'via'].includes(x.name.text));
+          if (side) offences.push(`${where(sf, n)} decides access itself: ${n.getText(sf)}`);
+        }
+        if (ts.isPropertyAccessExpression(n) && n.name.text === 'locals') offences.push(`${where(sf, n)} reads res.locals (use principalOf)`);
+      });
+    }
+    assert.deepEqual(offences, []);
+  });
 });

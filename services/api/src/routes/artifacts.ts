@@ -3,14 +3,13 @@ import type { Artifact, ArtifactList, ArtifactUploaded } from '@pocketbench/cont
 import { listArtifacts } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
 import { artifactContentPath, getArtifactFor, registerUpload, type UploadFields } from '../domain/artifacts/upload-artifact.js';
-import { forbidden, badRequest, unsupportedMediaType } from '../errors.js';
+import { badRequest, unsupportedMediaType } from '../errors.js';
 import { principalOf } from '../http/auth.js';
-import { readableProject } from '../domain/auth/tokens.js';
+import { listedProject } from '../domain/auth/tokens.js';
 import { artifactUpload, type UploadedFile } from '../http/upload.js';
 import { sendJson } from '../http/respond.js';
 import { queryToObject, validate } from '../http/validate.js';
 import { artifactListQuerySchema, artifactUploadFieldsSchema } from '../schemas.js';
-import { getProjectByName } from '@pocketbench/db';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 
@@ -54,16 +53,8 @@ export function artifactRoutes(deps: AppDeps): Router {
       artifactListQuerySchema,
       queryToObject(req.query as Record<string, unknown>, ['limit', 'offset']),
     );
-    const own = readableProject(principalOf(res), 'listing artifacts');
-    let projectId: string | undefined;
-    if (own) {
-      if (q.project !== undefined && q.project !== own.name) throw forbidden(`this token belongs to project "${own.name}"`);
-      projectId = own.id;
-    } else if (q.project !== undefined) {
-      const project = await getProjectByName(deps.db, q.project);
-      if (!project) return sendJson<ArtifactList>(res, { artifacts: [] });
-      projectId = project.id;
-    }
+    const projectId = await listedProject(deps.db, principalOf(res), q.project, 'listing artifacts');
+    if (projectId === null) return sendJson<ArtifactList>(res, { artifacts: [] });
     sendJson<ArtifactList>(res, { artifacts: await listArtifacts(deps.db, { projectId, model: q.model, parentArtifactId: q.parent, limit: q.limit, offset: q.offset }) });
   });
 

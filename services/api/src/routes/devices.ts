@@ -1,9 +1,9 @@
 import { Router, type Request, type Response } from 'express';
 import type { Device, DeviceList } from '@pocketbench/contracts';
-import { listDevices, releaseDevice } from '@pocketbench/db';
+import { releaseDevice } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
 import { requireAdmin } from '../domain/auth/tokens.js';
-import { publicStateReason } from '../domain/dashboard/index.js';
+import { listDevicesFor } from '../domain/devices/device-list.js';
 import { notFound } from '../errors.js';
 import { principalOf } from '../http/auth.js';
 import { jsonBody } from '../http/guard.js';
@@ -21,17 +21,7 @@ export function deviceRoutes(deps: AppDeps): Router {
 
   router.get('/api/v1/devices', async (req, res) => {
     const q = validate<{ pool?: string }>(deviceQuerySchema, { ...(req.query as Record<string, unknown>) });
-    const devices = await listDevices(deps.db, { pool: q.pool });
-    const p = principalOf(res);
-    sendJson<DeviceList>(res, {
-      devices: devices.map((d) => ({
-        ...d,
-        // Another project's work is "busy", without its job id; reasons say only what the state means.
-        ...(p.kind === 'admin' ? {} : { currentJobId: null, stateReason: publicStateReason(d.state, d.stateReason) }),
-        // Emulated pools are labelled as such wherever they are shown.
-        poolLabel: d.emulated ? `${d.pool} (emulated)` : d.pool,
-      })),
-    });
+    sendJson<DeviceList>(res, await listDevicesFor(deps.db, principalOf(res), { pool: q.pool }));
   });
 
   router.post('/api/v1/devices/:id/release', jsonBody('1kb'), async (req: Request<{ id: string }>, res: Response) => {

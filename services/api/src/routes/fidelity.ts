@@ -1,10 +1,11 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import multer from 'multer';
 import type { EvalSet, EvalSetUploaded, FidelityAgreement } from '@pocketbench/contracts';
-import { getEvalSet, getProjectByName, listFidelityAgreement } from '@pocketbench/db';
+import { listFidelityAgreement } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
-import { evalSetView, registerEvalSet } from '../domain/fidelity/register-eval-set.js';
-import { ApiError, badRequest, forbidden, notFound, unsupportedMediaType } from '../errors.js';
+import { listedProject } from '../domain/auth/tokens.js';
+import { getEvalSetFor, registerEvalSet } from '../domain/fidelity/register-eval-set.js';
+import { ApiError, badRequest, unsupportedMediaType } from '../errors.js';
 import { principalOf } from '../http/auth.js';
 import { sendJson } from '../http/respond.js';
 import { artifactUpload, type UploadedFile } from '../http/upload.js';
@@ -18,6 +19,11 @@ export const evalSetFieldsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: { project: { type: 'string', pattern: PROJECT } },
+} as const;
+
+export const evalSetQuerySchema = {
+  type: 'object',
+  properties: { project: { type: 'string', minLength: 1, maxLength: 64 } },
 } as const;
 
 export const fidelityQuerySchema = {
@@ -67,11 +73,8 @@ export function fidelityRoutes(deps: AppDeps): Router {
   );
 
   router.get('/api/v1/eval-sets/:sha256', async (req, res) => {
-    const p = principalOf(res);
-    const project = await resolveProject(deps, p, typeof req.query.project === 'string' ? req.query.project : undefined);
-    const e = project !== null && /^[0-9a-f]{64}$/.test(req.params.sha256) ? await getEvalSet(deps.db, project, req.params.sha256) : null;
-    if (!e) throw notFound(`no eval set with sha256 ${req.params.sha256}`);
-    sendJson<EvalSet>(res, evalSetView(e));
+    const q = validate<{ project?: string }>(evalSetQuerySchema, queryToObject(req.query as Record<string, unknown>, []));
+    sendJson<EvalSet>(res, await getEvalSetFor(deps.db, principalOf(res), req.params.sha256, q.project));
   });
 
   router.get('/api/v1/fidelity', async (req, res) => {
@@ -79,23 +82,12 @@ export function fidelityRoutes(deps: AppDeps): Router {
       fidelityQuerySchema,
       queryToObject(req.query as Record<string, unknown>, ['limit']),
     );
-    const p = principalOf(res);
-    const projectId = await resolveProject(deps, p, q.project);
+    const projectId = await listedProject(deps.db, principalOf(res), q.project, 'reading fidelity');
     if (projectId === null) return sendJson<FidelityAgreement>(res, { rows: [] });
     sendJson<FidelityAgreement>(res, { rows: await listFidelityAgreement(deps.db, { projectId, model: q.model, referenceSha256: q.reference, limit: q.limit }) });
   });
 
   return router;
-}
-
-/** A project token reads its own project; an admin any (all when none is named; null: no such project). */
-async function resolveProject(deps: AppDeps, p: ReturnType<typeof principalOf>, name: string | undefined): Promise<string | undefined | null> {
-  if (p.kind === 'project') {
-    if (name !== undefined && name !== p.project) throw forbidden(`this token belongs to project "${p.project}"`);
-    return p.projectId;
-  }
-  if (name === undefined) return undefined;
-  return (await getProjectByName(deps.db, name))?.id ?? null;
 }
 
 const json = (schema: unknown, description = 'OK') => ({ description, content: { 'application/json': { schema } } });

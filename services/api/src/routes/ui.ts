@@ -17,7 +17,7 @@ import {
 } from '../domain/dashboard/index.js';
 import { runLineage } from '../domain/conversions/lineage.js';
 import { sendJson } from '../http/respond.js';
-import * as p from './ui-params.js';
+import * as p from '../http/query-params.js';
 
 export { uiPaths } from './ui-openapi.js';
 

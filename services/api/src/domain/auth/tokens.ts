@@ -134,6 +134,23 @@ export function artifactBytesFilter(p: Principal): string | undefined {
   return scope.kind === 'project' ? scope.id : undefined;
 }
 
+/**
+ * The project a list is limited to, from the caller and the project it names: a project token
+ * its own (403 when it names another), an admin the one named (null: no such project, so an
+ * empty list) or every project (undefined). A worker token lists no project's data (403).
+ */
+export async function listedProject(
+  db: Queryable, p: Principal, requested: string | undefined, action: string,
+): Promise<string | undefined | null> {
+  const own = readableProject(p, action);
+  if (own) {
+    if (requested !== undefined && requested !== own.name) throw forbidden(`this token belongs to project "${own.name}" and cannot read "${requested}"`);
+    return own.id;
+  }
+  if (requested === undefined) return undefined;
+  return (await getProjectByName(db, requested))?.id ?? null;
+}
+
 /** Whether the caller may read or write this project's data (workers: no project's). */
 export function canAccessProject(p: Principal, projectId: string): boolean {
   const scope = projectScope(p);

@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NpzError, readEvalSet, type EvalSet, type Sendable } from '@pocketbench/contracts';
 import { artifactShaExists, getEvalSet, insertEvalSet, lockArtifactSha, withTransaction, type EvalSetRow, type Pool } from '@pocketbench/db';
-import { ApiError, validationFailed } from '../../errors.js';
+import { ApiError, notFound, validationFailed } from '../../errors.js';
 import type { ArtifactStore, TempArtifact } from '../artifacts/artifact-store.js';
-import { canAccessProject, projectForWrite, type Principal } from '../auth/tokens.js';
+import { canAccessProject, listedProject, projectForWrite, type Principal } from '../auth/tokens.js';
 
 /** An eval set as the api shows it (its sha256 is its id), before res.json. */
 export type EvalSetView = Sendable<EvalSet>;
@@ -14,6 +14,17 @@ export function evalSetView(e: EvalSetRow): EvalSetView {
     sha256: e.sha256, filename: e.filename, sizeBytes: e.sizeBytes, samples: e.samples, sampleShape: e.sampleShape,
     inputDtype: e.inputDtype, labels: { min: e.minLabel, max: e.maxLabel }, createdAt: e.createdAt,
   };
+}
+
+/**
+ * The eval set with these bytes that the caller may read: in the project it names (a project
+ * token only its own), else in any project an admin reaches. 404 for anything else.
+ */
+export async function getEvalSetFor(db: Pool, principal: Principal, sha256: string, project: string | undefined): Promise<EvalSetView> {
+  const projectId = await listedProject(db, principal, project, 'reading eval sets');
+  const e = projectId !== null && /^[0-9a-f]{64}$/.test(sha256) ? await getEvalSet(db, projectId, sha256) : null;
+  if (!e) throw notFound(`no eval set with sha256 ${sha256}`);
+  return evalSetView(e);
 }
 
 /**

@@ -6,10 +6,9 @@ import {
   emulatedTargets, getArtifactsByIds, getRun, getRunProgress, listCellFidelity, listCellFigures, listJobsForRun, listRunConversions, listRunSessions, listRuns,
   type ArtifactRow, type CellFigures, type JobRow, type Pool, type RunFilter, type RunRow, type SessionSummary,
 } from '@pocketbench/db';
-import { getProjectByName } from '@pocketbench/db';
 import { isUuid } from '@pocketbench/contracts';
-import { forbidden, notFound } from '../../errors.js';
-import { canAccessProject, readableProject, type Principal } from '../auth/tokens.js';
+import { notFound } from '../../errors.js';
+import { canAccessProject, listedProject, type Principal } from '../auth/tokens.js';
 
 
 /** Server-side forms of the run DTOs (their instants still Dates until res.json). */
@@ -140,18 +139,8 @@ export async function listRunsView(
   principal: Principal,
   q: { project?: string; branch?: string; status?: RunFilter['status']; limit?: number; offset?: number },
 ): Promise<Sendable<RunList>> {
-  const own = readableProject(principal, 'listing runs');
-  let projectId: string | undefined;
-  if (own) {
-    if (q.project !== undefined && q.project !== own.name) {
-      throw forbidden(`this token belongs to project "${own.name}" and cannot list runs of "${q.project}"`);
-    }
-    projectId = own.id;
-  } else if (q.project !== undefined) {
-    const p = await getProjectByName(db, q.project);
-    if (!p) return { runs: [], total: 0, limit: q.limit ?? 50, offset: q.offset ?? 0, nextOffset: null };
-    projectId = p.id;
-  }
+  const projectId = await listedProject(db, principal, q.project, 'listing runs');
+  if (projectId === null) return { runs: [], total: 0, limit: q.limit ?? 50, offset: q.offset ?? 0, nextOffset: null };
   const limit = q.limit ?? 50;
   const offset = q.offset ?? 0;
   const { runs, total } = await listRuns(db, { projectId, branch: q.branch, status: q.status, limit, offset });

@@ -1,4 +1,4 @@
-// Query and path parameters of the dashboard's routes, validated once with errors naming the parameter.
+// Query and path parameters of the dashboard's routes (routes/ui.ts), validated once with errors naming the parameter (400).
 import type { Request } from 'express';
 import { isUuid } from '@pocketbench/contracts';
 import { badRequest } from '../errors.js';
