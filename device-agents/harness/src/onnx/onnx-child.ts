@@ -30,6 +30,25 @@ function messageOf(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).slice(0, 2000);
 }
 
+/**
+ * How the spec's inputs do not fit the model's declared inputs (ONNX Runtime's input metadata:
+ * element type, rank, fixed dimensions; symbolic ones take any size), or null when they fit.
+ * Checked before running, so an input mismatch is named from the model's own declaration.
+ */
+function inputMisfit(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>): string | null {
+  for (const meta of session.inputMetadata) {
+    const feed = feeds[meta.name];
+    if (!feed || !meta.isTensor) continue;
+    const declared = meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : String(d || '?')));
+    const show = (dims: readonly (number | string)[]) => `[${dims.join(', ')}]`;
+    if (meta.type !== feed.type) return `input "${meta.name}": the model takes ${meta.type}, the spec gives ${feed.type}`;
+    if (meta.shape.length && (meta.shape.length !== feed.dims.length || declared.some((d, i) => typeof d === 'number' && d !== feed.dims[i]))) {
+      return `input "${meta.name}": the model takes shape ${show(declared)}, the spec gives ${show(feed.dims)}`;
+    }
+  }
+  return null;
+}
+
 async function main(): Promise<RunnerResult> {
   const req = JSON.parse(process.argv[2] ?? '{}') as RunnerRequest;
   const vulkan = req.backend === 'vulkan';
@@ -64,6 +83,8 @@ async function main(): Promise<RunnerResult> {
       message: `spec inputs [${Object.keys(feeds).join(', ')}] do not match the model's inputs [${session.inputNames.join(', ')}]`,
     };
   }
+  const misfit = inputMisfit(session, feeds);
+  if (misfit) return { status: 'error', errorClass: 'input_mismatch', message: misfit };
   const outputName = session.outputNames[req.outputIndex];
   if (outputName === undefined) {
     return { status: 'error', errorClass: 'bad_spec', message: `output index ${req.outputIndex} out of range: the model has ${session.outputNames.length} output(s)` };
@@ -87,7 +108,8 @@ async function main(): Promise<RunnerResult> {
     }
   } catch (err) {
     const message = messageOf(err);
-    return { status: 'error', errorClass: /invalid dimensions|invalid rank|shape|data type/i.test(message) ? 'input_mismatch' : 'inference', message };
+    // The inputs were checked against the model's own metadata above: what fails now is the model running.
+    return { status: 'error', errorClass: 'inference', message };
   }
 
   const tensor = out[outputName] as ort.Tensor;
@@ -102,7 +124,7 @@ async function main(): Promise<RunnerResult> {
       fidelityOutputs = await fidelityPass(req, session);
     } catch (err) {
       const message = messageOf(err);
-      return { status: 'error', errorClass: /invalid dimensions|invalid rank|shape|data type/i.test(message) ? 'input_mismatch' : 'inference', message: `fidelity pass: ${message}` };
+      return { status: 'error', errorClass: 'inference', message: `fidelity pass: ${message}` };
     }
   }
   await session.release();
