@@ -61,9 +61,13 @@ function toFigures(r: FiguresRow): CompareFigures {
   };
 }
 
+interface RunFiguresRow extends FiguresRow {
+  run_id: string;
+}
+
 /** Per run, per cell: median of ok head session medians / p90s, max peak RSS. */
 export async function compareRunCells(q: Queryable, runIds: string[]): Promise<Map<string, CompareFigures[]>> {
-  const { rows } = await q.query<FiguresRow & { run_id: string }>(
+  const { rows } = await q.query<RunFiguresRow>(
     `SELECT j.run_id, j.pool, j.backend, ${FIGURES}
        FROM jobs j JOIN artifacts a ON a.id = j.artifact_id JOIN models m ON m.id = a.model_id
        LEFT JOIN sessions s ON s.job_id = j.id AND s.role = 'head' AND s.status = 'ok'

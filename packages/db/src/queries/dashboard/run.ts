@@ -228,9 +228,13 @@ function variantOrder(v: string): number {
   return i < 0 ? 99 : i;
 }
 
+interface PreviousRunRow {
+  id: string;
+}
+
 /** The newest earlier run of the same project and branch: the Run page's default "compare with". */
 export async function previousRunId(q: Queryable, runId: string): Promise<string | null> {
-  const { rows } = await q.query<{ id: string }>(
+  const { rows } = await q.query<PreviousRunRow>(
     `SELECT p.id FROM runs r JOIN runs p ON p.project_id = r.project_id AND p.branch IS NOT DISTINCT FROM r.branch
                                       AND p.created_at < r.created_at
       WHERE r.id = $1 ORDER BY p.created_at DESC LIMIT 1`,

@@ -101,11 +101,19 @@ export interface RunFilterOptions {
   branches: string[];
 }
 
+interface ProjectNameRow {
+  name: string;
+}
+
+interface BranchRow {
+  branch: string;
+}
+
 /** Projects and branches to filter runs by; with `projectId`, only that project and its branches. */
 export async function runFilterOptions(q: Queryable, projectId?: string): Promise<RunFilterOptions> {
   const [p, b] = await Promise.all([
-    q.query<{ name: string }>('SELECT name FROM projects WHERE $1::uuid IS NULL OR id = $1 ORDER BY name', [projectId ?? null]),
-    q.query<{ branch: string }>(`SELECT branch FROM (SELECT DISTINCT branch FROM runs WHERE branch IS NOT NULL AND ($1::uuid IS NULL OR project_id = $1)) b
+    q.query<ProjectNameRow>('SELECT name FROM projects WHERE $1::uuid IS NULL OR id = $1 ORDER BY name', [projectId ?? null]),
+    q.query<BranchRow>(`SELECT branch FROM (SELECT DISTINCT branch FROM runs WHERE branch IS NOT NULL AND ($1::uuid IS NULL OR project_id = $1)) b
               ORDER BY branch <> 'main', branch LIMIT 500`, [projectId ?? null]),
   ]);
   return { projects: p.rows.map((r) => r.name), branches: b.rows.map((r) => r.branch) };

@@ -111,10 +111,15 @@ export interface SeriesBudget {
   budgetMs: number;
 }
 
+interface BudgetRow {
+  metric: string;
+  budget: number;
+}
+
 /** Latency budgets the gate applied to the newest cells of this series. */
 export async function getSeriesBudgets(q: Queryable, jobIds: string[]): Promise<SeriesBudget[]> {
   if (jobIds.length === 0) return [];
-  const { rows } = await q.query<{ metric: string; budget: number }>(
+  const { rows } = await q.query<BudgetRow>(
     `SELECT DISTINCT ON (metric) metric, budget FROM verdicts
       WHERE job_id = ANY($1::text[]) AND budget IS NOT NULL AND metric IN ('p50_ms', 'p90_ms')
       ORDER BY metric, created_at DESC, id DESC`,
