@@ -144,6 +144,9 @@ describe('native harness bundle (no node on the device)', function () {
       [{ artifact: { ...specFor(m).artifact, sha256: '0'.repeat(64) } }, 'model_hash_mismatch', 2],
       [{ artifact: { ...specFor(m).artifact, path: '/nonexistent/model.onnx' } }, 'model_missing', 2],
       [{ inputs: [{ name: 'wrong', shape: [1, 3, 32, 32], dtype: 'float32' }] }, 'input_mismatch', 2],
+      // Named from the model's declared inputs before running, not from ONNX Runtime's error text.
+      [{ inputs: [{ name: 'input', shape: [1, 3, 16, 16], dtype: 'float32' }] }, 'input_mismatch', 2],
+      [{ inputs: [{ name: 'input', shape: [1, 3, 32, 32], dtype: 'int64' }] }, 'input_mismatch', 2],
       [{ threads: 0 }, 'bad_spec', 2],
       [{ backend: 'nnapi' }, 'unsupported', 3],
     ];
