@@ -231,10 +231,11 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
   }
 
   it('an ONNX model whose input the harness cannot generate fails the cell at once (model fault, no invented input)', async () => {
-    // ModelProto{ir_version 8, graph{input "x": float16 (elem_type 10) [1, 4]}}
+    // ModelProto{ir_version 8, opset_import{version 13}, graph{input "x": float16 (elem_type 10) [1, 4], output "y": float [1, 4]}}
     const dims = Buffer.concat([pbField(1, pbField(1, 1)), pbField(1, pbField(1, 4))]);
     const valueInfo = Buffer.concat([pbField(1, 'x'), pbField(2, pbField(1, Buffer.concat([pbField(1, 10), pbField(2, dims)])))]);
-    const model = Buffer.concat([pbField(1, 8), pbField(7, Buffer.concat([pbField(2, 'fp16-graph'), pbField(11, valueInfo)]))]);
+    const outInfo = Buffer.concat([pbField(1, 'y'), pbField(2, pbField(1, Buffer.concat([pbField(1, 1), pbField(2, dims)])))]);
+    const model = Buffer.concat([pbField(1, 8), pbField(8, pbField(2, 13)), pbField(7, Buffer.concat([pbField(2, 'fp16-graph'), pbField(11, valueInfo), pbField(12, outInfo)]))]);
     const file = path.join(workRoot, 'fp16-input.onnx');
     await writeFile(file, model);
     const prefix = testQueuePrefix();
