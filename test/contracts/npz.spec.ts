@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  bufferSource, evalSampleFits, NpzError, OnnxError, readEvalSet, readNpz, readNpzHeaders, readOnnxModel, readZipDirectory, ZipError,
+  bufferSource, evalSampleFits, NpzError, OnnxError, onnxInputs, readEvalSet, readNpz, readNpzHeaders, readOnnxModel, readZipDirectory, ZipError,
 } from '@pocketbench/contracts';
 
 /** Offset of the central directory entry naming `member` (its sizes at +20 and +24). */
@@ -147,6 +147,11 @@ describe('contracts onnx and zip: the one ONNX (protobuf) reader and the one zip
       irVersion: 8, producer: 'hand', opsets: [{ domain: 'ai.onnx', version: 17 }], nodes: 1, initializers: 1,
       inputs: [{ name: 'x', elemType: 1, dims: [null, 3, 8, 8] }],
     });
+  });
+
+  it('reads a session\'s inputs from the graph alone, symbolic dimensions as 1', () => {
+    assert.deepEqual(onnxInputs(bufferSource(field(7, graph))), [{ name: 'x', shape: [1, 3, 8, 8], dtype: 'float32' }]);
+    assert.throws(() => onnxInputs(bufferSource(field(1, 8))), /no graph/);
   });
 
   it('names where a truncated or malformed model breaks', () => {

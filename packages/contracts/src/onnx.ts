@@ -122,28 +122,37 @@ export function readOnnxModel(src: ByteSource): OnnxModelInfo {
       }
       return { domain: domain || 'ai.onnx', version };
     });
-    let nodes = 0;
-    let outputs = 0;
-    const inputs: OnnxGraphInput[] = [];
-    const initializers = new Set<string>();
-    let initializerCount = 0;
-    for (const f of protoFields(src, graph.start, graph.end)) {
-      checked(GRAPH_FIELDS, 'GraphProto', f);
-      if (f.number === 1) nodes++;
-      else if (f.number === 12) outputs++;
-      else if (f.number === 11) inputs.push(valueInfo(src, f));
-      else if (f.number === 5) {
-        initializerCount++;
-        // TensorProto.name is field 8; the weights themselves are skipped unread.
-        for (const t of protoFields(src, f.start, f.end)) if (t.number === 8 && t.wireType === 2) initializers.add(protoString(src, t));
-      }
-    }
-    if (outputs === 0) throw new OnnxError('the graph declares no outputs');
-    return { irVersion, producer, opsets, nodes, initializers: initializerCount, inputs: inputs.filter((i) => !initializers.has(i.name)) };
+    const g = readGraph(src, graph);
+    if (g.outputs === 0) throw new OnnxError('the graph declares no outputs');
+    return { irVersion, producer, opsets, nodes: g.nodes, initializers: g.initializers, inputs: g.inputs };
   } catch (err) {
-    if (err instanceof ProtobufError || err instanceof RangeError) throw new OnnxError(err.message);
-    throw err;
+    throw asOnnxError(err);
   }
+}
+
+function asOnnxError(err: unknown): unknown {
+  return err instanceof ProtobufError || err instanceof RangeError ? new OnnxError(err.message) : err;
+}
+
+/** A GraphProto's counts and its inputs, initializers excluded. */
+function readGraph(src: ByteSource, graph: ProtoField): { nodes: number; outputs: number; initializers: number; inputs: OnnxGraphInput[] } {
+  let nodes = 0;
+  let outputs = 0;
+  const inputs: OnnxGraphInput[] = [];
+  const initializers = new Set<string>();
+  let initializerCount = 0;
+  for (const f of protoFields(src, graph.start, graph.end)) {
+    checked(GRAPH_FIELDS, 'GraphProto', f);
+    if (f.number === 1) nodes++;
+    else if (f.number === 12) outputs++;
+    else if (f.number === 11) inputs.push(valueInfo(src, f));
+    else if (f.number === 5) {
+      initializerCount++;
+      // TensorProto.name is field 8; the weights themselves are skipped unread.
+      for (const t of protoFields(src, f.start, f.end)) if (t.number === 8 && t.wireType === 2) initializers.add(protoString(src, t));
+    }
+  }
+  return { nodes, outputs, initializers: initializerCount, inputs: inputs.filter((i) => !initializers.has(i.name)) };
 }
 
 /** ONNX TensorProto.DataType codes the harness can generate. */
@@ -154,7 +163,15 @@ const ONNX_DTYPES: Record<number, InputDtype> = { 1: 'float32', 2: 'uint8', 6: '
  * dimensions set to 1. Throws OnnxError for an input whose element type the harness cannot generate.
  */
 export function onnxInputs(src: ByteSource): BenchInputSpec[] {
-  return readOnnxModel(src).inputs.map((i) => {
+  let inputs: OnnxGraphInput[] | undefined;
+  try {
+    // Only the graph's inputs: the model was checked as a whole when it was uploaded (readOnnxModel).
+    for (const f of protoFields(src)) if (f.number === 7 && f.wireType === 2) inputs = readGraph(src, f).inputs;
+  } catch (err) {
+    throw asOnnxError(err);
+  }
+  if (!inputs) throw new OnnxError('the ONNX model has no graph (field 7)');
+  return inputs.map((i) => {
     const dtype = i.elemType === undefined ? undefined : ONNX_DTYPES[i.elemType];
     if (!dtype) throw new OnnxError(`ONNX input "${i.name}" has an element type the harness cannot generate (TensorProto.DataType ${i.elemType ?? 'none'})`);
     return { name: i.name, shape: i.dims.length ? i.dims.map((d) => d || 1) : [1], dtype };
