@@ -40,9 +40,9 @@ const host = new WorkerHost({
   config: testWorkerConfig(db, prefix, { appiumUrl: appium.url }),
   logger: quietLogger(),
   deviceLayer: layer,
-  pool: db.pool,
+  db: db.pool,
   devices: [cloneDevice(local, `bench-${local.id}`, pool, workRoot)],
-  onHarnessStart: (job: Job<SessionJobData, SessionJobResult>) => toDeviceCall.set(job.id!, Date.now() - job.timestamp),
+  onHarnessStart: (sessionJob: Job<SessionJobData, SessionJobResult>) => toDeviceCall.set(sessionJob.id!, Date.now() - sessionJob.timestamp),
 });
 try {
   await host.start();
@@ -54,18 +54,18 @@ try {
   const deviceCall: number[] = [];
   const harness: number[] = [];
   for (const [i, data] of run.sessions.entries()) {
-    const job = await enqueue(q, data);
-    await waitFor(`job ${i}`, async () => (await q.getJob(job.id!))?.finishedOn, 60_000, 5);
-    const done = (await q.getJob(job.id!))!;
+    const sessionJob = await enqueue(q, data);
+    await waitFor(`job ${i}`, async () => (await q.getJob(sessionJob.id!))?.finishedOn, 60_000, 5);
+    const done = (await q.getJob(sessionJob.id!))!;
     if (i === 0) continue; // The first job opens the Appium session and installs the harness: not scheduling.
     pickup.push(done.processedOn! - done.timestamp);
-    deviceCall.push(toDeviceCall.get(job.id!)!);
+    deviceCall.push(toDeviceCall.get(sessionJob.id!)!);
   }
   for (const s of await listSessionsForRun(db.pool, run.runId)) {
     if (s.sessionIndex === 0) continue;
     const { rows } = await db.pool.query('SELECT report FROM sessions WHERE id = $1', [s.id]);
-    const job = await q.getJob(`${run.runId}.0.head.${s.sessionIndex}`);
-    harness.push(new Date(rows[0].report.startedAt).getTime() - job!.timestamp);
+    const sessionJob = await q.getJob(`${run.runId}.0.head.${s.sessionIndex}`);
+    harness.push(new Date(rows[0].report.startedAt).getTime() - sessionJob!.timestamp);
   }
   const line = (name: string, v: number[]) =>
     `${name.padEnd(26)} p50 ${pct(v, 0.5).toFixed(1).padStart(7)} ms   p90 ${pct(v, 0.9).toFixed(1).padStart(7)} ms   max ${Math.max(...v).toFixed(1).padStart(7)} ms`;

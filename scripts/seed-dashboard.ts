@@ -59,7 +59,7 @@ function inverseNormal(p: number): number {
 }
 
 /** Fills an empty (migrated) database. Refuses a database that already has runs. */
-export async function seedDashboard(pool: Pool, opts: SeedOptions = {}): Promise<SeedSummary> {
+export async function seedDashboard(db: Pool, opts: SeedOptions = {}): Promise<SeedSummary> {
   const runs = opts.runs ?? 10_000;
   const perCell = opts.sessionsPerCell ?? 10;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`runs must be a positive integer, got ${runs}`);
@@ -75,7 +75,7 @@ export async function seedDashboard(pool: Pool, opts: SeedOptions = {}): Promise
   const zP99b = sorted[Math.ceil(p99pos)];
   const p99frac = p99pos - Math.floor(p99pos);
 
-  await withTransaction(pool, async (c) => {
+  await withTransaction(db, async (c) => {
     const existing = await c.query('SELECT count(*)::int AS n FROM runs');
     if (existing.rows[0].n > 0) throw new Error('the database already has runs; seed an empty database');
     await c.query('SET LOCAL max_parallel_workers_per_gather = 0');
@@ -245,8 +245,8 @@ export async function seedDashboard(pool: Pool, opts: SeedOptions = {}): Promise
     await c.query(`UPDATE devices d SET state = 'busy', current_job_id = r.run_id || '.5'
         FROM seed_runs r WHERE r.running AND d.id = 'pixel7-02'`);
   });
-  await pool.query('ANALYZE');
-  const counts = await pool.query(`SELECT (SELECT count(*) FROM runs)::int AS runs, (SELECT count(*) FROM jobs)::int AS jobs,
+  await db.query('ANALYZE');
+  const counts = await db.query(`SELECT (SELECT count(*) FROM runs)::int AS runs, (SELECT count(*) FROM jobs)::int AS jobs,
       (SELECT count(*) FROM sessions)::int AS sessions, (SELECT count(*) FROM series)::int AS series,
       (SELECT count(*) FROM devices)::int AS devices`);
   return { ...counts.rows[0], ms: Date.now() - started };
@@ -272,14 +272,14 @@ async function main(): Promise<void> {
     await p.query(`CREATE DATABASE ${name}`);
     await p.end();
   }
-  const pool = createPool(url, 2);
+  const db = createPool(url, 2);
   try {
-    await migrate(pool);
-    const summary = await seedDashboard(pool, { runs: Number(values.runs), sessionsPerCell: Number(values['sessions-per-cell']) });
+    await migrate(db);
+    const summary = await seedDashboard(db, { runs: Number(values.runs), sessionsPerCell: Number(values['sessions-per-cell']) });
     console.log(JSON.stringify(summary));
-    await pool.query('VACUUM ANALYZE');
+    await db.query('VACUUM ANALYZE');
   } finally {
-    await pool.end();
+    await db.end();
   }
 }
 

@@ -56,7 +56,7 @@ describe('conversion/ConversionWorker: infrastructure faults are retried', funct
     await proxy.refuse();
     const apiUrl = `http://127.0.0.1:${proxy.port}`;
     worker = new ConversionWorker({
-      converter, pool: api.db.pool, cache: new ArtifactCache({ dir: path.join(tmp, 'cache'), apiUrl }),
+      converter, db: api.db.pool, cache: new ArtifactCache({ dir: path.join(tmp, 'cache'), apiUrl }),
       connection: { host: '127.0.0.1', port: Number(new URL(process.env.POCKETBENCH_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379').port || 6379), maxRetriesPerRequest: null },
       queuePrefix: api.prefix, hostName: 'test-converter', apiUrl, workDir: path.join(tmp, 'work'), logger: quietLogger(),
     });

@@ -32,14 +32,14 @@ describe('db/embedded Postgres (PGlite) with several connections at once', funct
     let errors = 0;
     let wrong = 0;
     const per = 25;
-    await Promise.all(pools.map(async (pool, device) => {
+    await Promise.all(pools.map(async (db, device) => {
       await Promise.all([0, 1, 2].map(async (lane) => {
         for (let i = 0; i < per; i++) {
           const n = device * 1000 + lane * 100 + i;
           try {
-            const r = await pool.query('SELECT $1::int AS n, $2::text AS s', [n, `d${n}`]);
+            const r = await db.query('SELECT $1::int AS n, $2::text AS s', [n, `d${n}`]);
             if (r.rows[0]?.n !== n || r.rows[0]?.s !== `d${n}`) wrong++;
-            const c = await pool.connect();
+            const c = await db.connect();
             try {
               await c.query('BEGIN');
               await c.query('INSERT INTO beats (device, n) VALUES ($1, $2)', [device, n]);

@@ -24,19 +24,19 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const url = new URL(TEST_ADMIN_URL);
   url.pathname = `/${name}`;
-  const pool = createPool(url.toString());
+  const db = createPool(url.toString());
   // DROP ... WITH (FORCE) kills idle sockets that pool.end() has not closed yet; that is expected.
-  pool.on('error', () => undefined);
-  await migrate(pool);
+  db.on('error', () => undefined);
+  await migrate(db);
   let dropped = false;
   return {
     url: url.toString(),
     name,
-    pool,
+    pool: db,
     async drop() {
       if (dropped) return;
       dropped = true;
-      await pool.end().catch(() => undefined);
+      await db.end().catch(() => undefined);
       const c = new pg.Client({ connectionString: TEST_ADMIN_URL });
       await c.connect();
       try {

@@ -33,7 +33,7 @@ describe('worker/device-worker: registration (real Postgres and Redis)', () => {
     const prefix = testQueuePrefix();
     const config = testWorkerConfig(db, prefix);
     const dw = new DeviceWorker({
-      device: session.device, pool: db.pool, cache: new ArtifactCache({ dir: path.join(os.tmpdir(), prefix), apiUrl: config.apiUrl }),
+      device: session.device, db: db.pool, cache: new ArtifactCache({ dir: path.join(os.tmpdir(), prefix), apiUrl: config.apiUrl }),
       connection: { host: new URL(TEST_REDIS_URL).hostname, port: Number(new URL(TEST_REDIS_URL).port || 6379), maxRetriesPerRequest: null }, queuePrefix: prefix, hostName: 'test-host', openSession: async () => session,
       logger: quietLogger(), heartbeatMs: 60_000, heartbeatTtlMs: 90_000, policy: config.session, shutdownGraceMs: 1000,
     });

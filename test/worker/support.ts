@@ -91,7 +91,7 @@ export interface SeededRun {
 
 /** A run of one cell stored the way the api stores it (project, model, artifact, run, job). */
 export async function seedRun(
-  pool: Pool,
+  db: Pool,
   opts: {
     file: string;
     format?: 'onnx' | 'ptl';
@@ -107,25 +107,25 @@ export async function seedRun(
 ): Promise<SeededRun & { file: FixtureFile; baselineFile?: FixtureFile }> {
   const file = await describeFile(opts.file);
   const format = opts.format ?? (opts.file.endsWith('.ptl') ? 'ptl' : 'onnx');
-  const project = await ensureProject(pool, 'worker-test');
-  const model = await ensureModel(pool, project.id, 'tiny_cnn');
-  const { artifact } = await insertArtifact(pool, { modelId: model.id, sha256: file.sha256, format, variant: 'fp32', sizeBytes: file.sizeBytes });
+  const project = await ensureProject(db, 'worker-test');
+  const model = await ensureModel(db, project.id, 'tiny_cnn');
+  const { artifact } = await insertArtifact(db, { modelId: model.id, sha256: file.sha256, format, variant: 'fp32', sizeBytes: file.sizeBytes });
   let baseline: { id: string; file: FixtureFile; format: 'onnx' | 'ptl' } | undefined;
   if (opts.baseline) {
     const bfile = await describeFile(opts.baseline);
     const bformat = opts.baseline.endsWith('.ptl') ? 'ptl' : 'onnx';
-    const bmodel = await ensureModel(pool, project.id, 'tiny_cnn_baseline');
-    const b = await insertArtifact(pool, { modelId: bmodel.id, sha256: bfile.sha256, format: bformat, variant: 'fp32', sizeBytes: bfile.sizeBytes });
+    const bmodel = await ensureModel(db, project.id, 'tiny_cnn_baseline');
+    const b = await insertArtifact(db, { modelId: bmodel.id, sha256: bfile.sha256, format: bformat, variant: 'fp32', sizeBytes: bfile.sizeBytes });
     baseline = { id: b.artifact.id, file: bfile, format: bformat };
   }
   const sessions = opts.sessions ?? 1;
   const config: RunConfig = { ...DEFAULT_RUN_CONFIG, warmup: 2, iterations: 10, minDurationMs: 0, ...opts.config, sessions };
   const backend = opts.backend ?? 'cpu';
   const poolName = opts.pool ?? 'host-x86_64';
-  const run = await insertRun(pool, { projectId: project.id, config, matrix: {}, jobsTotal: 1, jobsFinished: 0 });
+  const run = await insertRun(db, { projectId: project.id, config, matrix: {}, jobsTotal: 1, jobsFinished: 0 });
   const runId = run!.id;
   const jobId = `${runId}.0`;
-  await insertJobs(pool, [{
+  await insertJobs(db, [{
     id: jobId, runId, cellIndex: 0, artifactId: artifact.id, baselineArtifactId: baseline?.id ?? null, backend, pool: poolName,
     deviceId: opts.deviceId ?? null, status: 'queued', sessionsPlanned: baseline ? 2 * sessions : sessions,
   }]);

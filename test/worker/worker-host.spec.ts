@@ -78,7 +78,7 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
       }),
       logger: quietLogger(),
       deviceLayer: extra.deviceLayer ?? layer,
-      pool: db.pool,
+      db: db.pool,
       devices: ids.map((id) => cloneDevice(local, id, pool, workRoot)),
       onHarnessStart: extra.onHarnessStart,
     });
@@ -115,8 +115,8 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     assert.ok(s.peakRssBytes! > 1_000_000);
     assert.equal(s.modelSizeBytes, run.file.sizeBytes);
     assert.ok(s.seriesId, 'the session joined a series');
-    const job = await getJob(db.pool, run.jobId);
-    assert.equal(job!.status, 'done');
+    const cell = await getJob(db.pool, run.jobId);
+    assert.equal(cell!.status, 'done');
     // The run finished with this session: the worker said so on the events queue, for the api.
     const events = new Queue(eventsQueueName(prefix), { connection: { url: TEST_REDIS_URL, maxRetriesPerRequest: null } as never, prefix });
     queues.push(events as never);
@@ -247,12 +247,12 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     const q = sessionQueue(run.queueName, prefix);
     queues.push(q);
     const added = await enqueue(q, run.sessions[0]);
-    const job = await waitFor('the cell to fail', async () => {
+    const cell = await waitFor('the cell to fail', async () => {
       const j = await getJob(db.pool, run.jobId);
       return j?.status === 'failed' && j;
     });
-    assert.equal(job.errorClass, 'bad_spec');
-    assert.match(job.reason ?? '', /cannot read the model's inputs: ONNX input "x" has an element type the harness cannot generate/);
+    assert.equal(cell.errorClass, 'bad_spec');
+    assert.match(cell.reason ?? '', /cannot read the model's inputs: ONNX input "x" has an element type the harness cannot generate/);
     const failed = await waitFor('the BullMQ job to fail', async () => {
       const j = await q.getJob(added.id!);
       return (await j?.isFailed()) && j;
@@ -300,14 +300,14 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     queues.push(q);
     for (const s of run.sessions) await enqueue(q, s);
     let earlyFinish = '';
-    const job = await waitFor('the paired cell to finish', async () => {
+    const cell = await waitFor('the paired cell to finish', async () => {
       const j = await getJob(db.pool, run.jobId);
       // The extra sessions are planned in the transaction that stores the last one: the cell never reads finished before the cap.
       if (j && ['done', 'failed'].includes(j.status) && j.sessionsPlanned < 12) earlyFinish ||= `${j.status} at ${j.sessionsDone}/${j.sessionsPlanned}`;
       return j && j.status === 'done' && j.sessionsDone === j.sessionsPlanned && j;
     }, 150_000, 50);
     assert.equal(earlyFinish, '', 'the cell was never seen finished early');
-    assert.equal(job.sessionsPlanned, 12, '6 per side');
+    assert.equal(cell.sessionsPlanned, 12, '6 per side');
     const sessions = await listSessionsForRun(db.pool, run.runId);
     assert.equal(sessions.filter((s) => s.role === 'head').length, 6);
     assert.equal(sessions.filter((s) => s.role === 'baseline').length, 6);
@@ -333,11 +333,11 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     const q = sessionQueue(run.queueName, prefix);
     queues.push(q);
     for (const s of run.sessions) await enqueue(q, s);
-    const job = await waitFor('the paired cell to finish at the cap', async () => {
+    const cell = await waitFor('the paired cell to finish at the cap', async () => {
       const j = await getJob(db.pool, run.jobId);
       return j && j.status === 'done' && j.sessionsDone === j.sessionsPlanned && j.sessionsPlanned >= 4 && j;
     }, 90_000, 250);
-    assert.equal(job.sessionsPlanned, 4, '2 per side, the cap');
+    assert.equal(cell.sessionsPlanned, 4, '2 per side, the cap');
     const sessions = await listSessionsForRun(db.pool, run.runId);
     assert.deepEqual(sessions.map((s) => s.status), ['unstable', 'unstable', 'unstable', 'unstable']);
     // Nothing more is queued for the device (seeded sessions and adaptive ones share its queue), and the cell stays finished.
@@ -369,11 +369,11 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
 
     // A redelivery of a stored session (another id: the first completed and was removed).
     await q.add('session', run.sessions[0], { jobId: `${sessionJobId(run.runId, 0, 'head', 0)}.again`, attempts: 1 });
-    const job = await waitFor('the cell to finish', async () => {
+    const cell = await waitFor('the cell to finish', async () => {
       const j = await getJob(db.pool, run.jobId);
       return j && j.status === 'done' && j;
     }, 90_000, 100);
-    assert.equal(job.sessionsDone, 4);
+    assert.equal(cell.sessionsDone, 4);
     const sessions = await listSessionsForRun(db.pool, run.runId);
     assert.deepEqual(sessions.map((s) => `${s.role}.${s.sessionIndex}`).sort(), ['baseline.0', 'baseline.1', 'head.0', 'head.1']);
     assert.equal((await q.getJob(`${sessionJobId(run.runId, 0, 'head', 0)}.again`))?.returnvalue?.status, 'duplicate');
@@ -397,9 +397,9 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     await waitFor('the redelivery', async () => (await q.getJobCounts('completed')).completed === 2 && (await q.getJob(first.id!))!.returnvalue?.status === 'duplicate', 60_000);
     const sessions = await listSessionsForRun(db.pool, run.runId);
     assert.equal(sessions.length, 1);
-    const job = await getJob(db.pool, run.jobId);
-    assert.equal(job!.sessionsDone, 1, 'counted once');
-    assert.equal(job!.status, 'done');
+    const cell = await getJob(db.pool, run.jobId);
+    assert.equal(cell!.sessionsDone, 1, 'counted once');
+    assert.equal(cell!.status, 'done');
   });
 
   it('Appium killed in the middle of a job: the retry succeeds once it is back, one result stored', async () => {
@@ -424,10 +424,10 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     });
     const q = sessionQueue(run.queueName, prefix);
     queues.push(q);
-    const job = await enqueue(q, run.sessions[0], 5, 500);
-    await waitFor('the job to complete after its retry', async () => (await q.getJob(job.id!))?.finishedOn, 150_000, 250);
+    const sessionJob = await enqueue(q, run.sessions[0], 5, 500);
+    await waitFor('the job to complete after its retry', async () => (await q.getJob(sessionJob.id!))?.finishedOn, 150_000, 250);
     await killed;
-    const done = (await q.getJob(job.id!))!;
+    const done = (await q.getJob(sessionJob.id!))!;
     assert.ok(done.attemptsMade >= 2 || starts >= 2, `retried (attempts ${done.attemptsMade}, harness starts ${starts})`);
     assert.ok(await done.isCompleted(), `completed (last failure: ${done.failedReason})`);
     const sessions = await listSessionsForRun(db.pool, run.runId);
@@ -485,9 +485,9 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     const sessions = await listSessionsForRun(db.pool, run.runId);
     assert.equal(sessions.length, 1, 'exactly one result');
     assert.ok([a, b].includes(sessions[0].deviceId!));
-    const job = await getJob(db.pool, run.jobId);
-    assert.equal(job!.status, 'done');
-    assert.equal(job!.sessionsDone, 1);
+    const cell = await getJob(db.pool, run.jobId);
+    assert.equal(cell!.status, 'done');
+    assert.equal(cell!.sessionsDone, 1);
   });
 
   it('a crashed device (heartbeats and consumers gone) is offline within two periods and gets no new jobs', async () => {

@@ -34,9 +34,9 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFil
  * Applies pending migrations in one transaction under an advisory lock, recording each in
  * the `pocketbench_migrations` ledger. Returns the names applied.
  */
-export async function migrate(pool: pg.Pool, dir?: string): Promise<string[]> {
+export async function migrate(db: pg.Pool, dir?: string): Promise<string[]> {
   const files = await readMigrations(dir);
-  return withTransaction(pool, async (client) => {
+  return withTransaction(db, async (client) => {
     await client.query<AdvisoryLockRow>('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCK_KEY]);
     await client.query<NoRows>(`CREATE TABLE IF NOT EXISTS pocketbench_migrations (
       id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);

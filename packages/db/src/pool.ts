@@ -26,7 +26,7 @@ export interface PoolOptions {
  */
 export function createPool(connectionString: string, opts: number | PoolOptions = {}): pg.Pool {
   const o = typeof opts === 'number' ? { max: opts } : opts;
-  const pool = new pg.Pool({
+  const db = new pg.Pool({
     connectionString,
     max: o.max ?? 10,
     connectionTimeoutMillis: o.connectionTimeoutMillis ?? 5000,
@@ -34,8 +34,8 @@ export function createPool(connectionString: string, opts: number | PoolOptions 
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
   });
-  pool.on('error', (err) => o.onError?.(err));
-  return pool;
+  db.on('error', (err) => o.onError?.(err));
+  return db;
 }
 
 const UNAVAILABLE_CODES = new Set([
@@ -59,8 +59,8 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 }
 
 /** Runs fn inside a transaction; rolls back on any error so nothing half-written is left. */
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+export async function withTransaction<T>(db: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await db.connect();
   let broken: Error | undefined;
   // The server going away between two statements is an `error` event on the checked-out client
   // (no idle listener then); the next statement rejects with it, so it must not crash the process.

@@ -13,7 +13,7 @@ import { createSessionProcessor } from './session-processor.js';
 
 export interface DeviceWorkerOptions {
   device: DeviceConfig;
-  pool: Pool;
+  db: Pool;
   cache: ArtifactCache;
   connection: ConnectionOptions;
   /** Queue name prefix shared with the api. */
@@ -32,7 +32,7 @@ export interface DeviceWorkerOptions {
   shutdownGraceMs: number;
   /** BullMQ lock of the job in hand; the stalled-job check runs every half of it. @defaultValue 30000 */
   jobLockMs?: number;
-  onHarnessStart?(job: Job<SessionJobData, SessionJobResult>): void;
+  onHarnessStart?(sessionJob: Job<SessionJobData, SessionJobResult>): void;
   /** See SessionDeps.publishRunFinished. */
   publishRunFinished?(runId: string): Promise<void>;
   /** See SessionDeps.waitForAppium. */
@@ -62,7 +62,7 @@ export class DeviceWorker {
   private timer?: NodeJS.Timeout;
   private currentJobId: string | null = null;
   /** The job in hand and its lock token, to hand it back at shutdown; `cancelled` once its cell was. */
-  private active?: { job: Job<SessionJobData, SessionJobResult>; token?: string; cancelled: boolean };
+  private active?: { sessionJob: Job<SessionJobData, SessionJobResult>; token?: string; cancelled: boolean };
   /** Serialises the two consumers: the device runs one session at a time. */
   private lock: Promise<void> = Promise.resolve();
   private quarantined = false;
@@ -128,7 +128,7 @@ export class DeviceWorker {
     this.info = undefined;
     const info = await this.deviceInfo();
     const d = this.opts.device;
-    return upsertDevice(this.opts.pool, {
+    return upsertDevice(this.opts.db, {
       id: d.id, name: d.name, platform: d.platform, arch: info.arch, os: info.os, osVersion: info.osVersion,
       deviceModel: info.deviceModel, pool: d.pool, host: this.opts.hostName, emulated: d.emulated, backends: info.backends,
       heartbeatTtlMs: this.opts.heartbeatTtlMs, info: { ...info },
@@ -145,7 +145,7 @@ export class DeviceWorker {
     const prefix = this.opts.bullPrefix;
     this.deviceQueue = new Queue(queueNameForDevice(this.id, this.opts.queuePrefix), { connection: this.opts.connection, prefix });
     const deps: SessionDeps = {
-      pool: this.opts.pool,
+      db: this.opts.db,
       cache: this.opts.cache,
       deviceId: this.id,
       getSession: () => this.getSession(),
@@ -166,21 +166,21 @@ export class DeviceWorker {
     };
     const processor = createSessionProcessor(deps);
     void this.storeHeldReports(deps);
-    const run = async (job: Job<SessionJobData, SessionJobResult>, token?: string) => {
+    const run = async (sessionJob: Job<SessionJobData, SessionJobResult>, token?: string) => {
       // A consumer can hold a job it fetched just as the device was paused: hand it back.
       if ((this.isPaused || this.closing) && token) {
-        await job.moveToDelayed(Date.now() + HAND_BACK_DELAY_MS, token);
+        await sessionJob.moveToDelayed(Date.now() + HAND_BACK_DELAY_MS, token);
         throw new DelayedError();
       }
-      return this.exclusive(job, async () => {
-        this.active = { job, token, cancelled: false };
+      return this.exclusive(sessionJob, async () => {
+        this.active = { sessionJob, token, cancelled: false };
         try {
-          return await processor(job);
+          return await processor(sessionJob);
         } catch (err) {
           // The database was away before the session ran: wait for it without using an attempt.
           if (token && isDatabaseUnavailable(err) && !this.closing) {
-            this.log.warn({ queueJobId: job.id, err: (err as Error).message }, 'database unavailable; the job waits and is tried again');
-            await job.moveToDelayed(Date.now() + DATABASE_WAIT_MS, token);
+            this.log.warn({ queueJobId: sessionJob.id, err: (err as Error).message }, 'database unavailable; the job waits and is tried again');
+            await sessionJob.moveToDelayed(Date.now() + DATABASE_WAIT_MS, token);
             throw new DelayedError();
           }
           throw err;
@@ -201,7 +201,7 @@ export class DeviceWorker {
         maxStalledCount: 2,
       });
       w.on('error', (err) => this.log.error({ err: err.message, queue: name }, 'queue consumer error'));
-      w.on('failed', (job, err) => this.log.warn({ queueJobId: job?.id, err: err.message, attemptsMade: job?.attemptsMade }, 'session job failed'));
+      w.on('failed', (sessionJob, err) => this.log.warn({ queueJobId: sessionJob?.id, err: err.message, attemptsMade: sessionJob?.attemptsMade }, 'session job failed'));
       this.workers.push(w);
     }
     if (this.quarantined) this.log.warn({ reason: row.stateReason }, 'device is quarantined; not consuming until released');
@@ -223,12 +223,12 @@ export class DeviceWorker {
     }
   }
 
-  private async exclusive<T>(job: Job<SessionJobData, SessionJobResult>, fn: () => Promise<T>): Promise<T> {
+  private async exclusive<T>(sessionJob: Job<SessionJobData, SessionJobResult>, fn: () => Promise<T>): Promise<T> {
     const prev = this.lock;
     let release!: () => void;
     this.lock = new Promise((r) => (release = r));
     await prev;
-    this.currentJobId = job.id ?? null;
+    this.currentJobId = sessionJob.id ?? null;
     void this.beat();
     try {
       return await fn();
@@ -250,7 +250,7 @@ export class DeviceWorker {
   async beat(): Promise<void> {
     if (this.closing) return;
     try {
-      const state = await heartbeat(this.opts.pool, this.id, {
+      const state = await heartbeat(this.opts.db, this.id, {
         state: this.currentJobId ? 'busy' : 'online',
         currentJobId: this.currentJobId,
       });
@@ -291,10 +291,10 @@ export class DeviceWorker {
   private async stopIfCancelled(): Promise<void> {
     const held = this.active;
     if (!held || held.cancelled) return;
-    const cell = await getJob(this.opts.pool, held.job.data.jobId);
+    const cell = await getJob(this.opts.db, held.sessionJob.data.jobId);
     if (!cell || ['queued', 'running'].includes(cell.status)) return;
     held.cancelled = true;
-    this.log.warn({ queueJobId: held.job.id, cell: cell.id, status: cell.status }, 'the session\'s cell is no longer runnable; stopping its harness');
+    this.log.warn({ queueJobId: held.sessionJob.id, cell: cell.id, status: cell.status }, 'the session\'s cell is no longer runnable; stopping its harness');
     await this.dropSession().catch((err) => this.log.warn({ err: (err as Error).message }, 'closing the device session failed'));
   }
 
@@ -337,7 +337,7 @@ export class DeviceWorker {
       await step(() => this.deviceQueue?.close());
       await step(() => this.opening?.catch(() => undefined));
       await step(() => this.dropSession());
-      await step(() => markDeviceOffline(this.opts.pool, this.id, 'worker stopped'));
+      await step(() => markDeviceOffline(this.opts.db, this.id, 'worker stopped'));
       this.log.info('device stopped');
       if (errors.length) throw errors[0];
     })();
@@ -353,10 +353,10 @@ export class DeviceWorker {
     if (finished) return;
     const held = this.active;
     if (held?.token) {
-      this.log.warn({ queueJobId: held.job.id }, 'job still running after the grace period; handing it back to the queue');
+      this.log.warn({ queueJobId: held.sessionJob.id }, 'job still running after the grace period; handing it back to the queue');
       // Back to waiting at once (not after the stalled-job check): another device takes it. A
       // result this device still stores is kept once: the redelivery finds it and stops.
-      await held.job.moveToWait(held.token).catch((err) => this.log.warn({ err: (err as Error).message }, 'hand-back failed; the stalled-job check will return it'));
+      await held.sessionJob.moveToWait(held.token).catch((err) => this.log.warn({ err: (err as Error).message }, 'hand-back failed; the stalled-job check will return it'));
     }
     await w.close(true);
   }

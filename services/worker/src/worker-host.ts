@@ -23,10 +23,10 @@ export interface WorkerHostOptions {
   /** Devices to serve; discovered on this host when omitted. */
   devices?: DeviceConfig[];
   /** An existing pg pool (tests, `pocketbench up`); created from DATABASE_URL otherwise. */
-  pool?: Pool;
+  db?: Pool;
   /** BullMQ key prefix. @defaultValue config.queuePrefix (the api uses the same for both) */
   bullPrefix?: string;
-  onHarnessStart?(job: Job<SessionJobData, SessionJobResult>): void;
+  onHarnessStart?(sessionJob: Job<SessionJobData, SessionJobResult>): void;
 }
 
 function redisConnection(url: string): ConnectionOptions {
@@ -52,7 +52,7 @@ export class WorkerHost {
   /** This host's conversion consumer, when it has the converter (python3-torch). */
   converter?: ConversionWorker;
   private appium?: AppiumServerHandle;
-  private pool?: Pool;
+  private db?: Pool;
   private ownPool = false;
   private reaper?: NodeJS.Timeout;
   private events?: RunEvents;
@@ -69,24 +69,24 @@ export class WorkerHost {
   }
 
   get dbPool(): Pool {
-    if (!this.pool) throw new Error('worker host not started');
-    return this.pool;
+    if (!this.db) throw new Error('worker host not started');
+    return this.db;
   }
 
   async start(): Promise<void> {
     const { config, logger } = this.opts;
     const layer = this.opts.deviceLayer ?? (await loadDeviceLayer());
-    this.pool = this.opts.pool;
-    if (!this.pool) {
+    this.db = this.opts.db;
+    if (!this.db) {
       // A restarting Postgres drops idle connections: replaced on the next query, never a crash.
-      this.pool = createPool(config.databaseUrl, {
+      this.db = createPool(config.databaseUrl, {
         max: 4,
         onError: (err) => logger.warn({ err: err.message }, 'postgres connection lost; reconnecting on the next query'),
       });
       this.ownPool = true;
     }
     try {
-      await ping(this.pool);
+      await ping(this.db);
     } catch (err) {
       throw new Error(`cannot reach Postgres at DATABASE_URL: ${(err as Error).message}`);
     }
@@ -165,7 +165,7 @@ export class WorkerHost {
       }
       const dw = new DeviceWorker({
         device,
-        pool: this.pool,
+        db: this.db,
         cache,
         connection,
         queuePrefix: config.queuePrefix,
@@ -221,7 +221,7 @@ export class WorkerHost {
     }
     this.converter = new ConversionWorker({
       converter: found,
-      pool: this.pool!,
+      db: this.db!,
       cache,
       connection,
       queuePrefix: config.queuePrefix,
@@ -253,7 +253,7 @@ export class WorkerHost {
 
   private async reap(): Promise<void> {
     try {
-      const ids = await markSilentDevicesOffline(this.pool!);
+      const ids = await markSilentDevicesOffline(this.db!);
       if (ids.length) this.opts.logger.warn({ deviceIds: ids }, 'devices silent past their heartbeat TTL marked offline');
     } catch (err) {
       this.opts.logger.warn({ err: (err as Error).message }, 'reaper pass failed');
@@ -276,7 +276,7 @@ export class WorkerHost {
       } catch (err) {
         errors.push(err);
       }
-      if (this.ownPool) await this.pool?.end().catch((err) => errors.push(err));
+      if (this.ownPool) await this.db?.end().catch((err) => errors.push(err));
       if (errors.length) throw errors[0];
     })();
     return this.closing;

@@ -56,10 +56,10 @@ describe('db/queries/jobs', () => {
     assert.equal(await markJobRunning(db.pool, `${runId}.0`), false);
     assert.deepEqual(await failJob(db.pool, `${runId}.1`, 'InfraError', 'appium gone'), { runDone: true });
     assert.equal((await getRun(db.pool, runId))!.status, 'failed');
-    const job = (await getJob(db.pool, `${runId}.0`))!;
-    assert.equal(job.status, 'failed');
-    assert.equal(job.errorClass, 'ModelError');
-    assert.equal(job.reason, 'corrupt model: bad protobuf');
+    const cell = (await getJob(db.pool, `${runId}.0`))!;
+    assert.equal(cell.status, 'failed');
+    assert.equal(cell.errorClass, 'ModelError');
+    assert.equal(cell.reason, 'corrupt model: bad protobuf');
 
     const mixed = await makeRun([{ sessions: 1 }, { sessions: 1 }]);
     await failJob(db.pool, `${mixed}.0`, 'ModelError', 'x');
@@ -93,11 +93,11 @@ describe('db/queries/jobs', () => {
     };
     assert.deepEqual(await store(0, 0, 'unsupported'), { jobDone: false, runDone: false });
     assert.deepEqual(await store(0, 1, 'unsupported'), { jobDone: true, runDone: false });
-    const job = (await getJob(db.pool, `${runId}.0`))!;
-    assert.equal(job.status, 'unsupported');
-    assert.equal(job.reason, 'no Vulkan adapter on this device');
-    assert.equal(job.errorClass, 'unsupported_backend');
-    assert.ok(job.finishedAt);
+    const cell = (await getJob(db.pool, `${runId}.0`))!;
+    assert.equal(cell.status, 'unsupported');
+    assert.equal(cell.reason, 'no Vulkan adapter on this device');
+    assert.equal(cell.errorClass, 'unsupported_backend');
+    assert.ok(cell.finishedAt);
     // One measured session among unsupported ones: the cell is done.
     await store(1, 0, 'unsupported');
     assert.deepEqual(await store(1, 1, 'ok'), { jobDone: true, runDone: true });

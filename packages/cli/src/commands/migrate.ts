@@ -10,15 +10,15 @@ export function registerMigrateCommand(program: Command): void {
     .action(async () => {
       const c = config();
       const embedded = c.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: path.join(c.dataDir, 'pglite') });
-      const pool = createPool(c.databaseUrl ?? embedded!.url, 1);
+      const db = createPool(c.databaseUrl ?? embedded!.url, 1);
       try {
-        await ping(pool).catch((err: Error) => {
+        await ping(db).catch((err: Error) => {
           throw new CliError(`cannot reach Postgres at DATABASE_URL (${err.message})`);
         });
-        const applied = await migrate(pool);
+        const applied = await migrate(db);
         process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
       } finally {
-        await pool.end().catch(() => undefined);
+        await db.end().catch(() => undefined);
         await embedded?.stop();
       }
     });

@@ -81,16 +81,16 @@ Logs: <data dir>/logs/{api,worker}.log; warnings and errors are shown here. A se
           databaseUrl = embedded.url;
           say(`embedded Postgres (PGlite) in ${path.join(c.dataDir, 'pglite')} at ${databaseUrl}`);
         }
-        const pool = createPool(databaseUrl, 1);
+        const db = createPool(databaseUrl, 1);
         // The worker downloads artifacts with a token of its own kind (artifact bytes only),
         // minted afresh at every start, never with the admin token.
         let workerToken: string;
         try {
-          const applied = await migrate(pool);
+          const applied = await migrate(db);
           if (applied.length) say(`migrations applied: ${applied.join(', ')}`);
-          workerToken = (await mintWorkerToken(pool, 'pocketbench up worker')).token;
+          workerToken = (await mintWorkerToken(db, 'pocketbench up worker')).token;
         } finally {
-          await pool.end();
+          await db.end();
         }
         let redisUrl = c.redisUrl;
         if (!redisUrl) {

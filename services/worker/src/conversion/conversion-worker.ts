@@ -11,7 +11,7 @@ import { runConverter, type ConverterCapability } from './converter.js';
 
 export interface ConversionWorkerOptions {
   converter: ConverterCapability;
-  pool: Pool;
+  db: Pool;
   cache: ArtifactCache;
   connection: ConnectionOptions;
   queuePrefix: string;
@@ -64,7 +64,7 @@ export class ConversionWorker {
     const o = this.opts;
     const d = job.data;
     const log = o.logger.child({ conversionId: d.conversionId, variant: d.variant, format: d.format, attempt: job.attemptsMade + 1 });
-    const row = await markConversionRunning(o.pool, d.conversionId, o.hostName);
+    const row = await markConversionRunning(o.db, d.conversionId, o.hostName);
     if (!row) {
       log.warn('conversion unknown to Postgres (its run was deleted); dropping the job');
       return { status: 'unknown' };

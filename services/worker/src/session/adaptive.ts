@@ -29,12 +29,12 @@ export async function planAdaptive(tx: Queryable, data: SessionJobData): Promise
  * added twice: safe to call again after a crash between the commit and the enqueue.
  */
 export async function enqueuePlannedAdaptive(deps: SessionDeps, data: SessionJobData, log: Logger): Promise<void> {
-  const cell = await getJob(deps.pool, data.jobId);
+  const cell = await getJob(deps.db, data.jobId);
   if (!cell || !['queued', 'running'].includes(cell.status)) return;
-  const artifacts = await getJobArtifacts(deps.pool, data.jobId);
+  const artifacts = await getJobArtifacts(deps.db, data.jobId);
   if (!artifacts?.baseline) return;
   const perSide = Math.floor(cell.sessionsPlanned / 2);
-  const stored = new Set((await listSessionsForJob(deps.pool, data.jobId)).map((s) => `${s.role}.${s.sessionIndex}`));
+  const stored = new Set((await listSessionsForJob(deps.db, data.jobId)).map((s) => `${s.role}.${s.sessionIndex}`));
   const sessionJobs: SessionJob[] = [];
   // The first `config.sessions` per side are the api's; the worker enqueues only what it planned.
   for (let sessionIndex = data.config.sessions; sessionIndex < perSide; sessionIndex++) {

@@ -19,7 +19,7 @@ export type Preparation = { run: true } | { run: false; result: SessionJobResult
  */
 export async function prepareSession(deps: SessionDeps, sessionJob: Job<SessionJobData, SessionJobResult>, log: Logger): Promise<Preparation> {
   const data = sessionJob.data;
-  const existing = await getSessionByKey(deps.pool, data.jobId, data.role, data.sessionIndex);
+  const existing = await getSessionByKey(deps.db, data.jobId, data.role, data.sessionIndex);
   if (existing) {
     log.info({ sessionId: existing.id }, 'session already stored; duplicate delivery ignored');
     if (data.config.adaptive) await enqueuePlannedAdaptive(deps, data, log);
@@ -33,7 +33,7 @@ export async function prepareSession(deps: SessionDeps, sessionJob: Job<SessionJ
     const stored = await storeHeldSession(deps, held, log);
     return { run: false, result: { sessionId: stored.dropped ? '' : String(stored.id), status: stored.dropped ? 'cancelled' : held.payload.session.status } };
   }
-  if (!(await markJobRunning(deps.pool, data.jobId))) {
+  if (!(await markJobRunning(deps.db, data.jobId))) {
     log.info('cell is no longer runnable (failed, cancelled or finished); session dropped');
     return { run: false, result: { sessionId: '', status: 'skipped' } };
   }

@@ -35,7 +35,7 @@ export async function outcomeContext(deps: SessionDeps, sessionJob: Job, probeAp
  */
 export async function storeSession(deps: SessionDeps, held: HeldSession, log: Logger) {
   const { data, session, modelFault } = held;
-  const stored = await withTransaction(deps.pool, async (tx) => {
+  const stored = await withTransaction(deps.db, async (tx) => {
     if (!(await lockRunnableJob(tx, data.jobId))) return { id: 0, inserted: false, dropped: true, jobDone: false, runDone: false, addedPerSide: 0 };
     const s = await insertSession(tx, session);
     if (!s.inserted) return { ...s, dropped: false, jobDone: false, runDone: false, addedPerSide: 0 };
@@ -75,7 +75,7 @@ export async function storeHeldSession(deps: SessionDeps, entry: SpoolEntry<Held
   } catch (err) {
     if (!(err instanceof StoreFailedError)) throw err;
     log.error({ err: err.message }, 'the session could not be stored; the cell fails');
-    const { runDone } = await failJob(deps.pool, entry.payload.data.jobId, 'infrastructure', err.message);
+    const { runDone } = await failJob(deps.db, entry.payload.data.jobId, 'infrastructure', err.message);
     if (runDone) await deps.publishRunFinished?.(entry.payload.data.runId);
     await deps.spool!.release(entry.key);
     throw new UnrecoverableError(`infrastructure: ${err.message}`);
@@ -84,7 +84,7 @@ export async function storeHeldSession(deps: SessionDeps, entry: SpoolEntry<Held
 
 /** One more consecutive failure on the device; quarantine pauses its consumers. */
 async function countDeviceFailure(deps: SessionDeps, message: string): Promise<void> {
-  const outcome = await recordDeviceOutcome(deps.pool, deps.deviceId, false, deps.policy.quarantineAfter, message).catch(() => undefined);
+  const outcome = await recordDeviceOutcome(deps.db, deps.deviceId, false, deps.policy.quarantineAfter, message).catch(() => undefined);
   if (outcome?.state === 'quarantined') deps.onQuarantined?.(message);
 }
 
@@ -103,7 +103,7 @@ export async function recordOutcome(
   const data = sessionJob.data;
   if (outcome.action === 'fail-cell') {
     log.warn({ errorClass: outcome.errorClass, err: outcome.message }, 'model fault before the run; the cell fails');
-    const { runDone } = await failJob(deps.pool, data.jobId, outcome.errorClass, outcome.message);
+    const { runDone } = await failJob(deps.db, data.jobId, outcome.errorClass, outcome.message);
     if (runDone) await deps.publishRunFinished?.(data.runId);
     throw new UnrecoverableError(`${outcome.errorClass}: ${outcome.message}`);
   }
@@ -125,14 +125,14 @@ export async function recordOutcome(
     } else if (outcome.blameDevice) {
       await countDeviceFailure(deps, outcome.message);
     }
-    if (outcome.failCell && (await failJob(deps.pool, data.jobId, outcome.errorClass, outcome.message)).runDone) {
+    if (outcome.failCell && (await failJob(deps.db, data.jobId, outcome.errorClass, outcome.message)).runDone) {
       await deps.publishRunFinished?.(data.runId);
     }
     throw outcome.reported ? new InfrastructureError(`harness ${outcome.errorClass}: ${outcome.message}`) : raised;
   }
 
   const { report, unstableReasons, modelFault } = outcome;
-  await recordDeviceOutcome(deps.pool, deps.deviceId, true).catch(() => undefined);
+  await recordDeviceOutcome(deps.db, deps.deviceId, true).catch(() => undefined);
   const info = await deps.deviceInfo().catch((err: Error) => {
     // The session is kept, but without device facts it cannot join its series.
     log.warn({ err: err.message }, 'could not read the device info; session stored without a series');

@@ -17,7 +17,7 @@ import type { ReferenceOutputs } from './reference-outputs.js';
 
 /** What the session processor of one device is given by its DeviceWorker. */
 export interface SessionDeps {
-  pool: Pool;
+  db: Pool;
   cache: ArtifactCache;
   deviceId: string;
   /** Hygiene caps, cooldown and quarantine, from loadConfig. */

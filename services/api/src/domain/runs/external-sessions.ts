@@ -112,10 +112,10 @@ export async function addExternalSession(
   }
   const report = checked.value;
   checkStorable(req, report, limits.iterationsPerSession);
-  const job = (await listJobsForRun(db, run.id)).find((j) => j.cellIndex === req.cellIndex);
-  if (!job) throw validationFailed(`cellIndex ${req.cellIndex} is not a cell of run ${run.id}`, { field: 'cellIndex' });
+  const cell = (await listJobsForRun(db, run.id)).find((j) => j.cellIndex === req.cellIndex);
+  if (!cell) throw validationFailed(`cellIndex ${req.cellIndex} is not a cell of run ${run.id}`, { field: 'cellIndex' });
   const role: SessionRole = req.role ?? 'head';
-  if (role === 'baseline' && !job.baselineArtifactId) {
+  if (role === 'baseline' && !cell.baselineArtifactId) {
     throw validationFailed(`cell ${req.cellIndex} is not a paired A/B cell, so it has no baseline role`, { field: 'role' });
   }
   if (req.deviceId) {
@@ -125,13 +125,13 @@ export async function addExternalSession(
       throw validationFailed(`deviceId "${req.deviceId}" is not a device of project "${run.project}"`, { field: 'deviceId' });
     }
   }
-  if (report.backend.requested !== job.backend) {
-    throw validationFailed(`report.backend.requested is "${report.backend.requested}" but cell ${req.cellIndex} benchmarks backend "${job.backend}"`, {
+  if (report.backend.requested !== cell.backend) {
+    throw validationFailed(`report.backend.requested is "${report.backend.requested}" but cell ${req.cellIndex} benchmarks backend "${cell.backend}"`, {
       field: 'report.backend.requested',
     });
   }
   // The report must have measured the cell's own file: a backend match alone lets any model in.
-  const artifactId = role === 'baseline' ? job.baselineArtifactId! : job.artifactId;
+  const artifactId = role === 'baseline' ? cell.baselineArtifactId! : cell.artifactId;
   const artifact = (await getArtifact(db, artifactId))!;
   if (!report.model) {
     if (report.status === 'ok') {
@@ -154,7 +154,7 @@ export async function addExternalSession(
       );
     }
   }
-  if (req.sessionIndex !== undefined && req.sessionIndex < EXTERNAL_SESSION_INDEX_BASE && job.status !== 'unsupported') {
+  if (req.sessionIndex !== undefined && req.sessionIndex < EXTERNAL_SESSION_INDEX_BASE && cell.status !== 'unsupported') {
     throw new ApiError(
       409,
       'session_index_reserved',
@@ -164,11 +164,11 @@ export async function addExternalSession(
     );
   }
   return withTransaction(db, async (tx) => {
-    await lockCell(tx, job.id);
+    await lockCell(tx, cell.id);
     // Above every index the farm may plan, so a queued farm session keeps its slot.
-    const sessionIndex = req.sessionIndex ?? (await nextExternalSessionIndex(tx, job.id, role));
+    const sessionIndex = req.sessionIndex ?? (await nextExternalSessionIndex(tx, cell.id, role));
     const { id, inserted } = await insertSession(tx, sessionFromReport(report, {
-      jobId: job.id,
+      jobId: cell.id,
       runId: run.id,
       role,
       sessionIndex,
@@ -179,7 +179,7 @@ export async function addExternalSession(
     }));
     // Not counted towards the cell's planned sessions: those are the farm's, and counting an
     // external one would finish the cell early and make the farm drop its own results.
-    const cell = await getJob(tx, job.id);
-    return { sessionId: id, inserted, jobId: job.id, role, sessionIndex, cellStatus: cell!.status };
+    const stored = await getJob(tx, cell.id);
+    return { sessionId: id, inserted, jobId: cell.id, role, sessionIndex, cellStatus: stored!.status };
   });
 }
