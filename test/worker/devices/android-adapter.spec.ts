@@ -181,7 +181,8 @@ describe('Android adapter (UiAutomator2 command sequence against a simulated pho
       idx('delete session'),
     ];
     assert.deepEqual([...order].sort((a, b) => a - b), order, `steps out of order:\n${t.join('\n')}`);
-    assert.ok(t.some((x) => x.includes('thermal_zone')), 'device state recorded before the run');
+    // The harness records the device state before and after; the worker starts no probe of its own.
+    assert.ok(!t.some((x) => x.includes('thermal_zone')), `no state probe of the worker's own:\n${t.join('\n')}`);
     assert.ok(!phone.files.has(`${runDir}/report.json`), 'run files removed from the phone');
     assert.equal(t.at(-1), 'delete session', 'session closed');
   });

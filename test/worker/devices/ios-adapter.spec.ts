@@ -133,8 +133,7 @@ describe('iOS adapter (XCUITest command sequence against a simulated iPhone)', (
       `pull_file ${c}/models/${digest}.onnx`,
       `push_file ${c}/models/${digest}.onnx`,
       `pull_file ${c}/models/${digest}.onnx`,
-      'mobile: batteryInfo {}',
-      'mobile: deviceInfo {}',
+      // No state probe of the worker's own before the run: the harness records the state itself.
       `push_file ${c}/${runDir}/spec.json`,
       `pull_file ${c}/${runDir}/spec.json`,
       `mobile: launchApp {"bundleId":"${BUNDLE}","arguments":["run","--spec","${runDir}/spec.json","--out","${runDir}/report.json"]}`,

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -421,10 +422,15 @@ struct RunnerOutcome {
 RunnerOutcome run_runner(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env, double timeout_ms) {
   int out_pipe[2], err_pipe[2];
   if (pipe(out_pipe) || pipe(err_pipe)) throw Failure{"internal", std::string("pipe: ") + std::strerror(errno)};
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) throw Failure{"internal", std::string("fork: ") + std::strerror(errno)};
   if (pid == 0) {
     setpgid(0, 0);  // its own group, in our session: killable as a tree without autogroup effects
+    // Its own group is out of reach of a kill of ours (the driver SIGKILLs the harness's group when
+    // a run is cancelled): the runner dies with this process (run_runner runs on the main thread).
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
     struct rlimit no_core {0, 0};
     setrlimit(RLIMIT_CORE, &no_core);
     dup2(out_pipe[1], 1);
