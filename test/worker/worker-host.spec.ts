@@ -405,8 +405,8 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
   it('Appium killed in the middle of a job: the retry succeeds once it is back, one result stored', async () => {
     const prefix = testQueuePrefix();
     const pool = uniq('host-test');
-    // Long enough (about a second of inference) to kill Appium while the harness runs.
-    const run = await seedRun(db.pool, { file: onnx, pool, prefix, config: { iterations: 8000, warmup: 1 } });
+    // Long enough (at least 4 s of timing, whichever harness the host runs) to kill Appium while the harness runs.
+    const run = await seedRun(db.pool, { file: onnx, pool, prefix, config: { iterations: 8000, warmup: 1, minDurationMs: 4000 } });
     await seedWorkerCache(run.file);
     let starts = 0;
     let killed: Promise<void> | undefined;
@@ -462,7 +462,7 @@ describe('worker/worker-host (real Redis, Postgres, Appium, harness)', function 
     const prefix = testQueuePrefix();
     const pool = uniq('host-test');
     const [a, b] = [uniq('dev-a'), uniq('dev-b')];
-    const run = await seedRun(db.pool, { file: onnx, pool, prefix, config: { iterations: 8000, warmup: 1 } });
+    const run = await seedRun(db.pool, { file: onnx, pool, prefix, config: { iterations: 8000, warmup: 1, minDurationMs: 4000 } });
     await seedWorkerCache(run.file);
     let started!: () => void;
     const harnessStarted = new Promise<void>((r) => (started = r));
