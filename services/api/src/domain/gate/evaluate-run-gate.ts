@@ -194,7 +194,13 @@ function regressionNote(k: GateCheck, c: RegressionCheck): string {
     return `${c.quantile === 0.5 ? 'Head' : "Head's p90"} is ${pctOf(c.ratio)} slower than the baseline (${level} CI ${pctOf(k.ciLow ?? c.ciLow)} to ${pctOf(c.ciHigh)}), beyond the ${k.budget} % tolerance.`;
   }
   if (c.verdict === 'pass') return '';
-  if (c.mixed) return `The sessions form two levels (many slow, throttled-looking sessions, or the fastest sessions disagree with the estimate): more sessions are needed to tell the ${what}.`;
+  if (c.mixed) {
+    const more =
+      c.sessionsNeededEstimate === null
+        ? 'more sessions are needed to tell the ' + what + ', and at this spread no count within reach would likely decide.'
+        : `about ${c.sessionsNeededEstimate} more session(s) per side would likely decide.`;
+    return `The sessions form two levels (many slow, throttled-looking sessions, or the fastest sessions disagree with the estimate), so the ${what} ratio ${c.ratio.toFixed(3)} is not yet trusted; ${more}`;
+  }
   const where = `The ${level} interval ${c.ciLow.toFixed(3)}–${c.ciHigh.toFixed(3)} of the ${what} ratio straddles ${(1 + c.tolerance).toFixed(3)}; `;
   return (
     where +
