@@ -1,7 +1,8 @@
 // The dashboard's read model: one response per page (services/dashboard/src/pages), served by
 // services/api/src/routes/ui.ts from packages/db/src/queries/dashboard/.
 import type { RunConfig } from '../jobs.js';
-import type { AlertStatus, DeviceState, JobStatus, Platform, RunStatus, SessionRole, SessionStatus, Verdict } from '../vocabulary.js';
+import type { AlertStatus, DeviceState, JobStatus, RunStatus, SessionRole, SessionStatus, Verdict } from '../vocabulary.js';
+import type { Device } from './resources.js';
 import type { IsoTimestamp } from './wire.js';
 
 // ------------------------------------------------------------------ Runs (#/runs)
@@ -336,29 +337,21 @@ export interface CompareView {
 
 // ------------------------------------------------------------------ Fleet (#/fleet)
 
-export interface FleetDevice {
-  id: string;
-  name: string;
-  platform: Platform;
-  arch: string;
-  soc: string | null;
-  os: string | null;
-  osVersion: string | null;
-  deviceModel: string;
-  pool: string;
-  host: string;
-  emulated: boolean;
-  backends: string[];
-  state: DeviceState;
-  /** Outside admins, only what the state means (a quarantine reason may quote another project's error). */
-  stateReason: string | null;
-  lastHeartbeatAt: IsoTimestamp;
+/**
+ * A registered device as the Fleet page shows it. Outside admins, `stateReason` says only what
+ * the state means (a quarantine reason may quote another project's error), and `currentJobId`
+ * is null for another project's work.
+ */
+export interface FleetDevice
+  extends Pick<
+    Device,
+    | 'id' | 'name' | 'platform' | 'arch' | 'soc' | 'os' | 'osVersion' | 'deviceModel' | 'pool' | 'host' | 'emulated'
+    | 'backends' | 'state' | 'stateReason' | 'lastHeartbeatAt' | 'currentJobId' | 'consecutiveFailures'
+  > {
   /** The heartbeat is older than the device's TTL: the reaper will (or should) mark it offline. */
   heartbeatStale: boolean;
   /** Null for another project's work. */
-  currentJobId: string | null;
   currentRunId: string | null;
-  consecutiveFailures: number;
   lastSessionAt: IsoTimestamp | null;
   lastSessionId: number | null;
   /** The latest session's device state (after, else before). */

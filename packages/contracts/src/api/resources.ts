@@ -1,6 +1,7 @@
 // Artifacts, devices, projects, tokens, eval sets, calibrations, conversions and health:
 // what their routes answer (services/api/src/routes/*.ts).
 import type { ConversionFormat, ConversionRecipe, ConversionStatus } from '../conversions.js';
+import type { CellFidelity } from '../fidelity.js';
 import type { ArtifactFormat, DeviceState, Platform } from '../vocabulary.js';
 import type { IsoTimestamp } from './wire.js';
 
@@ -198,8 +199,15 @@ export interface Readiness {
   checks: Record<string, 'ok' | 'unavailable'>;
 }
 
-/** One row of `GET /api/v1/fidelity`: agreement with the reference per artifact × runtime × backend × device. */
-export interface FidelityAgreementRow {
+/**
+ * One row of `GET /api/v1/fidelity`: agreement with the reference per artifact × runtime × backend × device,
+ * the figures medians over the row's sessions (as a cell's fidelity is over the cell's).
+ */
+export interface FidelityAgreementRow
+  extends Pick<
+    CellFidelity,
+    'sessions' | 'top1AgreementPct' | 'top5OverlapPct' | 'cosine' | 'maxAbsError' | 'snrDb' | 'accuracyTop1Pct' | 'accuracyDropPct'
+  > {
   model: string;
   variant: string;
   format: string;
@@ -209,17 +217,9 @@ export interface FidelityAgreementRow {
   deviceArch: string | null;
   deviceModel: string | null;
   reference: { model: string; variant: string; format: string; sha256: string };
-  sessions: number;
   runs: number;
   lastRunId: string;
   lastAt: IsoTimestamp;
-  top1AgreementPct: number | null;
-  top5OverlapPct: number | null;
-  cosine: number | null;
-  maxAbsError: number | null;
-  snrDb: number | null;
-  accuracyTop1Pct: number | null;
-  accuracyDropPct: number | null;
 }
 
 /** `GET /api/v1/fidelity`. */

@@ -14,6 +14,9 @@ export type Sendable<Dto> = Dto extends string
     ? { [K in keyof Dto]: Sendable<Dto[K]> }
     : Dto;
 
+/** `Dto` as the db returns it before `res.json`: the timestamp fields `K` still `Date`s (`| null` kept); a `Sendable<Dto>`. */
+export type Stored<Dto, K extends keyof Dto> = { [P in keyof Dto]: P extends K ? Date | Exclude<Dto[P], string> : Dto[P] };
+
 /** Every error leaves the api as this body (services/api/src/http/errors.ts). */
 export interface ApiErrorBody {
   error: { code: string; message: string; details: unknown };
