@@ -48,6 +48,7 @@ export interface CellFigures {
   p99Ms: number | null;
   meanMs: number | null;
   minMs: number | null;
+  /** Median over sessions. */
   loadMs: number | null;
   firstInferenceMs: number | null;
   /** Highest over sessions. */
@@ -60,7 +61,7 @@ export interface CellFigures {
   runtime: string | null;
   /** The runtime's own version string(s), comma-separated. */
   runtimeVersion: string | null;
-  /** GPU backends: the adapter that ran the cell, `name (deviceType)`. */
+  /** GPU backends: the adapter that ran the cell, `name (deviceType)` (lavapipe says `cpu`). */
   gpuAdapter: string | null;
   /** The harness (name and version) that measured the cell. */
   harness: string | null;

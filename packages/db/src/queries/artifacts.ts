@@ -1,24 +1,8 @@
-import type { ArtifactFormat } from '@pocketbench/contracts';
+import type { Artifact, ArtifactFormat, Stored } from '@pocketbench/contracts';
 import type { AdvisoryLockRow, NoRows, Queryable } from '../queryable.js';
 
 /** One file of a model, with its model and project names. */
-export interface ArtifactRow {
-  id: string;
-  modelId: string;
-  model: string;
-  projectId: string;
-  project: string;
-  sha256: string;
-  format: ArtifactFormat;
-  variant: string;
-  sizeBytes: number;
-  filename: string | null;
-  /** The artifact this one was converted from (a variant's fp32 TorchScript parent). */
-  parentArtifactId: string | null;
-  /** How it was made from its parent (torch version, qconfig, calibration hash, …). */
-  recipe: Record<string, unknown> | null;
-  createdAt: Date;
-}
+export type ArtifactRow = Stored<Artifact, 'createdAt'>;
 
 const COLUMNS = `a.id, a.model_id AS "modelId", m.name AS model, m.project_id AS "projectId", p.name AS project,
   a.sha256, a.format, a.variant, a.size_bytes AS "sizeBytes", a.filename,

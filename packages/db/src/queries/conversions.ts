@@ -1,4 +1,4 @@
-import type { ConversionFormat, ConversionRecipe, ConversionStatus } from '@pocketbench/contracts';
+import type { Conversion, Stored } from '@pocketbench/contracts';
 import type { NoRows, Queryable } from '../queryable.js';
 
 /** A calibration set (.npz) for int8-static conversions (table `calibration_sets`). */
@@ -50,26 +50,7 @@ export async function calibrationShaExists(q: Queryable, sha256: string, project
 }
 
 /** One conversion of a parent artifact into one variant (table `conversions`). */
-export interface ConversionRow {
-  id: string;
-  parentArtifactId: string;
-  variant: ConversionRecipe;
-  format: ConversionFormat;
-  recipeKey: string;
-  inputShape: number[];
-  calibrationSetId: string | null;
-  calibrationSamples: number | null;
-  status: ConversionStatus;
-  reason: string | null;
-  errorClass: string | null;
-  unsupportedOp: string | null;
-  attempts: number;
-  outputArtifactId: string | null;
-  workerHost: string | null;
-  createdAt: Date;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-}
+export type ConversionRow = Stored<Conversion, 'createdAt' | 'startedAt' | 'finishedAt'>;
 
 const CONV_COLUMNS = `c.id, c.parent_artifact_id AS "parentArtifactId", c.variant, c.format, c.recipe_key AS "recipeKey",
   c.input_shape AS "inputShape", c.calibration_set_id AS "calibrationSetId", c.calibration_samples AS "calibrationSamples",

@@ -1,4 +1,4 @@
-import type { Backend, DeviceState, Platform } from '@pocketbench/contracts';
+import type { Backend, Device, DeviceState, Platform, Stored } from '@pocketbench/contracts';
 import type { NoRows, Queryable } from '../queryable.js';
 
 /** What a worker host registers for each of its devices. */
@@ -23,31 +23,8 @@ export interface DeviceRegistration {
   project?: string | null;
 }
 
-export interface DeviceRow {
-  id: string;
-  name: string;
-  platform: Platform;
-  arch: string;
-  abi: string | null;
-  soc: string | null;
-  os: string | null;
-  osVersion: string | null;
-  deviceModel: string;
-  pool: string;
-  host: string;
-  emulated: boolean;
-  backends: string[];
-  state: DeviceState;
-  stateReason: string | null;
-  currentJobId: string | null;
-  consecutiveFailures: number;
-  lastHeartbeatAt: Date;
-  heartbeatTtlMs: number;
-  info: Record<string, unknown>;
-  registeredAt: Date;
-  /** The owning project; null for a shared farm device. */
-  projectId: string | null;
-}
+/** A registered device (table `devices`). */
+export type DeviceRow = Stored<Device, 'lastHeartbeatAt' | 'registeredAt'>;
 
 const DEVICE_COLUMNS = `id, name, platform, arch, abi, soc, os, os_version, device_model, pool, host, emulated, backends,
   state, state_reason, current_job_id, consecutive_failures, last_heartbeat_at, heartbeat_ttl_ms, info, registered_at, project_id`;

@@ -1,4 +1,4 @@
-import type { RunConfig, RunStatus, SessionRole, SessionStatus } from '@pocketbench/contracts';
+import type { CellFigures as CellFiguresDto, RunConfig, RunSession, RunStatus, SessionRole, Stored } from '@pocketbench/contracts';
 import type { NoRows, Queryable } from '../queryable.js';
 
 /** One submission, with its project's name and progress counters. */
@@ -142,42 +142,8 @@ export async function getRunProgress(q: Queryable, id: string): Promise<RunProgr
   return rows[0] ?? null;
 }
 
-/** Measured figures of one side of a cell, aggregated over its sessions. */
-export interface CellFigures {
-  jobId: string;
-  role: SessionRole;
-  sessions: number;
-  sessionsOk: number;
-  sessionsUnstable: number;
-  sessionsError: number;
-  sessionsUnsupported: number;
-  /** Timed iterations the figures below are computed from. */
-  iterations: number;
-  /** Median over the `ok` sessions (the `unstable` ones when none is ok) of each session's percentile. */
-  p50Ms: number | null;
-  p90Ms: number | null;
-  p99Ms: number | null;
-  meanMs: number | null;
-  minMs: number | null;
-  /** Median over sessions. */
-  loadMs: number | null;
-  firstInferenceMs: number | null;
-  /** Highest over sessions. */
-  peakRssBytes: number | null;
-  peakRssMethod: string | null;
-  modelSizeBytes: number | null;
-  backendUsed: string | null;
-  deviceArch: string | null;
-  deviceIds: string[];
-  runtime: string | null;
-  /** What ran, from the stored reports: the runtime's own version string(s), comma-separated. */
-  runtimeVersion: string | null;
-  /** GPU backends: the adapter that ran the cell, `name (deviceType)` (lavapipe says `cpu`). */
-  gpuAdapter: string | null;
-  /** The harness (name and version) that measured the cell. */
-  harness: string | null;
-  lastError: string | null;
-}
+/** Measured figures of one side (role) of a cell, aggregated over its sessions: contracts' figures before the MB conversions. */
+export type CellFigures = Omit<CellFiguresDto, 'peakRssMb' | 'modelSizeMb'> & { jobId: string; role: SessionRole };
 
 /**
  * Figures per cell and role for a run, from the `sessions` table's per-session summary
@@ -237,29 +203,7 @@ export async function listCellFigures(q: Queryable, runId: string): Promise<Cell
 }
 
 /** Per-session summaries of a run (raw iterations only when asked: they can be large). */
-export interface SessionSummary {
-  id: number;
-  jobId: string;
-  role: SessionRole;
-  sessionIndex: number;
-  attempt: number;
-  deviceId: string | null;
-  status: SessionStatus;
-  errorClass: string | null;
-  errorMessage: string | null;
-  backendUsed: string | null;
-  deviceArch: string | null;
-  p50Ms: number | null;
-  p90Ms: number | null;
-  p99Ms: number | null;
-  meanMs: number | null;
-  cv: number | null;
-  loadMs: number | null;
-  peakRssBytes: number | null;
-  source: string;
-  createdAt: Date;
-  iterationsUs?: number[];
-}
+export type SessionSummary = Stored<RunSession, 'createdAt'>;
 
 export async function listRunSessions(q: Queryable, runId: string, withIterations = false): Promise<SessionSummary[]> {
   const { rows } = await q.query<SessionSummary>(
