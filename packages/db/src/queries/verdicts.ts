@@ -1,20 +1,11 @@
-import type { Verdict } from '@pocketbench/contracts';
+import type { MatrixVerdict } from '@pocketbench/contracts';
 import type { NoRows, Queryable } from '../queryable.js';
 
-/** A verdict per cell (`jobId` set) or per run (`jobId` null), with its evidence. */
-export interface VerdictRow {
+/** A verdict per cell (`jobId` set) or per run (`jobId` null): what the matrix shows of it, with its evidence. */
+export interface VerdictRow extends MatrixVerdict {
   id: number;
   runId: string;
   jobId: string | null;
-  metric: string;
-  verdict: Verdict;
-  headValue: number | null;
-  baselineValue: number | null;
-  ratio: number | null;
-  ciLow: number | null;
-  ciHigh: number | null;
-  budget: number | null;
-  baselineSource: string | null;
   evidence: Record<string, unknown>;
   createdAt: Date;
 }

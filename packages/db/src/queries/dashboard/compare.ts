@@ -1,4 +1,5 @@
 // The Compare page (#/compare): runs side by side cell by cell, or artifacts per pool × backend.
+import type { MatrixArtifact } from '@pocketbench/contracts';
 import type { Queryable } from '../../queryable.js';
 import { num, poolEmulatedSql } from './common.js';
 import { toRunOverview, type RunLabelRow, type RunOverview } from './runs.js';
@@ -107,13 +108,8 @@ export async function compareArtifacts(
   return out;
 }
 
-export interface ArtifactLabel {
-  id: string;
-  model: string;
-  variant: string;
-  format: string;
-  sizeBytes: number;
-  filename: string | null;
+/** An artifact's label (as the matrix shows it) with its project's name. */
+export interface ArtifactLabel extends MatrixArtifact {
   project: string;
 }
 

@@ -1,72 +1,15 @@
 // The Run page (#/runs/:id): the matrix of artifacts × pool × backend with figures and verdicts.
-import type { JobStatus, RunConfig, Verdict } from '@pocketbench/contracts';
+import type {
+  JobStatus, MatrixArtifact, MatrixCell, MatrixColumn, MatrixVerdict, RunConfig, RunMatrix as RunMatrixDto, Stored, Verdict, VerdictCounts,
+} from '@pocketbench/contracts';
 import type { Queryable } from '../../queryable.js';
-import type { VerdictRow } from '../verdicts.js';
 import { num, poolEmulatedSql } from './common.js';
-import { toRunOverview, type RunLabelRow, type RunOverview, type VerdictCounts } from './runs.js';
+import { toRunOverview, type RunLabelRow } from './runs.js';
 
-export type MatrixVerdict = Pick<
-  VerdictRow,
-  'metric' | 'verdict' | 'headValue' | 'baselineValue' | 'ratio' | 'ciLow' | 'ciHigh' | 'budget' | 'baselineSource'
->;
-
-export interface MatrixCell {
-  jobId: string;
-  cellIndex: number;
-  artifactId: string;
-  pool: string;
-  /** Every device of the pool is emulated (`qemu-arm64 (emulated)`). */
-  emulated: boolean;
-  backend: string;
-  status: JobStatus;
-  reason: string | null;
-  sessionsPlanned: number;
-  sessionsDone: number;
-  sessionsOk: number;
-  sessionsUnstable: number;
-  /** Median over the cell's ok head sessions of each session's median / p90 (µs). */
-  p50Us: number | null;
-  p90Us: number | null;
-  peakRssBytes: number | null;
-  seriesId: number | null;
-  /** One ok session near the cell's median, to open from the matrix. */
-  sessionId: number | null;
-  /** Worst verdict over the cell's metrics. */
-  verdict: Verdict | null;
-  verdicts: MatrixVerdict[];
-  /** Fidelity medians over ok head sessions (null without a fidelity pass): top-1 agreement %, eval-set top-1 %, drop in pp. */
-  top1AgreementPct: number | null;
-  accuracyTop1Pct: number | null;
-  accuracyDropPct: number | null;
-  /** What ran, from the cell's ok head sessions: the devices, runtime and version (`onnxruntime 1.30.0`). */
-  devices: string[];
-  runtime: string | null;
-  /** GPU backends: the adapter that ran the cell, `name (deviceType)`; lavapipe/llvmpipe says `(cpu)`. */
-  gpuAdapter: string | null;
-}
-
-export interface MatrixArtifact {
-  id: string;
-  model: string;
-  variant: string;
-  format: string;
-  sizeBytes: number;
-  filename: string | null;
-}
-
-export interface MatrixColumn {
-  pool: string;
-  backend: string;
-  emulated: boolean;
-}
-
-export interface RunMatrix {
-  run: RunOverview & { baselineBranch: string; config: RunConfig; startedAt: Date | null };
-  artifacts: MatrixArtifact[];
-  columns: MatrixColumn[];
-  cells: MatrixCell[];
-  runVerdicts: MatrixVerdict[];
-}
+/** The matrix as the db builds it (the api adds the previous run and a variants run's lineage). */
+export type RunMatrix = Omit<RunMatrixDto, 'run' | 'previousRunId' | 'lineage'> & {
+  run: Stored<RunMatrixDto['run'], 'createdAt' | 'finishedAt' | 'startedAt'>;
+};
 
 interface MatrixRunRow extends RunLabelRow {
   baseline_branch: string;

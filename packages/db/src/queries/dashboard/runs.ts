@@ -1,5 +1,5 @@
 // The Runs page (#/runs): newest runs first with their verdicts, and the filter menus.
-import type { RunStatus, Verdict } from '@pocketbench/contracts';
+import type { RunFilterOptions, RunOverview as RunOverviewDto, RunStatus, Stored, Verdict, VerdictCounts } from '@pocketbench/contracts';
 import type { Queryable } from '../../queryable.js';
 import { pageOf, type CountRow, type DashboardPage } from './common.js';
 
@@ -9,28 +9,8 @@ export interface RunsOverviewFilter extends DashboardPage {
   status?: string;
 }
 
-export interface VerdictCounts {
-  pass: number;
-  fail: number;
-  inconclusive: number;
-}
-
-export interface RunOverview {
-  id: string;
-  project: string;
-  commitSha: string | null;
-  branch: string | null;
-  mergeBase: string | null;
-  status: RunStatus;
-  jobsTotal: number;
-  jobsFinished: number;
-  createdAt: Date;
-  finishedAt: Date | null;
-  /** The run's own verdict (the gate's answer), if it was decided. */
-  verdict: Verdict | null;
-  /** Verdicts of its cells, counted per cell (a cell's worst metric). */
-  cells: VerdictCounts;
-}
+/** A run as the Runs page lists it (and the Run and Compare pages label it). */
+export type RunOverview = Stored<RunOverviewDto, 'createdAt' | 'finishedAt'>;
 
 /** The run columns every run label reads (runs joined with their project's name). */
 export interface RunLabelRow {
@@ -94,11 +74,6 @@ export async function listRunsOverview(q: Queryable, f: RunsOverviewFilter): Pro
     runs: list.rows.map((r) =>
       toRunOverview(r, r.verdict ?? null, { pass: r.pass ?? 0, fail: r.fail ?? 0, inconclusive: r.inconclusive ?? 0 })),
   };
-}
-
-export interface RunFilterOptions {
-  projects: string[];
-  branches: string[];
 }
 
 interface ProjectNameRow {
