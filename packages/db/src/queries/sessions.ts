@@ -108,8 +108,8 @@ const SESSION_COLUMNS = `id, job_id, run_id, role, session_index, attempt, artif
   iterations_us, min_us, mean_us, p50_us, p90_us, p99_us, stddev_us, mad_us, cv, load_ms, first_inference_ms,
   peak_rss_bytes, peak_rss_method, model_size_bytes, device_state_before, device_state_after, source, created_at`;
 
-/** SESSION_COLUMNS as pg returns them. */
-interface SessionColumns {
+/** SESSION_COLUMNS as pg returns them (the Session page's query reads them with `s.*`). */
+export interface SessionColumns {
   id: number | string;
   job_id: string;
   run_id: string;
@@ -139,26 +139,29 @@ interface SessionColumns {
   cv: number | null;
   load_ms: number | null;
   first_inference_ms: number | null;
-  peak_rss_bytes: number | null;
+  peak_rss_bytes: number | string | null;
   peak_rss_method: string | null;
-  model_size_bytes: number | null;
-  /** jsonb as the harness stored it. */
+  model_size_bytes: number | string | null;
+  /** jsonb as the harness stored it (read defensively by the api's views). */
   device_state_before: unknown;
   device_state_after: unknown;
   source: string;
   created_at: Date;
 }
 
-function toSessionRow(r: SessionColumns): SessionRow {
+const numOrNull = (v: number | string | null): number | null => (v === null ? null : Number(v));
+
+/** A `sessions` row in camelCase: every query that reads whole sessions maps them here. */
+export function toSessionRow(r: SessionColumns): SessionRow {
   return {
     id: Number(r.id), jobId: r.job_id, runId: r.run_id, role: r.role, sessionIndex: r.session_index, attempt: r.attempt,
-    artifactId: r.artifact_id, deviceId: r.device_id, seriesId: r.series_id === null ? null : Number(r.series_id),
+    artifactId: r.artifact_id, deviceId: r.device_id, seriesId: numOrNull(r.series_id),
     status: r.status, errorClass: r.error_class, errorMessage: r.error_message, backendRequested: r.backend_requested,
     backendUsed: r.backend_used, runtime: r.runtime, runtimeVersion: r.runtime_version, harnessVersion: r.harness_version,
     deviceArch: r.device_arch, iterationsUs: (r.iterations_us ?? []).map(Number), minUs: r.min_us, meanUs: r.mean_us,
     p50Us: r.p50_us, p90Us: r.p90_us, p99Us: r.p99_us, stddevUs: r.stddev_us, madUs: r.mad_us, cv: r.cv,
-    loadMs: r.load_ms, firstInferenceMs: r.first_inference_ms, peakRssBytes: r.peak_rss_bytes,
-    peakRssMethod: r.peak_rss_method, modelSizeBytes: r.model_size_bytes, deviceStateBefore: r.device_state_before,
+    loadMs: r.load_ms, firstInferenceMs: r.first_inference_ms, peakRssBytes: numOrNull(r.peak_rss_bytes),
+    peakRssMethod: r.peak_rss_method, modelSizeBytes: numOrNull(r.model_size_bytes), deviceStateBefore: r.device_state_before,
     deviceStateAfter: r.device_state_after, source: r.source, createdAt: r.created_at,
   };
 }
