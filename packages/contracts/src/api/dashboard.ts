@@ -219,6 +219,7 @@ export interface SeriesView {
   points: SeriesPoint[];
   alerts: Alert[];
   segments: BaselineSegment[];
+  /** The latency budgets the gate applied to the series' newest cells; `metric` is `p50_ms` or `p90_ms` (the budgets file's keys). */
   budgets: { metric: string; budgetMs: number }[];
   /** Pass as `before` for the previous (older) page; null at the start of history. */
   nextBefore: IsoTimestamp | null;

@@ -1,37 +1,18 @@
 // Alerts (change points over a series' session medians) and baseline segments (table `alerts`,
 // `baseline_segments`, view `series_baseline_start`).
-import type { AlertStatus } from '@pocketbench/contracts';
+import type { Alert, AlertListItem as AlertListItemDto, AlertStatus, BaselineSegment as BaselineSegmentDto, Stored } from '@pocketbench/contracts';
 import type { Queryable } from '../queryable.js';
 
-export type AlertDirection = 'regression' | 'improvement';
+export type AlertDirection = Alert['direction'];
 
-export interface AlertRow {
-  id: number;
-  seriesId: number;
-  sessionId: number;
-  runId: string | null;
-  commitSha: string | null;
-  previousCommitSha: string | null;
-  status: AlertStatus;
-  direction: AlertDirection;
-  metric: string;
-  beforeValue: number;
-  afterValue: number;
-  /** (after − before) / before × 100. Positive = slower for latency. */
-  changePct: number;
-  pValue: number | null;
-  sessionsBefore: number;
-  sessionsAfter: number;
-  changedAt: Date;
-  detectedAt: Date;
-  statusChangedAt: Date | null;
-  statusNote: string | null;
-}
+/** An alert's instants (Dates until `res.json`). */
+type AlertTimes = 'changedAt' | 'detectedAt' | 'statusChangedAt';
+
+/** One alert (table `alerts`). */
+export type AlertRow = Stored<Alert, AlertTimes>;
 
 /** An alert with the series it belongs to, as lists show it. */
-export interface AlertListItem extends AlertRow {
-  series: { project: string; model: string; variant: string; runtime: string; backend: string; deviceModel: string };
-}
+export type AlertListItem = Stored<AlertListItemDto, AlertTimes>;
 
 export type NewAlert = Pick<
   AlertRow,
@@ -191,14 +172,8 @@ export async function transitionAlert(q: Queryable, id: number, to: Exclude<Aler
   return rows[0] ? toAlert(rows[0]) : undefined;
 }
 
-export interface BaselineSegment {
-  id: number;
-  seriesId: number;
-  startsAt: Date;
-  startSessionId: number | null;
-  alertId: number | null;
-  createdAt: Date;
-}
+/** Where a series' baseline starts again (table `baseline_segments`). */
+export type BaselineSegment = Stored<BaselineSegmentDto, 'startsAt' | 'createdAt'>;
 
 interface BaselineSegmentColumns {
   id: number | string;

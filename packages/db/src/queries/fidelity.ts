@@ -1,4 +1,4 @@
-import type { CellFidelity } from '@pocketbench/contracts';
+import type { CellFidelity, FidelityAgreementRow as FidelityAgreementRowDto, Stored } from '@pocketbench/contracts';
 import type { Queryable } from '../queryable.js';
 
 /** A labelled eval set (table `eval_sets`). */
@@ -78,19 +78,8 @@ const MEDIANS = `
   percentile_cont(0.5) WITHIN GROUP (ORDER BY ref_acc1) AS "referenceAccuracyTop1Pct",
   percentile_cont(0.5) WITHIN GROUP (ORDER BY drop) AS "accuracyDropPct"`;
 
-/** The columns of MEDIANS (camel-cased by their aliases). */
-interface MedianColumns {
-  sessions: number;
-  top1AgreementPct: number | null;
-  top5OverlapPct: number | null;
-  cosine: number | null;
-  maxAbsError: number | null;
-  snrDb: number | null;
-  accuracyTop1Pct: number | null;
-  accuracyTop5Pct: number | null;
-  referenceAccuracyTop1Pct: number | null;
-  accuracyDropPct: number | null;
-}
+/** The columns of MEDIANS (camel-cased by their aliases): a cell's fidelity figures, without its reference. */
+type MedianColumns = Omit<CellFidelity, 'reference'>;
 
 interface CellFidelityColumns extends MedianColumns {
   jobId: string;
@@ -139,28 +128,7 @@ export async function listCellFidelity(q: Queryable, runId: string): Promise<(Ce
 }
 
 /** One row of the cross-runtime / cross-device agreement table. */
-export interface FidelityAgreementRow {
-  model: string;
-  variant: string;
-  format: string;
-  artifactSha256: string;
-  runtime: string | null;
-  backend: string;
-  deviceArch: string | null;
-  deviceModel: string | null;
-  reference: { model: string; variant: string; format: string; sha256: string };
-  sessions: number;
-  runs: number;
-  lastRunId: string;
-  lastAt: Date;
-  top1AgreementPct: number | null;
-  top5OverlapPct: number | null;
-  cosine: number | null;
-  maxAbsError: number | null;
-  snrDb: number | null;
-  accuracyTop1Pct: number | null;
-  accuracyDropPct: number | null;
-}
+export type FidelityAgreementRow = Stored<FidelityAgreementRowDto, 'lastAt'>;
 
 interface AgreementColumns extends MedianColumns {
   model: string;

@@ -1,7 +1,8 @@
 // The Series page's list (#/series): every series with a sparkline of its newest medians and its alerts.
+import type { SeriesSummary as SeriesSummaryDto, Stored } from '@pocketbench/contracts';
 import type { Queryable } from '../../queryable.js';
 import { MODEL_EMULATED_SQL, pageOf, type CountRow, type DashboardPage } from './common.js';
-import type { SeriesLabelRow, SeriesMeta } from './series.js';
+import type { SeriesLabelRow } from './series.js';
 
 export interface SeriesFilter extends DashboardPage {
   project?: string;
@@ -12,12 +13,7 @@ export interface SeriesFilter extends DashboardPage {
   alerting?: boolean;
 }
 
-export interface SeriesSummary extends Omit<SeriesMeta, 'inputSpec'> {
-  activeAlerts: number;
-  /** Newest first: the last (up to 30) ok head session medians, µs. */
-  recentP50Us: number[];
-  lastSessionAt: Date | null;
-}
+export type SeriesSummary = Stored<SeriesSummaryDto, 'lastSessionAt'>;
 
 interface SeriesSummaryRow extends SeriesLabelRow {
   active_alerts: number;

@@ -1,22 +1,10 @@
 // The Series page (#/series/:id): one series' history, its budgets and (from alerts.ts) its alerts.
-import type { SessionStatus } from '@pocketbench/contracts';
+import type { SeriesPoint as SeriesPointDto, SeriesView, SessionStatus, Stored } from '@pocketbench/contracts';
 import type { Queryable } from '../../queryable.js';
 import { MODEL_EMULATED_SQL, num } from './common.js';
 
-export interface SeriesMeta {
-  id: number;
-  project: string;
-  model: string;
-  variant: string;
-  runtime: string;
-  backend: string;
-  deviceModel: string;
-  /** Every registered device of this model is emulated. */
-  emulated: boolean;
-  osMajor: string;
-  harnessVersion: string;
-  inputSpec: string;
-}
+/** A series with its input spec, as the Series page heads it. */
+export type SeriesMeta = SeriesView['series'];
 
 /** A series' columns with its project's name and the emulated label. */
 export interface SeriesLabelRow {
@@ -51,18 +39,7 @@ export async function getSeriesMeta(q: Queryable, seriesId: number): Promise<Ser
   };
 }
 
-export interface SeriesPoint {
-  sessionId: number;
-  runId: string;
-  jobId: string;
-  commitSha: string | null;
-  branch: string | null;
-  createdAt: Date;
-  status: SessionStatus;
-  p10Us: number | null;
-  p50Us: number;
-  p90Us: number | null;
-}
+export type SeriesPoint = Stored<SeriesPointDto, 'createdAt'>;
 
 export interface SeriesPointsFilter {
   /** Only sessions of runs on this branch; null for every branch. */
@@ -105,11 +82,7 @@ export async function getSeriesPoints(q: Queryable, seriesId: number, f: SeriesP
   }));
 }
 
-export interface SeriesBudget {
-  /** `p50_ms` or `p90_ms` (the budgets file's keys). */
-  metric: string;
-  budgetMs: number;
-}
+export type SeriesBudget = SeriesView['budgets'][number];
 
 interface BudgetRow {
   metric: string;
