@@ -1,18 +1,8 @@
-import type { Conversion, Stored } from '@pocketbench/contracts';
+import type { CalibrationUploaded, Conversion, Stored } from '@pocketbench/contracts';
 import type { NoRows, Queryable } from '../queryable.js';
 
 /** A calibration set (.npz) for int8-static conversions (table `calibration_sets`). */
-export interface CalibrationSetRow {
-  id: string;
-  projectId: string;
-  sha256: string;
-  sizeBytes: number;
-  arrayName: string;
-  dtype: string;
-  shape: number[];
-  filename: string | null;
-  createdAt: Date;
-}
+export type CalibrationSetRow = Stored<Omit<CalibrationUploaded, 'samples' | 'created'>, 'createdAt'>;
 
 const CAL_COLUMNS = `id, project_id AS "projectId", sha256, size_bytes AS "sizeBytes", array_name AS "arrayName",
   dtype, shape, filename, created_at AS "createdAt"`;

@@ -1,18 +1,11 @@
-import type { CellFidelity, FidelityAgreementRow as FidelityAgreementRowDto, Stored } from '@pocketbench/contracts';
+import type { CellFidelity, EvalSet, FidelityAgreementRow as FidelityAgreementRowDto, Stored } from '@pocketbench/contracts';
 import type { Queryable } from '../queryable.js';
 
-/** A labelled eval set (table `eval_sets`). */
-export interface EvalSetRow {
+/** A labelled eval set (table `eval_sets`): contracts' EvalSet with its project, the label range flat. */
+export interface EvalSetRow extends Stored<Omit<EvalSet, 'labels'>, 'createdAt'> {
   projectId: string;
-  sha256: string;
-  filename: string | null;
-  sizeBytes: number;
-  samples: number;
-  sampleShape: number[];
-  inputDtype: string;
   minLabel: number;
   maxLabel: number;
-  createdAt: Date;
 }
 
 const EVAL_COLUMNS = `project_id AS "projectId", sha256, filename, size_bytes::float8 AS "sizeBytes", samples,
@@ -130,22 +123,12 @@ export async function listCellFidelity(q: Queryable, runId: string): Promise<(Ce
 /** One row of the cross-runtime / cross-device agreement table. */
 export type FidelityAgreementRow = Stored<FidelityAgreementRowDto, 'lastAt'>;
 
-interface AgreementColumns extends MedianColumns {
-  model: string;
-  variant: string;
-  format: string;
-  artifactSha256: string;
-  runtime: string | null;
-  backend: string;
-  deviceArch: string | null;
-  deviceModel: string | null;
+/** The agreement query's columns: the row's own fields (aliased to their names), MEDIANS, and the reference's. */
+interface AgreementColumns extends MedianColumns, Omit<FidelityAgreementRow, 'reference' | keyof MedianColumns> {
   ref_model: string;
   ref_variant: string;
   ref_format: string;
   ref_sha: string;
-  runs: number;
-  lastRunId: string;
-  lastAt: Date;
 }
 
 /**
