@@ -32,11 +32,33 @@ const files = [...new Set((patterns.length ? patterns : ['test']).flatMap(specsU
 const mocha = new Mocha({ timeout: 120_000, reporter: 'spec', grep });
 for (const f of files) mocha.addFile(f);
 await mocha.loadFilesAsync();
+// Wall time per spec file, hooks included (mocha prints only the tests' own times): the slowest
+// are listed before the result line, so the suite's time can be kept in check.
+const fileMs = new Map();
+let current;
+let since = 0;
+const charge = () => {
+  if (current) fileMs.set(current, (fileMs.get(current) ?? 0) + (performance.now() - since));
+  since = performance.now();
+};
+const onSuite = (suite) => {
+  charge();
+  current = suite.file ?? current;
+};
 const runner = mocha.run((failures) => {
+  charge();
   const { passes = 0, failures: failed = 0, pending = 0 } = runner.stats ?? {};
+  const slowest = [...fileMs].sort((a, b) => b[1] - a[1]).slice(0, 12);
+  if (slowest.length > 1) {
+    console.log('');
+    console.log('Slowest spec files (wall time, hooks included):');
+    for (const [f, ms] of slowest) console.log(`  ${(ms / 1000).toFixed(1).padStart(6)} s  ${path.relative(process.cwd(), f)}`);
+  }
   console.log('');
   console.log(`${passes} passed, ${failed} failed${pending ? `, ${pending} skipped` : ''}`);
   process.exitCode = failures > 0 || passes === 0 ? 1 : 0;
   // Leftover handles (pools, sockets) in a buggy test must not hang CI.
   setTimeout(() => process.exit(process.exitCode), 2000).unref();
 });
+runner.on('suite', onSuite);
+runner.on('suite end', onSuite);
