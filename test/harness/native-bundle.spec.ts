@@ -4,9 +4,11 @@
 // x86_64 and aarch64.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync, linkSync, statSync, chmodSync } from 'node:fs';
 import path from 'node:path';
 import { validateBenchReport, type BenchReport, type BenchSpec } from '@pocketbench/contracts';
+import { ensureDigitsFixtures, runSession } from '@pocketbench/harness';
 import { ensureNativeHarnessBundle, type NativeBundleManifest } from '@pocketbench/harness/bundle';
 import { fixture, harnessFixtures, specFor } from './fixtures-support.js';
 
@@ -107,6 +109,59 @@ describe('native harness bundle (no node on the device)', function () {
         assert.equal(detail.xnnpackAvailable, true);
       }
     }
+  });
+
+  it('x86_64: a fidelity pass on seeded inputs gives what the Node harness gives (same samples, outputs and agreement); an eval set is left to the Node harness', async () => {
+    const { config } = await harnessFixtures();
+    const fx = await ensureDigitsFixtures(config.dataDir);
+    const digits = (name: string, variant: string, format: string) => fx.models.find((m) => m.name === name && m.variant === variant && m.format === format)!;
+    const native = async (spec: BenchSpec, label: string): Promise<BenchReport> => {
+      const specFile = path.join(work, `fid-${label}.json`);
+      const out = path.join(work, `fid-${label}.report.json`);
+      writeFileSync(specFile, JSON.stringify(spec));
+      const r = await run('sh', [path.join(x86.dir, 'pocketbench-harness'), 'run', '--spec', specFile, '--out', out], { cwd: '/' });
+      const report = JSON.parse(readFileSync(out, 'utf8')) as BenchReport;
+      const v = validateBenchReport(report);
+      assert.ok(v.ok, v.ok ? '' : v.errors.join('; '));
+      assert.equal(r.code, report.status === 'ok' ? 0 : report.status === 'unsupported' ? 3 : 2, r.stderr);
+      return report;
+    };
+    // The reference: the fp32 .ptl, its outputs written by the native harness (the worker writes them with the Node harness).
+    const refFile = path.join(work, 'fid-reference.f32');
+    const fidelity = { inputs: 16, seed: 77 };
+    const ref = await native(specFor(digits('digits_cnn', 'fp32', 'ptl'), { iterations: 2, warmup: 0, fidelity: { ...fidelity, outputsPath: refFile } }), 'reference');
+    assert.equal(ref.status, 'ok', ref.error?.message);
+    assert.equal(readFileSync(refFile).length, 16 * 10 * 4);
+    const reference = { path: refFile, sha256: createHash('sha256').update(readFileSync(refFile)).digest('hex'), outputs: [{ shape: [1, 10] }] };
+    const agreement = new Map<string, number>();
+    for (const m of [digits('digits_cnn', 'int8-static', 'ptl'), digits('digits_cnn', 'fp32', 'onnx'), digits('digits_cnn_wrong', 'fp32', 'onnx')]) {
+      const spec = specFor(m, { iterations: 2, warmup: 0, fidelity: { ...fidelity, reference } });
+      const mine = await native(spec, `${m.name}-${m.variant}-${m.format}`);
+      const node = await runSession(spec, { config });
+      assert.equal(mine.status, 'ok', mine.error?.message);
+      assert.equal(node.status, 'ok', node.error?.message);
+      const [a, b] = [mine.fidelity!, node.fidelity!];
+      assert.equal(a.inputDigest, b.inputDigest, 'the same seeded samples');
+      assert.equal(a.referenceDigest, b.referenceDigest);
+      assert.deepEqual([a.seededInputs, a.evalSamples, a.seed, a.outputs], [b.seededInputs, b.evalSamples, b.seed, b.outputs]);
+      const [x, y] = [a.agreement![0], b.agreement![0]];
+      assert.deepEqual([x.rows, x.top1Agree, x.top1AgreementPct, x.top5OverlapPct], [y.rows, y.top1Agree, y.top1AgreementPct, y.top5OverlapPct], `${m.name} ${m.variant} ${m.format}`);
+      for (const k of ['cosine', 'cosineMin', 'maxAbsError'] as const) assert.ok(Math.abs(x[k] - y[k]) <= 1e-6 * Math.max(1, Math.abs(y[k])), `${k}: ${x[k]} vs ${y[k]}`);
+      agreement.set(`${m.name}-${m.variant}-${m.format}`, x.top1AgreementPct);
+    }
+    // Meaningful figures, not just equal ones: the trained model's variants agree, its wrong twin does not.
+    assert.ok(agreement.get('digits_cnn-int8-static-ptl')! >= 80 && agreement.get('digits_cnn-fp32-onnx')! >= 99, JSON.stringify([...agreement]));
+    assert.ok(agreement.get('digits_cnn_wrong-fp32-onnx')! < 60, JSON.stringify([...agreement]));
+    // A reference of the wrong length is the spec's fault, named before the model runs.
+    const short = path.join(work, 'fid-short.f32');
+    writeFileSync(short, readFileSync(refFile).subarray(0, 40));
+    const bad = await native(specFor(digits('digits_cnn', 'fp32', 'onnx'), { iterations: 2, warmup: 0, fidelity: { ...fidelity, reference: { ...reference, path: short, sha256: createHash('sha256').update(readFileSync(short)).digest('hex') } } }), 'short');
+    assert.equal(bad.status, 'error');
+    assert.equal(bad.error?.class, 'bad_spec');
+    assert.match(bad.error!.message, /reference outputs hold 40 bytes; 16 samples of outputs \[1, 10\] need 640/);
+    const withEval = await native(specFor(digits('digits_cnn', 'fp32', 'onnx'), { iterations: 2, warmup: 0, fidelity: { ...fidelity, evalSet: { path: fx.evalSet.path, sha256: fx.evalSet.sha256 } } }), 'eval');
+    assert.equal(withEval.status, 'unsupported');
+    assert.match(withEval.backend.reason ?? '', /eval set/);
   });
 
   it('x86_64: hashes a model once per content; a model changed in place is hashed again and refused', async () => {

@@ -32,6 +32,7 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -262,6 +263,26 @@ std::vector<std::string> validate_spec(const json& s) {
   if (!s.is_object()) return {"/: must be an object"};
   check_fields(s, "/", {"specVersion", "artifact", "runtime", "backend", "threads", "warmup", "iterations", "minDurationMs", "seed", "inputs", "output", "fidelity", "timeBudgetSec", "labels"}, errs);
   if (s.contains("fidelity") && !s["fidelity"].is_object()) errs.push_back("/fidelity: must be an object");
+  if (s.contains("fidelity") && s["fidelity"].is_object()) {
+    const auto& f = s["fidelity"];
+    check_fields(f, "/fidelity", {"inputs", "seed", "evalSet", "reference", "outputsPath"}, errs);
+    for (auto [k, hi] : {std::pair<const char*, double>{"inputs", 100000}, {"seed", 4294967295.0}})
+      if (f.contains(k) && (!f[k].is_number() || !is_int(f[k]) || f[k].get<double>() < 0 || f[k].get<double>() > hi))
+        errs.push_back(std::string("/fidelity/") + k + ": must be an integer from 0 to " + std::to_string(static_cast<long long>(hi)));
+    if (f.contains("outputsPath") && (!f["outputsPath"].is_string() || f["outputsPath"].get<std::string>().empty())) errs.push_back("/fidelity/outputsPath: must be a non-empty string");
+    if (f.contains("reference")) {
+      const auto& r = f["reference"];
+      bool ok = r.is_object() && r.contains("path") && r["path"].is_string() && r.contains("sha256") && r["sha256"].is_string() && r.contains("outputs") && r["outputs"].is_array() &&
+                !r["outputs"].empty();
+      if (ok)
+        for (const auto& o : r["outputs"]) {
+          ok = ok && o.is_object() && o.contains("shape") && o["shape"].is_array();
+          if (ok)
+            for (const auto& d : o["shape"]) ok = ok && is_int(d) && d.get<double>() >= 1;
+        }
+      if (!ok) errs.push_back("/fidelity/reference: must be an object with path, sha256 and outputs (each with a shape of positive integers)");
+    }
+  }
   if (!s.contains("specVersion") || !s["specVersion"].is_number() || s["specVersion"].get<double>() != 1) errs.push_back("/specVersion: must be 1");
   if (!s.contains("artifact") || !s["artifact"].is_object()) {
     errs.push_back("/artifact: must be an object with path, sha256, format");
@@ -695,6 +716,190 @@ void rm_rf(const std::string& dir) {
   rmdir(dir.c_str());
 }
 
+// --- fidelity on seeded inputs: the same samples, digests and metrics as src/fidelity.ts ---
+
+const int kDefaultFidelityInputs = 32;         // DEFAULT_FIDELITY_INPUTS (packages/contracts/src/fidelity.ts)
+const long long kDefaultFidelitySeed = 1000000;  // DEFAULT_FIDELITY_SEED
+
+struct FidelityPlan {
+  int count = 0;
+  uint32_t seed = 0;
+  std::string input_digest, output_file, reference;
+};
+
+size_t element_count(const std::vector<long long>& shape) {
+  size_t n = 1;
+  for (long long d : shape) n *= static_cast<size_t>(d);
+  return n;
+}
+
+std::string shapes_text(const std::vector<std::vector<long long>>& shapes) {
+  std::string out;
+  for (const auto& sh : shapes) {
+    std::string one;
+    for (long long d : sh) one += (one.empty() ? "" : ", ") + std::to_string(d);
+    out += (out.empty() ? "[" : ", [") + one + "]";
+  }
+  return out;
+}
+
+std::string sha256_hex(const std::string& bytes) {
+  pb::Sha256 h;
+  h.update(bytes.data(), bytes.size());
+  return h.hex();
+}
+
+/** Writes the seeded samples (input i, sample k: seed + k × inputs + i), checks the reference and adds the runner's --fidelity-* arguments. */
+FidelityPlan plan_fidelity(const json& f, const json& inputs, const std::string& scratch, std::vector<std::string>& args) {
+  FidelityPlan p;
+  p.count = f.value("inputs", kDefaultFidelityInputs);
+  p.seed = static_cast<uint32_t>(f.value("seed", kDefaultFidelitySeed));
+  if (p.count <= 0) throw Failure{"bad_spec", "/fidelity: no samples (inputs is 0 and there is no eval set)"};
+  pb::Sha256 digest;
+  size_t per_sample_bytes = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::string file = scratch + "/fidelity-input-" + std::to_string(i) + ".bin";
+    std::ofstream out(file, std::ios::binary);
+    for (int k = 0; k < p.count; ++k) {
+      auto bytes = generate_input(inputs[i], p.seed + static_cast<uint32_t>(static_cast<size_t>(k) * inputs.size() + i));
+      digest.update(bytes.data(), bytes.size());
+      out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      if (k == 0) per_sample_bytes += bytes.size();
+    }
+    if (!out) throw Failure{"internal", "cannot write fidelity input file " + file};
+    args.insert(args.end(), {"--fidelity-input", file});
+  }
+  p.input_digest = "sha256:" + digest.hex();
+  p.output_file = scratch + "/fidelity-output.f32";
+  args.insert(args.end(), {"--fidelity-count", std::to_string(p.count), "--fidelity-output", p.output_file});
+  if (f.contains("reference")) {
+    const json& ref = f["reference"];
+    std::string path = ref["path"];
+    if (!read_text(path, p.reference)) throw Failure{"bad_spec", "reference outputs not found at " + path + " (" + std::strerror(errno) + ")"};
+    if (sha256_hex(p.reference) != ref["sha256"].get<std::string>()) throw Failure{"bad_spec", "reference outputs " + path + " do not have sha256 " + ref["sha256"].get<std::string>()};
+    std::vector<std::vector<long long>> shapes;
+    size_t stride = 0;
+    for (const auto& o : ref["outputs"]) {
+      shapes.push_back(o["shape"].get<std::vector<long long>>());
+      stride += element_count(shapes.back());
+    }
+    size_t expected = static_cast<size_t>(p.count) * stride * 4;
+    if (p.reference.size() != expected)
+      throw Failure{"bad_spec", "reference outputs hold " + std::to_string(p.reference.size()) + " bytes; " + std::to_string(p.count) + " samples of outputs " + shapes_text(shapes) +
+                                    " need " + std::to_string(expected)};
+  }
+  (void)per_sample_bytes;
+  return p;
+}
+
+/** Indices of the k largest, ties to the earlier (src/fidelity.ts topK, insertion by strict <). */
+std::vector<size_t> fidelity_top_k(const float* row, size_t n, size_t k) {
+  std::vector<size_t> idx;
+  for (size_t i = 0; i < n; ++i) {
+    size_t pos = idx.size();
+    while (pos > 0 && static_cast<double>(row[idx[pos - 1]]) < static_cast<double>(row[i])) --pos;
+    if (pos < k) {
+      idx.insert(idx.begin() + static_cast<long>(pos), i);
+      if (idx.size() > k) idx.pop_back();
+    }
+  }
+  return idx;
+}
+
+json compare_output(const std::vector<float>& mine, const std::vector<float>& ref, size_t samples, size_t stride, size_t offset, size_t size,
+                    const std::vector<long long>& shape, size_t index) {
+  size_t classes = shape.empty() ? 1 : static_cast<size_t>(std::max<long long>(1, shape.back()));
+  size_t k5 = std::min<size_t>(5, classes);
+  size_t rows = 0, agree = 0;
+  double overlap = 0, cos_sum = 0, cos_min = INFINITY, max_abs = 0, signal = 0, noise = 0;
+  for (size_t s = 0; s < samples; ++s) {
+    const float* a = mine.data() + s * stride + offset;
+    const float* b = ref.data() + s * stride + offset;
+    double dot = 0, na = 0, nb = 0;
+    for (size_t i = 0; i < size; ++i) {
+      double x = a[i], y = b[i], d = x - y;
+      dot += x * y;
+      na += x * x;
+      nb += y * y;
+      noise += d * d;
+      max_abs = std::max(max_abs, std::fabs(d));
+    }
+    signal += nb;
+    double cos = na == 0 && nb == 0 ? 1 : na == 0 || nb == 0 ? 0 : dot / std::sqrt(na * nb);
+    cos_sum += cos;
+    cos_min = std::min(cos_min, cos);
+    for (size_t r = 0; r + classes <= size; r += classes) {
+      auto ta = fidelity_top_k(a + r, classes, k5), tb = fidelity_top_k(b + r, classes, k5);
+      ++rows;
+      if (!ta.empty() && !tb.empty() && ta[0] == tb[0]) ++agree;
+      size_t common = 0;
+      for (size_t x : ta) common += std::find(tb.begin(), tb.end(), x) != tb.end();
+      overlap += static_cast<double>(common) / static_cast<double>(k5);
+    }
+  }
+  json snr = nullptr;
+  if (noise != 0) snr = 10 * std::log10(std::max(signal, std::numeric_limits<double>::denorm_min()) / noise);
+  return {{"index", index},
+          {"shape", shape},
+          {"rows", rows},
+          {"top1Agree", agree},
+          {"top1AgreementPct", rows ? 100.0 * static_cast<double>(agree) / static_cast<double>(rows) : 0.0},
+          {"top5OverlapPct", rows ? 100.0 * overlap / static_cast<double>(rows) : 0.0},
+          {"cosine", samples ? cos_sum / static_cast<double>(samples) : 0.0},
+          {"cosineMin", samples ? cos_min : 0.0},
+          {"maxAbsError", max_abs},
+          {"snrDb", snr}};
+}
+
+/** The report's fidelity section from the runner's fidelity outputs (float32, sample by sample, outputs in order). */
+json fidelity_report(const json& f, const FidelityPlan& p, const json& r) {
+  static const std::map<std::string, std::string> c10 = {{"Float", "float32"}, {"Double", "float64"}, {"Half", "float16"}, {"BFloat16", "bfloat16"}, {"Long", "int64"},
+                                                         {"Int", "int32"},     {"Short", "int16"},    {"Char", "int8"},     {"Byte", "uint8"},        {"Bool", "bool"}};
+  if (!r.contains("fidelityOutputs") || !r["fidelityOutputs"].is_array() || r["fidelityOutputs"].empty())
+    throw Failure{"internal", "the runner did not report its fidelity outputs"};
+  std::vector<std::vector<long long>> shapes;
+  std::vector<size_t> per;
+  size_t stride = 0;
+  json outputs = json::array();
+  for (const auto& o : r["fidelityOutputs"]) {
+    shapes.push_back(o["shape"].get<std::vector<long long>>());
+    per.push_back(element_count(shapes.back()));
+    stride += per.back();
+    std::string dtype = o.value("dtype", "");
+    auto it = c10.find(dtype);
+    outputs.push_back({{"index", outputs.size()}, {"dtype", it == c10.end() ? dtype : it->second}, {"shape", shapes.back()}});
+  }
+  size_t samples = static_cast<size_t>(p.count);
+  std::string raw;
+  if (!read_text(p.output_file, raw) || raw.size() != samples * stride * 4)
+    throw Failure{"internal", "the runner wrote " + std::to_string(raw.size()) + " bytes of fidelity outputs; " + std::to_string(samples) + " samples of " + shapes_text(shapes) + " are " +
+                                  std::to_string(samples * stride * 4)};
+  if (f.contains("outputsPath")) {
+    std::ofstream out(f["outputsPath"].get<std::string>(), std::ios::binary);
+    out.write(raw.data(), static_cast<std::streamsize>(raw.size()));
+    if (!out) throw Failure{"internal", "cannot write the fidelity outputs to " + f["outputsPath"].get<std::string>()};
+  }
+  json report = {{"seededInputs", p.count}, {"evalSamples", 0}, {"seed", p.seed}, {"inputDigest", p.input_digest}, {"outputs", outputs}};
+  if (f.contains("reference")) {
+    std::vector<std::vector<long long>> ref_shapes;
+    for (const auto& o : f["reference"]["outputs"]) ref_shapes.push_back(o["shape"].get<std::vector<long long>>());
+    if (ref_shapes != shapes)
+      throw Failure{"bad_spec", "the reference's outputs " + shapes_text(ref_shapes) + " differ from this model's " + shapes_text(shapes) + ": they cannot be compared"};
+    std::vector<float> mine(raw.size() / 4), ref(p.reference.size() / 4);
+    std::memcpy(mine.data(), raw.data(), raw.size());
+    std::memcpy(ref.data(), p.reference.data(), p.reference.size());
+    report["referenceDigest"] = "sha256:" + sha256_hex(p.reference);
+    json agreement = json::array();
+    size_t offset = 0;
+    for (size_t j = 0; j < shapes.size(); ++j) {
+      agreement.push_back(compare_output(mine, ref, samples, stride, offset, per[j], shapes[j], j));
+      offset += per[j];
+    }
+    report["agreement"] = agreement;
+  }
+  return report;
+}
+
 json measure(const json& spec, const Layout& l, const std::string& scratch, double started, json& report) {
   double deadline = started + spec["timeBudgetSec"].get<double>() * 1000;
   std::string runtime = spec["runtime"], backend = spec["backend"], format = spec["artifact"]["format"];
@@ -705,11 +910,12 @@ json measure(const json& spec, const Layout& l, const std::string& scratch, doub
   if (backend == "nnapi" && runtime == "pytorch-lite")
     throw Unsupported{"pytorch-lite cannot use backend 'nnapi' in this bundle: PyTorch's NNAPI delegate needs PyTorch's Android libraries built with the Android NDK, "
                       "which is not available where this bundle was built (see device-agents/android/README.md)"};
-  // The runners implement the fidelity pass (--fidelity-*, runner-protocol.ts); the metrics
-  // against a reference and the eval-set (.npz) reading live in the Node supervisor so far.
-  if (spec.contains("fidelity"))
-    throw Unsupported{"the native harness does not run fidelity passes yet (spec.fidelity: agreement and eval-set accuracy are computed by the Node harness); "
-                      "benchmark without fidelity here, or run the fidelity cell on a device with the Node harness"};
+  // The fidelity pass on seeded inputs runs here (agreement with a reference); an eval set's
+  // .npz is read by the Node harness only, so far.
+  const json* fid = spec.contains("fidelity") ? &spec["fidelity"] : nullptr;
+  if (fid && fid->contains("evalSet"))
+    throw Unsupported{"the native harness reads no eval sets yet (spec.fidelity.evalSet: eval-set accuracy is computed by the Node harness); "
+                      "agreement with a reference on seeded inputs runs here"};
   if (backend == "coreml") throw Unsupported{runtime + " cannot use backend 'coreml' here: Core ML exists only on Apple platforms"};
   if (backend == "xnnpack")
     throw Unsupported{runtime == "pytorch-lite" ? "the XNNPACK delegate is not built into Debian's libtorch; backend cpu already runs XNNPACK kernels for models optimised for mobile"
@@ -756,6 +962,8 @@ json measure(const json& spec, const Layout& l, const std::string& scratch, doub
     if (runtime == "onnxruntime") arg = in["name"].get<std::string>() + "=" + arg;
     args.insert(args.end(), {"--input", arg});
   }
+  FidelityPlan plan;
+  if (fid) plan = plan_fidelity(*fid, spec["inputs"], scratch, args);
   std::vector<std::string> env;
   if (runtime == "onnxruntime") {
     args.insert(args.end(), {"--backend", backend, "--profile-prefix", scratch + "/ort-profile"});
@@ -837,6 +1045,7 @@ json measure(const json& spec, const Layout& l, const std::string& scratch, doub
   output["topK"] = top_k(values, k);
   output["inputDigest"] = "sha256:" + input_digest.hex();
   report["output"] = output;
+  if (fid) report["fidelity"] = fidelity_report(*fid, plan, r);
   return report;
 }
 
