@@ -192,6 +192,22 @@ describe('e2e: fidelity — a fast but wrong model fails the gate', function () 
     }
   });
 
+  it('variants submitted together (the fp32 .ptl their default reference, no eval set) are measured and compared by the native bundle, on this machine and the emulated aarch64 device', async function () {
+    const r = await cli([
+      'submit', file('digits_cnn', 'fp32', 'ptl').path, file('digits_cnn', 'int8-static', 'ptl').path,
+      '--input', 'input:1x1x8x8:float32', '--devices', 'host,qemu-arm64', '--iterations', '3', '--warmup', '1', '--timeout', '600', '--wait', '--json',
+    ], api.url);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { cells: (ResultCell & { backend: string; target: string; deviceArch: string | null; harness: string | null })[] };
+    const int8 = doc.cells.filter((c) => c.variant === 'int8-static');
+    assert.deepEqual(int8.map((c) => [c.status, c.deviceArch]).sort(), [['done', 'aarch64'], ['done', 'x86_64']], JSON.stringify(doc.cells));
+    for (const c of doc.cells) {
+      // The timing and the agreement come from the device's own native harness, not the Node reference harness.
+      assert.match(c.harness ?? '', /native/, `${c.variant} on ${c.deviceArch}: ${c.harness}`);
+      assert.ok(c.fidelity && c.fidelity.top1AgreementPct! >= 80, `${c.variant} on ${c.deviceArch}: ${JSON.stringify(c.fidelity)}`);
+    }
+  });
+
   it('keeps cross-runtime agreement queryable: .ptl and .onnx of the model against the same reference', async () => {
     const res = await fetch(`${api.url}/api/v1/fidelity?model=digits_cnn`);
     const { rows } = (await res.json()) as { rows: { format: string; runtime: string; variant: string; backend: string; deviceArch: string; top1AgreementPct: number; reference: { format: string } }[] };

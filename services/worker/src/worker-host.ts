@@ -175,7 +175,7 @@ export class WorkerHost {
           layer.openDeviceSession(device, {
             appiumUrl: this.appium!.url,
             harnessBundle: deviceBundle,
-            // The native bundle does not run fidelity passes yet; those go to the Node harness.
+            // The native bundle reads no eval sets yet; those fidelity passes go to the Node harness.
             nodeHarnessBundle: deviceBundle === harnessBundle ? undefined : harnessBundle,
             platformHarnesses,
             cacheDir: path.join(config.cacheDir, 'devices'),

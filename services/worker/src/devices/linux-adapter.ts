@@ -74,10 +74,14 @@ export class LinuxAdapter implements DeviceAdapter {
 
   private nodeInstalled?: string;
 
-  /** The bundle that runs this spec: the Node harness for a fidelity pass when the device's own is native. */
+  /**
+   * The bundle that runs this spec: the device's own, except for an eval-set pass when that is
+   * native (it reads no .npz yet), which goes to the Node harness. Agreement with a reference on
+   * seeded inputs, the pass every multi-variant run has, runs natively.
+   */
   private async bundleFor(b: Browser, specJson: string): Promise<string> {
     const node = this.ctx.nodeHarness;
-    if (!node || !(JSON.parse(specJson) as { fidelity?: unknown }).fidelity) return this.ctx.harness.version;
+    if (!node || !(JSON.parse(specJson) as { fidelity?: { evalSet?: unknown } }).fidelity?.evalSet) return this.ctx.harness.version;
     if (this.nodeInstalled !== node.version) {
       await b.installApp(node.dir);
       this.nodeInstalled = node.version;
