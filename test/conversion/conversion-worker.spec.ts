@@ -62,14 +62,15 @@ describe('conversion/ConversionWorker: infrastructure faults are retried', funct
     });
     await worker.start();
     await waitFor('the first attempt to fail', async () => ((await getConversion(api.db.pool, conversionId))!.attempts >= 1) || undefined, 30_000, 100);
-    // ECONNREFUSED fails that attempt at once; the retry comes after the 2 s backoff.
+    // ECONNREFUSED fails that attempt at once; the retry comes after the 2 s backoff (on a loaded
+    // machine this poll may see the failure late, and a second refused attempt is also fine).
     await new Promise((r) => setTimeout(r, 1000));
     await proxy.restore();
     const done = await waitFor('the conversion to be done', async () => {
       const c = (await getConversion(api.db.pool, conversionId))!;
       return c.status === 'done' ? c : undefined;
     }, 60_000, 200);
-    assert.equal(done.attempts, 2, 'converted on the second attempt');
+    assert.ok(done.attempts >= 2 && done.attempts <= 3, `converted on a retry after the refused download (attempts ${done.attempts})`);
     assert.equal(done.workerHost, 'test-converter');
     const cell = await getJob(api.db.pool, `${run.body.id}.0`);
     assert.equal(cell?.status, 'queued');
