@@ -204,4 +204,29 @@ describe('api: dashboard data routes', () => {
     const { rows: [camera] } = await q.query(`SELECT r.id FROM runs r JOIN projects p ON p.id = r.project_id WHERE p.name = 'camera-app' LIMIT 1`);
     assert.equal((await as(`/api/v1/runs/${camera.id}/matrix`)).status, 404);
   });
+
+  it('answers a project token\'s request for another project\'s series, session or comparison as missing', async () => {
+    const { token } = await createToken(q, { project: 'voice-app' });
+    const as = (method: string, path: string) => api.call(method, path, { token });
+    const one = async (project: string, sql: string) =>
+      (await q.query(`${sql} JOIN projects p ON p.id = x.project_id WHERE p.name = $1 ORDER BY 1 LIMIT 1`, [project])).rows[0].id;
+    const series = { camera: await one('camera-app', 'SELECT x.id FROM series x'), voice: await one('voice-app', 'SELECT x.id FROM series x') };
+    assert.equal((await as('GET', `/api/v1/series/${series.voice}`)).status, 200);
+    const hidden = await as('GET', `/api/v1/series/${series.camera}`);
+    assert.deepEqual([hidden.status, hidden.body.error.message], [404, `series ${series.camera} does not exist`]);
+    assert.equal((await as('POST', `/api/v1/series/${series.camera}/detect-alerts`)).status, 404);
+    const session = (await q.query('SELECT id FROM sessions WHERE series_id = $1 LIMIT 1', [series.camera])).rows[0].id;
+    assert.equal((await as('GET', `/api/v1/sessions/${session}`)).status, 404);
+
+    const runs = {
+      camera: await one('camera-app', `SELECT x.id FROM runs x`),
+      voice: await one('voice-app', `SELECT x.id FROM runs x`),
+    };
+    const compared = await as('GET', `/api/v1/compare?runs=${runs.voice},${runs.camera}`);
+    assert.deepEqual([compared.status, compared.body.error.message], [404, `run ${runs.camera} does not exist`]);
+    const artifacts = (await q.query(`SELECT a.id FROM artifacts a JOIN models m ON m.id = a.model_id JOIN projects p ON p.id = m.project_id
+      WHERE p.name = 'camera-app' LIMIT 2`)).rows.map((r) => r.id);
+    assert.equal((await as('GET', `/api/v1/compare?artifacts=${artifacts.join(',')}`)).status, 404);
+    assert.equal((await as('GET', '/api/v1/alerts?project=camera-app')).status, 403);
+  });
 });
