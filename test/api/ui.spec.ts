@@ -1,5 +1,6 @@
 // The dashboard's data routes against a real server and a small seeded history: figures are
-// checked against the sessions themselves, bad input gets a 400 naming the parameter.
+// checked against the sessions themselves, a bad query parameter gets a 422 naming it (a
+// malformed id in the path a 400).
 import assert from 'node:assert/strict';
 import { createToken } from '@pocketbench/api';
 import { seedDashboard } from '../../scripts/seed-dashboard.js';
@@ -109,8 +110,8 @@ describe('api: dashboard data routes', () => {
     assert.ok(Date.parse(older.points[9].createdAt) < Date.parse(page.points[0].createdAt), 'the previous page is older');
 
     const bad = await api.call('GET', `/api/v1/series/${s.id}?limit=5`);
-    assert.equal(bad.status, 400);
-    assert.match(bad.body.error.message, /"limit" must be an integer from 10 to 2000/);
+    assert.equal(bad.status, 422);
+    assert.match(bad.body.error.message, /limit is 5, must be >= 10/);
     assert.equal((await api.call('GET', '/api/v1/series/999999')).status, 404);
   });
 
@@ -146,10 +147,10 @@ describe('api: dashboard data routes', () => {
     assert.equal(r.subjects.length, 2);
 
     const none = await api.call('GET', '/api/v1/compare');
-    assert.equal(none.status, 400);
+    assert.equal(none.status, 422);
     assert.match(none.body.error.message, /"runs".*or "artifacts"/);
     const one = await api.call('GET', `/api/v1/compare?runs=${runs[0].id}`);
-    assert.match(one.body.error.message, /"runs" must list 2 to 4 ids/);
+    assert.match(one.body.error.message, /runs must NOT have fewer than 2 items/);
     const unknown = await api.call('GET', `/api/v1/compare?runs=${runs[0].id},00000000-0000-4000-8000-000000000000`);
     assert.equal(unknown.status, 404);
   });

@@ -1,20 +1,21 @@
 // Data routes behind the dashboard (runs overview, run matrix, series, sessions, compare, fleet,
 // alerts) and the dashboard's own files at `/`. Mounted at the app's root by app.ts.
 import express, { Router, type Request, type Response } from 'express';
-import {
-  ALERT_STATUSES, RUN_STATUSES, type AlertDecision, type AlertList, type AlertsDetected, type CompareView, type FleetView,
-  type RunFilterOptions, type RunMatrix, type RunsOverviewPage, type SeriesList, type SeriesView, type SessionView,
+import type {
+  AlertDecision, AlertList, AlertsDetected, CompareView, FleetView, RunFilterOptions, RunMatrix, RunsOverviewPage, SeriesList,
+  SeriesView, SessionView,
 } from '@pocketbench/contracts';
 import type { Pool } from '@pocketbench/db';
-import { badRequest } from '../errors.js';
 import { principalOf } from '../http/auth.js';
 import { decideAlertFor, detectAlertsFor } from '../domain/alerts/index.js';
 import {
-  alertListFor, compareArtifactsView, compareRunsView, dashboardAssets, fleetView, runFiltersFor, runMatrixView, runsOverviewFor,
-  seriesListFor, seriesView, sessionView,
+  alertListFor, compareView, dashboardAssets, fleetView, runFiltersFor, runMatrixView, runsOverviewFor, seriesListFor, seriesView,
+  sessionView, type AlertListQuery, type CompareQuery, type RunsOverviewQuery, type SeriesListQuery, type SeriesQuery,
 } from '../domain/dashboard/index.js';
 import { sendJson } from '../http/respond.js';
+import { validate } from '../http/validate.js';
 import * as p from '../http/query-params.js';
+import { alertListQuerySchema, compareQuerySchema, dashboardRunsQuerySchema, seriesListQuerySchema, seriesQuerySchema } from '../schemas.js';
 
 export { uiPaths } from './ui-openapi.js';
 
@@ -22,7 +23,7 @@ export interface UiDeps {
   db: Pool;
 }
 
-const page = (req: Request) => ({ limit: p.int(req, 'limit', 50, 1, 200), offset: p.int(req, 'offset', 0, 0, 1_000_000) });
+const PAGE = ['limit', 'offset'];
 
 export function uiRoutes(deps: UiDeps): Router {
   const { db } = deps;
@@ -30,9 +31,8 @@ export function uiRoutes(deps: UiDeps): Router {
   const json = express.json({ limit: '16kb' });
 
   r.get('/api/v1/dashboard/runs', async (req, res) => {
-    sendJson<RunsOverviewPage>(res, await runsOverviewFor(db, principalOf(res), {
-      project: p.text(req, 'project'), branch: p.text(req, 'branch'), status: p.oneOf(req, 'status', RUN_STATUSES), ...page(req),
-    }));
+    const q = validate<RunsOverviewQuery>(dashboardRunsQuerySchema, p.dashboardQuery(req, { integers: PAGE }));
+    sendJson<RunsOverviewPage>(res, await runsOverviewFor(db, principalOf(res), q));
   });
 
   r.get('/api/v1/dashboard/filters', async (_req, res) => {
@@ -44,18 +44,14 @@ export function uiRoutes(deps: UiDeps): Router {
   });
 
   r.get('/api/v1/series', async (req, res) => {
-    sendJson<SeriesList>(res, await seriesListFor(db, principalOf(res), {
-      project: p.text(req, 'project'), model: p.text(req, 'model'), backend: p.text(req, 'backend'),
-      deviceModel: p.text(req, 'deviceModel'), alerting: p.bool(req, 'alerting'), ...page(req),
-    }));
+    const q = validate<SeriesListQuery>(seriesListQuerySchema, p.dashboardQuery(req, { integers: PAGE, booleans: ['alerting'] }));
+    sendJson<SeriesList>(res, await seriesListFor(db, principalOf(res), q));
   });
 
   r.get('/api/v1/series/:id', async (req, res) => {
-    const branch = p.text(req, 'branch') ?? 'main';
     const id = p.pathId(req.params.id, 'series id');
-    sendJson<SeriesView>(res, await seriesView(db, principalOf(res), id, {
-      branch: branch === '*' ? null : branch, limit: p.int(req, 'limit', 300, 10, 2000), before: p.date(req, 'before'),
-    }));
+    const q = validate<SeriesQuery>(seriesQuerySchema, p.dashboardQuery(req, { integers: ['limit'] }));
+    sendJson<SeriesView>(res, await seriesView(db, principalOf(res), id, { ...q, before: p.date(q.before, 'before') }));
   });
 
   r.post('/api/v1/series/:id/detect-alerts', async (req, res) => {
@@ -67,15 +63,8 @@ export function uiRoutes(deps: UiDeps): Router {
   });
 
   r.get('/api/v1/compare', async (req, res) => {
-    const runs = p.uuidList(req, 'runs', 2, 4);
-    const artifacts = p.uuidList(req, 'artifacts', 2, 6);
-    if (runs && artifacts) throw badRequest('give either "runs" or "artifacts", not both');
-    if (runs) return sendJson<CompareView>(res, await compareRunsView(db, principalOf(res), runs));
-    if (artifacts) {
-      const run = p.text(req, 'run');
-      return sendJson<CompareView>(res, await compareArtifactsView(db, principalOf(res), artifacts, run ? p.uuid(run, 'query parameter "run"') : null));
-    }
-    throw badRequest('query parameter "runs" (2–4 run ids) or "artifacts" (2–6 artifact ids) is required');
+    const q = validate<CompareQuery>(compareQuerySchema, p.dashboardQuery(req, { lists: ['runs', 'artifacts'] }));
+    sendJson<CompareView>(res, await compareView(db, principalOf(res), q));
   });
 
   r.get('/api/v1/fleet', async (_req, res) => {
@@ -83,11 +72,8 @@ export function uiRoutes(deps: UiDeps): Router {
   });
 
   r.get('/api/v1/alerts', async (req, res) => {
-    const series = p.text(req, 'series');
-    sendJson<AlertList>(res, await alertListFor(db, principalOf(res), {
-      status: p.oneOf(req, 'status', ALERT_STATUSES), project: p.text(req, 'project'),
-      seriesId: series === undefined ? undefined : p.pathId(series, 'query parameter "series"'), ...page(req),
-    }));
+    const q = validate<AlertListQuery>(alertListQuerySchema, p.dashboardQuery(req, { integers: [...PAGE, 'series'] }));
+    sendJson<AlertList>(res, await alertListFor(db, principalOf(res), q));
   });
 
   const decide = (to: 'acknowledged' | 'dismissed') => async (req: Request<{ id: string }>, res: Response) => {

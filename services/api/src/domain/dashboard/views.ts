@@ -10,7 +10,7 @@ import {
   getSessionDetail, listAlerts, listAlertsForSeries, listBaselineSegments, listFleet, listRunsOverview, listSeriesOverview, previousRunId,
   runFilterOptions, type CompareFigures, type Pool,
 } from '@pocketbench/db';
-import { notFound } from '../../errors.js';
+import { notFound, validationFailed } from '../../errors.js';
 import { canReadProjectNamed, listedProjectName, readableProject, type Principal } from '../auth/tokens.js';
 import { runLineage } from '../conversions/lineage.js';
 import { viewDeviceState } from './device-state.js';
@@ -19,16 +19,31 @@ import { histogram } from './histogram.js';
 /** The action a worker token is refused (403): it reads no dashboard data. */
 const READING = 'the dashboard';
 
-/** A page of a list. */
+/** A page of a list (defaults: 50 rows from the first). */
 interface Page {
-  limit: number;
-  offset: number;
+  limit?: number;
+  offset?: number;
 }
 
+/** The dashboard's queries as their schemas (schemas.ts) let them through. */
+export type RunsOverviewQuery = Page & { project?: string; branch?: string; status?: RunStatus };
+export type SeriesListQuery = Page & { project?: string; model?: string; backend?: string; deviceModel?: string; alerting?: boolean };
+export interface SeriesQuery {
+  /** @defaultValue `main`; `*` for every branch */
+  branch?: string;
+  /** @defaultValue 300 */
+  limit?: number;
+  before?: string;
+}
+export interface CompareQuery {
+  runs?: string[];
+  artifacts?: string[];
+  run?: string;
+}
+export type AlertListQuery = Page & { status?: AlertStatus; project?: string; series?: number };
+
 /** The Runs page: newest runs first with their verdicts. */
-export function runsOverviewFor(
-  db: Pool, principal: Principal, q: Page & { project?: string; branch?: string; status?: RunStatus },
-): Promise<Sendable<RunsOverviewPage>> {
+export function runsOverviewFor(db: Pool, principal: Principal, q: RunsOverviewQuery): Promise<Sendable<RunsOverviewPage>> {
   return listRunsOverview(db, { ...q, project: listedProjectName(principal, q.project, READING) });
 }
 
@@ -46,24 +61,22 @@ export async function runMatrixView(db: Pool, principal: Principal, id: string):
 }
 
 /** The Series page's list: series with their newest medians and active alerts. */
-export function seriesListFor(
-  db: Pool, principal: Principal, q: Page & { project?: string; model?: string; backend?: string; deviceModel?: string; alerting: boolean },
-): Promise<Sendable<SeriesList>> {
+export function seriesListFor(db: Pool, principal: Principal, q: SeriesListQuery): Promise<Sendable<SeriesList>> {
   return listSeriesOverview(db, { ...q, project: listedProjectName(principal, q.project, READING) });
 }
 
 /** The Alerts page: newest detections first, with counts per status. */
-export function alertListFor(
-  db: Pool, principal: Principal, q: Page & { status?: AlertStatus; project?: string; seriesId?: number },
-): Promise<Sendable<AlertList>> {
-  return listAlerts(db, { ...q, project: listedProjectName(principal, q.project, READING) });
+export function alertListFor(db: Pool, principal: Principal, q: AlertListQuery): Promise<Sendable<AlertList>> {
+  const { series, ...filter } = q;
+  return listAlerts(db, { ...filter, seriesId: series, project: listedProjectName(principal, q.project, READING) });
 }
 
-export async function seriesView(
-  db: Pool, principal: Principal, id: number, opts: { branch: string | null; limit: number; before: Date | null },
-) {
+/** One series' head sessions over commits, its alerts, baseline segments and budgets; a page of points ends at `before`. */
+export async function seriesView(db: Pool, principal: Principal, id: number, q: Omit<SeriesQuery, 'before'> & { before: Date | null }) {
   const meta = await getSeriesMeta(db, id);
   if (!meta || !canReadProjectNamed(principal, meta.project, READING)) throw notFound(`series ${id} does not exist`);
+  const branch = q.branch ?? 'main';
+  const opts = { branch: branch === '*' ? null : branch, limit: q.limit ?? 300, before: q.before };
   const [points, alerts, segments] = await Promise.all([
     getSeriesPoints(db, id, opts),
     listAlertsForSeries(db, id),
@@ -161,6 +174,15 @@ function pivot(
 }
 
 const short = (sha: string | null) => (sha ? sha.slice(0, 8) : 'no commit');
+const lower = (id: string) => id.toLowerCase();
+
+/** Runs or artifacts side by side, whichever the query names (one of the two). */
+export async function compareView(db: Pool, principal: Principal, q: CompareQuery): Promise<CompareView> {
+  if (q.runs && q.artifacts) throw validationFailed('give either "runs" or "artifacts", not both', { field: 'artifacts' });
+  if (q.runs) return compareRunsView(db, principal, q.runs.map(lower));
+  if (q.artifacts) return compareArtifactsView(db, principal, q.artifacts.map(lower), q.run ? lower(q.run) : null);
+  throw validationFailed('query parameter "runs" (2–4 run ids) or "artifacts" (2–6 artifact ids) is required', { field: 'runs' });
+}
 
 /** Two or more runs side by side, cell by cell (same model, variant, format, pool, backend). */
 export async function compareRunsView(db: Pool, principal: Principal, runIds: string[]): Promise<CompareView> {
