@@ -275,4 +275,29 @@ describe('architecture', () => {
     }
     assert.deepEqual(offences, []);
   });
+
+  it('keeps queries behind use cases: no file in services/api/src/routes imports a value from @pocketbench/db (import type only)', () => {
+    const isDb = (m: ts.Expression | undefined) => m !== undefined && ts.isStringLiteral(m) && /^@pocketbench\/db(\/|$)/.test(m.text);
+    const offences: string[] = [];
+    for (const file of sourceFiles('services/api/src/routes')) {
+      const sf = parse(file);
+      walk(sf, (n) => {
+        if (ts.isImportDeclaration(n) && isDb(n.moduleSpecifier)) {
+          const clause = n.importClause;
+          if (!clause) return void offences.push(`${where(sf, n)} imports @pocketbench/db for its side effects`);
+          if (clause.isTypeOnly) return;
+          const b = clause.namedBindings;
+          const values = [
+            ...(clause.name ? [clause.name.text] : []),
+            ...(b && ts.isNamespaceImport(b) ? [`* as ${b.name.text}`] : []),
+            ...(b && ts.isNamedImports(b) ? b.elements.filter((e) => !e.isTypeOnly).map((e) => e.name.text) : []),
+          ];
+          if (values.length) offences.push(`${where(sf, n)} imports ${values.join(', ')} from @pocketbench/db (call a use case in domain/)`);
+        }
+        if (ts.isExportDeclaration(n) && isDb(n.moduleSpecifier) && !n.isTypeOnly) offences.push(`${where(sf, n)} re-exports @pocketbench/db`);
+        if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && isDb(n.arguments[0])) offences.push(`${where(sf, n)} imports @pocketbench/db at run time`);
+      });
+    }
+    assert.deepEqual(offences, []);
+  });
 });

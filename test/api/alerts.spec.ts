@@ -64,8 +64,8 @@ describe('api: alerts after merge', () => {
     assert.equal(r.body.total, r.body.counts.active);
     assert.ok(r.body.alerts[0].series.model);
     const bad = await api.call('GET', '/api/v1/alerts?status=open');
-    assert.equal(bad.status, 400);
-    assert.match(bad.body.error.message, /"status" must be one of active, acknowledged, dismissed/);
+    assert.equal(bad.status, 422);
+    assert.match(bad.body.error.message, /status is "open", expected one of active, acknowledged, dismissed/);
   });
 
   it('acknowledging starts a new baseline segment at the change; repeats are no-ops; dismissed cannot be acknowledged', async () => {

@@ -1,5 +1,6 @@
 // The dashboard's data routes against a real server and a small seeded history: figures are
-// checked against the sessions themselves, bad input gets a 400 naming the parameter.
+// checked against the sessions themselves, a bad query parameter gets a 422 naming it (a
+// malformed id in the path a 400).
 import assert from 'node:assert/strict';
 import { createToken } from '@pocketbench/api';
 import { seedDashboard } from '../../scripts/seed-dashboard.js';
@@ -109,8 +110,8 @@ describe('api: dashboard data routes', () => {
     assert.ok(Date.parse(older.points[9].createdAt) < Date.parse(page.points[0].createdAt), 'the previous page is older');
 
     const bad = await api.call('GET', `/api/v1/series/${s.id}?limit=5`);
-    assert.equal(bad.status, 400);
-    assert.match(bad.body.error.message, /"limit" must be an integer from 10 to 2000/);
+    assert.equal(bad.status, 422);
+    assert.match(bad.body.error.message, /limit is 5, must be >= 10/);
     assert.equal((await api.call('GET', '/api/v1/series/999999')).status, 404);
   });
 
@@ -146,10 +147,10 @@ describe('api: dashboard data routes', () => {
     assert.equal(r.subjects.length, 2);
 
     const none = await api.call('GET', '/api/v1/compare');
-    assert.equal(none.status, 400);
+    assert.equal(none.status, 422);
     assert.match(none.body.error.message, /"runs".*or "artifacts"/);
     const one = await api.call('GET', `/api/v1/compare?runs=${runs[0].id}`);
-    assert.match(one.body.error.message, /"runs" must list 2 to 4 ids/);
+    assert.match(one.body.error.message, /runs must NOT have fewer than 2 items/);
     const unknown = await api.call('GET', `/api/v1/compare?runs=${runs[0].id},00000000-0000-4000-8000-000000000000`);
     assert.equal(unknown.status, 404);
   });
@@ -203,5 +204,30 @@ describe('api: dashboard data routes', () => {
     assert.ok(series.body.series.every((s: { project: string }) => s.project === 'voice-app'));
     const { rows: [camera] } = await q.query(`SELECT r.id FROM runs r JOIN projects p ON p.id = r.project_id WHERE p.name = 'camera-app' LIMIT 1`);
     assert.equal((await as(`/api/v1/runs/${camera.id}/matrix`)).status, 404);
+  });
+
+  it('answers a project token\'s request for another project\'s series, session or comparison as missing', async () => {
+    const { token } = await createToken(q, { project: 'voice-app' });
+    const as = (method: string, path: string) => api.call(method, path, { token });
+    const one = async (project: string, sql: string) =>
+      (await q.query(`${sql} JOIN projects p ON p.id = x.project_id WHERE p.name = $1 ORDER BY 1 LIMIT 1`, [project])).rows[0].id;
+    const series = { camera: await one('camera-app', 'SELECT x.id FROM series x'), voice: await one('voice-app', 'SELECT x.id FROM series x') };
+    assert.equal((await as('GET', `/api/v1/series/${series.voice}`)).status, 200);
+    const hidden = await as('GET', `/api/v1/series/${series.camera}`);
+    assert.deepEqual([hidden.status, hidden.body.error.message], [404, `series ${series.camera} does not exist`]);
+    assert.equal((await as('POST', `/api/v1/series/${series.camera}/detect-alerts`)).status, 404);
+    const session = (await q.query('SELECT id FROM sessions WHERE series_id = $1 LIMIT 1', [series.camera])).rows[0].id;
+    assert.equal((await as('GET', `/api/v1/sessions/${session}`)).status, 404);
+
+    const runs = {
+      camera: await one('camera-app', `SELECT x.id FROM runs x`),
+      voice: await one('voice-app', `SELECT x.id FROM runs x`),
+    };
+    const compared = await as('GET', `/api/v1/compare?runs=${runs.voice},${runs.camera}`);
+    assert.deepEqual([compared.status, compared.body.error.message], [404, `run ${runs.camera} does not exist`]);
+    const artifacts = (await q.query(`SELECT a.id FROM artifacts a JOIN models m ON m.id = a.model_id JOIN projects p ON p.id = m.project_id
+      WHERE p.name = 'camera-app' LIMIT 2`)).rows.map((r) => r.id);
+    assert.equal((await as('GET', `/api/v1/compare?artifacts=${artifacts.join(',')}`)).status, 404);
+    assert.equal((await as('GET', '/api/v1/alerts?project=camera-app')).status, 403);
   });
 });

@@ -6,8 +6,11 @@ import {
 const json = (schema: unknown, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
 const err = (description: string) => json({ $ref: '#/components/schemas/Error' }, description);
 const idParam = (name: string, description: string) => ({ name, in: 'path', required: true, schema: { type: 'string' }, description });
-const queryParams = (schema: { properties: Record<string, unknown> }) =>
-  Object.entries(schema.properties).map(([name, s]) => ({ name, in: 'query', required: false, schema: s }));
+/** The query parameters of a query schema (schemas.ts); an array is one comma-separated value (`runs=a,b`). */
+export const queryParams = (schema: { properties: Record<string, unknown> }) =>
+  Object.entries(schema.properties).map(([name, s]) => ({
+    name, in: 'query', required: false, schema: s, ...((s as { type?: string }).type === 'array' ? { style: 'form', explode: false } : {}),
+  }));
 const common = { '401': err('missing or unknown bearer token'), '403': err('the token may not do this') };
 const anyObject = { type: 'object' };
 

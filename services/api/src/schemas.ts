@@ -1,6 +1,6 @@
 // JSON Schemas of every request body and query, used both to validate at the boundary and in
 // the OpenAPI document, so the two cannot drift apart.
-import { BACKENDS, CONVERSION_RECIPES, INPUT_DTYPES, RUN_STATUSES, SESSION_ROLES, UUID_PATTERN, VARIANTS } from '@pocketbench/contracts';
+import { ALERT_STATUSES, BACKENDS, CONVERSION_RECIPES, INPUT_DTYPES, RUN_STATUSES, SESSION_ROLES, UUID_PATTERN, VARIANTS } from '@pocketbench/contracts';
 
 const PROJECT = '^[a-z0-9][a-z0-9._-]{0,63}$';
 
@@ -220,5 +220,65 @@ export const gateRequestSchema = {
     budgets: { type: 'string', description: 'Text of a budgets YAML file (docs/statistics.md).' },
     baselineBranch: { type: 'string', pattern: '^[A-Za-z0-9._/-]{1,200}$', description: "Branch of the historical baseline; default the run's (main)." },
     lookbackDays: { type: 'integer', minimum: 1, maximum: 3650, default: 30 },
+  },
+} as const;
+
+// The dashboard's queries (read by `dashboardQuery`: integers, booleans and comma-separated
+// lists typed, an empty value absent). Unknown parameters are ignored, as the dashboard always did.
+const filterText = (description: string) => ({ type: 'string', maxLength: 200, description }) as const;
+const dashboardPage = {
+  limit: { type: 'integer', minimum: 1, maximum: 200, description: 'Page size (default 50).' },
+  offset: { type: 'integer', minimum: 0, maximum: 1_000_000, description: 'Rows to skip (default 0).' },
+} as const;
+const idList = (what: string, min: number, max: number) =>
+  ({ type: 'array', minItems: min, maxItems: max, items: { type: 'string', pattern: UUID_PATTERN }, description: `${min}–${max} ${what} ids, comma-separated.` }) as const;
+
+export const dashboardRunsQuerySchema = {
+  type: 'object',
+  properties: {
+    project: filterText('Project name.'),
+    branch: filterText('Branch name.'),
+    status: { type: 'string', enum: [...RUN_STATUSES], description: 'Run status.' },
+    ...dashboardPage,
+  },
+} as const;
+
+export const seriesListQuerySchema = {
+  type: 'object',
+  properties: {
+    project: filterText('Project name.'),
+    model: filterText('Model name.'),
+    backend: filterText('Backend.'),
+    deviceModel: filterText('Device model.'),
+    alerting: { type: 'boolean', description: 'Only series with an active alert (true/1, false/0).' },
+    ...dashboardPage,
+  },
+} as const;
+
+export const seriesQuerySchema = {
+  type: 'object',
+  properties: {
+    branch: filterText('Only runs on this branch (default `main`); `*` for every branch.'),
+    limit: { type: 'integer', minimum: 10, maximum: 2000, description: 'Points (default 300).' },
+    before: { type: 'string', maxLength: 200, description: 'Only sessions created before this instant (ISO 8601; the `nextBefore` of the newer page).' },
+  },
+} as const;
+
+export const compareQuerySchema = {
+  type: 'object',
+  properties: {
+    runs: idList('run', 2, 4),
+    artifacts: idList('artifact', 2, 6),
+    run: { type: 'string', pattern: UUID_PATTERN, description: 'With `artifacts`: only sessions of this run.' },
+  },
+} as const;
+
+export const alertListQuerySchema = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', enum: [...ALERT_STATUSES], description: 'Alert status.' },
+    project: filterText('Project name.'),
+    series: { type: 'integer', minimum: 1, maximum: 999_999_999_999_999, description: 'Series id.' },
+    ...dashboardPage,
   },
 } as const;

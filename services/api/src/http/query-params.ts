@@ -1,62 +1,53 @@
-// Query and path parameters of the dashboard's routes (routes/ui.ts), validated once with errors naming the parameter (400).
+// The dashboard's query strings (routes/ui.ts) as `validate(schema, …)` reads them, and its path
+// ids and alert notes. A bad query parameter is a 422 like every other validation; a malformed
+// id in the path or a bad note stays a 400.
 import type { Request } from 'express';
 import { isUuid } from '@pocketbench/contracts';
-import { badRequest } from '../errors.js';
+import { badRequest, validationFailed } from '../errors.js';
+import { queryToObject, quote } from './validate.js';
 
-
-function raw(req: Request, name: string): string | undefined {
-  const v = (req.query as Record<string, unknown>)[name];
-  if (v === undefined || v === '') return undefined;
-  if (typeof v !== 'string') throw badRequest(`query parameter "${name}" must be given once, as text`);
-  return v;
+/** The parameters of a query that are not text; the rest stay strings. */
+export interface QueryTypes {
+  integers?: string[];
+  /** `true`/`1`, `false`/`0`. */
+  booleans?: string[];
+  /** Comma-separated, e.g. `runs=a,b`; empty items are dropped. */
+  lists?: string[];
 }
 
-export function text(req: Request, name: string, max = 200): string | undefined {
-  const v = raw(req, name);
-  if (v !== undefined && v.length > max) throw badRequest(`query parameter "${name}" is longer than ${max} characters`);
-  return v;
+const BOOLEANS = new Map([['true', true], ['1', true], ['false', false], ['0', false]]);
+
+/**
+ * The query for `validate(schema, …)`, read as `queryToObject` reads every other route's (the
+ * last of repeated keys, integers as numbers), plus booleans and lists. An empty value is no
+ * value: the dashboard's empty filters. A value that is not what its type expects is left as
+ * it came, so the schema names it.
+ */
+export function dashboardQuery(req: Request, types: QueryTypes = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(queryToObject(req.query as Record<string, unknown>, types.integers ?? []))) {
+    if (v === '') continue;
+    if (typeof v === 'string' && types.booleans?.includes(name) && BOOLEANS.has(v)) out[name] = BOOLEANS.get(v);
+    else if (typeof v === 'string' && types.lists?.includes(name)) out[name] = v.split(',').map((s) => s.trim()).filter(Boolean);
+    else out[name] = v;
+  }
+  return out;
 }
 
-export function int(req: Request, name: string, def: number, min: number, max: number): number {
-  const v = raw(req, name);
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!/^-?\d+$/.test(v) || n < min || n > max) throw badRequest(`query parameter "${name}" must be an integer from ${min} to ${max}, got "${v}"`);
-  return n;
-}
-
-export function oneOf<T extends string>(req: Request, name: string, values: readonly T[]): T | undefined {
-  const v = raw(req, name);
-  if (v !== undefined && !values.includes(v as T)) throw badRequest(`query parameter "${name}" must be one of ${values.join(', ')}, got "${v}"`);
-  return v as T | undefined;
-}
-
-export function bool(req: Request, name: string): boolean {
-  const v = raw(req, name);
-  if (v === undefined || v === 'false' || v === '0') return false;
-  if (v === 'true' || v === '1') return true;
-  throw badRequest(`query parameter "${name}" must be true or false, got "${v}"`);
-}
-
-export function date(req: Request, name: string): Date | null {
-  const v = raw(req, name);
-  if (v === undefined) return null;
-  const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw badRequest(`query parameter "${name}" must be an ISO 8601 timestamp, got "${v}"`);
+/** A timestamp parameter (schema-checked text) as a Date; one `new Date` cannot read is a 422 naming it. */
+export function date(value: string | undefined, field: string): Date | null {
+  if (value === undefined) return null;
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) {
+    const message = `${field} ${quote(value)} is not an ISO 8601 timestamp`;
+    throw validationFailed(message, { field, problems: [{ field, message }] });
+  }
   return d;
 }
 
 export function uuid(value: string | undefined, what: string): string {
   if (!value || !isUuid(value)) throw badRequest(`${what} must be a UUID, got "${value ?? ''}"`);
   return value.toLowerCase();
-}
-
-export function uuidList(req: Request, name: string, min: number, max: number): string[] | undefined {
-  const v = raw(req, name);
-  if (v === undefined) return undefined;
-  const ids = v.split(',').map((s) => s.trim()).filter(Boolean);
-  if (ids.length < min || ids.length > max) throw badRequest(`query parameter "${name}" must list ${min} to ${max} ids separated by commas, got ${ids.length}`);
-  return ids.map((id, i) => uuid(id, `${name}[${i}]`));
 }
 
 export function pathId(value: string | undefined, what: string): number {

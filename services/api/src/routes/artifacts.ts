@@ -1,11 +1,10 @@
 import { Router, type Request, type Response } from 'express';
 import type { Artifact, ArtifactList, ArtifactUploaded } from '@pocketbench/contracts';
-import { listArtifacts } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
+import { listArtifactsFor } from '../domain/artifacts/artifact-list.js';
 import { artifactContentPath, getArtifactFor, registerUpload, type UploadFields } from '../domain/artifacts/upload-artifact.js';
 import { badRequest, unsupportedMediaType } from '../errors.js';
 import { principalOf } from '../http/auth.js';
-import { listedProject } from '../domain/auth/tokens.js';
 import { artifactUpload, type UploadedFile } from '../http/upload.js';
 import { sendJson } from '../http/respond.js';
 import { queryToObject, validate } from '../http/validate.js';
@@ -53,9 +52,7 @@ export function artifactRoutes(deps: AppDeps): Router {
       artifactListQuerySchema,
       queryToObject(req.query as Record<string, unknown>, ['limit', 'offset']),
     );
-    const projectId = await listedProject(deps.db, principalOf(res), q.project, 'listing artifacts');
-    if (projectId === null) return sendJson<ArtifactList>(res, { artifacts: [] });
-    sendJson<ArtifactList>(res, { artifacts: await listArtifacts(deps.db, { projectId, model: q.model, parentArtifactId: q.parent, limit: q.limit, offset: q.offset }) });
+    sendJson<ArtifactList>(res, await listArtifactsFor(deps.db, principalOf(res), q));
   });
 
   router.get('/api/v1/artifacts/:id', async (req, res) => {

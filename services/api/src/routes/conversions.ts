@@ -1,10 +1,9 @@
 import { Router, type Request, type Response } from 'express';
 import type { CalibrationUploaded, Conversion, ConversionOutputStored } from '@pocketbench/contracts';
-import { getConversion } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
 import { registerCalibration } from '../domain/conversions/calibration.js';
-import { recordConversionFailure, recordConversionOutput, type ConversionFailure } from '../domain/conversions/conversion-results.js';
-import { badRequest, notFound, unsupportedMediaType, validationFailed } from '../errors.js';
+import { loadConversion, recordConversionFailure, recordConversionOutput, type ConversionFailure } from '../domain/conversions/conversion-results.js';
+import { badRequest, unsupportedMediaType, validationFailed } from '../errors.js';
 import { principalOf } from '../http/auth.js';
 import { jsonBody } from '../http/guard.js';
 import { sendJson } from '../http/respond.js';
@@ -83,9 +82,7 @@ export function conversionRoutes(deps: AppDeps): Router {
   });
 
   router.get('/api/v1/conversions/:id', async (req, res) => {
-    const c = await getConversion(deps.db, req.params.id);
-    if (!c) throw notFound(`conversion "${req.params.id}" does not exist`);
-    sendJson<Conversion>(res, c);
+    sendJson<Conversion>(res, await loadConversion(deps.db, req.params.id));
   });
 
   router.post('/api/v1/conversions/:id/output', multipart('the converted model'), upload, async (req: Request, res: Response) => {
@@ -104,8 +101,7 @@ export function conversionRoutes(deps: AppDeps): Router {
 
   router.post('/api/v1/conversions/:id/failure', jsonBody('64kb'), async (req: Request<{ id: string }>, res: Response) => {
     const body = validate<ConversionFailure>(conversionFailureSchema, req.body ?? {});
-    await recordConversionFailure(deps, principalOf(res), req.params.id, body);
-    sendJson<Conversion | null>(res, await getConversion(deps.db, req.params.id));
+    sendJson<Conversion | null>(res, await recordConversionFailure(deps, principalOf(res), req.params.id, body));
   });
 
   return router;

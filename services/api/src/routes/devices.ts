@@ -1,10 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import type { Device, DeviceList } from '@pocketbench/contracts';
-import { releaseDevice } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
-import { requireAdmin } from '../domain/auth/tokens.js';
 import { listDevicesFor } from '../domain/devices/device-list.js';
-import { notFound } from '../errors.js';
+import { releaseDeviceFor } from '../domain/devices/release-device.js';
 import { principalOf } from '../http/auth.js';
 import { jsonBody } from '../http/guard.js';
 import { sendJson } from '../http/respond.js';
@@ -25,9 +23,7 @@ export function deviceRoutes(deps: AppDeps): Router {
   });
 
   router.post('/api/v1/devices/:id/release', jsonBody('1kb'), async (req: Request<{ id: string }>, res: Response) => {
-    requireAdmin(principalOf(res), 'releasing a device');
-    const device = await releaseDevice(deps.db, req.params.id);
-    if (!device) throw notFound(`device "${req.params.id}" is not registered`);
+    const device = await releaseDeviceFor(deps.db, principalOf(res), req.params.id);
     deps.logger.info({ deviceId: device.id }, 'device released');
     sendJson<Device>(res, device);
   });

@@ -1,9 +1,8 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import multer from 'multer';
 import type { EvalSet, EvalSetUploaded, FidelityAgreement } from '@pocketbench/contracts';
-import { listFidelityAgreement } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
-import { listedProject } from '../domain/auth/tokens.js';
+import { listFidelityAgreementFor } from '../domain/fidelity/fidelity-agreement.js';
 import { getEvalSetFor, registerEvalSet } from '../domain/fidelity/register-eval-set.js';
 import { ApiError, badRequest, unsupportedMediaType } from '../errors.js';
 import { principalOf } from '../http/auth.js';
@@ -82,9 +81,7 @@ export function fidelityRoutes(deps: AppDeps): Router {
       fidelityQuerySchema,
       queryToObject(req.query as Record<string, unknown>, ['limit']),
     );
-    const projectId = await listedProject(deps.db, principalOf(res), q.project, 'reading fidelity');
-    if (projectId === null) return sendJson<FidelityAgreement>(res, { rows: [] });
-    sendJson<FidelityAgreement>(res, { rows: await listFidelityAgreement(deps.db, { projectId, model: q.model, referenceSha256: q.reference, limit: q.limit }) });
+    sendJson<FidelityAgreement>(res, await listFidelityAgreementFor(deps.db, principalOf(res), q));
   });
 
   return router;

@@ -1,14 +1,13 @@
 import { Router, type Request, type Response } from 'express';
 import type {
-  ExternalSessionStored, RunCancelled, RunCreated, RunList, RunProgressEvent, RunStatus, RunView,
+  ExternalSessionStored, RunCancelled, RunCreated, RunList, RunStatus, RunView,
 } from '@pocketbench/contracts';
-import { getRunProgress, listRunConversions } from '@pocketbench/db';
 import type { AppDeps } from '../deps.js';
 import { cancelRun } from '../domain/runs/cancel-run.js';
 import { createRun, type RunRequest } from '../domain/runs/create-run.js';
 import { createVariantRun } from '../domain/conversions/variant-run.js';
 import { addExternalSession, type ExternalSessionRequest } from '../domain/runs/external-sessions.js';
-import { getRunView, listRunsView, loadRun } from '../domain/runs/run-view.js';
+import { getRunView, listRunsView, loadRun, runProgressEvent } from '../domain/runs/run-view.js';
 import { principalOf } from '../http/auth.js';
 import { jsonBody } from '../http/guard.js';
 import { sendJson } from '../http/respond.js';
@@ -97,26 +96,13 @@ function streamProgress(deps: AppDeps, runId: string, res: Response): void {
   const tick = async () => {
     if (closed) return;
     try {
-      const [p, conversions] = await Promise.all([getRunProgress(deps.db, runId), listRunConversions(deps.db, runId)]);
+      const data = await runProgressEvent(deps.db, runId);
       if (closed) return;
-      if (!p) {
+      if (!data) {
         send('error', { message: `run ${runId} no longer exists` });
         stop();
         return void res.end();
       }
-      const data: RunProgressEvent = {
-        runId,
-        status: p.status,
-        jobsTotal: p.jobsTotal,
-        jobsFinished: p.jobsFinished,
-        sessionsPlanned: p.sessionsPlanned,
-        sessionsDone: p.sessionsDone,
-        fraction: p.jobsTotal ? p.jobsFinished / p.jobsTotal : 1,
-        // Variants runs: the conversion step, one entry per variant.
-        ...(conversions.length
-          ? { conversions: conversions.map((c) => ({ variant: c.variant, format: c.format, status: c.status, reason: c.reason })) }
-          : {}),
-      };
       const key = JSON.stringify(data);
       if (key !== last) {
         last = key;
@@ -125,7 +111,7 @@ function streamProgress(deps: AppDeps, runId: string, res: Response): void {
         keepAlive = 0;
         res.write(': keep-alive\n\n');
       }
-      if (FINAL.has(p.status)) {
+      if (FINAL.has(data.status)) {
         send('done', data);
         stop();
         return void res.end();

@@ -1,13 +1,13 @@
 // OpenAPI 3.1 path items of the dashboard's routes (merged into /api/v1/openapi.json by app.ts).
+// Query parameters come from the schemas the routes validate with; a bad one is a 422, a
+// malformed id in the path a 400.
+import { queryParams } from '../openapi.js';
+import { alertListQuerySchema, compareQuerySchema, dashboardRunsQuerySchema, seriesListQuerySchema, seriesQuerySchema } from '../schemas.js';
 
-type Param = { name: string; in: 'query' | 'path'; required?: boolean; description: string; schema: Record<string, unknown> };
+type Param = { name: string; in: 'path'; required: true; description: string; schema: Record<string, unknown> };
 
-const q = (name: string, description: string, schema: Record<string, unknown> = { type: 'string' }): Param =>
-  ({ name, in: 'query', description, schema });
 const path = (name: string, description: string, schema: Record<string, unknown>): Param =>
   ({ name, in: 'path', required: true, description, schema });
-const limit = (def: number, max: number) => q('limit', `Page size (default ${def}).`, { type: 'integer', minimum: 1, maximum: max });
-const offset = q('offset', 'Rows to skip (default 0).', { type: 'integer', minimum: 0 });
 const uuid = { type: 'string', format: 'uuid' };
 const positive = { type: 'integer', minimum: 1 };
 
@@ -40,9 +40,8 @@ export const uiPaths: Record<string, unknown> = {
     get: {
       tags: ['dashboard'],
       summary: 'Runs, newest first, with their verdict and per-cell verdict counts',
-      parameters: [q('project', 'Project name.'), q('branch', 'Branch name.'),
-        q('status', 'Run status.', { enum: ['queued', 'running', 'done', 'failed', 'cancelled'] }), limit(50, 200), offset],
-      responses: { 200: ok('A page of runs and the number of matches.', { runs: arr, total: { type: 'integer' } }), 400: error },
+      parameters: queryParams(dashboardRunsQuerySchema),
+      responses: { 200: ok('A page of runs and the number of matches.', { runs: arr, total: { type: 'integer' } }), 422: error },
     },
   },
   '/api/v1/dashboard/filters': {
@@ -68,21 +67,18 @@ export const uiPaths: Record<string, unknown> = {
     get: {
       tags: ['series'],
       summary: 'Series with their newest session medians (sparkline) and active alerts',
-      parameters: [q('project', 'Project name.'), q('model', 'Model name.'), q('backend', 'Backend.'), q('deviceModel', 'Device model.'),
-        q('alerting', 'Only series with an active alert.', { type: 'boolean' }), limit(50, 200), offset],
-      responses: { 200: ok('A page of series.', { series: arr, total: { type: 'integer' } }), 400: error },
+      parameters: queryParams(seriesListQuerySchema),
+      responses: { 200: ok('A page of series.', { series: arr, total: { type: 'integer' } }), 422: error },
     },
   },
   '/api/v1/series/{id}': {
     get: {
       tags: ['series'],
       summary: "One series' head sessions over commits (p10/p50/p90), alerts, baseline segments and budgets",
-      parameters: [path('id', 'Series id.', positive),
-        q('branch', 'Only runs on this branch (default `main`); `*` for every branch.'), limit(300, 2000),
-        q('before', 'Only sessions created before this instant (the `nextBefore` of the newer page).', { type: 'string', format: 'date-time' })],
+      parameters: [path('id', 'Series id.', positive), ...queryParams(seriesQuerySchema)],
       responses: {
         200: ok('The series.', { series: { type: 'object' }, branch: { type: ['string', 'null'] }, points: arr, alerts: arr, segments: arr, budgets: arr, nextBefore: { type: ['string', 'null'] } }),
-        400: error, 404: error,
+        400: error, 404: error, 422: error,
       },
     },
   },
@@ -92,7 +88,7 @@ export const uiPaths: Record<string, unknown> = {
       summary: 'Run change-point detection on a series now',
       description: 'E-Divisive means (window 50, p ≤ 0.001) over the ok head session medians on the baseline branch since the current baseline segment; opens an alert per new change point.',
       parameters: [path('id', 'Series id.', positive)],
-      responses: { 200: ok('The alerts opened (none when nothing changed).', { opened: arr }), 400: error },
+      responses: { 200: ok('The alerts opened (none when nothing changed).', { opened: arr }), 400: error, 404: error },
     },
   },
   '/api/v1/sessions/{id}': {
@@ -108,9 +104,8 @@ export const uiPaths: Record<string, unknown> = {
       tags: ['dashboard'],
       summary: 'Runs or artifacts side by side: size, p50, p90, peak RSS and speed-up per pool × backend',
       description: 'Give `runs` (cells matched by model, format, variant, pool, backend) or `artifacts` (e.g. fp32, int8-dynamic, int8-static; figures over their newest sessions or one `run`). The first is the reference: speed-up = its p50 / this p50.',
-      parameters: [q('runs', '2–4 run ids, comma-separated.'), q('artifacts', '2–6 artifact ids, comma-separated.'),
-        q('run', 'With `artifacts`: only sessions of this run.', uuid)],
-      responses: { 200: ok('Subjects (columns) and rows.', { kind: { enum: ['runs', 'artifacts'] }, subjects: arr, rows: arr }), 400: error, 404: error },
+      parameters: queryParams(compareQuerySchema),
+      responses: { 200: ok('Subjects (columns) and rows.', { kind: { enum: ['runs', 'artifacts'] }, subjects: arr, rows: arr }), 404: error, 422: error },
     },
   },
   '/api/v1/fleet': {
@@ -124,9 +119,8 @@ export const uiPaths: Record<string, unknown> = {
     get: {
       tags: ['alerts'],
       summary: 'Alerts (change points after merge), newest first, with counts per status',
-      parameters: [q('status', 'Alert status.', { enum: ['active', 'acknowledged', 'dismissed'] }), q('project', 'Project name.'),
-        q('series', 'Series id.', positive), limit(50, 200), offset],
-      responses: { 200: ok('A page of alerts.', { alerts: arr, total: { type: 'integer' }, counts: { type: 'object' } }), 400: error },
+      parameters: queryParams(alertListQuerySchema),
+      responses: { 200: ok('A page of alerts.', { alerts: arr, total: { type: 'integer' }, counts: { type: 'object' } }), 422: error },
     },
   },
   '/api/v1/alerts/{id}/acknowledge': alertAction('Acknowledge', 'Accepts the change: the series gets a new baseline segment starting at the change, so historical baselines ignore older sessions.'),

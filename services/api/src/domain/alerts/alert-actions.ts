@@ -1,8 +1,11 @@
 import type { AlertStatus } from '@pocketbench/contracts';
 import {
-  getAlert, insertBaselineSegment, lockAlertStatus, transitionAlert, withTransaction, type AlertRow, type BaselineSegment, type Pool,
+  alertProject, getAlert, getSeriesMeta, insertBaselineSegment, lockAlertStatus, transitionAlert, withTransaction,
+  type AlertRow, type BaselineSegment, type Pool,
 } from '@pocketbench/db';
 import { ApiError, notFound } from '../../errors.js';
+import { canReadProjectNamed, type Principal } from '../auth/tokens.js';
+import { detectAlertsForSeries } from './detect-alerts.js';
 
 export interface AlertActionResult {
   alert: AlertRow;
@@ -41,4 +44,23 @@ export function acknowledgeAlert(db: Pool, id: number, note: string | null = nul
 /** Marks the change point as noise; baselines are unchanged. Repeating it is a no-op. */
 export function dismissAlert(db: Pool, id: number, note: string | null = null): Promise<AlertActionResult> {
   return transition(db, id, 'dismissed', note);
+}
+
+/** The action a worker token is refused (403): alerts are the dashboard's. */
+const READING = 'the dashboard';
+
+/** An alert decided from the dashboard: another project's alert is answered as missing. */
+export async function decideAlertFor(
+  db: Pool, principal: Principal, id: number, to: Exclude<AlertStatus, 'active'>, note: string | null,
+): Promise<AlertActionResult> {
+  const project = await alertProject(db, id);
+  if (project === undefined || !canReadProjectNamed(principal, project, READING)) throw notFound(`alert ${id} does not exist`);
+  return transition(db, id, to, note);
+}
+
+/** Change-point detection on one series now, asked from the dashboard; returns the alerts it opened. */
+export async function detectAlertsFor(db: Pool, principal: Principal, seriesId: number): Promise<AlertRow[]> {
+  const meta = await getSeriesMeta(db, seriesId);
+  if (!meta || !canReadProjectNamed(principal, meta.project, READING)) throw notFound(`series ${seriesId} does not exist`);
+  return detectAlertsForSeries(db, seriesId);
 }

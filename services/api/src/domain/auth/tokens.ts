@@ -142,19 +142,37 @@ export function artifactBytesFilter(p: Principal): string | undefined {
 export async function listedProject(
   db: Queryable, p: Principal, requested: string | undefined, action: string,
 ): Promise<string | undefined | null> {
-  const own = readableProject(p, action);
-  if (own) {
-    if (requested !== undefined && requested !== own.name) throw forbidden(`this token belongs to project "${own.name}" and cannot read "${requested}"`);
-    return own.id;
-  }
+  const own = ownListedProject(p, requested, action);
+  if (own) return own.id;
   if (requested === undefined) return undefined;
   return (await getProjectByName(db, requested))?.id ?? null;
+}
+
+/** As `listedProject`, by name (the dashboard's read model filters by project name): undefined for every project. */
+export function listedProjectName(p: Principal, requested: string | undefined, action: string): string | undefined {
+  return ownListedProject(p, requested, action)?.name ?? requested;
+}
+
+/** The project token's own project a list is limited to (403 when it names another); undefined for an admin. */
+function ownListedProject(p: Principal, requested: string | undefined, action: string): { id: string; name: string } | undefined {
+  const own = readableProject(p, action);
+  if (own && requested !== undefined && requested !== own.name) throw forbidden(`this token belongs to project "${own.name}" and cannot read "${requested}"`);
+  return own;
 }
 
 /** Whether the caller may read or write this project's data (workers: no project's). */
 export function canAccessProject(p: Principal, projectId: string): boolean {
   const scope = projectScope(p);
   return scope.kind === 'all' || (scope.kind === 'project' && scope.id === projectId);
+}
+
+/**
+ * Whether the caller may read the data of the project named `name` (the dashboard's views carry
+ * project names; what it may not read is answered as missing). A worker token reads none: 403 naming `action`.
+ */
+export function canReadProjectNamed(p: Principal, name: string, action: string): boolean {
+  const own = readableProject(p, action);
+  return own === undefined || own.name === name;
 }
 
 /**

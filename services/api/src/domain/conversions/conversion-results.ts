@@ -1,4 +1,4 @@
-import { finishConversion, getArtifact, getConversion, type ArtifactRow, type Pool } from '@pocketbench/db';
+import { finishConversion, getArtifact, getConversion, type ArtifactRow, type ConversionRow, type Pool } from '@pocketbench/db';
 import { ApiError, forbidden, notFound, validationFailed } from '../../errors.js';
 import { describePrincipal, type Principal } from '../auth/tokens.js';
 
@@ -20,7 +20,8 @@ export interface ConversionFailure {
   op?: string;
 }
 
-async function loadConversion(db: Pool, id: string) {
+/** `GET /api/v1/conversions/:id` and the reports below: the conversion, or a 404. */
+export async function loadConversion(db: Pool, id: string): Promise<ConversionRow> {
   const c = await getConversion(db, id);
   if (!c) throw notFound(`conversion "${id}" does not exist`);
   return c;
@@ -73,13 +74,16 @@ export async function recordConversionOutput(
 /**
  * `POST /api/v1/conversions/:id/failure` (converter hosts): the conversion ends `unsupported` or
  * `failed` with the reason (naming the op when one is to blame); the variant's cells are stored
- * with that status and reason, and the run's other variants go on.
+ * with that status and reason, and the run's other variants go on. Returns the conversion as it is now.
  */
-export async function recordConversionFailure(deps: ConversionDeps, principal: Principal, id: string, f: ConversionFailure): Promise<void> {
+export async function recordConversionFailure(
+  deps: ConversionDeps, principal: Principal, id: string, f: ConversionFailure,
+): Promise<ConversionRow | null> {
   requireConverter(principal);
   const c = await loadConversion(deps.db, id);
   const reason = f.op && !f.reason.includes(f.op) ? `${f.reason} (op ${f.op})` : f.reason;
   const ended = await finishConversion(deps.db, id, { status: f.status, errorClass: f.errorClass, reason, unsupportedOp: f.op ?? null });
   if (ended) deps.logger?.warn({ conversionId: id, variant: c.variant, status: f.status, errorClass: f.errorClass, op: f.op, reason }, 'conversion ended without an output');
   await planFinishedSlots(deps);
+  return getConversion(deps.db, id);
 }

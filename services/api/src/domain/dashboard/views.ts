@@ -1,18 +1,82 @@
 // Page-shaped views: each composes the dashboard queries into one route's JSON.
+// Every view is read as one caller may see it: a project token its own project's data only
+// (another project's item is answered as missing), an admin everything.
 import type {
-  CompareRow, CompareSubject, CompareView, DeviceState, FleetView, Sendable,
+  AlertList, AlertStatus, CompareRow, CompareSubject, CompareView, DeviceState, FleetView, RunFilterOptions, RunMatrix,
+  RunsOverviewPage, RunStatus, Sendable, SeriesList,
 } from '@pocketbench/contracts';
 import {
-  compareArtifacts, compareRunCells, getArtifactLabels, getRunLabels, getSeriesBudgets, getSeriesMeta, getSeriesPoints,
-  getSessionDetail, listAlertsForSeries, listBaselineSegments, listFleet, type CompareFigures, type Pool,
+  compareArtifacts, compareRunCells, getArtifactLabels, getRunLabels, getRunMatrix, getSeriesBudgets, getSeriesMeta, getSeriesPoints,
+  getSessionDetail, listAlerts, listAlertsForSeries, listBaselineSegments, listFleet, listRunsOverview, listSeriesOverview, previousRunId,
+  runFilterOptions, type CompareFigures, type Pool,
 } from '@pocketbench/db';
-import { notFound } from '../../errors.js';
+import { notFound, validationFailed } from '../../errors.js';
+import { canReadProjectNamed, listedProjectName, readableProject, type Principal } from '../auth/tokens.js';
+import { runLineage } from '../conversions/lineage.js';
 import { viewDeviceState } from './device-state.js';
 import { histogram } from './histogram.js';
 
-export async function seriesView(db: Pool, id: number, opts: { branch: string | null; limit: number; before: Date | null }) {
+/** The action a worker token is refused (403): it reads no dashboard data. */
+const READING = 'the dashboard';
+
+/** A page of a list (defaults: 50 rows from the first). */
+interface Page {
+  limit?: number;
+  offset?: number;
+}
+
+/** The dashboard's queries as their schemas (schemas.ts) let them through. */
+export type RunsOverviewQuery = Page & { project?: string; branch?: string; status?: RunStatus };
+export type SeriesListQuery = Page & { project?: string; model?: string; backend?: string; deviceModel?: string; alerting?: boolean };
+export interface SeriesQuery {
+  /** @defaultValue `main`; `*` for every branch */
+  branch?: string;
+  /** @defaultValue 300 */
+  limit?: number;
+  before?: string;
+}
+export interface CompareQuery {
+  runs?: string[];
+  artifacts?: string[];
+  run?: string;
+}
+export type AlertListQuery = Page & { status?: AlertStatus; project?: string; series?: number };
+
+/** The Runs page: newest runs first with their verdicts. */
+export function runsOverviewFor(db: Pool, principal: Principal, q: RunsOverviewQuery): Promise<Sendable<RunsOverviewPage>> {
+  return listRunsOverview(db, { ...q, project: listedProjectName(principal, q.project, READING) });
+}
+
+/** Project and branch names for the Runs filters: a project token sees its own project and only the branches its runs were on. */
+export function runFiltersFor(db: Pool, principal: Principal): Promise<RunFilterOptions> {
+  return runFilterOptions(db, readableProject(principal, READING)?.id);
+}
+
+/** A run's matrix, the run before it on its branch, and what it converted. */
+export async function runMatrixView(db: Pool, principal: Principal, id: string): Promise<Sendable<RunMatrix>> {
+  const matrix = await getRunMatrix(db, id);
+  if (!matrix || !canReadProjectNamed(principal, matrix.run.project, READING)) throw notFound(`run ${id} does not exist`);
+  const [previous, lineage] = await Promise.all([previousRunId(db, id), runLineage(db, id)]);
+  return { ...matrix, previousRunId: previous, lineage };
+}
+
+/** The Series page's list: series with their newest medians and active alerts. */
+export function seriesListFor(db: Pool, principal: Principal, q: SeriesListQuery): Promise<Sendable<SeriesList>> {
+  return listSeriesOverview(db, { ...q, project: listedProjectName(principal, q.project, READING) });
+}
+
+/** The Alerts page: newest detections first, with counts per status. */
+export function alertListFor(db: Pool, principal: Principal, q: AlertListQuery): Promise<Sendable<AlertList>> {
+  const { series, ...filter } = q;
+  return listAlerts(db, { ...filter, seriesId: series, project: listedProjectName(principal, q.project, READING) });
+}
+
+/** One series' head sessions over commits, its alerts, baseline segments and budgets; a page of points ends at `before`. */
+export async function seriesView(db: Pool, principal: Principal, id: number, q: Omit<SeriesQuery, 'before'> & { before: Date | null }) {
   const meta = await getSeriesMeta(db, id);
-  if (!meta) throw notFound(`series ${id} does not exist`);
+  if (!meta || !canReadProjectNamed(principal, meta.project, READING)) throw notFound(`series ${id} does not exist`);
+  const branch = q.branch ?? 'main';
+  const opts = { branch: branch === '*' ? null : branch, limit: q.limit ?? 300, before: q.before };
   const [points, alerts, segments] = await Promise.all([
     getSeriesPoints(db, id, opts),
     listAlertsForSeries(db, id),
@@ -32,9 +96,9 @@ export async function seriesView(db: Pool, id: number, opts: { branch: string | 
   };
 }
 
-export async function sessionView(db: Pool, id: number) {
+export async function sessionView(db: Pool, principal: Principal, id: number) {
   const s = await getSessionDetail(db, id);
-  if (!s) throw notFound(`session ${id} does not exist`);
+  if (!s || !canReadProjectNamed(principal, s.project, READING)) throw notFound(`session ${id} does not exist`);
   return {
     ...s,
     histogram: histogram(s.iterationsUs),
@@ -53,11 +117,13 @@ export function publicStateReason(state: string, reason: string | null): string 
 }
 
 /**
- * The fleet as one viewer may see it: with `projectId` (a project token), another project's
- * work shows as `busy` without its job, run or session ids, and state reasons (which may quote
- * another project's error) are reduced to what the state means.
+ * The fleet as `principal` may see it: for a project token another project's work shows as
+ * `busy` without its job, run or session ids, and state reasons (which may quote another
+ * project's error) are reduced to what the state means.
  */
-export async function fleetView(db: Pool, viewer?: { projectId: string }): Promise<Sendable<FleetView>> {
+export async function fleetView(db: Pool, principal: Principal): Promise<Sendable<FleetView>> {
+  const own = readableProject(principal, READING);
+  const viewer = own ? { projectId: own.id } : undefined;
   const devices = (await listFleet(db)).map(({ lastDeviceState, currentProjectId, lastSessionProjectId, ...d }) => {
     const view = { ...d, lastState: viewDeviceState(lastDeviceState) };
     if (!viewer) return view;
@@ -108,12 +174,23 @@ function pivot(
 }
 
 const short = (sha: string | null) => (sha ? sha.slice(0, 8) : 'no commit');
+const lower = (id: string) => id.toLowerCase();
+
+/** Runs or artifacts side by side, whichever the query names (one of the two). */
+export async function compareView(db: Pool, principal: Principal, q: CompareQuery): Promise<CompareView> {
+  if (q.runs && q.artifacts) throw validationFailed('give either "runs" or "artifacts", not both', { field: 'artifacts' });
+  if (q.runs) return compareRunsView(db, principal, q.runs.map(lower));
+  if (q.artifacts) return compareArtifactsView(db, principal, q.artifacts.map(lower), q.run ? lower(q.run) : null);
+  throw validationFailed('query parameter "runs" (2–4 run ids) or "artifacts" (2–6 artifact ids) is required', { field: 'runs' });
+}
 
 /** Two or more runs side by side, cell by cell (same model, variant, format, pool, backend). */
-export async function compareRunsView(db: Pool, runIds: string[]): Promise<CompareView> {
+export async function compareRunsView(db: Pool, principal: Principal, runIds: string[]): Promise<CompareView> {
   const labels = await getRunLabels(db, runIds);
   const missing = runIds.filter((id) => !labels.some((l) => l.id === id));
   if (missing.length) throw notFound(`run ${missing[0]} does not exist`);
+  const hidden = runIds.find((id) => !canReadProjectNamed(principal, labels.find((l) => l.id === id)!.project, READING));
+  if (hidden) throw notFound(`run ${hidden} does not exist`);
   const subjects = runIds.map((id) => {
     const r = labels.find((l) => l.id === id)!;
     return { id, label: `${r.branch ?? '?'} @ ${short(r.commitSha)}`, detail: `${r.project} · ${new Date(r.createdAt).toISOString()}`, project: r.project };
@@ -125,10 +202,12 @@ export async function compareRunsView(db: Pool, runIds: string[]): Promise<Compa
 }
 
 /** Two or more artifacts (e.g. fp32 / int8-dynamic / int8-static) per pool × backend; the first is the reference. */
-export async function compareArtifactsView(db: Pool, artifactIds: string[], runId: string | null): Promise<CompareView> {
+export async function compareArtifactsView(db: Pool, principal: Principal, artifactIds: string[], runId: string | null): Promise<CompareView> {
   const labels = await getArtifactLabels(db, artifactIds);
   const missing = artifactIds.filter((id) => !labels.some((l) => l.id === id));
   if (missing.length) throw notFound(`artifact ${missing[0]} does not exist`);
+  const hidden = artifactIds.find((id) => !canReadProjectNamed(principal, labels.find((l) => l.id === id)!.project, READING));
+  if (hidden) throw notFound(`artifact ${hidden} does not exist`);
   const subjects = artifactIds.map((id) => {
     const a = labels.find((l) => l.id === id)!;
     return { id, label: `${a.model} ${a.variant} (${a.format})`, detail: `${a.project} · ${a.filename ?? id}`, project: a.project };

@@ -1,5 +1,5 @@
 import type {
-  ArtifactRef, CellFigures as Figures, RunList,
+  ArtifactRef, CellFigures as Figures, RunList, RunProgressEvent,
   RunSummary as RunSummaryDto, RunView as RunViewDto, Sendable,
 } from '@pocketbench/contracts';
 import {
@@ -145,4 +145,26 @@ export async function listRunsView(
   const offset = q.offset ?? 0;
   const { runs, total } = await listRuns(db, { projectId, branch: q.branch, status: q.status, limit, offset });
   return { runs: runs.map(summarize), total, limit, offset, nextOffset: offset + runs.length < total ? offset + runs.length : null };
+}
+
+/**
+ * A run's progress as its event stream sends it, or null once the run is gone. Read again and
+ * again for a run whose access `loadRun` decided when the stream opened.
+ */
+export async function runProgressEvent(db: Pool, runId: string): Promise<RunProgressEvent | null> {
+  const [p, conversions] = await Promise.all([getRunProgress(db, runId), listRunConversions(db, runId)]);
+  if (!p) return null;
+  return {
+    runId,
+    status: p.status,
+    jobsTotal: p.jobsTotal,
+    jobsFinished: p.jobsFinished,
+    sessionsPlanned: p.sessionsPlanned,
+    sessionsDone: p.sessionsDone,
+    fraction: p.jobsTotal ? p.jobsFinished / p.jobsTotal : 1,
+    // Variants runs: the conversion step, one entry per variant.
+    ...(conversions.length
+      ? { conversions: conversions.map((c) => ({ variant: c.variant, format: c.format, status: c.status, reason: c.reason })) }
+      : {}),
+  };
 }
