@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { parse } from 'yaml';
 import { ConfigError, loadConfig, startWebServer, type WebServer } from '@pocketbench/api';
-import { heartbeat, markJobRunning } from '@pocketbench/db';
+import { ensureConversion, heartbeat, markJobRunning } from '@pocketbench/db';
 import { device, registerDevices, startTestApi, tinyOnnx, upload, type TestApi } from '../api/helpers.js';
 import { ADMIN, capturingLogger, rawRequest, report } from './support.js';
 
@@ -325,6 +325,20 @@ describe('security: attacks on the api (issue 11)', function () {
       assert.equal((await api.call('GET', '/metrics')).status, 401);
       assert.equal((await api.call('GET', '/metrics', { token: beta })).status, 403);
       assert.equal((await api.call('GET', '/metrics', { token: ADMIN })).status, 200);
+    });
+
+    it('row 15: another project\'s conversion is answered as missing', async () => {
+      // A conversion of alpha's artifact, as a variants run stores it (the artifact's format does not matter here).
+      const { conversion } = await ensureConversion(api.db.pool, {
+        id: `conv-${alphaArt.id}-int8-dynamic`, parentArtifactId: alphaArt.id, variant: 'int8-dynamic', format: 'ptl', recipeKey: 'int8-dynamic',
+        inputShape: [1, 1, 8, 8], calibrationSetId: null, calibrationSamples: null,
+      });
+      const url = `/api/v1/conversions/${conversion.id}`;
+      const asBeta = await api.call('GET', url, { token: beta });
+      assert.equal(asBeta.status, 404, JSON.stringify(asBeta.body));
+      assert.doesNotMatch(JSON.stringify(asBeta.body), /alpha|parent/);
+      assert.equal((await api.call('GET', url, { token: alpha })).body.id, conversion.id);
+      assert.equal((await api.call('GET', url, { token: ADMIN })).status, 200);
     });
 
     it('row 15: readiness says what is down, never the raw error', async () => {

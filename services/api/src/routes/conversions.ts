@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { CalibrationUploaded, Conversion, ConversionOutputStored } from '@pocketbench/contracts';
 import type { AppDeps } from '../deps.js';
 import { registerCalibration } from '../domain/conversions/calibration.js';
-import { loadConversion, recordConversionFailure, recordConversionOutput, type ConversionFailure } from '../domain/conversions/conversion-results.js';
+import { readConversion, recordConversionFailure, recordConversionOutput, type ConversionFailure } from '../domain/conversions/conversion-results.js';
 import { badRequest, unsupportedMediaType, validationFailed } from '../errors.js';
 import { principalOf } from '../http/auth.js';
 import { jsonBody } from '../http/guard.js';
@@ -82,7 +82,7 @@ export function conversionRoutes(deps: AppDeps): Router {
   });
 
   router.get('/api/v1/conversions/:id', async (req, res) => {
-    sendJson<Conversion>(res, await loadConversion(deps.db, req.params.id));
+    sendJson<Conversion>(res, await readConversion(deps.db, principalOf(res), req.params.id));
   });
 
   router.post('/api/v1/conversions/:id/output', multipart('the converted model'), upload, async (req: Request, res: Response) => {

@@ -1,6 +1,6 @@
 import { finishConversion, getArtifact, getConversion, type ArtifactRow, type ConversionRow, type Pool } from '@pocketbench/db';
 import { ApiError, forbidden, notFound, validationFailed } from '../../errors.js';
-import { describePrincipal, type Principal } from '../auth/tokens.js';
+import { describePrincipal, readableProject, type Principal } from '../auth/tokens.js';
 
 /** Conversions are reported by converter hosts (a worker token) or an admin, never a project. */
 function requireConverter(p: Principal): void {
@@ -24,6 +24,17 @@ export interface ConversionFailure {
 export async function loadConversion(db: Pool, id: string): Promise<ConversionRow> {
   const c = await getConversion(db, id);
   if (!c) throw notFound(`conversion "${id}" does not exist`);
+  return c;
+}
+
+/**
+ * `GET /api/v1/conversions/:id`: a conversion of the caller's project (its parent artifact's);
+ * another project's is answered as missing, like any project data.
+ */
+export async function readConversion(db: Pool, principal: Principal, id: string): Promise<ConversionRow> {
+  const own = readableProject(principal, 'reading a conversion');
+  const c = await loadConversion(db, id);
+  if (own && (await getArtifact(db, c.parentArtifactId))?.projectId !== own.id) throw notFound(`conversion "${id}" does not exist`);
   return c;
 }
 
