@@ -19,6 +19,10 @@ import { ConversionQueue } from './infra/conversion-queue.js';
 import { Metrics } from './infra/metrics.js';
 import { SessionQueues } from './infra/session-queues.js';
 
+/** How long the start (and the close) waits for a reconciliation pass, ms: one waiting for Redis goes on without holding the api. */
+const PASS_WAIT_MS = 3000;
+const settleWithin = (p: Promise<unknown>): Promise<unknown> => Promise.race([p, new Promise((resolve) => setTimeout(resolve, PASS_WAIT_MS).unref())]);
+
 export interface StartOptions {
   config: ApiConfig;
   /** An existing pool (tests, `pocketbench up`); else one is made from `config.databaseUrl`. */
@@ -92,10 +96,12 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
     const reconciler: Reconciler = startReconciler({
       db, queues, logger, intervalMs: config.reconcileMs, minAgeMs: Math.min(config.reconcileMs, 10_000),
     });
-    await reconciler.runOnce(0);
+    // The start waits for the first passes only so long: with Redis away, their enqueues wait for
+    // it to come back (and then finish), and the API answers meanwhile.
+    await settleWithin(reconciler.runOnce(0));
     // Conversions too: unfinished ones are queued again, the cells of ended ones stored.
     const conversionReconciler = startConversionReconciler({ db, queues, conversions, logger, intervalMs: config.reconcileMs });
-    await conversionReconciler.runOnce();
+    await settleWithin(conversionReconciler.runOnce());
     // The worker says when a run finished; alerts are detected then, whoever watches the run.
     const events = new RunEventsConsumer({ redis, prefix: config.queuePrefix, logger, onRunFinished: (runId) => deps.alerts?.trigger(runId) });
     // Started once listening, so a failed start has no timer to stop.
@@ -123,7 +129,8 @@ export async function startWebServer(opts: StartOptions): Promise<WebServer> {
           await new Promise<void>((resolve) => server.close(() => resolve()));
           // Detection still running must finish before the pool it uses is ended.
           await events.close();
-          await Promise.allSettled([sweeper?.stop(), deps.alerts?.close(), reconciler.stop(), conversionReconciler.stop()]);
+          // A pass waiting for an absent Redis is not waited for: closing the queues below ends it.
+          await settleWithin(Promise.allSettled([sweeper?.stop(), deps.alerts?.close(), reconciler.stop(), conversionReconciler.stop()]));
           await runCleanups();
         })();
         return closing;
