@@ -724,7 +724,7 @@ const long long kDefaultFidelitySeed = 1000000;  // DEFAULT_FIDELITY_SEED
 struct FidelityPlan {
   int count = 0;
   uint32_t seed = 0;
-  std::string input_digest, output_file, reference;
+  std::string input_digest, output_file, reference, reference_sha256;
 };
 
 size_t element_count(const std::vector<long long>& shape) {
@@ -756,7 +756,6 @@ FidelityPlan plan_fidelity(const json& f, const json& inputs, const std::string&
   p.seed = static_cast<uint32_t>(f.value("seed", kDefaultFidelitySeed));
   if (p.count <= 0) throw Failure{"bad_spec", "/fidelity: no samples (inputs is 0 and there is no eval set)"};
   pb::Sha256 digest;
-  size_t per_sample_bytes = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     std::string file = scratch + "/fidelity-input-" + std::to_string(i) + ".bin";
     std::ofstream out(file, std::ios::binary);
@@ -764,7 +763,6 @@ FidelityPlan plan_fidelity(const json& f, const json& inputs, const std::string&
       auto bytes = generate_input(inputs[i], p.seed + static_cast<uint32_t>(static_cast<size_t>(k) * inputs.size() + i));
       digest.update(bytes.data(), bytes.size());
       out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-      if (k == 0) per_sample_bytes += bytes.size();
     }
     if (!out) throw Failure{"internal", "cannot write fidelity input file " + file};
     args.insert(args.end(), {"--fidelity-input", file});
@@ -776,7 +774,8 @@ FidelityPlan plan_fidelity(const json& f, const json& inputs, const std::string&
     const json& ref = f["reference"];
     std::string path = ref["path"];
     if (!read_text(path, p.reference)) throw Failure{"bad_spec", "reference outputs not found at " + path + " (" + std::strerror(errno) + ")"};
-    if (sha256_hex(p.reference) != ref["sha256"].get<std::string>()) throw Failure{"bad_spec", "reference outputs " + path + " do not have sha256 " + ref["sha256"].get<std::string>()};
+    p.reference_sha256 = sha256_hex(p.reference);
+    if (p.reference_sha256 != ref["sha256"].get<std::string>()) throw Failure{"bad_spec", "reference outputs " + path + " do not have sha256 " + ref["sha256"].get<std::string>()};
     std::vector<std::vector<long long>> shapes;
     size_t stride = 0;
     for (const auto& o : ref["outputs"]) {
@@ -788,7 +787,6 @@ FidelityPlan plan_fidelity(const json& f, const json& inputs, const std::string&
       throw Failure{"bad_spec", "reference outputs hold " + std::to_string(p.reference.size()) + " bytes; " + std::to_string(p.count) + " samples of outputs " + shapes_text(shapes) +
                                     " need " + std::to_string(expected)};
   }
-  (void)per_sample_bytes;
   return p;
 }
 
@@ -888,7 +886,7 @@ json fidelity_report(const json& f, const FidelityPlan& p, const json& r) {
     std::vector<float> mine(raw.size() / 4), ref(p.reference.size() / 4);
     std::memcpy(mine.data(), raw.data(), raw.size());
     std::memcpy(ref.data(), p.reference.data(), p.reference.size());
-    report["referenceDigest"] = "sha256:" + sha256_hex(p.reference);
+    report["referenceDigest"] = "sha256:" + p.reference_sha256;
     json agreement = json::array();
     size_t offset = 0;
     for (size_t j = 0; j < shapes.size(); ++j) {
