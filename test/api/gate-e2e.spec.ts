@@ -62,18 +62,23 @@ describe('e2e: pocketbench submit --baseline, then pocketbench gate', function (
     assert.match(rows[1], /❌ fail \| mobilenet_v2\S* fp32 onnx · cpu · host-\S+ \| regression \|.*\| paired \|$/);
   });
 
+  /** An A/A run of `model` (the same file as head and baseline, defaults), then the gate: its exit and the regression check. */
+  async function gateAA(model: string, label: string) {
+    const r0 = await cli(['submit', model, '--baseline', model, '--devices', 'host', '--budgets', budgets, '--wait', '--json'], api.url);
+    assert.equal(r0.code, 0, r0.stderr);
+    const runId = JSON.parse(r0.stdout).runId as string;
+    const r = await cli(['gate', runId, '--budgets', budgets, '--json'], api.url);
+    const regression = JSON.parse(r.stdout).cells[0].checks.find((c: { metric: string }) => c.metric === 'regression');
+    console.log(`      ${label} A/A on this machine: ratio ${regression.ratio?.toFixed(4)} (${regression.ciLow?.toFixed(4)}–${regression.ciHigh?.toFixed(4)}), ${regression.headSessions} sessions per side, ${regression.note ?? 'no note'}`);
+    return { r, regression };
+  }
+
   it('a real A/A run of mobilenet_v2 (the same artifact as head and baseline, default timing and adaptive sessions) passes the gate', async () => {
     // Defaults on purpose: 1 s of timing per session, A B B A, adaptive until decided, the default
     // 5 % tolerance. Its ~11 ms iterations vary by ~10 % from session to session on this shared
     // machine; a slow session (the run's cold first one, or one another build interrupted) is set
     // aside by the paired screen, and the gate must say pass with exit 0.
-    const r0 = await cli(['submit', mobilenet, '--baseline', mobilenet, '--devices', 'host', '--budgets', budgets, '--wait', '--json'], api.url);
-    assert.equal(r0.code, 0, r0.stderr);
-    const runId = JSON.parse(r0.stdout).runId as string;
-    const r = await cli(['gate', runId, '--budgets', budgets, '--json'], api.url);
-    const doc = JSON.parse(r.stdout);
-    const regression = doc.cells[0].checks.find((c: { metric: string }) => c.metric === 'regression');
-    console.log(`      mobilenet_v2 A/A on this machine: ratio ${regression.ratio?.toFixed(4)} (${regression.ciLow?.toFixed(4)}–${regression.ciHigh?.toFixed(4)}), ${regression.headSessions} sessions per side, ${regression.note ?? 'no note'}`);
+    const { r, regression } = await gateAA(mobilenet, 'mobilenet_v2');
     assert.equal(regression.baselineSource, 'paired');
     assert.equal(regression.verdict, 'pass', JSON.stringify(regression));
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -82,13 +87,7 @@ describe('e2e: pocketbench submit --baseline, then pocketbench gate', function (
   it('a real A/A run of the tiny CNN (the same artifact as head and baseline, default timing and adaptive sessions) passes the gate, or where its sessions are too noisy to decide is inconclusive saying how many would, never fails', async () => {
     // Defaults on purpose: 1 s of timing per session (the tiny CNN's ~45 µs iterations need it),
     // A B B A, adaptive until decided. The gate must say pass, with the worker's decision.
-    const r0 = await cli(['submit', tiny, '--baseline', tiny, '--devices', 'host', '--budgets', budgets, '--wait', '--json'], api.url);
-    assert.equal(r0.code, 0, r0.stderr);
-    const runId = JSON.parse(r0.stdout).runId as string;
-    const r = await cli(['gate', runId, '--budgets', budgets, '--json'], api.url);
-    const doc = JSON.parse(r.stdout);
-    const regression = doc.cells[0].checks.find((c: { metric: string }) => c.metric === 'regression');
-    console.log(`      A/A on this machine: ratio ${regression.ratio?.toFixed(4)} (${regression.ciLow?.toFixed(4)}–${regression.ciHigh?.toFixed(4)}), ${regression.headSessions} sessions per side, ${regression.note ?? 'no note'}`);
+    const { r, regression } = await gateAA(tiny, 'tiny_cnn');
     assert.notEqual(r.code, 1, r.stdout + r.stderr);
     assert.equal(regression.baselineSource, 'paired');
     assert.ok(regression.headSessions >= 6 && regression.baselineSessions >= 6);
